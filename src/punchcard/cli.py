@@ -1,0 +1,258 @@
+"""Thin Click wiring over punchcard's importable core; nothing here computes.
+
+Heavy modules are imported inside the commands so `punchcard --help` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+
+import click
+
+from punchcard import __version__
+from punchcard.errors import PunchcardError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+DEFAULT_SEED = 20270101
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="punchcard")
+def cli() -> None:
+    """Compare loyalty-programme schemes on your own sales history.
+
+    \b
+    Example:
+        punchcard build                 # programs/*.yaml -> site/
+        punchcard validate programs/kaffebar-oslo.yaml
+        punchcard init sales.csv -o programs/my-shop.yaml
+
+    Exit codes: 0 success, 1 invalid input or failed build, 2 usage error.
+    """
+
+
+def _programs(paths: tuple[Path, ...]) -> list[Path]:
+    from punchcard.build import default_programs
+
+    if paths:
+        return list(paths)
+    found = default_programs()
+    if not found:
+        raise PunchcardError(
+            "No program files given and no programs/*.yaml here. Pass PROGRAM.yaml, or "
+            "write a starter with `punchcard init SALES.csv`."
+        )
+    return found
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("programs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("site"), show_default=True, envvar="PUNCHCARD_OUT",
+              help="Folder the site is written to (replaced atomically). [env: PUNCHCARD_OUT]")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+              envvar="PUNCHCARD_SEED", help="Seed for every random draw. [env: PUNCHCARD_SEED]")
+@click.option("--draws", type=click.IntRange(1, 100000), default=None, envvar="PUNCHCARD_DRAWS",
+              help="Monte Carlo draws (default: the program's forecast.draws). "
+                   "[env: PUNCHCARD_DRAWS]")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, envvar="PUNCHCARD_TEMPLATES",
+              help="Folder of templates overriding the packaged ones by name. "
+                   "[env: PUNCHCARD_TEMPLATES]")
+@click.option("--self-contained", is_flag=True,
+              help="Also write one HTML file per program with everything inlined (for e-mail).")
+def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
+          templates: Path | None, self_contained: bool) -> None:
+    """Build the decision site for program files (default: programs/*.yaml) into --out.
+
+    \b
+    Examples:
+        punchcard build
+        punchcard build programs/kaffebar-oslo.yaml --out public
+        PUNCHCARD_SEED=7 punchcard build --draws 500
+    """
+    from punchcard.build import BuildOptions, build as run_build
+
+    options = BuildOptions(out=out, seed=seed, draws=draws, templates=templates,
+                           self_contained=self_contained)
+    builds = run_build(_programs(programs), options)
+    for b in builds:
+        for w in b.warnings:
+            click.echo(f"warning: {b.path}: {w}", err=True)
+    click.echo(f"Built {len(builds)} program(s) into {out}/ — open {out}/index.html", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("programs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--no-data", is_flag=True, help="Check the program files only, not their sales data.")
+def validate(programs: tuple[Path, ...], no_data: bool) -> None:
+    """Check program files and their sales files without writing anything.
+
+    \b
+    Examples:
+        punchcard validate programs/kaffebar-oslo.yaml
+        punchcard validate            # every programs/*.yaml
+    """
+    from punchcard import ingest
+    from punchcard.program import load_program
+
+    paths = _programs(programs)
+    for path in paths:
+        prog = load_program(path)
+        summary = f"{len(prog.schemes)} scheme(s)"
+        if not no_data:
+            ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
+            q = ledger.quality
+            rejected = sum(q.rejected.values())
+            summary += (f", {q.rows_used:,} of {q.rows_read:,} rows used"
+                        f" ({rejected:,} rejected), {ledger.n_customers:,} customers")
+        click.echo(f"{path}: ok — {summary}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the schema to a file instead of standard output.")
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of program files, for editors' YAML autocompletion.
+
+    \b
+    Examples:
+        punchcard schema > schema.json
+        # then, first line of a program file:
+        # yaml-language-server: $schema=../schema.json
+    """
+    from punchcard.program import program_json_schema
+
+    text = json.dumps(program_json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("sales", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Program file to write (default: programs/<sales file stem>.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite an existing program file.")
+def init(sales: Path, out: Path | None, force: bool) -> None:
+    """Sniff a sales export and write a starter program file, then validate it.
+
+    \b
+    Examples:
+        punchcard init exports/sales-2026.csv
+        punchcard init kassa.csv -o programs/kaffebar.yaml
+    """
+    from punchcard.program import load_program
+    from punchcard.starter import write_starter
+
+    if out is None:
+        stem = sales.name.split(".")[0]
+        out = Path("programs") / f"{stem}.yaml"
+    written = write_starter(sales, out, force=force)
+    prog = load_program(written)
+    click.echo(f"Wrote {written} ({len(prog.schemes)} scheme active; the other kinds are "
+               "commented out). Edit it, then run `punchcard build " + str(written) + "`.")
+
+
+@cli.command("sample-data", context_settings=CONTEXT)
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="File to write (.csv or .csv.gz).")
+@click.option("--customers", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--days", type=click.IntRange(1), default=365, show_default=True)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2025-01-01",
+              show_default=True, help="First day of the export.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--dialect", default="iso", show_default=True,
+              help="Export dialect: iso, nb, sv, pl, pt-BR, en-US.")
+@click.option("--profile", default="cafe", show_default=True,
+              help="Kind of business: cafe, carwash, shoes, webshop, bookshop.")
+@click.option("--anonymous-share", type=click.FloatRange(0, 1), default=0.15, show_default=True)
+@click.option("--returns-share", type=click.FloatRange(0, 1), default=0.01, show_default=True)
+@click.option("--birthdays", is_flag=True, help="Add a birthday column.")
+@click.option("--order-lines", is_flag=True, help="Write line items sharing an order number.")
+def sample_data(out: Path, customers: int, days: int, start, seed: int, dialect: str,
+                profile: str, anonymous_share: float, returns_share: float, birthdays: bool,
+                order_lines: bool) -> None:
+    """Write a realistic synthetic sales export (seeded, any size, any dialect).
+
+    \b
+    Examples:
+        punchcard sample-data -o sales.csv --customers 2000
+        punchcard sample-data -o kaffe.csv.gz --dialect nb --profile cafe --birthdays
+        punchcard sample-data -o big.csv --customers 3000000   # about 20 M rows
+    """
+    from punchcard import sample
+
+    if dialect not in sample.DIALECTS:
+        raise click.BadParameter(f"{dialect!r}; choose one of {', '.join(sample.DIALECTS)}",
+                                 param_hint="--dialect")
+    if profile not in sample.PROFILES:
+        raise click.BadParameter(f"{profile!r}; choose one of {', '.join(sample.PROFILES)}",
+                                 param_hint="--profile")
+    summary = sample.generate(
+        out, customers=customers, days=days, start=start.date(), seed=seed, dialect=dialect,
+        profile=profile, anonymous_share=anonymous_share, return_share=returns_share,
+        birthdays=birthdays, order_lines=order_lines,
+    )
+    click.echo(f"Wrote {summary.rows:,} rows for {summary.customers:,} customers to {out}",
+               err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("site", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                default=Path("site"))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--bind", default="127.0.0.1", show_default=True)
+def serve(site: Path, port: int, bind: str) -> None:
+    """Preview a built site on localhost (Ctrl-C stops it).
+
+    \b
+    Examples:
+        punchcard serve
+        punchcard serve public --port 8080
+    """
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer((bind, port), handler) as httpd:
+        host, real_port = httpd.server_address[:2]
+        click.echo(f"Serving {site}/ at http://{host}:{real_port}/ — Ctrl-C to stop", err=True)
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+def main() -> None:
+    """Run the CLI; an unexpected exception is reported as a bug, with no traceback unless asked."""
+    try:
+        cli.main(prog_name="punchcard", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - last line of defence for users
+        if os.environ.get("PUNCHCARD_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in punchcard; "
+            "please report it with the command you ran (set PUNCHCARD_DEBUG=1 for details).",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
