@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from punchcard.errors import PunchcardError
+from punchcard.progress import QUIET, Reporter
 
 DEFAULT_SEED = 20270101
 
@@ -21,14 +23,17 @@ class BuildOptions:
     draws: int | None = None
     templates: Path | None = None
     self_contained: bool = False
+    force: bool = False
+    strict: bool = False
 
 
 @dataclass
 class ProgramBuild:
-    """One program's results and what the build noticed on the way."""
+    """One program's results, whether they were reused, and what the build noticed."""
 
     path: Path
     results: dict
+    reused: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
@@ -46,43 +51,105 @@ def command_line(path: Path, options: BuildOptions) -> str:
     return shlex.join(parts)
 
 
-def analyse(path: Path, options: BuildOptions) -> ProgramBuild:
-    """Run every stage up to the results dict for one program file."""
-    from punchcard import backtest, describe, forecast, ingest, program, results
-
-    prog = program.load_program(path)
-    ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
-    data = describe.data_summary(ledger)
-    customers = describe.describe(ledger)
-    backtests = backtest.run(prog, ledger)
-    fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws)
-    warnings = build_warnings(data, fc)
-    res = results.build_results(
-        prog, ledger, backtests, fc,
-        data=data, customers=customers, seed=options.seed,
-        command=command_line(path, options), warnings=warnings,
-    )
-    return ProgramBuild(path=path, results=res, warnings=warnings)
-
-
 def build_warnings(data: dict, fc) -> list[str]:
     """Return the warnings a build raises: rejected rows, a skipped or unconverged forecast."""
     warnings = []
     rejected = data.get("rows_rejected", {})
     total = sum(rejected.values())
     if total:
-        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items()))
-        warnings.append(f"{total} of {data['rows_read']} rows were rejected ({reasons}).")
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(rejected.items()))
+        warnings.append(f"{total:,} of {data['rows_read']:,} rows were rejected ({reasons}).")
     if fc is None or fc.skipped_reason:
-        warnings.append(f"No forecast: {fc.skipped_reason if fc else 'not run'}")
+        warnings.append(f"No forecast is shown: {fc.skipped_reason if fc else 'not run'}")
     elif fc.model and not fc.model.get("converged", True):
         warnings.append("The customer model did not converge; treat the forecast with care.")
     return warnings
 
 
-def build(paths: list[Path], options: BuildOptions) -> list[ProgramBuild]:
-    """Build the given program files into one site at ``options.out``; return what was built."""
-    from punchcard import render, write
+def analyse(prog, options: BuildOptions, fingerprint: str,
+            reporter: Reporter = QUIET) -> dict:
+    """Run every stage up to the results dict for one loaded program."""
+    from punchcard import backtest, describe, forecast, ingest, results
+
+    with reporter.stage(f"{prog.id}: reading sales"):
+        ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
+    with reporter.stage(f"{prog.id}: describing customers"):
+        data = describe.data_summary(ledger)
+        customers = describe.describe(ledger)
+    with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"):
+        backtests = backtest.run(prog, ledger)
+    with reporter.stage(f"{prog.id}: forecast"):
+        fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws)
+    res = results.build_results(
+        prog, ledger, backtests, fc,
+        data=data, customers=customers, seed=options.seed,
+        command=command_line(prog.path, options), warnings=build_warnings(data, fc),
+    )
+    res["reproducibility"]["fingerprint"] = fingerprint
+    return res
+
+
+def previous_results(out: Path) -> dict[str, dict]:
+    """Return the results.json of each program in an existing punchcard site, by program id."""
+    from punchcard.write import is_punchcard_site
+
+    found: dict[str, dict] = {}
+    if not out.is_dir() or not is_punchcard_site(out):
+        return found
+    for path in sorted(out.glob("*/results.json")):
+        try:
+            res = json.loads(path.read_text(encoding="utf-8"))
+            found[res["program"]["id"]] = res
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an unreadable previous result only means "no previous build"
+    return found
+
+
+def _load(paths: list[Path], options: BuildOptions) -> list[tuple]:
+    from punchcard.fingerprint import build_fingerprint
+    from punchcard.program import load_program
+
+    loaded = []
+    for path in paths:
+        prog = load_program(path)
+        fp = build_fingerprint(prog, seed=options.seed, draws=options.draws,
+                               templates=options.templates)
+        loaded.append((path, prog, fp))
+    ids = [prog.id for _, prog, _ in loaded]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise PunchcardError(
+            f"Two program files share the id {dupes[0]!r}; each program needs its own site "
+            "folder. Give one of them a different `id:`."
+        )
+    return loaded
+
+
+def stale_programs(paths: list[Path], options: BuildOptions) -> list[str]:
+    """Return why the site at ``options.out`` is stale against its inputs (empty when current)."""
+    loaded = _load(paths, options)
+    previous = previous_results(options.out)
+    reasons = []
+    for path, prog, fp in loaded:
+        prev = previous.get(prog.id)
+        if prev is None:
+            reasons.append(f"{path}: not built yet into {options.out}/")
+        elif prev.get("reproducibility", {}).get("fingerprint") != fp:
+            reasons.append(f"{path}: its program file, sales data, seed or punchcard version "
+                           "changed since the last build")
+    for extra in sorted(set(previous) - {prog.id for _, prog, _ in loaded}):
+        reasons.append(f"{options.out}/{extra}/: built from a program that is no longer given")
+    return reasons
+
+
+def build(paths: list[Path], options: BuildOptions,
+          reporter: Reporter = QUIET) -> list[ProgramBuild]:
+    """Build the given program files into one site at ``options.out``; return what was built.
+
+    An unchanged program (same fingerprint as in the existing site) reuses its previous
+    results unless ``options.force``. A failed or strict-mode build writes nothing.
+    """
+    from punchcard import changes, render, write
 
     if not paths:
         raise PunchcardError(
@@ -90,23 +157,73 @@ def build(paths: list[Path], options: BuildOptions) -> list[ProgramBuild]:
             "with programs/*.yaml (`punchcard init SALES.csv` writes a starter)."
         )
     write.check_replaceable(options.out)
-    builds = [analyse(p, options) for p in paths]
-    ids = [b.results["program"]["id"] for b in builds]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise PunchcardError(
-            f"Two program files share the id {dupes[0]!r}; each program needs its own site "
-            "folder. Give one of them a different `id:`."
-        )
+    previous = previous_results(options.out)
+    builds = []
+    for path, prog, fp in _load(paths, options):
+        prev = previous.get(prog.id)
+        prev_fp = (prev or {}).get("reproducibility", {}).get("fingerprint")
+        if prev is not None and prev_fp == fp and not options.force:
+            reporter.info(f"{path}: unchanged since the last build (use --force to rebuild)")
+            builds.append(ProgramBuild(path, prev, reused=True,
+                                       warnings=list(prev.get("warnings", []))))
+            continue
+        reporter.info(f"{path}: building")
+        res = analyse(prog, options, fp, reporter)
+        if prev is not None and prev_fp != fp:
+            res["changes"] = changes.compare(prev, res)
+        elif prev is not None:
+            res["changes"] = prev.get("changes")  # same inputs: keep the last data drop's diff
+        else:
+            res["changes"] = None
+        builds.append(ProgramBuild(path, res, warnings=list(res["warnings"])))
+
+    if options.strict:
+        problems = [f"{b.path}: {w}" for b in builds for w in b.warnings]
+        if problems:
+            raise PunchcardError(
+                "--strict: the build raised warnings, so nothing was written:\n  "
+                + "\n  ".join(problems)
+                + "\nFix the inputs (or drop --strict to publish with the warnings shown)."
+            )
 
     def fill(tmp: Path) -> None:
-        render.render_site(
-            [b.results for b in builds], tmp,
-            templates=options.templates, self_contained=options.self_contained,
-        )
+        with reporter.stage("rendering the site"):
+            render.render_site([b.results for b in builds], tmp,
+                               templates=options.templates,
+                               self_contained=options.self_contained,
+                               sources={b.results["program"]["id"]: b.path.resolve().parent
+                                        for b in builds})
 
     write.atomic_site(options.out, fill)
     return builds
+
+
+def summary(builds: list[ProgramBuild], out: Path) -> dict:
+    """Return the machine-readable build summary printed by ``build --json``."""
+    programs = []
+    for b in builds:
+        r = b.results
+        programs.append({
+            "id": r["program"]["id"],
+            "name": r["program"]["name"],
+            "path": b.path.as_posix(),
+            "page": f"{out.as_posix()}/{r['program']['id']}/index.html",
+            "reused": b.reused,
+            "revenue": r["data"]["revenue"],
+            "customers": r["data"]["customers"],
+            "schemes": [{
+                "id": s["id"], "kind": s["kind"], "rank": s["rank"],
+                "total_cost": s["backtest"]["total_cost"],
+                "cost_share_of_revenue": s["backtest"]["cost_share_of_revenue"],
+                "customers_rewarded": s["backtest"]["customers_rewarded"],
+                "net_impact_mean": ((s.get("forecast") or {}).get("net_impact") or {}).get("mean"),
+                "probability_positive": (s.get("forecast") or {}).get("probability_positive"),
+            } for s in sorted(r["schemes"], key=lambda s: s["rank"])],
+            "changes": r.get("changes"),
+            "warnings": b.warnings,
+        })
+    return {"ok": True, "out": out.as_posix(), "programs": programs,
+            "warnings": [w for p in programs for w in p["warnings"]]}
 
 
 def default_programs(folder: Path = Path("programs")) -> list[Path]:

@@ -66,25 +66,57 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
                    "[env: PUNCHCARD_TEMPLATES]")
 @click.option("--self-contained", is_flag=True,
               help="Also write one HTML file per program with everything inlined (for e-mail).")
+@click.option("--force", is_flag=True, envvar="PUNCHCARD_FORCE",
+              help="Rebuild programs whose inputs are unchanged since the last build.")
+@click.option("--check", is_flag=True, envvar="PUNCHCARD_CHECK",
+              help="Write nothing; exit 1 when the site is stale against its inputs.")
+@click.option("--strict", is_flag=True, envvar="PUNCHCARD_STRICT",
+              help="Fail (exit 1, nothing written) on any warning: rejected rows, no forecast, "
+                   "a model that did not converge. [env: PUNCHCARD_STRICT]")
+@click.option("--json", "as_json", is_flag=True, envvar="PUNCHCARD_JSON",
+              help="Print a machine-readable summary of the build to standard output.")
+@click.option("-q", "--quiet", is_flag=True, envvar="PUNCHCARD_QUIET",
+              help="Print nothing but errors (and --json).")
+@click.option("-v", "--verbose", is_flag=True, help="Print each stage with its timing.")
 def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
-          templates: Path | None, self_contained: bool) -> None:
+          templates: Path | None, self_contained: bool, force: bool, check: bool,
+          strict: bool, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Build the decision site for program files (default: programs/*.yaml) into --out.
 
     \b
     Examples:
         punchcard build
         punchcard build programs/kaffebar-oslo.yaml --out public
-        PUNCHCARD_SEED=7 punchcard build --draws 500
+        punchcard build --check          # CI: is the committed site up to date?
+        PUNCHCARD_STRICT=1 punchcard build --json > build.json
     """
-    from punchcard.build import BuildOptions, build as run_build
+    from punchcard.build import BuildOptions, build as run_build, stale_programs, summary
+    from punchcard.progress import Reporter
 
     options = BuildOptions(out=out, seed=seed, draws=draws, templates=templates,
-                           self_contained=self_contained)
-    builds = run_build(_programs(programs), options)
+                           self_contained=self_contained, force=force, strict=strict)
+    paths = _programs(programs)
+    if check:
+        reasons = stale_programs(paths, options)
+        if as_json:
+            click.echo(json.dumps({"ok": not reasons, "stale": reasons}, indent=2))
+        if reasons:
+            raise PunchcardError(f"{out}/ is stale:\n  " + "\n  ".join(reasons)
+                                 + "\nRun `punchcard build` and commit the result.")
+        if not quiet and not as_json:
+            click.echo(f"{out}/ is up to date with {len(paths)} program(s).", err=True)
+        return
+    reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
+    builds = run_build(paths, options, reporter)
+    if as_json:
+        click.echo(json.dumps(summary(builds, out), indent=2, ensure_ascii=False))
+        return
     for b in builds:
         for w in b.warnings:
             click.echo(f"warning: {b.path}: {w}", err=True)
-    click.echo(f"Built {len(builds)} program(s) into {out}/ — open {out}/index.html", err=True)
+    if not quiet:
+        click.echo(f"Built {len(builds)} program(s) into {out}/ — open {out}/index.html",
+                   err=True)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -67,10 +67,10 @@ ROLE_SYNONYMS: dict[str, tuple[tuple[str, ...], ...]] = {
          "medlemsnummer", "medlemsnr", "memberid", "membernumber", "loyaltyid", "cardnumber",
          "klient", "idklienta", "nrklienta", "numerklienta", "cliente", "idcliente",
          "iddocliente", "codigodocliente", "codcliente", "householdid", "household",
-         "customerreferenceid", "userid", "buyerid", "accountid"),
+         "userid", "buyerid", "accountid"),
         ("email", "emailaddress", "epost", "epostadresse", "epostadress", "billingemail",
          "emailbilling", "customeremail", "adresemail"),
-        ("customeruser", "customeruserid", "cpf", "customername", "billingname", "navn",
+        ("customeruser", "customeruserid", "customerreferenceid", "cpf", "customername", "billingname", "navn",
          "namn", "nazwa", "nome"),
     ),
     "date": (
@@ -101,7 +101,7 @@ ROLE_SYNONYMS: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "items": (
         ("items", "quantity", "qty", "lineitemquantity", "numberofcds", "cds", "units",
-         "antall", "antal", "antalartiklar", "ilosc", "quantidade", "qtd", "count"),
+         "antall", "antal", "antalartiklar", "ilosc", "quantidade", "qtd"),
     ),
     "product": (
         ("product", "productid", "sku", "item", "itemname", "lineitemname", "lineitemsku",
@@ -119,6 +119,7 @@ ROLE_SYNONYMS: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
 }
 ROLES = tuple(ROLE_SYNONYMS)
+OPTIONAL_ROLES = ("product", "store")  # ambiguity leaves these out instead of failing
 # Headers that identify a person; masked in example lines even when not the customer role.
 PERSONAL = re.compile(
     r"(mail|name|navn|namn|nazw|nome|phone|telefon|tlf|mobil|address|adresse|adress|adres|"
@@ -159,6 +160,8 @@ def detect_roles(header: tuple[str, ...], given: dict[str, str], where: str) -> 
             continue
         for tier in (extra.get(role, ()),) + tiers:
             hits = [h for h in header if h not in taken and norm[h] in tier]
+            if len(hits) > 1 and role in OPTIONAL_ROLES:
+                break
             if len(hits) > 1:
                 listed = " or ".join(repr(h) for h in hits)
                 raise PunchcardError(

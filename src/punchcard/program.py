@@ -7,10 +7,23 @@ one declaration of the keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+import codecs
+import difflib
+import glob
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Callable, Literal
+
+import babel
+import babel.numbers
+import yaml
+
+from punchcard.errors import PunchcardError
 
 
 @dataclass(frozen=True)
@@ -228,4 +241,656 @@ class Program:
     site: SiteSettings = SiteSettings()
 
 
-# The loader, validation and JSON Schema follow (issue 2).
+
+# --- public API -----------------------------------------------------------------------
+
+
+def find_programs(folder: Path) -> list[Path]:
+    """Return the program files (``*.yaml`` and ``*.yml``) directly in ``folder``, sorted."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_program(path: Path) -> Program:
+    """Read, validate and return the program file at ``path``; every problem in it is reported at once."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise PunchcardError(
+            f"{path}: cannot read the program file ({exc.strerror or exc}). "
+            "Fix: check the path, or run `punchcard init SALES.csv` to write a starter program."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise PunchcardError(
+            f"{path}: byte {exc.start} is not UTF-8 text. Fix: save the program file as UTF-8."
+        ) from None
+    ctx = _Ctx(file=path, base=path.parent, loader=yaml.SafeLoader(text))
+    try:
+        draft = _load_root(ctx)
+    finally:
+        ctx.loader.dispose()
+    if ctx.problems or draft is INVALID:
+        raise PunchcardError(_report(path, ctx.problems))
+    return _assemble(path, draft, ctx)
+
+
+def program_json_schema() -> dict:
+    """Return the JSON Schema (draft 2020-12) of program files, built from the key declarations."""
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "punchcard program file",
+        "description": "One business, one sales history, several candidate loyalty schemes.",
+    }
+    schema.update(PROGRAM.schema())
+    return schema
+
+
+def reference_markdown() -> str:
+    """Return the Markdown reference of every program-file key (docs/program-reference.md)."""
+    out = [_REFERENCE_INTRO]
+    _doc_object(out, "Top level", PROGRAM, "")
+    out.append("## Schemes\n")
+    out.append(
+        "Every item of `schemes` has the common keys below plus the keys of its `kind`.\n"
+    )
+    _doc_object(out, "`schemes[]` — common keys", _Obj(SCHEME_COMMON), "schemes[]", level=3)
+    for kind, spec in KINDS.items():
+        _doc_object(out, f"`kind: {kind}`", _Obj(spec.keys), "schemes[]", level=3, intro=spec.doc)
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- problems -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a program file, with where it is and how to fix it."""
+
+    line: int
+    column: int
+    path: str
+    message: str
+    fix: str
+
+    def render(self, file: Path) -> str:
+        """Return the one-line form ``file:line:col: key.path: message. Fix: …``."""
+        where = f"{file}:{self.line}:{self.column}: " + (f"{self.path}: " if self.path else "")
+        return f"{where}{self.message}. Fix: {self.fix}"
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _Invalid()  # a value that failed validation (its problem is already recorded)
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass
+class _Ctx:
+    file: Path
+    base: Path
+    loader: yaml.SafeLoader
+    problems: list[Problem] = field(default_factory=list)
+
+    def report(self, node: yaml.Node | None, path: str, message: str, fix: str) -> Any:
+        """Record a problem at ``node`` (1-based line/column) and return INVALID."""
+        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
+        self.problems.append(Problem(line, col, path, message, fix))
+        return INVALID
+
+    def scalar(self, node: yaml.Node, path: str) -> Any:
+        """Return a scalar node's value as YAML types it (a _Shape for mappings and lists)."""
+        if isinstance(node, yaml.MappingNode):
+            return _Shape("a mapping")
+        if isinstance(node, yaml.SequenceNode):
+            return _Shape("a list")
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            return self.report(node, path, f"cannot read this value ({exc})",
+                               "write a plain number, text, date or true/false")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    text: str
+
+
+def _report(file: Path, problems: list[Problem]) -> str:
+    problems = sorted(problems, key=lambda p: (p.line, p.column))
+    n = len(problems)
+    head = f"{file}: {n} problem{'s' if n != 1 else ''}"
+    return "\n".join([head] + ["  " + p.render(file) for p in problems])
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, _Shape):
+        return value.text
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "…"
+        return json.dumps(text, ensure_ascii=False)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return repr(value)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def _leaf(path: str) -> str:
+    return re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _suggest(word: str, options: list[str]) -> str | None:
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+# --- value types: each validates a YAML node, describes itself and gives its schema ---
+
+
+class _Type:
+    """A value type: ``load`` checks a YAML node, ``label`` names it, ``schema`` gives JSON Schema."""
+
+    example: Any = None
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        raise NotImplementedError
+
+    def label(self) -> str:
+        raise NotImplementedError
+
+    def schema(self) -> dict:
+        raise NotImplementedError
+
+    def wrong(self, node: yaml.Node, path: str, ctx: _Ctx, found: Any, hint: str = "") -> Any:
+        """Record "expected <label>, found <value>" with a fix naming the key."""
+        name = _leaf(path)
+        fix = f"set `{name}` to {_a(self.label())}"
+        if self.example is not None:
+            fix += f", e.g. `{name}: {self.example}`"
+        return ctx.report(node, path, f"expected {_a(self.label())}, found {_show(found)}",
+                          fix + (f"; {hint}" if hint else ""))
+
+
+@dataclass(frozen=True)
+class _Num(_Type):
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    integer: bool = False
+    example: Any = None
+
+    def label(self) -> str:
+        noun = "whole number" if self.integer else "number"
+        if self.min is not None and self.max is not None:
+            return f"{noun} from {_num(self.min)} to {_num(self.max)}"
+        if self.min is not None:
+            return f"{noun} {'>' if self.min_exclusive else '≥'} {_num(self.min)}"
+        if self.max is not None:
+            return f"{noun} ≤ {_num(self.max)}"
+        return noun
+
+    def accepts(self, v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return False
+        if self.integer and not float(v).is_integer():
+            return False
+        if self.min is not None and (v <= self.min if self.min_exclusive else v < self.min):
+            return False
+        return self.max is None or v <= self.max
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        v = ctx.scalar(node, path)
+        if v is INVALID:
+            return v
+        if not self.accepts(v):
+            hint = "remove the quotes" if isinstance(v, str) and _is_number(v) else ""
+            return self.wrong(node, path, ctx, v, hint)
+        return int(v) if self.integer else float(v)
+
+    def schema(self) -> dict:
+        s: dict = {"type": "integer" if self.integer else "number"}
+        if self.min is not None:
+            s["exclusiveMinimum" if self.min_exclusive else "minimum"] = self.min
+        if self.max is not None:
+            s["maximum"] = self.max
+        return s
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class _Bad(Exception):
+    """Raised by a text converter: (message, fix)."""
+
+
+@dataclass(frozen=True)
+class _Str(_Type):
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    what: str = "text"
+    convert: Callable[[str], str] | None = None
+    hint: str = ""
+    example: Any = None
+
+    def label(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(f"`{c}`" for c in self.choices)
+        return self.what
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        v = ctx.scalar(node, path)
+        if v is INVALID:
+            return v
+        if not isinstance(v, str) or not v:
+            hint = self.hint or ("put it in quotes" if isinstance(v, (int, float, date)) else "")
+            return self.wrong(node, path, ctx, v, hint)
+        if self.choices and v not in self.choices:
+            close = _suggest(v, list(self.choices))
+            fix = f"did you mean `{close}`? " if close else ""
+            return ctx.report(node, path, f"{_show(v)} is not a valid `{_leaf(path)}`",
+                              fix + "valid values: " + ", ".join(self.choices))
+        if self.pattern and not re.fullmatch(self.pattern, v):
+            return self.wrong(node, path, ctx, v, self.hint)
+        if self.convert:
+            try:
+                return self.convert(v)
+            except _Bad as bad:
+                message, fix = bad.args
+                return ctx.report(node, path, f"{_show(v)}: {message}", fix)
+        return v
+
+    def schema(self) -> dict:
+        if self.choices:
+            return {"type": "string", "enum": list(self.choices)}
+        s: dict = {"type": "string", "minLength": 1}
+        if self.pattern:
+            s["pattern"] = f"^(?:{self.pattern})$"
+        return s
+
+
+@dataclass(frozen=True)
+class _Bool(_Type):
+    example: Any = "true"
+
+    def label(self) -> str:
+        return "true or false"
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        v = ctx.scalar(node, path)
+        if v is INVALID or isinstance(v, bool):
+            return v
+        return self.wrong(node, path, ctx, v)
+
+    def schema(self) -> dict:
+        return {"type": "boolean"}
+
+    def wrong(self, node, path, ctx, found, hint=""):  # noqa: D102 - "a true or false" reads badly
+        name = _leaf(path)
+        return ctx.report(node, path, f"expected true or false, found {_show(found)}",
+                          f"write `{name}: true` or `{name}: false`")
+
+
+@dataclass(frozen=True)
+class _Date(_Type):
+    example: Any = "2026-01-31"
+
+    def label(self) -> str:
+        return "date (YYYY-MM-DD)"
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        v = ctx.scalar(node, path)
+        if v is INVALID or (isinstance(v, date) and not isinstance(v, datetime)):
+            return v
+        if isinstance(v, str):
+            try:
+                return date.fromisoformat(v)
+            except ValueError:
+                pass
+        return self.wrong(node, path, ctx, v)
+
+    def schema(self) -> dict:
+        return {"type": "string", "format": "date"}
+
+
+@dataclass(frozen=True)
+class _Range(_Type):
+    """A number, or a triangular range ``{low, likely, high}``, each within ``bounds``."""
+
+    bounds: _Num = _Num()
+    example: Any = None
+
+    def label(self) -> str:
+        return f"range of {self.bounds.label()}s".replace("numbers from", "numbers, from")
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            v = ctx.scalar(node, path)
+            if v is INVALID:
+                return v
+            if not self.bounds.accepts(v):
+                return self.wrong(node, path, ctx, v)
+            return Range.fixed(v)
+        parts = _Obj(tuple(Key(k, self.bounds, "") for k in ("low", "likely", "high")),
+                     build=dict).load(node, path, ctx)
+        if parts is INVALID:
+            return parts
+        low, likely, high = parts["low"], parts["likely"], parts["high"]
+        if not low <= likely <= high:
+            return ctx.report(
+                node, path,
+                f"a range needs low ≤ likely ≤ high, found low {_num(low)}, likely {_num(likely)}, "
+                f"high {_num(high)}",
+                f"reorder the three values, e.g. `{_leaf(path)}: "
+                f"{{low: {_num(min(parts.values()))}, likely: {_num(sorted(parts.values())[1])}, "
+                f"high: {_num(max(parts.values()))}}}`")
+        return Range(float(low), float(likely), float(high))
+
+    def wrong(self, node, path, ctx, found, hint=""):  # noqa: D102
+        name = _leaf(path)
+        return ctx.report(
+            node, path, f"expected a {self.bounds.label()}, or a range {{low, likely, high}} of "
+            f"them, found {_show(found)}",
+            f"write one number or three, e.g. `{name}: 0.1` or `{name}: "
+            "{low: 0.05, likely: 0.1, high: 0.2}`, each a " + self.bounds.label())
+
+    def schema(self) -> dict:
+        number = self.bounds.schema()
+        triangle = {
+            "type": "object",
+            "description": "A triangular range: low ≤ likely ≤ high.",
+            "properties": {k: dict(number) for k in ("low", "likely", "high")},
+            "required": ["low", "likely", "high"],
+            "additionalProperties": False,
+        }
+        return {"anyOf": [number, triangle]}
+
+
+@dataclass(frozen=True)
+class _File(_Type):
+    """A path to an existing file, relative to the program file."""
+
+    def label(self) -> str:
+        return "file path"
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        v = ctx.scalar(node, path)
+        if v is INVALID:
+            return v
+        if not isinstance(v, str) or not v:
+            return self.wrong(node, path, ctx, v)
+        resolved = _resolve(ctx.base, v)
+        if not resolved.is_file():
+            return ctx.report(node, path, f"file not found: {resolved}",
+                              f"correct the path (it is read relative to {ctx.base.resolve()}) "
+                              "or create the file")
+        return resolved
+
+    def schema(self) -> dict:
+        return {"type": "string", "minLength": 1}
+
+
+def _resolve(base: Path, written: str) -> Path:
+    return Path(os.path.abspath(base / os.path.expanduser(written)))
+
+
+@dataclass(frozen=True)
+class _SalesPaths(_Type):
+    """A file, a list of files or a glob; returns ``(declared, resolved paths)``."""
+
+    def label(self) -> str:
+        return "file path, glob or list of them"
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        if isinstance(node, yaml.SequenceNode):
+            if not node.value:
+                return self.wrong(node, path, ctx, _Shape("an empty list"))
+            entries = [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        else:
+            entries = [(node, path)]
+        declared: list[str] = []
+        found: list[Path] = []
+        for item, where in entries:
+            v = ctx.scalar(item, where)
+            if v is INVALID:
+                continue
+            if not isinstance(v, str) or not v:
+                self.wrong(item, where, ctx, v)
+                continue
+            declared.append(v)
+            resolved = _resolve(ctx.base, v)
+            if glob.has_magic(v):
+                matches = [Path(m) for m in glob.glob(str(resolved), recursive=True)]
+                matches = [m for m in matches if m.is_file()]
+                if not matches:
+                    ctx.report(item, where, f"no file matches {resolved}",
+                               "correct the pattern (it is read relative to the program file's "
+                               f"folder {ctx.base.resolve()})")
+                found.extend(matches)
+            elif resolved.is_file():
+                found.append(resolved)
+            else:
+                ctx.report(item, where, f"sales file not found: {resolved}",
+                           "correct `path` (it is read relative to the program file's folder "
+                           f"{ctx.base.resolve()}), or create the file, e.g. with "
+                           "`punchcard sample-data`")
+        if len(declared) != len(entries) or len(found) == 0:
+            return INVALID
+        return tuple(declared), tuple(sorted(set(found)))
+
+    def schema(self) -> dict:
+        text = {"type": "string", "minLength": 1}
+        return {"anyOf": [text, {"type": "array", "items": text, "minItems": 1}]}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One program-file key: its type, default and one-line description."""
+
+    name: str
+    type: _Type
+    doc: str
+    default: Any = REQUIRED
+    default_doc: str | None = None  # a computed default, in words ("the file's stem")
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED and self.default_doc is None
+
+    def default_text(self) -> str:
+        """Return the default as the reference docs show it."""
+        if self.default_doc is not None:
+            return self.default_doc
+        if self.default is REQUIRED:
+            return "**required**"
+        if isinstance(self.type, _Obj):
+            return "see below"
+        if self.default is None:
+            return "none"
+        return f"`{json.dumps(self.default, ensure_ascii=False)}`"
+
+
+Check = Callable[[dict, dict, yaml.Node, str, _Ctx], None]
+
+
+@dataclass(frozen=True)
+class _Obj(_Type):
+    """A mapping with declared keys; ``build`` turns the valid values present into the result."""
+
+    keys: tuple[Key, ...]
+    build: Callable[[dict], Any] = dict
+    checks: tuple[Check, ...] = ()
+    what: str = "mapping"
+    schema_extra: tuple[tuple[str, Any], ...] = ()
+
+    def label(self) -> str:
+        return self.what
+
+    def by_name(self) -> dict[str, Key]:
+        return {k.name: k for k in self.keys}
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        keys = self.by_name()
+        pairs: list = []
+        if isinstance(node, yaml.MappingNode):
+            try:
+                ctx.loader.flatten_mapping(node)
+            except yaml.YAMLError as exc:
+                return ctx.report(node, path, f"cannot merge this mapping ({exc})",
+                                  "write the keys out instead of using `<<`")
+            pairs = node.value
+        elif not (isinstance(node, yaml.ScalarNode) and ctx.scalar(node, path) is None):
+            return ctx.report(node, path, f"expected {_a(self.what)} of keys, found "
+                              f"{_show(ctx.scalar(node, path))}",
+                              f"indent the keys of `{_leaf(path)}` under it, e.g. "
+                              f"`{_leaf(path)}:` then `  {self.keys[0].name}: …` on the next line")
+        values: dict[str, Any] = {}
+        nodes: dict[str, yaml.Node] = {}
+        for knode, vnode in pairs:
+            name = ctx.scalar(knode, path)
+            here = f"{path}.{name}" if path else str(name)
+            if not isinstance(name, str):
+                ctx.report(knode, here, f"keys must be text, found {_show(name)}",
+                           "put the key in quotes or rename it")
+                continue
+            if name in nodes:
+                ctx.report(knode, here, f"`{name}` is given twice (first on line "
+                           f"{nodes[name].start_mark.line + 1})", "remove one of them")
+                continue
+            nodes[name] = vnode
+            key = keys.get(name)
+            if key is None:
+                self.unknown(knode, here, name, ctx)
+                continue
+            if key.default is None and _is_null(vnode, ctx):
+                values[name] = None
+                continue
+            values[name] = key.type.load(vnode, here, ctx)
+        missing = [k for k in self.keys if k.required and k.name not in nodes]
+        for key in missing:
+            here = f"{path}.{key.name}" if path else key.name
+            example = f"{key.name}: {key.type.example}" if key.type.example is not None else key.name
+            ctx.report(node, here, f"`{key.name}` is missing ({key.doc.rstrip('.').lower()})",
+                       f"add `{example}` ({key.type.label()})")
+        if missing or any(v is INVALID for v in values.values()):
+            return INVALID
+        before = len(ctx.problems)
+        for check in self.checks:
+            check(values, nodes, node, path, ctx)
+        return INVALID if len(ctx.problems) > before else self.build(values)
+
+    def unknown(self, knode: yaml.Node, here: str, name: str, ctx: _Ctx) -> None:
+        """Report an unknown key with the closest valid one, or all of them."""
+        valid = [k.name for k in self.keys]
+        close = _suggest(name, valid)
+        fix = f"did you mean `{close}`?" if close else "remove it or rename it"
+        ctx.report(knode, here, f"unknown key `{name}`",
+                   f"{fix} Valid keys here: {', '.join(valid)}")
+
+    def schema(self) -> dict:
+        s: dict = {
+            "type": "object" if any(k.required for k in self.keys) else ["object", "null"],
+            "properties": {k.name: _key_schema(k) for k in self.keys},
+            "additionalProperties": False,
+        }
+        required = [k.name for k in self.keys if k.required]
+        if required:
+            s["required"] = required
+        s.update(dict(self.schema_extra))
+        return s
+
+
+def _is_null(node: yaml.Node, ctx: _Ctx) -> bool:
+    return isinstance(node, yaml.ScalarNode) and ctx.scalar(node, "") is None
+
+
+def _key_schema(key: Key) -> dict:
+    s = dict(key.type.schema())
+    if key.default is None:
+        if isinstance(s.get("type"), str):
+            s["type"] = [s["type"], "null"]
+        elif "anyOf" in s:
+            s["anyOf"] = s["anyOf"] + [{"type": "null"}]
+    s["description"] = key.doc
+    if key.default is not REQUIRED:
+        s["default"] = key.default
+    return s
+
+
+@dataclass(frozen=True)
+class _List(_Type):
+    """A list of ``item``; ``unique`` names a key that must differ between items."""
+
+    item: _Type
+    min_items: int = 1
+    unique: str | None = None
+    what: str = "list"
+
+    def label(self) -> str:
+        return self.what
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        if not isinstance(node, yaml.SequenceNode) or len(node.value) < self.min_items:
+            found = _Shape("an empty list") if isinstance(node, yaml.SequenceNode) \
+                else ctx.scalar(node, path)
+            return ctx.report(node, path, f"expected {_a(self.what)} with at least "
+                              f"{self.min_items} item, found {_show(found)}",
+                              f"write each item on its own line starting with `- ` under "
+                              f"`{_leaf(path)}:`")
+        items = [self.item.load(n, f"{path}[{i}]", ctx) for i, n in enumerate(node.value)]
+        if self.unique:
+            self.check_unique(node, path, ctx)
+        if any(v is INVALID for v in items):
+            return INVALID
+        return tuple(items)
+
+    def check_unique(self, node: yaml.SequenceNode, path: str, ctx: _Ctx) -> None:
+        """Report an item whose ``unique`` key repeats an earlier item's."""
+        seen: dict[Any, int] = {}
+        for i, item in enumerate(node.value):
+            vnode = _find(item, self.unique)
+            if vnode is None or not isinstance(vnode, yaml.ScalarNode):
+                continue
+            if vnode.value in seen:
+                ctx.report(vnode, f"{path}[{i}].{self.unique}",
+                           f"{self.unique} {_show(vnode.value)} is already used by "
+                           f"{path}[{seen[vnode.value]}]",
+                           f"give each item of `{_leaf(path)}` its own `{self.unique}`")
+            else:
+                seen[vnode.value] = i
+
+    def schema(self) -> dict:
+        return {"type": "array", "items": self.item.schema(), "minItems": self.min_items}
+
+
+def _find(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for knode, vnode in node.value:
+            if isinstance(knode, yaml.ScalarNode) and knode.value == key:
+                return vnode
+    return None

@@ -1,0 +1,254 @@
+"""Compiled Monte Carlo of future purchases, one customer at a time, with common random numbers.
+
+Every random number is a counter-based draw keyed by (draw key, customer hash, stream,
+index), so a customer's future is the same whichever shard or order it is simulated in,
+and the baseline and scheme worlds read the very same numbers. A member's scheme world is
+the baseline stream of purchases (thinned only where the rate multiplier is below one)
+merged with an *extra* stream that carries the lift: lifts change only the extra events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+GOLD = np.uint64(0x9E3779B97F4A7C15)
+MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+MUL2 = np.uint64(0x94D049BB133111EB)
+MUL3 = np.uint64(0xD1B54A32D192ED03)
+S30 = np.uint64(30)
+S27 = np.uint64(27)
+S31 = np.uint64(31)
+S11 = np.uint64(11)
+INV53 = 1.0 / 9007199254740992.0
+
+# stream ids
+ST_ALIVE, ST_LAMBDA, ST_P1, ST_P2, ST_NU = 1, 2, 3, 4, 5
+ST_GAP, ST_THIN, ST_SPEND, ST_DROP = 10, 11, 12, 13
+ST_XGAP, ST_XTHIN, ST_XSPEND, ST_XDROP = 20, 21, 22, 23
+ST_JOIN = 30
+
+# stamp counters
+COUNTER_VISITS, COUNTER_ITEMS, COUNTER_SPEND = 0, 1, 2
+
+
+@njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> S30)) * MUL1
+    z = (z ^ (z >> S27)) * MUL2
+    return z ^ (z >> S31)
+
+
+@njit(cache=True, inline="always")
+def _state(base: np.uint64, stream: int, idx: int) -> np.uint64:
+    s = _mix(base + np.uint64(stream) * GOLD)
+    return _mix(s ^ (np.uint64(idx) * MUL3))
+
+
+@njit(cache=True, inline="always")
+def _next(state: np.uint64):
+    state = state + GOLD
+    return state, ((_mix(state) >> S11).astype(np.float64) + 0.5) * INV53
+
+
+@njit(cache=True)
+def _uniform(base: np.uint64, stream: int, idx: int) -> float:
+    _, u = _next(_state(base, stream, idx))
+    return u
+
+
+@njit(cache=True)
+def _gamma(shape: float, state: np.uint64):
+    """Marsaglia–Tsang gamma(shape, 1) draw from a splitmix64 state; returns (value, state)."""
+    boost = 1.0
+    if shape < 1.0:
+        state, u = _next(state)
+        boost = u ** (1.0 / shape)
+        shape += 1.0
+    d = shape - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    while True:
+        state, u1 = _next(state)
+        state, u2 = _next(state)
+        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        state, u = _next(state)
+        if np.log(u) < 0.5 * z * z + d - d * v + d * np.log(v):
+            return d * v * boost, state
+
+
+@njit(cache=True)
+def customer_base(draw_key: np.uint64, cust_hash: np.ndarray) -> np.ndarray:
+    """Return each customer's random-number base key for one draw."""
+    out = np.empty(len(cust_hash), dtype=np.uint64)
+    for i in range(len(cust_hash)):
+        out[i] = _mix(draw_key ^ _mix(cust_hash[i] + GOLD))
+    return out
+
+
+@njit(cache=True)
+def join_uniforms(base: np.ndarray) -> np.ndarray:
+    """Return each customer's uniform for the enrollment decision."""
+    out = np.empty(len(base))
+    for i in range(len(base)):
+        out[i] = _uniform(base[i], ST_JOIN, 0)
+    return out
+
+
+@njit(cache=True)
+def _posterior(base, palive, x, T, mv, par):
+    """Draw (alive, λ, p, ν) for one customer from the BG/NBD and Gamma-Gamma posteriors."""
+    r, alpha, a, b, gp, gq, gv = par[0], par[1], par[2], par[3], par[4], par[5], par[6]
+    if _uniform(base, ST_ALIVE, 0) >= palive:
+        return False, 0.0, 1.0, 1.0
+    lam, _ = _gamma(r + x, _state(base, ST_LAMBDA, 0))
+    lam /= alpha + T
+    g1, _ = _gamma(a, _state(base, ST_P1, 0))
+    g2, _ = _gamma(b + x, _state(base, ST_P2, 0))
+    p = g1 / (g1 + g2) if g1 + g2 > 0.0 else 0.0
+    nu, _ = _gamma(gq + gp * x, _state(base, ST_NU, 0))
+    nu /= gv + x * mv
+    return True, lam, p, nu
+
+
+@njit(cache=True)
+def _baseline_one(base, palive, x, T, mv, par, horizon):
+    alive, lam, p, nu = _posterior(base, palive, x, T, mv, par)
+    if not alive or lam <= 0.0:
+        return 0.0, 0
+    rev = 0.0
+    n = 0
+    t = 0.0
+    k = 0
+    while True:
+        t += -np.log(_uniform(base, ST_GAP, k)) / lam
+        if t >= horizon:
+            break
+        z, _ = _gamma(par[4], _state(base, ST_SPEND, k))
+        rev += z / nu
+        n += 1
+        if _uniform(base, ST_DROP, k) < p:
+            break
+        k += 1
+    return rev, n
+
+
+@njit(cache=True, parallel=True)
+def baseline(base, palive, x, T, mv, par, horizon):
+    """Return each customer's simulated revenue and purchase count over ``horizon`` weeks without a scheme."""
+    n = len(base)
+    rev = np.zeros(n)
+    cnt = np.zeros(n, dtype=np.int64)
+    for i in prange(n):
+        rev[i], cnt[i] = _baseline_one(base[i], palive[i], x[i], T[i], mv[i], par, horizon)
+    return rev, cnt
+
+
+@njit(cache=True)
+def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day):
+    """Simulate one member's scheme world; writes transactions when ``fill`` and returns (revenue, count)."""
+    vm, sm, dm, gg, reset, stamp, stamps, counter, min_purchase, head_start, endow = (
+        world[0], world[1], world[2], world[3], world[4] > 0.5, world[5] > 0.5, world[6],
+        int(world[7]), world[8], world[9], world[10],
+    )
+    alive, lam, p, nu = _posterior(base, palive, x, T, mv, par)
+    if not alive or lam <= 0.0:
+        return 0.0, 0
+    p = min(1.0, p * dm)
+    # the largest rate multiplier this member can reach bounds the extra stream
+    mmax = vm
+    if stamp:
+        mmax = vm / (1.0 - gg) * (1.0 + endow if head_start > 0 else 1.0)
+    xrate = lam * (mmax - 1.0) if mmax > 1.0 else 0.0
+    held = head_start if stamp else 0.0
+    rewarded = False
+    maxed = False
+    rev = 0.0
+    n = 0
+    tb = -np.log(_uniform(base, ST_GAP, 0)) / lam
+    kb = 0
+    tx = -np.log(_uniform(base, ST_XGAP, 0)) / xrate if xrate > 0.0 else np.inf
+    kx = 0
+    while True:
+        is_base = tb <= tx
+        t = tb if is_base else tx
+        if t >= horizon:
+            break
+        mult = vm
+        if stamp:
+            prog = 1.0 if maxed else min(held / stamps, 1.0)
+            mult = vm / (1.0 - gg * prog)
+            if head_start > 0 and not rewarded:
+                mult *= 1.0 + endow
+        if is_base:
+            k = kb
+            accept = mult >= 1.0 or _uniform(base, ST_THIN, k) < mult
+            s_spend, s_drop = ST_SPEND, ST_DROP
+            kb += 1
+            tb += -np.log(_uniform(base, ST_GAP, kb)) / lam
+        else:
+            k = kx
+            accept = mult > 1.0 and _uniform(base, ST_XTHIN, k) < (mult - 1.0) / (mmax - 1.0)
+            s_spend, s_drop = ST_XSPEND, ST_XDROP
+            kx += 1
+            tx += -np.log(_uniform(base, ST_XGAP, kx)) / xrate
+        if not accept:
+            continue
+        z, _ = _gamma(par[4], _state(base, s_spend, k))
+        amount = z / nu * sm
+        if fill:
+            o_day[off + n] = start_day + int(np.floor(t * 7.0))
+            o_amt[off + n] = amount
+            o_items[off + n] = items
+        rev += amount
+        n += 1
+        if stamp and amount >= min_purchase:
+            if counter == COUNTER_VISITS:
+                held += 1.0
+            elif counter == COUNTER_ITEMS:
+                held += items
+            else:
+                held += amount
+            if held >= stamps:
+                rewarded = True
+                if reset:
+                    held = head_start + (held % stamps)
+                else:
+                    maxed = True
+        if _uniform(base, s_drop, k) < p:
+            break
+    return rev, n
+
+
+@njit(cache=True, parallel=True)
+def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
+    """Return the members' scheme-world transactions (cust index, day, amount, items) and revenue per member."""
+    m = len(base)
+    rev = np.zeros(m)
+    cnt = np.zeros(m, dtype=np.int64)
+    dummy_i = np.zeros(0, dtype=np.int32)
+    dummy_f = np.zeros(0)
+    for i in prange(m):
+        rev[i], cnt[i] = _member_one(
+            base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon, world,
+            False, 0, dummy_i, dummy_f, dummy_f, start_day,
+        )
+    off = np.zeros(m + 1, dtype=np.int64)
+    for i in range(m):
+        off[i + 1] = off[i] + cnt[i]
+    total = off[m]
+    o_cust = np.empty(total, dtype=np.int32)
+    o_day = np.empty(total, dtype=np.int32)
+    o_amt = np.empty(total)
+    o_items = np.empty(total)
+    for i in prange(m):
+        _member_one(
+            base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon, world,
+            True, off[i], o_day, o_amt, o_items, start_day,
+        )
+        for j in range(off[i], off[i + 1]):
+            o_cust[j] = i
+    return o_cust, o_day, o_amt, o_items, rev
