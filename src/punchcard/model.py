@@ -272,3 +272,63 @@ def expected_spend(ggfit: GammaGammaFit, x: np.ndarray, mean_value: np.ndarray) 
     m = np.asarray(mean_value, dtype=np.float64)
     p, q, v = ggfit.p, ggfit.q, ggfit.v
     return p * (v + x * m) / (p * x + q - 1.0)
+
+
+# --- calibration / holdout checks ------------------------------------------------------
+
+
+def holdout_checks(ledger: Ledger, *, min_weeks: float = 8.0, min_repeat: int = 100) -> dict | None:
+    """Return the calibration/holdout tracking of a BG/NBD fit on the first two thirds, or None if too short."""
+    start, end = int(ledger.start_day), int(ledger.end_day)
+    days = end - start + 1
+    hold_days = days // 3
+    cal_end = end - hold_days
+    if hold_days / 7.0 < min_weeks:
+        return None
+    cal = rfm(ledger, cal_end)
+    if int(np.sum(cal.x > 0)) < min_repeat:
+        return None
+    fit = fit_bgnbd(cal.x, cal.t_x, cal.T)
+    if not fit.converged:
+        return None
+    occ = occasions(ledger)
+    cohort = np.zeros(ledger.n_customers + 1, dtype=bool)
+    cohort[cal.cust] = True
+    cust = occ["cust"].to_numpy()
+    day = occ["day"].to_numpy().astype(np.int64)
+    first = np.ones(len(cust), dtype=bool)
+    first[1:] = cust[1:] != cust[:-1]
+    repeat_days = np.sort(day[cohort[cust] & ~first])
+    n_weeks = -(-days // 7)
+    bounds = np.minimum(start + 7 * np.arange(1, n_weeks + 1) - 1, end)
+    actual = np.searchsorted(repeat_days, bounds, side="right").astype(np.float64)
+    firsts, counts = np.unique(cal.first_day.astype(np.int64), return_counts=True)
+    ages = np.maximum(bounds[None, :] - firsts[:, None], 0) / 7.0
+    model_cum = counts.astype(np.float64) @ expected_cumulative(fit, ages)
+    cal_actual = float(np.searchsorted(repeat_days, cal_end, side="right"))
+    cal_model = float(counts.astype(np.float64) @ expected_cumulative(fit, np.maximum(cal_end - firsts, 0) / 7.0))
+    hold = bounds > cal_end
+    a_h = actual[hold] - cal_actual
+    m_h = model_cum[hold] - cal_model
+    ok = a_h > 0
+    error = float(np.mean(np.abs(m_h[ok] - a_h[ok]) / a_h[ok])) if np.any(ok) else None
+    kmax = 7
+    hist = []
+    probs_sum = 0.0
+    for k in range(kmax):
+        pk = float(np.sum(prob_count(fit, k, cal.T)))
+        probs_sum += pk
+        hist.append({"x": str(k), "actual": int(np.sum(cal.x == k)), "model": pk})
+    hist.append({"x": f"{kmax}+", "actual": int(np.sum(cal.x >= kmax)), "model": float(len(cal.x) - probs_sum)})
+    return {
+        "calibration_weeks": (cal_end - start + 1) / 7.0,
+        "holdout_weeks": hold_days / 7.0,
+        "calibration_fit": {"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b, "loglik": fit.loglik},
+        "tracking": [
+            {"week": int(w + 1), "actual": float(actual[w]), "model": float(model_cum[w])} for w in range(n_weeks)
+        ],
+        "tracking_error": error,
+        "holdout_actual": float(a_h[-1]) if len(a_h) else 0.0,
+        "holdout_model": float(m_h[-1]) if len(m_h) else 0.0,
+        "repeat_histogram": hist,
+    }

@@ -48,7 +48,7 @@ def _state(base: np.uint64, stream: int, idx: int) -> np.uint64:
 @njit(cache=True, inline="always")
 def _next(state: np.uint64):
     state = state + GOLD
-    return state, ((_mix(state) >> S11).astype(np.float64) + 0.5) * INV53
+    return state, (np.float64(_mix(state) >> S11) + 0.5) * INV53
 
 
 @njit(cache=True)

@@ -1,0 +1,91 @@
+"""Birthday: once a year a voucher on the member's birthday, settled at their next purchase."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+from numba import njit
+
+from punchcard.ledger import EPOCH_ORDINAL, TxArrays
+from punchcard.program import BirthdayParams
+from punchcard.schemes.settle import (
+    Replay, ReplayContext, buffers, close, expire, finish, hold, new_wallet, offsets, settle,
+    unit_cost,
+)
+
+
+def birthdays(birthday_doy: np.ndarray | None, cust_hash: np.ndarray) -> np.ndarray:
+    """Return each customer's day of year: the known one, else a fixed one drawn from its hash."""
+    h = np.asarray(cust_hash, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # splitmix64 finaliser: wrapping arithmetic is intended
+        z = h + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    pseudo = (z % np.uint64(365)).astype(np.int64) + 1
+    if birthday_doy is None:
+        return pseudo
+    known = np.asarray(birthday_doy, dtype=np.int64)
+    return np.where(known >= 1, known, pseudo)
+
+
+def _years(start_day: int, end_day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the epoch day of 1 January and the length of every year the window touches."""
+    y0 = date.fromordinal(start_day + EPOCH_ORDINAL).year
+    y1 = date.fromordinal(end_day + EPOCH_ORDINAL).year
+    first = [date(y, 1, 1).toordinal() - EPOCH_ORDINAL for y in range(y0, y1 + 2)]
+    return np.array(first[:-1], dtype=np.int64), np.diff(np.array(first, dtype=np.int64))
+
+
+@njit(cache=True)
+def _scan(off, day, amount, member, join, doy, jan1, ylen, window, cost, face, liab, item,
+          r, day0, end_day, w, tout, cout, dout):
+    for c in range(off.shape[0] - 1):
+        if not member[c]:
+            continue
+        first = max(join[c], day0)
+        n = 0
+        y = 0
+        i = off[c]
+        e = off[c + 1]
+        while True:
+            # the next birthday on or after the member's first day, within the window
+            b = -1
+            while y < jan1.shape[0]:
+                b = jan1[y] + min(doy[c], ylen[y]) - 1
+                y += 1
+                if b >= first:
+                    break
+                b = -1
+            if b < 0 or b > end_day:
+                b = end_day + 1
+            # transactions before that birthday settle the voucher held so far
+            while i < e and day[i] < b:
+                a = amount[i]
+                if n > 0 and day[i] >= join[c] and a > 0.0:
+                    n = expire(w, n, day[i], c, day0, r, cout, dout)
+                    if n > 0:
+                        settle(w, n, i, a, day[i], day0, r, tout, dout)
+                        n = 0
+                i += 1
+            if b > end_day:
+                break
+            w, n = hold(w, n, b + window, 1.0, cost, face, 0.0, liab, item, c, b, day0, r, cout, dout)
+        close(w, n, end_day, c, day0, r, cout, dout)
+
+
+def replay(params: BirthdayParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+    """Return the birthday voucher replayed over `tx`."""
+    is_item = params.type == "item"
+    cost = unit_cost(params.value, params.cost, ctx.gross_margin) if is_item else 0.0
+    liab = cost if is_item else float(params.value)
+    jan1, ylen = _years(int(ctx.start_day), int(ctx.end_day))
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
+          np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+          birthdays(ctx.birthday_doy, ctx.cust_hash), jan1, ylen, int(params.window_days),
+          cost, float(params.value), liab, 1.0 if is_item else 0.0,
+          float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), new_wallet(),
+          tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout)

@@ -1,0 +1,127 @@
+"""End to end: build, determinism, atomic failure, incremental builds, --check/--strict/--json."""
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from punchcard import cli
+from tests.helpers import write_program, write_sales
+
+
+def _build(*args):
+    return CliRunner().invoke(cli.cli, ["build", *args], catch_exceptions=False)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_build_writes_every_page(tmp_path):
+    program = write_program(tmp_path / "programs")
+    out = tmp_path / "site"
+    result = _build(str(program), "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    for page in ["index.html", "assets/plotly.min.js", ".nojekyll", ".punchcard-site",
+                 "cafe/index.html", "cafe/customers.html", "cafe/method.html",
+                 "cafe/results.json", "cafe/results.csv",
+                 "cafe/schemes/tenth-free.html", "cafe/schemes/points.html",
+                 "cafe/schemes/discount.html"]:
+        assert (out / page).is_file(), page
+    results = json.loads((out / "cafe" / "results.json").read_text())
+    assert results["schema_version"] == 1
+    assert [s["id"] for s in results["schemes"]] == ["tenth-free", "points", "discount"]
+    assert sorted(s["rank"] for s in results["schemes"]) == [1, 2, 3]
+    assert results["data"]["rows_rejected"] == {"bad_date": 1}
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    program = write_program(tmp_path / "programs")
+    _build(str(program), "--out", str(tmp_path / "a"), "--quiet")
+    _build(str(program), "--out", str(tmp_path / "b"), "--quiet")
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+
+
+def test_failed_build_leaves_previous_site(tmp_path):
+    program = write_program(tmp_path / "programs")
+    out = tmp_path / "site"
+    _build(str(program), "--out", str(out), "--quiet")
+    before = _tree(out)
+    program.write_text(program.read_text().replace("stamps: 9", "stamps: -9"))
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "stamps" in result.output
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["programs", "site"]
+
+
+def test_unchanged_program_is_not_rebuilt_unless_forced(tmp_path):
+    program = write_program(tmp_path / "programs")
+    out = tmp_path / "site"
+    _build(str(program), "--out", str(out), "--quiet")
+    first = _tree(out)
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--json"])
+    summary = json.loads(result.stdout)
+    assert summary["programs"][0]["reused"] is True
+    assert _tree(out) == first
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--json",
+                                          "--force"])
+    assert json.loads(result.stdout)["programs"][0]["reused"] is False
+    assert _tree(out) == first
+
+
+def test_check_reports_stale_site(tmp_path):
+    program = write_program(tmp_path / "programs")
+    out = tmp_path / "site"
+    assert CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out),
+                                        "--check"]).exit_code == 1
+    _build(str(program), "--out", str(out), "--quiet")
+    assert CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out),
+                                        "--check"]).exit_code == 0
+    write_sales(program.parent / "sales.csv", seed=4)  # a new data drop
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--check"])
+    assert result.exit_code == 1
+    assert "stale" in result.output and "cafe.yaml" in result.output
+
+
+def test_strict_fails_on_warnings_and_writes_nothing(tmp_path):
+    program = write_program(tmp_path / "programs")  # has one row with a bad date
+    out = tmp_path / "site"
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--strict"])
+    assert result.exit_code == 1
+    assert "rejected" in result.output
+    assert not out.exists()
+
+
+def test_json_summary_and_changes_since_last_drop(tmp_path):
+    program = write_program(tmp_path / "programs")
+    out = tmp_path / "site"
+    _build(str(program), "--out", str(out), "--quiet")
+    old = json.loads((out / "cafe" / "results.json").read_text())
+    assert old["changes"] is None
+    write_sales(program.parent / "sales.csv", seed=9, customers=70)
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    entry = summary["programs"][0]
+    assert entry["reused"] is False
+    changes = entry["changes"]
+    assert changes["data"]["revenue"]["old"] == old["data"]["revenue"]
+    assert changes["data"]["revenue"]["new"] == entry["revenue"]
+    assert {s["id"] for s in changes["schemes"]} == {"tenth-free", "points", "discount"}
+    new = json.loads((out / "cafe" / "results.json").read_text())
+    assert new["changes"] == changes
+    page = (out / "cafe" / "index.html").read_text()
+    assert 'id="changes"' in page
+
+
+def test_copy_of_site_rebuilds_identically(tmp_path):
+    """Forcing a rebuild over an existing site with the same inputs changes nothing."""
+    program = write_program(tmp_path / "programs")
+    out = tmp_path / "site"
+    _build(str(program), "--out", str(out), "--quiet")
+    shutil.copytree(out, tmp_path / "copy")
+    _build(str(program), "--out", str(tmp_path / "copy"), "--quiet", "--force")
+    assert _tree(out) == _tree(tmp_path / "copy")
