@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import plotly.graph_objects as go
@@ -52,6 +53,20 @@ class Theme:
     def colour(self, i: int) -> str:
         """Return the series colour for position ``i`` (the primary colour first)."""
         return self.primary if i == 0 else PALETTE[(i - 1) % len(PALETTE)]
+
+
+class Whole:
+    """A formatter view that prints amounts in whole currency units (charts show no cents)."""
+
+    def __init__(self, fmt: Any) -> None:
+        self._fmt = fmt
+
+    def money(self, x: float | None, digits: int | None = 0) -> str:
+        """Return the amount formatted with ``digits`` decimals (none by default)."""
+        return self._fmt.money(x, digits)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fmt, name)
 
 
 def theme(primary: str | None, separators: str) -> Theme:
@@ -116,13 +131,12 @@ def cost_uptake(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) 
     """Return the scatter of backtest total cost against the share of members rewarded."""
     xs = [s["backtest"]["total_cost"] for s in schemes]
     ys = [s["backtest"].get("rewarded_share", 0.0) for s in schemes]
-    hover = [f"<b>{s['name']}</b><br>{_('Total cost')}: {f.money(x)}<br>{_('Members rewarded')}: {f.percent(y)}"
+    hover = [f"<b>{escape(s['name'])}</b><br>{_('Total cost')}: {f.money(x)}<br>{_('Members rewarded')}: {f.percent(y)}"
              for s, x, y in zip(schemes, xs, ys)]
-    traces = [go.Scatter(x=[x], y=[y], mode="markers+text", text=[s["name"]], textposition="top center",
-                         hovertext=[h], hoverinfo="text", name=s["name"],
+    traces = [go.Scatter(x=[x], y=[y], mode="markers", hovertext=[h], hoverinfo="text", name=escape(s["name"]),
                          marker={"size": 16, "color": t.colour(i), "line": {"width": 1, "color": "#fff"}})
               for i, (s, x, y, h) in enumerate(zip(schemes, xs, ys, hover))]
-    fig = _figure(t, traces, showlegend=False,
+    fig = _figure(t, traces, showlegend=True,
                   xaxis={"title": {"text": _("Total cost over the sales history")}, "rangemode": "tozero"},
                   yaxis={"title": {"text": _("Share of members who earn a reward")}, "tickformat": ".0%",
                          "rangemode": "tozero"})
@@ -139,10 +153,10 @@ def cost_uptake(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) 
 
 def net_impact_ranges(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext, months: int) -> Chart:
     """Return the P10–P90 bars of forecast net impact, one row per scheme, best on top."""
-    names = [s["name"] for s in schemes]
+    names = [escape(s["name"]) for s in schemes]
     ni = [s["forecast"]["net_impact"] for s in schemes]
     colours = [t.primary if n["p10"] >= 0 else ("#b8c4cc" if n["p90"] >= 0 else "#e3b8ad") for n in ni]
-    hover = [f"<b>{s['name']}</b><br>P10: {f.money(n['p10'])}<br>P50: {f.money(n['p50'])}<br>"
+    hover = [f"<b>{escape(s['name'])}</b><br>P10: {f.money(n['p10'])}<br>P50: {f.money(n['p50'])}<br>"
              f"P90: {f.money(n['p90'])}<br>{_('Chance it pays')}: {f.percent(s['forecast']['probability_positive'])}"
              for s, n in zip(schemes, ni)]
     traces = [
@@ -166,11 +180,11 @@ def net_impact_ranges(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Get
 
 def break_even(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -> Chart:
     """Return the break-even visit lift of each scheme against its assumed visit-lift range."""
-    names = [s["name"] for s in schemes]
+    names = [escape(s["name"]) for s in schemes]
     lift = [s["assumptions"]["visit_lift"] for s in schemes]
     be = [s["forecast"].get("break_even_visit_lift") for s in schemes]
-    assumed = [f"<b>{s['name']}</b><br>{_('Assumed visit lift')}: {f.percent(a['low'])} – {f.percent(a['high'])}"
-               f"<br>{_('Most likely')}: {f.percent(a['likely'])}" for s, a in zip(schemes, lift)]
+    assumed = [f"<b>{escape(s['name'])}</b><br>{_('Assumed visit lift')}: {f.lift(a['low'])} – {f.lift(a['high'])}"
+               f"<br>{_('Most likely')}: {f.lift(a['likely'])}" for s, a in zip(schemes, lift)]
     traces = [
         go.Bar(y=names, x=[a["high"] - a["low"] for a in lift], base=[a["low"] for a in lift], orientation="h",
                marker={"color": "#dfe6ea"}, width=0.5, hovertext=assumed, hoverinfo="text",
@@ -184,14 +198,14 @@ def break_even(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -
         traces.append(go.Scatter(
             y=[n for n, _b in known], x=[b for _n, b in known], mode="markers", name=_("Break-even"),
             marker={"symbol": "diamond", "size": 14, "color": t.primary},
-            hovertext=[f"<b>{n}</b><br>{_('Break-even visit lift')}: {f.percent(b)}" for n, b in known],
+            hovertext=[f"<b>{n}</b><br>{_('Break-even visit lift')}: {f.lift(b)}" for n, b in known],
             hoverinfo="text"))
     fig = _figure(t, traces, height=max(200, 70 * len(schemes) + 110),
                   yaxis={"autorange": "reversed", "type": "category"},
                   xaxis={"title": {"text": _("Extra visits by members")}, "tickformat": ".0%"})
     none = _("not between −50 % and +200 %")
-    rows = [[s["name"], f.percent(a["low"]), f.percent(a["likely"]), f.percent(a["high"]),
-             f.percent(b) if b is not None else none] for s, a, b in zip(schemes, lift, be)]
+    rows = [[s["name"], f.lift(a["low"]), f.lift(a["likely"]), f.lift(a["high"]),
+             f.lift(b) if b is not None else none] for s, a, b in zip(schemes, lift, be)]
     return _chart(div_id, _("How many extra visits each scheme needs"),
                   _("The grey band is the extra visits you assumed members would make; the diamond is the "
                     "lift at which the scheme breaks even. A diamond left of the band means your own "
@@ -207,9 +221,9 @@ def cost_over_time(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettex
     traces = []
     for i, s in enumerate(schemes):
         costs = [m["cost"] for m in s["backtest"]["monthly"]]
-        traces.append(go.Scatter(x=months, y=costs, mode="lines+markers", name=s["name"],
+        traces.append(go.Scatter(x=months, y=costs, mode="lines+markers", name=escape(s["name"]),
                                  line={"color": t.colour(i), "width": 2}, marker={"size": 5},
-                                 hovertext=[f"<b>{s['name']}</b><br>{lab}: {f.money(c)}"
+                                 hovertext=[f"<b>{escape(s['name'])}</b><br>{lab}: {f.money(c)}"
                                             for lab, c in zip(labels, costs)], hoverinfo="text"))
     fig = _figure(t, traces, xaxis={"type": "category", "tickvals": months[::3], "ticktext": labels[::3]},
                   yaxis={"title": {"text": _("Cost per month")}, "rangemode": "tozero"}, height=360)

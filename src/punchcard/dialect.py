@@ -413,5 +413,6 @@ def sniff(path: Path) -> Sniffed:
         dialect = Dialect(dialect.encoding, dialect.delimiter, dialect.decimal, dialect.thousands,
                           fmt, dialect.birthday_format)
     sample_bytes = max(len(frame.write_csv().encode()), 1)
-    rows = int(frame.height * total / sample_bytes) if frame.height else 0
+    whole = total <= SAMPLE_BYTES
+    rows = frame.height if whole else int(frame.height * total / sample_bytes)
     return Sniffed(path, "csv", dialect, header, roles, rows)

@@ -66,6 +66,24 @@ class Source:
     dialect: Dialect
     header: tuple[str, ...]
     roles: dict[str, str]
+    plain_amount: bool = False  # every sampled amount is a bare number: parse with a cast
+    plain_date: bool = False  # every sampled date is a bare date: no time part, no spaces
+
+
+def plain_sample(frame: pl.DataFrame, roles: dict[str, str], dialect: Dialect) -> tuple[bool, bool]:
+    """Return whether the sample's amounts and dates can take the fast parse paths."""
+    money = roles.get("amount") or roles.get("unit_price")
+    amount = (
+        money is not None and dialect.decimal == "." and dialect.thousands is None
+        and bool(frame[money].drop_nulls().str.contains(r"^-?\d+(\.\d+)?$").all())
+    )
+    fmt = dialect.date_format or ""
+    dates = frame[roles["date"]].drop_nulls() if "date" in roles else None
+    plain = (
+        dates is not None and fmt not in ("", EXCEL) and "%H" not in fmt
+        and bool(dates.str.contains(r"^[0-9./-]+$").all())
+    )
+    return amount, plain
 
 
 # --- hashing --------------------------------------------------------------------------
@@ -168,7 +186,8 @@ def prepare(path: Path, sales: Sales, base: Path | None, tmp: Path) -> Source:
     if not utf8 or dialect.delimiter == WHITESPACE:
         scan_path = transcode(path, dialect, tmp)
         dialect = replace(dialect, delimiter="," if dialect.delimiter == WHITESPACE else dialect.delimiter)
-    return Source(path, label, scan_path, "csv", dialect, header, roles)
+    fast_amount, fast_date = plain_sample(frame, roles, dialect)
+    return Source(path, label, scan_path, "csv", dialect, header, roles, fast_amount, fast_date)
 
 
 def resolve_dates_fully(path: Path, dialect: Dialect, roles: dict[str, str], label: str) -> str:
@@ -254,7 +273,8 @@ def standard_rows(src: Source, index: int, sales: Sales) -> pl.LazyFrame:
         pl.all_horizontal([missing(pl.col(c)) for c in raw]).alias("__empty"),
         pl.struct(raw).hash(20270101).alias("__h"),
         missing(pl.col(roles["date"])).alias("__no_date"),
-        date_expr(roles["date"], schema[roles["date"]], src.dialect.date_format).alias("date"),
+        (pl.col(roles["date"]).str.to_date(src.dialect.date_format, strict=False) if src.plain_date
+         else date_expr(roles["date"], schema[roles["date"]], src.dialect.date_format)).alias("date"),
     ]
     if "items" in roles:
         exprs.append(amount_expr(roles["items"], schema[roles["items"]], src.dialect).alias("items"))
@@ -263,7 +283,10 @@ def standard_rows(src: Source, index: int, sales: Sales) -> pl.LazyFrame:
         exprs += [pl.lit(1.0).alias("items"), pl.lit(True).alias("__no_items")]
     money = roles.get("amount") or roles["unit_price"]
     exprs.append(missing(pl.col(money)).alias("__no_amount"))
-    exprs.append(amount_expr(money, schema[money], src.dialect).alias("amount"))
+    if src.plain_amount:
+        exprs.append(pl.col(money).cast(pl.Float64, strict=False).alias("amount"))
+    else:
+        exprs.append(amount_expr(money, schema[money], src.dialect).alias("amount"))
     exprs.append(pl.col(roles["order"]).cast(pl.String).str.strip_chars().alias("order")
                  if "order" in roles else pl.lit(None, dtype=pl.String).alias("order"))
     if "birthday" in roles:
@@ -306,7 +329,7 @@ def classify(rows: pl.LazyFrame, sales: Sales, has_order: bool) -> pl.LazyFrame:
         outside = outside | (day < start.toordinal() - EPOCH_ORDINAL)
     if end is not None:
         outside = outside | (day > end.toordinal() - EPOCH_ORDINAL)
-    first_pos = pl.col("__pos").min().over(["__h", "cust_raw", "amount"])
+    first_pos = pl.col("__pos").min().over("__h")
     filled_zero = pl.col("__amount_filled") if has_order else pl.lit(False)
     reason = (
         pl.when(pl.col("__empty")).then(pl.lit("empty_line"))

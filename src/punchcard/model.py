@@ -63,7 +63,7 @@ def occasions(ledger: Ledger, end_day: int | None = None) -> pl.DataFrame:
     return (
         ledger.tx.lazy()
         .filter((pl.col("amount") >= 0) & (pl.col("day") <= end))
-        .group_by(["cust", "day"])
+        .group_by(["cust", "day"], maintain_order=True)
         .agg(pl.col("amount").sum().alias("value"))
         .sort(["cust", "day"])
         .collect()
@@ -76,7 +76,7 @@ def rfm(ledger: Ledger, end_day: int | None = None) -> RFM:
     occ = occasions(ledger, end)
     per = (
         occ.lazy()
-        .group_by("cust")
+        .group_by("cust", maintain_order=True)
         .agg(
             pl.len().alias("n"),
             pl.col("day").min().alias("first"),
@@ -213,19 +213,19 @@ def prob_count(fit: BGNBDFit, k: int, t: np.ndarray) -> np.ndarray:
     """Return P(X(t) = k) for each t: the chance of exactly k repeat occasions in t weeks."""
     r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
     t = np.asarray(t, dtype=np.float64)
-    lw = np.log(alpha) - np.log(alpha + t)  # log(α/(α+t))
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lw = np.log(alpha) - np.log(alpha + t)  # log(α/(α+t))
         lz = np.log(t) - np.log(alpha + t)  # log(t/(α+t))
-    term = betaln(a, b + k) - betaln(a, b) + gammaln(r + k) - gammaln(r) - gammaln(k + 1.0)
-    first = np.exp(term + r * lw + np.where(k > 0, k * lz, 0.0))
-    if k == 0:
-        return first
-    js = np.arange(k, dtype=np.float64)
-    coef = gammaln(r + js) - gammaln(r) - gammaln(js + 1.0)
-    partial = np.exp(coef[None, :] + r * lw[:, None] + js[None, :] * np.where(t > 0, lz, -np.inf)[:, None])
-    partial[:, 0] = np.exp(r * lw)  # j = 0 term, also valid at t = 0
-    second = np.exp(betaln(a + 1.0, b + k - 1.0) - betaln(a, b)) * (1.0 - partial.sum(axis=1))
-    return first + second
+        term = betaln(a, b + k) - betaln(a, b) + gammaln(r + k) - gammaln(r) - gammaln(k + 1.0)
+        first = np.exp(term + r * lw + np.where(k > 0, k * lz, 0.0))
+        if k == 0:
+            return first
+        js = np.arange(k, dtype=np.float64)
+        coef = gammaln(r + js) - gammaln(r) - gammaln(js + 1.0)
+        partial = np.exp(coef[None, :] + r * lw[:, None] + js[None, :] * np.where(t > 0, lz, -np.inf)[:, None])
+        partial[:, 0] = np.exp(r * lw)  # j = 0 term, also valid at t = 0
+        second = np.exp(betaln(a + 1.0, b + k - 1.0) - betaln(a, b)) * (1.0 - partial.sum(axis=1))
+        return first + second
 
 
 # --- Gamma-Gamma ----------------------------------------------------------------------

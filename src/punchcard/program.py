@@ -265,20 +265,29 @@ def load_program(path: Path) -> Program:
         raise PunchcardError(
             f"{path}: byte {exc.start} is not UTF-8 text. Fix: save the program file as UTF-8."
         ) from None
-    ctx = _Ctx(file=path, base=path.parent, loader=yaml.SafeLoader(text))
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise PunchcardError(_report(path, [Problem(
+            line, column, "", f"character {exc.character!r} cannot appear in YAML",
+            "delete it, or save the file as plain UTF-8 text")])) from None
+    ctx = _Ctx(file=path, base=path.parent, loader=loader)
     try:
         draft = _load_root(ctx)
     finally:
-        ctx.loader.dispose()
+        loader.dispose()
     if ctx.problems or draft is INVALID:
         raise PunchcardError(_report(path, ctx.problems))
-    return _assemble(path, draft, ctx)
+    return _assemble(path, draft)
 
 
 def program_json_schema() -> dict:
     """Return the JSON Schema (draft 2020-12) of program files, built from the key declarations."""
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://punchcard.dev/schema/program.json",
         "title": "punchcard program file",
         "description": "One business, one sales history, several candidate loyalty schemes.",
     }
@@ -515,6 +524,9 @@ class _Str(_Type):
             return ctx.report(node, path, f"{_show(v)} is not a valid `{_leaf(path)}`",
                               fix + "valid values: " + ", ".join(self.choices))
         if self.pattern and not re.fullmatch(self.pattern, v):
+            if self.pattern == SLUG:
+                return self.wrong(node, path, ctx, v,
+                                  self.hint + f", e.g. `{_leaf(path)}: {_slugify(v)}`")
             return self.wrong(node, path, ctx, v, self.hint)
         if self.convert:
             try:
@@ -549,7 +561,7 @@ class _Bool(_Type):
     def schema(self) -> dict:
         return {"type": "boolean"}
 
-    def wrong(self, node, path, ctx, found, hint=""):  # noqa: D102 - "a true or false" reads badly
+    def wrong(self, node, path, ctx, found, hint=""):
         name = _leaf(path)
         return ctx.report(node, path, f"expected true or false, found {_show(found)}",
                           f"write `{name}: true` or `{name}: false`")
@@ -593,7 +605,8 @@ class _Range(_Type):
             if v is INVALID:
                 return v
             if not self.bounds.accepts(v):
-                return self.wrong(node, path, ctx, v)
+                hint = "remove the quotes" if isinstance(v, str) and _is_number(v) else ""
+                return self.wrong(node, path, ctx, v, hint)
             return Range.fixed(v)
         parts = _Obj(tuple(Key(k, self.bounds, "") for k in ("low", "likely", "high")),
                      build=dict).load(node, path, ctx)
@@ -610,13 +623,14 @@ class _Range(_Type):
                 f"high: {_num(max(parts.values()))}}}`")
         return Range(float(low), float(likely), float(high))
 
-    def wrong(self, node, path, ctx, found, hint=""):  # noqa: D102
+    def wrong(self, node, path, ctx, found, hint=""):
         name = _leaf(path)
         return ctx.report(
             node, path, f"expected a {self.bounds.label()}, or a range {{low, likely, high}} of "
             f"them, found {_show(found)}",
             f"write one number or three, e.g. `{name}: 0.1` or `{name}: "
-            "{low: 0.05, likely: 0.1, high: 0.2}`, each a " + self.bounds.label())
+            "{low: 0.05, likely: 0.1, high: 0.2}`, each a " + self.bounds.label()
+            + (f"; {hint}" if hint else ""))
 
     def schema(self) -> dict:
         number = self.bounds.schema()
@@ -728,7 +742,7 @@ class Key:
         if self.default is REQUIRED:
             return "**required**"
         if isinstance(self.type, _Obj) and self.default is not None:
-            return "see below"
+            return "see its table"
         if self.default is None:
             return "none"
         return f"`{json.dumps(self.default, ensure_ascii=False)}`"
@@ -764,7 +778,7 @@ class _Obj(_Type):
                                   "write the keys out instead of using `<<`")
             pairs = node.value
         elif not (isinstance(node, yaml.ScalarNode) and ctx.scalar(node, path) is None):
-            return ctx.report(node, path, f"expected {_a(self.what)} of keys, found "
+            return ctx.report(node, path, f"expected {_a(self.what)}, found "
                               f"{_show(ctx.scalar(node, path))}",
                               f"indent the keys of `{_leaf(path)}` under it, e.g. "
                               f"`{_leaf(path)}:` then `  {self.keys[0].name}: …` on the next line")
@@ -787,6 +801,9 @@ class _Obj(_Type):
                 self.unknown(knode, here, name, ctx)
                 continue
             if key.default is None and _is_null(vnode, ctx):
+                if _commented_out(vnode):
+                    ctx.report(vnode, here, "the value is empty: YAML reads ` #` and what follows "
+                               "as a comment", f"put the value in quotes, e.g. `{name}: \"#…\"`")
                 values[name] = None
                 continue
             values[name] = key.type.load(vnode, here, ctx)
@@ -807,7 +824,7 @@ class _Obj(_Type):
         """Report an unknown key with the closest valid one, or all of them."""
         valid = [k.name for k in self.keys]
         close = _suggest(name, valid)
-        fix = f"did you mean `{close}`?" if close else "remove it or rename it"
+        fix = f"did you mean `{close}`?" if close else "remove or rename it."
         ctx.report(knode, here, f"unknown key `{name}`",
                    f"{fix} Valid keys here: {', '.join(valid)}")
 
@@ -826,6 +843,13 @@ class _Obj(_Type):
 
 def _is_null(node: yaml.Node, ctx: _Ctx) -> bool:
     return isinstance(node, yaml.ScalarNode) and ctx.scalar(node, "") is None
+
+
+def _commented_out(node: yaml.Node) -> bool:
+    mark = node.start_mark
+    if node.value != "" or not isinstance(mark.buffer, str):
+        return False
+    return mark.buffer[mark.pointer:].split("\n", 1)[0].lstrip(" ").startswith("#")
 
 
 def _key_schema(key: Key) -> dict:
@@ -927,8 +951,8 @@ def _encoding(text: str) -> str:
 
 
 def _slug_hint(what: str) -> str:
-    return (f"a {what} becomes a folder name, so use lower-case letters, digits, `-` and `_` "
-            "only, starting with a letter or digit (e.g. `tiende-gratis`)")
+    return (f"a {what} becomes a file or folder name, so use lower-case letters, digits, "
+            "`-` and `_` only, starting with a letter or digit")
 
 
 SLUG = r"[a-z0-9][a-z0-9_-]*"
@@ -1179,12 +1203,13 @@ KINDS: dict[str, KindSpec] = {
         )),
 }
 
-_ID = _Str(pattern=SLUG, what="slug", example="tiende-gratis", hint=_slug_hint("scheme id"))
+_KIND = _Str(choices=tuple(KINDS))
+_ID = _Str(pattern=SLUG, what="slug", hint=_slug_hint("scheme id"))
 SCHEME_COMMON = (
     Key("id", _ID, "Short name used in file names and links (a slug)."),
     Key("name", _Str(example='"Tenth coffee free"'), "Name shown in the report.",
         default_doc="the id"),
-    Key("kind", _Str(choices=tuple(KINDS)), "Scheme kind; decides the other keys."),
+    Key("kind", _KIND, "Scheme kind; decides the other keys."),
     Key("description", _Str(example='"…"'), "A sentence or two shown with the scheme.", None),
     Key("assumptions", ASSUMPTIONS, "Overrides of the program's assumptions for this scheme.", {}),
 )
@@ -1222,7 +1247,7 @@ class _SchemeType(_Type):
         if kind_node is None:
             return ctx.report(node, f"{path}.kind", "`kind` is missing",
                               "add `kind:` with one of " + ", ".join(KINDS))
-        kind = SCHEME_COMMON[2].type.load(kind_node, f"{path}.kind", ctx)
+        kind = _KIND.load(kind_node, f"{path}.kind", ctx)
         if kind is INVALID:
             return kind
         return self.objects()[kind].load(node, path, ctx)
@@ -1236,8 +1261,7 @@ class _SchemeType(_Type):
                 "required": common["required"], "allOf": branches}
 
 
-_PROGRAM_ID = _Str(pattern=SLUG, what="slug", example="kaffebar-oslo",
-                   hint=_slug_hint("program id"))
+_PROGRAM_ID = _Str(pattern=SLUG, what="slug", hint=_slug_hint("program id"))
 PROGRAM = _Obj((
     Key("id", _PROGRAM_ID, "Short name of the program: its folder in the site (a slug).",
         default_doc="the file's stem"),
@@ -1285,16 +1309,15 @@ def _load_root(ctx: _Ctx) -> Any:
         ctx.report(root, "", "expected a mapping of keys (name, currency, sales, …) at the top",
                    "start from `punchcard init SALES.csv`")
         return INVALID
+    if _find(root, "id") is None and not re.fullmatch(SLUG, ctx.file.stem):
+        ctx.report(root, "id", f"the file name {_show(ctx.file.stem)} cannot be the program id",
+                   f"add `id: {_slugify(ctx.file.stem)}` at the top (the id becomes a folder: "
+                   "lower-case letters, digits, `-` and `_`), or rename the file")
     return PROGRAM.load(root, "", ctx)
 
 
-def _assemble(path: Path, draft: dict, ctx: _Ctx) -> Program:
+def _assemble(path: Path, draft: dict) -> Program:
     program_id = draft.get("id", path.stem)
-    if not re.fullmatch(SLUG, program_id):
-        ctx.report(None, "id", f"the file name {_show(path.stem)} is not a valid program id",
-                   f"add `id: {_slugify(path.stem)}` at the top (lower-case letters, digits, "
-                   "`-` and `_`), or rename the file")
-        raise PunchcardError(_report(path, ctx.problems))
     defaults = Assumptions(**draft.get("assumptions", {}))
     schemes = tuple(
         Scheme(id=s["id"], name=s.get("name") or s["id"], kind=s["kind"], params=s["params"],

@@ -34,7 +34,9 @@ def plain(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, (int, float)):
         value = value.item()  # numpy scalar
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        # 12 significant digits: far below any displayed precision, and immune to the
+        # last-bit differences of parallel sums, so identical inputs give identical bytes.
+        return float(f"{value:.12g}") if math.isfinite(value) else None
     if isinstance(value, int):
         return value
     return str(value)

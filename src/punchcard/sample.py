@@ -20,10 +20,12 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Callable, Literal
 
 import numpy as np
 import polars as pl
@@ -31,6 +33,7 @@ import polars as pl
 from punchcard.errors import PunchcardError
 
 BLOCK = 4096  # customers per random stream: part of the output's definition, never change
+GZIP_LEVEL = 3  # fast enough to keep pace with generation; part of the output's bytes
 _EPOCH = date(1970, 1, 1)
 
 
@@ -142,7 +145,7 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "carwash", "car wash: roughly monthly, fixed programme prices, busy in winter", 11.0,
-            2.5, (1.5, 30.0), 0.6, 20.0, 0.12, 0.0, 0.0, 1.0, "9",
+            1.2, (1.5, 30.0), 0.6, 20.0, 0.12, 0.0, 0.0, 1.0, "9",
             (0.8, 0.8, 0.85, 0.9, 1.1, 1.5, 1.25),
             (1.3, 1.25, 1.2, 1.15, 1.0, 0.85, 0.7, 0.85, 0.9, 0.95, 1.05, 1.2),
             "plate", 20001, menu=(13.0, 17.5, 22.0, 29.0), menu_weights=(0.3, 0.35, 0.25, 0.1),
@@ -210,8 +213,14 @@ def generate(
     birthdays: bool = False,
     order_lines: bool = False,
     chunk_customers: int = 65536,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SampleSummary:
-    """Write a synthetic sales export to ``out`` (.csv or .csv.gz) and return what it holds."""
+    """Write a synthetic sales export to ``out`` (.csv or .csv.gz) and return what it holds.
+
+    ``customers`` is the size of the customer population; those who buy nothing in the
+    period, or only anonymously, are not in the file, so the summary counts fewer.
+    ``progress(done, total)`` is called after each batch of customers.
+    """
     out = Path(out)
     settings = _settings(out, customers, days, start, seed, dialect, profile,
                          anonymous_share, return_share, birthdays, order_lines)
@@ -223,9 +232,9 @@ def generate(
     cents = 0
     next_order = settings.profile.order_base
     try:
-        with _open(part, gzipped=out.name.endswith(".gz")) as fh:
+        with _open(part, gzipped=out.name.endswith(".gz")) as fh, _Writer(fh) as writer:
             if settings.dialect.encoding == "utf-8-sig":
-                fh.write(b"\xef\xbb\xbf")
+                writer.put(b"\xef\xbb\xbf")
             for first in range(0, n_blocks, blocks_per_batch):
                 frames = []
                 for b in range(first, min(first + blocks_per_batch, n_blocks)):
@@ -239,7 +248,9 @@ def generate(
                 next_order += int(new_tx.sum())
                 rows += batch.height
                 cents += int(batch["cents"].sum())
-                fh.write(_render(batch, settings, header=first == 0))
+                writer.put(_render(batch, settings, header=first == 0))
+                if progress is not None:
+                    progress(min((first + blocks_per_batch) * BLOCK, customers), customers)
         os.replace(part, out)
     finally:
         part.unlink(missing_ok=True)
@@ -282,7 +293,7 @@ class _ClosingGzip(gzip.GzipFile):
     """A GzipFile that also closes the file object it writes to."""
 
     def __init__(self, raw: BinaryIO) -> None:
-        super().__init__(filename="", mode="wb", compresslevel=6, fileobj=raw, mtime=0)
+        super().__init__(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=raw, mtime=0)
         self._raw = raw
 
     def close(self) -> None:
@@ -290,6 +301,40 @@ class _ClosingGzip(gzip.GzipFile):
             super().close()
         finally:
             self._raw.close()
+
+
+class _Writer:
+    """Writes byte chunks on a background thread (compression overlaps generation), in order."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "_Writer":
+        self._thread.start()
+        return self
+
+    def put(self, data: bytes) -> None:
+        """Queue ``data`` for writing; re-raise a failure of the writing thread."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._fh.write(data)
+                except BaseException as exc:  # handed to the generating thread
+                    self._error = exc
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc[0] is None:
+            raise self._error
 
 
 def _intensity(s: _Settings) -> np.ndarray:
@@ -318,20 +363,18 @@ def _block(s: _Settings, block: int, lo: int, hi: int) -> tuple[pl.DataFrame, in
     life = rng.geometric(drop)  # purchases up to and including the one after which they leave
     allowed = life - (~established)  # repeat purchases left after the forced first one
 
-    # repeat purchases: a thinned Poisson process on (begin, T), cut at the drop-out
-    imax = inten.max()
-    n_cand = rng.poisson(lam * imax * (T - begin))
-    c_cust = np.repeat(np.arange(n), n_cand)
-    c_t = begin[c_cust] + rng.random(c_cust.size) * (T - begin)[c_cust]
-    keep = rng.random(c_cust.size) * imax < inten[np.minimum(c_t.astype(np.int64), s.days - 1)]
-    c_cust, c_t = c_cust[keep], c_t[keep]
-    order = np.lexsort((c_t, c_cust))
-    c_cust, c_t = c_cust[order], c_t[order]
-    rank = np.arange(c_cust.size) - np.searchsorted(c_cust, c_cust)
-    keep = rank < allowed[c_cust]
+    # repeat purchases: Poisson with intensity λ·I(t) on (begin, T), cut at the drop-out
+    cum = np.concatenate([[0.0], np.cumsum(inten)])  # integrated intensity at whole days
+    c_begin = np.interp(begin, np.arange(s.days + 1), cum)
+    n_cand = rng.poisson(lam * (cum[-1] - c_begin))
+    m = np.minimum(n_cand, allowed)
+    c_cust = np.repeat(np.arange(n), m)
+    c_t = _first_uniforms(rng, n_cand, m, c_cust)  # the m smallest of n_cand uniforms, sorted
+    c_t = np.interp(c_begin[c_cust] + c_t * (cum[-1] - c_begin)[c_cust], cum,
+                    np.arange(s.days + 1, dtype=float))
     first_cust = np.flatnonzero(~established)
-    tx_cust = np.concatenate([first_cust, c_cust[keep]])
-    tx_t = np.concatenate([begin[first_cust], c_t[keep]])
+    tx_cust = np.concatenate([first_cust, c_cust])
+    tx_t = np.concatenate([begin[first_cust], c_t])
     n_tx = tx_cust.size
     anon = rng.random(n_tx) < s.anonymous_share
 
@@ -363,7 +406,7 @@ def _block(s: _Settings, block: int, lo: int, hi: int) -> tuple[pl.DataFrame, in
     cents = np.concatenate([row_cents, -line_cents[ret_line]])
     items = np.concatenate([row_qty, -qty[ret_line]])
     t = np.concatenate([tx_t[row_tx[: row_tx.size - ret.size]], ret_t])
-    sort = np.lexsort((np.arange(t.size), t))
+    sort = np.argsort(t, kind="stable")
     row_cust = tx_cust[row_tx][sort]
     row_anon = anon[row_tx][sort]
 
@@ -382,8 +425,19 @@ def _block(s: _Settings, block: int, lo: int, hi: int) -> tuple[pl.DataFrame, in
         frame = frame.with_columns(birthday=pl.Series(bday).gather(row_cust))
         frame = frame.with_columns(
             birthday=pl.when(pl.col("customer").is_null()).then(None).otherwise(pl.col("birthday")))
-    seen = np.unique(row_cust[~row_anon]).size
+    seen = int(np.count_nonzero(np.bincount(row_cust[~row_anon], minlength=n)))
     return frame, seen
+
+
+def _first_uniforms(rng: np.random.Generator, n: np.ndarray, m: np.ndarray,
+                    cust: np.ndarray) -> np.ndarray:
+    """Return, per customer, the ``m`` smallest of ``n`` uniform draws in order (Rényi's spacings)."""
+    start = np.cumsum(m) - m
+    j = np.arange(cust.size) - start[cust]
+    step = np.log1p(-rng.random(cust.size)) / (n[cust] - j)
+    total = np.cumsum(step)
+    offset = np.repeat(total[start[m > 0]] - step[start[m > 0]], m[m > 0])
+    return -np.expm1(total - offset)
 
 
 def _unit_cents(rng: np.random.Generator, s: _Settings, level: np.ndarray, is_first: np.ndarray,

@@ -10,7 +10,7 @@ merged with an *extra* stream that carries the lift: lifts change only the extra
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 GOLD = np.uint64(0x9E3779B97F4A7C15)
 MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -136,13 +136,13 @@ def _baseline_one(base, palive, x, T, mv, par, horizon):
     return rev, n
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def baseline(base, palive, x, T, mv, par, horizon):
     """Return each customer's simulated revenue and purchase count over ``horizon`` weeks without a scheme."""
     n = len(base)
     rev = np.zeros(n)
     cnt = np.zeros(n, dtype=np.int64)
-    for i in prange(n):
+    for i in range(n):
         rev[i], cnt[i] = _baseline_one(base[i], palive[i], x[i], T[i], mv[i], par, horizon)
     return rev, cnt
 
@@ -223,7 +223,7 @@ def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o
     return rev, n
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
     """Return the members' scheme-world transactions (cust index, day, amount, items) and revenue per member."""
     m = len(base)
@@ -231,7 +231,7 @@ def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
     cnt = np.zeros(m, dtype=np.int64)
     dummy_i = np.zeros(0, dtype=np.int32)
     dummy_f = np.zeros(0)
-    for i in prange(m):
+    for i in range(m):
         rev[i], cnt[i] = _member_one(
             base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon, world,
             False, 0, dummy_i, dummy_f, dummy_f, start_day,
@@ -244,7 +244,7 @@ def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
     o_day = np.empty(total, dtype=np.int32)
     o_amt = np.empty(total)
     o_items = np.empty(total)
-    for i in prange(m):
+    for i in range(m):
         _member_one(
             base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon, world,
             True, off[i], o_day, o_amt, o_items, start_day,

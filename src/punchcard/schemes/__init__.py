@@ -1,0 +1,58 @@
+"""The scheme engine: replay any scheme kind over a set of transactions (history or simulated).
+
+``replay(scheme, tx, ctx)`` runs one kind's compiled per-customer scan over arrays sorted
+by (cust, day); every kind but points settles its rewards through ``settle.py``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from punchcard.ledger import TxArrays
+from punchcard.program import Scheme
+from punchcard.schemes import (
+    birthday, coupons, member_discount, perks, points, stamp_card, tiers, welcome_offer,
+)
+from punchcard.schemes.settle import Replay, ReplayContext
+
+KINDS: dict[str, ModuleType] = {
+    "stamp_card": stamp_card,
+    "points": points,
+    "tiers": tiers,
+    "member_discount": member_discount,
+    "welcome_offer": welcome_offer,
+    "birthday": birthday,
+    "coupons": coupons,
+    "perks": perks,
+}
+
+__all__ = ["KINDS", "Replay", "ReplayContext", "replay"]
+
+
+def _check(tx: TxArrays, ctx: ReplayContext) -> None:
+    """Raise ValueError when the transactions or the context break the replay's contract."""
+    n = tx.n_customers
+    for name in ("member", "join_day", "birthday_doy", "cust_hash"):
+        if len(getattr(ctx, name)) != n:
+            raise ValueError(f"ReplayContext.{name} has {len(getattr(ctx, name))} entries, "
+                             f"expected one per customer ({n})")
+    if ctx.end_day < ctx.start_day:
+        raise ValueError("ReplayContext.end_day is before start_day")
+    if len(tx.day):
+        if tx.day.min() < ctx.start_day or tx.day.max() > ctx.end_day:
+            raise ValueError("transactions fall outside [start_day, end_day]; filter them first")
+        if tx.cust.min() < 0 or tx.cust.max() >= n:
+            raise ValueError("TxArrays.cust must lie in 0..n_customers-1")
+        key = tx.cust.astype(np.int64) * (1 << 32) + tx.day.astype(np.int64)
+        if np.any(np.diff(key) < 0):
+            raise ValueError("transactions must be sorted by (cust, day)")
+
+
+def replay(scheme: Scheme, tx: TxArrays, ctx: ReplayContext) -> Replay:
+    """Return `scheme` replayed over `tx`: per-transaction, per-customer and per-day results."""
+    if scheme.kind not in KINDS:
+        raise ValueError(f"unknown scheme kind {scheme.kind!r}; expected one of {sorted(KINDS)}")
+    _check(tx, ctx)
+    return KINDS[scheme.kind].replay(scheme.params, tx, ctx)

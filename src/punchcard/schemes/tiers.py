@@ -1,0 +1,104 @@
+"""Tiers: trailing-window spend sets each purchase's tier, its discount and the member's perks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from punchcard.ledger import TxArrays
+from punchcard.program import Tier, TiersParams
+from punchcard.schemes.settle import (
+    Replay, ReplayContext, accrue, buffers, finish, immediate, offsets,
+)
+
+DAYS_PER_MONTH = 30.4375
+DAYS_PER_YEAR = 365.25
+
+
+def window_days(window_months: int) -> int:
+    """Return how many days before a purchase its tier looks back (months × 30.4375, whole days)."""
+    return int(math.floor(window_months * DAYS_PER_MONTH))
+
+
+def tier_table(tiers: tuple[Tier, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return min_spend, discount, multiplier and perk cost per year as arrays sorted by min_spend."""
+    order = sorted(tiers, key=lambda t: t.min_spend)
+    return (np.array([t.min_spend for t in order], dtype=np.float64),
+            np.array([t.discount for t in order], dtype=np.float64),
+            np.array([t.multiplier for t in order], dtype=np.float64),
+            np.array([t.perk_cost_year for t in order], dtype=np.float64))
+
+
+@njit(cache=True)
+def tier_of(spend, mins):
+    """Return the index of the highest tier whose min_spend the spend reaches, or -1."""
+    t = -1
+    for k in range(mins.shape[0]):
+        if spend >= mins[k] - 1e-9:
+            t = k
+    return t
+
+
+@njit(cache=True)
+def window_spend(day, amount, join, lo, hi, spend, d, wd, e):
+    """Move the trailing window to end before day d; return (lo, hi, spend over days d-wd..d-1)."""
+    while hi < e and day[hi] < d:
+        if day[hi] >= join:
+            spend += amount[hi]
+        hi += 1
+    while lo < hi and day[lo] < d - wd:
+        if day[lo] >= join:
+            spend -= amount[lo]
+        lo += 1
+    return lo, hi, spend
+
+
+@njit(cache=True)
+def _scan(off, day, amount, member, join, wd, mins, disc, perk, r, day0, end_day,
+          tout, cout, dout):
+    for c in range(off.shape[0] - 1):
+        if not member[c]:
+            continue
+        s = off[c]
+        e = off[c + 1]
+        lo = s
+        hi = s
+        spend = 0.0
+        for i in range(s, e):
+            d = day[i]
+            a = amount[i]
+            if d < join[c] or a <= 0.0:
+                continue
+            lo, hi, spend = window_spend(day, amount, join[c], lo, hi, spend, d, wd, e)
+            t = tier_of(spend, mins)
+            if t >= 0 and disc[t] > 0.0:
+                immediate(i, c, d, day0, r, disc[t] * a, tout, cout, dout)
+        # perks: the tier held on each member day, piece by piece between window changes
+        cur = max(join[c], day0)
+        lo = s
+        hi = s
+        spend = 0.0
+        while cur <= end_day:
+            lo, hi, spend = window_spend(day, amount, join[c], lo, hi, spend, cur, wd, e)
+            nxt = end_day + 1
+            if hi < e:
+                nxt = min(nxt, day[hi] + 1)
+            if lo < hi:
+                nxt = min(nxt, day[lo] + wd + 1)
+            t = tier_of(spend, mins)
+            if t >= 0:
+                accrue(c, cur, nxt - 1, perk[t] / 365.25, day0, cout, dout)
+            cur = nxt
+
+
+def replay(params: TiersParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+    """Return the tiers scheme replayed over `tx`: discounts at the till, perks over time."""
+    mins, disc, _, perk = tier_table(params.tiers)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
+          np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+          window_days(params.window_months), mins, disc, perk, float(ctx.redemption_rate),
+          int(ctx.start_day), int(ctx.end_day), tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout)

@@ -1,0 +1,159 @@
+"""`punchcard init`: a starter program YAML written from a sniffed sales export."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from punchcard.dialect import DELIMITERS, EXCEL, Sniffed, normalise_header, sniff
+from punchcard.errors import PunchcardError
+
+SCHEMA_LINE = "# yaml-language-server: $schema=https://punchcard.dev/schema/program.json"
+# Header words that give away the export's language → (locale, currency) guess.
+LANGUAGE_HINTS = (
+    ({"kundenummer", "kundenr", "dato", "belop", "kvitteringsnr", "antall", "fodselsdato"}, "nb-NO", "NOK"),
+    ({"kundid", "kundnr", "datum", "belopp", "kvittonr", "antal", "fodelsedatum"}, "sv-SE", "SEK"),
+    ({"klient", "kwota", "paragon", "ilosc", "dataurodzenia", "idklienta"}, "pl-PL", "PLN"),
+    ({"cliente", "valor", "pedido", "quantidade", "datadenascimento"}, "pt-BR", "BRL"),
+)
+
+SCHEMES = """\
+schemes:
+  - id: stamp-card
+    name: Tenth visit free
+    kind: stamp_card
+    stamps: 9                 # buy nine …
+    counter: visits           # visits | items | spend
+    min_purchase: 0           # smallest bill that earns a stamp
+    reward: {value: 10, type: item}   # TODO: what the free item is worth to the customer; add cost: to override value × (1 − gross_margin)
+    expiry_days: 365
+    head_start: 0             # stamps pre-filled on every new card
+
+  # - id: points
+  #   name: Points on every purchase
+  #   kind: points
+  #   earn_per_unit: 1        # points per currency unit spent
+  #   point_value: 0.01       # value of one point when redeemed
+  #   min_redeem: 500
+  #   redeem_step: 500
+  #   expiry_months: 12
+  #   min_purchase: 0
+
+  # - id: tiers
+  #   name: Silver and gold
+  #   kind: tiers
+  #   window_months: 12
+  #   tiers:
+  #     - {name: Silver, min_spend: 1000, discount: 0.05, multiplier: 1, perk_cost_year: 0}
+  #     - {name: Gold, min_spend: 5000, discount: 0.10, multiplier: 1, perk_cost_year: 20}
+
+  # - id: member-discount
+  #   name: Five per cent off for members
+  #   kind: member_discount
+  #   rate: 0.05
+  #   cashback: false         # true: credit settled at the next visit instead
+
+  # - id: welcome
+  #   name: Welcome voucher
+  #   kind: welcome_offer
+  #   value: 10
+  #   type: discount          # discount | item
+  #   min_purchase: 0
+  #   expiry_days: 60
+  #   new_after_days: 90
+
+  # - id: birthday
+  #   name: Birthday treat
+  #   kind: birthday
+  #   value: 10
+  #   type: item
+  #   window_days: 30
+
+  # - id: coupons
+  #   name: Monthly coupon
+  #   kind: coupons
+  #   every_days: 30
+  #   active_days: 90
+  #   valid_days: 14
+  #   rate: 0.10              # or value: 5 (exactly one of rate / value)
+
+  # - id: perks
+  #   name: Member evenings
+  #   kind: perks
+  #   cost_per_member_year: 2
+  #   cost_per_event: 500
+  #   events_per_year: 4
+"""
+
+
+def q(text: str) -> str:
+    """Return a string as a YAML double-quoted scalar."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def guess_locale(header: tuple[str, ...]) -> tuple[str, str]:
+    """Return a (locale, currency) guess from the header's language, en-US/USD by default."""
+    norm = {normalise_header(h) for h in header}
+    for words, locale, currency in LANGUAGE_HINTS:
+        if norm & words:
+            return locale, currency
+    return "en-US", "USD"
+
+
+def starter_yaml(found: Sniffed, sales_ref: str) -> str:
+    """Return the text of a starter program for a sniffed export."""
+    locale, currency = guess_locale(found.header)
+    d = found.dialect
+    lines = [
+        SCHEMA_LINE,
+        f"# Starter program written by `punchcard init` from {found.path.name}.",
+        "# Replace every TODO, uncomment the schemes you want to compare, then run",
+        "# `punchcard build` on this file.",
+        f"name: {q(found.path.stem + ' — loyalty options')}   # TODO: the decision in one line",
+        f"locale: {locale}             # TODO: report language and number formats",
+        f"currency: {currency}",
+        "sales:",
+        f"  path: {q(sales_ref)}",
+        f"  # about {found.rows_estimate:,} rows; columns found: {', '.join(found.header)}",
+        "  columns:",
+    ]
+    lines += [f"    {role}: {q(col)}" for role, col in found.roles.items()]
+    fmt = []
+    if found.kind == "csv":
+        if d.delimiter in DELIMITERS:
+            fmt.append(f"    delimiter: {q(d.delimiter)}")
+        fmt.append(f"    decimal: {q(d.decimal)}")
+        if d.thousands:
+            fmt.append(f"    thousands: {q(d.thousands)}")
+        fmt.append(f"    encoding: {d.encoding}")
+    if d.date_format and d.date_format != EXCEL:
+        fmt.append(f"    date_format: {q(d.date_format)}")
+    if fmt:
+        lines += ["  format:"] + fmt
+    lines += [
+        "business:",
+        "  gross_margin: 0.6          # TODO: share of revenue kept after cost of goods",
+        "  horizon_months: 12",
+        "  fixed_costs: {setup: 0, monthly: 0, per_member_year: 0}   # TODO: software, cards, staff time",
+        "assumptions:",
+        "  enrollment: {low: 0.25, likely: 0.4, high: 0.55}   # share of identified customers who join",
+        "  visit_lift: {low: 0.0, likely: 0.04, high: 0.10}   # members' visit-rate change",
+        "  spend_lift: 0.0",
+        "  retention_lift: 0.0",
+        "  redemption_rate: 0.85",
+    ]
+    return "\n".join(lines) + "\n" + SCHEMES
+
+
+def write_starter(sales_path: Path, out: Path, *, force: bool = False) -> Path:
+    """Write a starter program for ``sales_path`` to ``out`` and return ``out``."""
+    out = Path(out)
+    if out.exists() and not force:
+        raise PunchcardError(f"{out}: the file already exists. Fix: choose another name, "
+                             "or pass `--force` to overwrite it.")
+    found = sniff(Path(sales_path))
+    ref = Path(os.path.relpath(Path(sales_path).resolve(), out.resolve().parent)).as_posix()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(starter_yaml(found, ref), encoding="utf-8")
+    return out

@@ -1,0 +1,142 @@
+"""BG/NBD and Gamma-Gamma against the published CDNOW figures (Fader, Hardie & Lee 2005)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from punchcard import model as M
+from punchcard.ledger import DataQuality, Ledger
+
+CDNOW = Path("/work/shared/data/real/cdnow_sample.csv")
+
+
+def epoch(d: date) -> int:
+    return (d - date(1970, 1, 1)).days
+
+
+def make_ledger(tx: pl.DataFrame, start: int, end: int, n: int) -> Ledger:
+    """Build a Ledger straight from a (cust, day, amount, items) frame."""
+    tx = tx.select(
+        pl.col("cust").cast(pl.Int32), pl.col("day").cast(pl.Int32),
+        pl.col("amount").cast(pl.Float64), pl.col("items").cast(pl.Float64),
+    ).sort(["cust", "day", "amount"])
+    anon = pl.DataFrame(schema={"day": pl.Int32, "amount": pl.Float64, "items": pl.Float64})
+    cust_hash = (np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ np.uint64(12345)
+    return Ledger(tx=tx, anon=anon, n_customers=n, cust_hash=cust_hash, birthday_doy=None,
+                  start_day=start, end_day=end, quality=DataQuality(len(tx), len(tx)))
+
+
+def cdnow_ledger(path: Path = CDNOW) -> Ledger:
+    """The CDNOW sample as a Ledger over 1997-01-01..1998-06-30."""
+    df = pl.read_csv(path, schema_overrides={"customer_id": pl.Utf8, "date": pl.Utf8})
+    ids = df["customer_id"].unique().sort()
+    df = df.with_columns(
+        pl.col("date").str.strptime(pl.Date, "%Y%m%d").cast(pl.Int32).alias("day"),
+        pl.col("customer_id").replace_strict(ids, pl.int_range(len(ids), eager=True)).alias("cust"),
+        pl.col("cds").alias("items"),
+    )
+    return make_ledger(df, epoch(date(1997, 1, 1)), epoch(date(1998, 6, 30)), len(ids))
+
+
+CAL_END = epoch(date(1997, 9, 30))
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> Ledger:
+    return cdnow_ledger()
+
+
+@pytest.fixture(scope="module")
+def cal(cdnow: Ledger) -> M.RFM:
+    return M.rfm(cdnow, CAL_END)
+
+
+@pytest.fixture(scope="module")
+def bg(cal: M.RFM) -> M.BGNBDFit:
+    return M.fit_bgnbd(cal.x, cal.t_x, cal.T)
+
+
+def test_rfm_conventions(cal: M.RFM) -> None:
+    assert len(cal.x) == 2357
+    assert int(np.sum(cal.x > 0)) == 946
+    # first seen 1997-01-01, calibration ends 1997-09-30: 272 days = 38.86 weeks
+    assert round(float(cal.T.max()), 2) == 38.86
+    assert np.all(cal.t_x <= cal.T) and np.all(cal.mean_value[cal.x == 0] == 0)
+
+
+def test_rfm_same_day_receipts_are_one_occasion_and_returns_do_not_count() -> None:
+    tx = pl.DataFrame({"cust": [0, 0, 0, 0, 0], "day": [0, 0, 7, 14, 14],
+                       "amount": [10.0, 5.0, 20.0, -4.0, 30.0], "items": [1.0] * 5})
+    r = M.rfm(make_ledger(tx, 0, 28, 1))
+    # occasions: day 0 (15), day 7 (20), day 14 (30; the return is ignored) → x = 2
+    assert r.x.tolist() == [2.0] and r.t_x.tolist() == [2.0] and r.T.tolist() == [4.0]
+    assert r.mean_value.tolist() == [25.0]  # (20 + 30) / 2, first purchase excluded
+
+
+def test_bgnbd_published_estimates(bg: M.BGNBDFit) -> None:
+    assert bg.converged
+    assert round(bg.r, 4) == 0.2426
+    assert round(bg.alpha, 3) == 4.414
+    assert round(bg.a, 4) == 0.7929
+    assert round(bg.b, 3) == 2.426
+    assert round(bg.loglik, 1) == -9582.4
+
+
+def test_gamma_gamma_published_estimates(cal: M.RFM) -> None:
+    gg = M.fit_gamma_gamma(cal.x, cal.mean_value)
+    assert gg.converged
+    assert (round(gg.p, 2), round(gg.q, 2), round(gg.v, 2)) == (6.25, 3.74, 15.44)
+    assert round(gg.loglik, 1) == -4055.9
+    # population mean spend p·v/(q−1) for a customer with no repeat history
+    assert M.expected_spend(gg, np.array([0.0]), np.array([0.0]))[0] == pytest.approx(gg.p * gg.v / (gg.q - 1))
+
+
+def test_conditional_expectation(cdnow: Ledger, cal: M.RFM, bg: M.BGNBDFit) -> None:
+    one = M.expected_transactions(bg, 39, np.array([2.0]), np.array([30.43]), np.array([38.86]))
+    assert round(float(one[0]), 3) == 1.226
+    total = float(np.sum(M.expected_transactions(bg, 39, cal.x, cal.t_x, cal.T)))
+    assert round(total, 1) == 1653.4
+    # actual repeat purchase-days in weeks 40–78 (1997-10-01..1998-06-30)
+    occ = M.occasions(cdnow)
+    actual = int(occ.filter(pl.col("day") > CAL_END).height)
+    print(f"\nCDNOW weeks 40–78: model {total:.1f} vs actual {actual}")
+    assert actual == 1882
+
+
+def test_p_alive_and_count_probabilities(cal: M.RFM, bg: M.BGNBDFit) -> None:
+    pa = M.p_alive(bg, cal.x, cal.t_x, cal.T)
+    assert np.all((pa > 0) & (pa <= 1)) and np.all(pa[cal.x == 0] == 1)
+    t = np.array([0.0, 5.0, 38.86, 100.0])
+    total = sum(M.prob_count(bg, k, t) for k in range(400))
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)
+    mean = sum(k * M.prob_count(bg, k, t) for k in range(400))
+    np.testing.assert_allclose(mean, M.expected_cumulative(bg, t), rtol=1e-5)
+
+
+def test_no_repeat_purchases_does_not_converge() -> None:
+    fit = M.fit_bgnbd(np.zeros(5), np.zeros(5), np.full(5, 10.0))
+    assert not fit.converged and fit.message
+    gg = M.fit_gamma_gamma(np.zeros(5), np.zeros(5))
+    assert not gg.converged and gg.message
+
+
+def test_holdout_checks(cdnow: Ledger) -> None:
+    ch = M.holdout_checks(cdnow)
+    assert ch is not None
+    assert ch["calibration_weeks"] + ch["holdout_weeks"] == pytest.approx(546 / 7)
+    assert len(ch["tracking"]) == 78
+    cum = [w["actual"] for w in ch["tracking"]]
+    assert cum == sorted(cum)
+    assert ch["tracking_error"] < 0.15
+    assert sum(h["actual"] for h in ch["repeat_histogram"]) == 2357
+    assert sum(h["model"] for h in ch["repeat_histogram"]) == pytest.approx(2357)
+
+
+def test_holdout_checks_short_history_is_none() -> None:
+    tx = pl.DataFrame({"cust": [0, 0, 1], "day": [0, 3, 5], "amount": [1.0, 2.0, 3.0], "items": [1.0] * 3})
+    assert M.holdout_checks(make_ledger(tx, 0, 30, 2)) is None

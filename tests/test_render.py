@@ -1,0 +1,219 @@
+"""The rendered site, tested by meaning: headings, order, figures, links, escaping, determinism."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from punchcard import i18n, render
+from punchcard.fmt import Formatter
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(name: str) -> dict:
+    """Return a fixture results dict."""
+    return json.loads((FIXTURES / f"results_{name}.json").read_text(encoding="utf-8"))
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    render.render_site([load("kaffebar"), load("corner")], out, docs={"method": "# Rules\n\nSee https://example.org."})
+    return out
+
+
+def test_layout(site):
+    for rel in ["index.html", ".nojekyll", "assets/plotly.min.js", "assets/site.css",
+                "kaffebar-oslo/index.html", "kaffebar-oslo/customers.html", "kaffebar-oslo/method.html",
+                "kaffebar-oslo/results.json", "kaffebar-oslo/results.csv", "kaffebar-oslo/schemes/poeng.html",
+                "corner-shop/schemes/tiende-gratis.html"]:
+        assert (site / rel).is_file(), rel
+
+
+def test_headings_and_lang(site):
+    res = load("kaffebar")
+    page = soup(site / "kaffebar-oslo/index.html")
+    assert page.find("h1").get_text(strip=True) == res["program"]["name"]
+    assert page.html["lang"] == "nb-NO"
+    for s in res["schemes"]:
+        assert soup(site / f"kaffebar-oslo/schemes/{s['id']}.html").find("h1").get_text(strip=True) == s["name"]
+    assert soup(site / "corner-shop/index.html").html["lang"] == "en-GB"
+
+
+def test_schemes_ranked_in_order(site):
+    res = load("kaffebar")
+    ranked = [li.find("h3").get_text(strip=True) for li in soup(site / "kaffebar-oslo/index.html").select(".ranking > li")]
+    assert ranked == [s["name"] for s in sorted(res["schemes"], key=lambda s: s["rank"])]
+
+
+def test_comparison_table_cells_are_the_formatted_figures(site):
+    res = load("kaffebar")
+    fmt = Formatter("nb-NO", "NOK")
+    schemes = sorted(res["schemes"], key=lambda s: s["rank"])
+    table = soup(site / "kaffebar-oslo/index.html").select("table.comparison")[0]
+    rows = {tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
+            for tr in table.tbody.find_all("tr")}
+    _ = i18n.translations("nb-NO").gettext
+    label = {k: render.figure_label(f"backtest.{k}", _) for k in ("total_cost", "members", "cost_share_of_revenue")}
+    # total cost is shown in whole kroner, shares with one decimal
+    assert rows[label["total_cost"]] == [fmt.money(s["backtest"]["total_cost"], 0) for s in schemes]
+    assert rows[label["members"]] == [fmt.number(s["backtest"]["members"]) for s in schemes]
+    assert rows[label["cost_share_of_revenue"]] == [fmt.percent(s["backtest"]["cost_share_of_revenue"]) for s in schemes]
+
+
+def test_every_chart_has_heading_caption_and_table(site):
+    for path in sorted(site.rglob("*.html")):
+        for chart in soup(path).select("section.chart"):
+            assert chart.find(re.compile("^h[23]$")).get_text(strip=True), path
+            if "chart-skipped" in chart["class"]:
+                assert chart.select_one(".skipped").get_text(strip=True)
+                continue
+            assert chart.select_one(".caption").get_text(strip=True), path
+            assert chart.select_one(".plotly-graph-div"), path
+            assert chart.select_one("details table tbody tr"), path
+
+
+def test_skipped_forecast_shows_the_reason(site):
+    reason = load("corner")["forecast"]["skipped_reason"]
+    assert reason in soup(site / "corner-shop/index.html").get_text()
+    assert reason in soup(site / "corner-shop/method.html").get_text()
+
+
+def test_div_ids_are_unique_and_deterministic(site):
+    ids = [d["id"] for d in soup(site / "kaffebar-oslo/index.html").select(".plotly-graph-div")]
+    assert ids == ["program-cost-uptake", "program-net-impact", "program-break-even", "program-cost-monthly"]
+
+
+def test_links_are_relative_and_resolve(site):
+    for path in sorted(site.rglob("*.html")):
+        page = soup(path)
+        for tag in page.find_all(["a", "link", "script", "img"]):
+            url = tag.get("href") or tag.get("src")
+            if not url:
+                continue
+            if tag.find_parent(class_="doc"):
+                continue  # plain text links written in the docs
+            parsed = urlparse(url)
+            assert not parsed.scheme and not url.startswith("/"), f"{path}: {url}"
+            if parsed.path:
+                assert (path.parent / parsed.path).resolve().is_file(), f"{path}: {url}"
+
+
+def test_no_remote_urls_in_src_or_href(site):
+    for path in sorted(site.rglob("*.html")):
+        for tag in soup(path).find_all(src=True) + soup(path).find_all(href=True):
+            if not tag.find_parent(class_="doc"):
+                assert not (tag.get("src") or tag.get("href")).startswith(("http:", "https:", "//")), path
+
+
+def test_user_strings_are_escaped(tmp_path):
+    res = load("corner")
+    res["schemes"][0]["name"] = "<script>alert(1)</script>"
+    res["program"]["site"]["footer"] = "<b>bold</b>"
+    render.render_site([res], tmp_path)
+    html = (tmp_path / "corner-shop/index.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_templates_override_by_name(tmp_path):
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "_footer.html").write_text('<footer class="site-footer">Consultancy &amp; Co</footer>\n')
+    out = tmp_path / "out"
+    render.render_site([load("corner")], out, templates=custom)
+    assert soup(out / "corner-shop/index.html").find("footer").get_text(strip=True) == "Consultancy & Co"
+
+
+def test_identical_input_gives_identical_bytes(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    render.render_site([load("kaffebar"), load("corner")], a)
+    render.render_site([load("kaffebar"), load("corner")], b)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_results_json_and_csv(site):
+    res = load("kaffebar")
+    text = (site / "kaffebar-oslo/results.json").read_text(encoding="utf-8")
+    assert text == json.dumps(res, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    raw = (site / "kaffebar-oslo/results.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    assert len(lines) == 1 + len(res["schemes"])
+    first = dict(zip(header, lines[1].split(";")))
+    best = min(res["schemes"], key=lambda s: s["rank"])
+    assert first["id"] == best["id"]
+    assert first["backtest.total_cost"] == Formatter("nb-NO", "NOK").csv_number(best["backtest"]["total_cost"])
+    assert "," in first["backtest.total_cost"]
+    assert "forecast.net_impact.p90" in header
+    assert (site / "corner-shop/results.csv").read_bytes().decode("utf-8-sig").splitlines()[0].count(",") > 10
+
+
+def test_single_program_index_forwards(tmp_path):
+    render.render_site([load("corner")], tmp_path)
+    meta = soup(tmp_path / "index.html").find("meta", attrs={"http-equiv": "refresh"})
+    assert meta["content"].endswith("url=corner-shop/index.html")
+
+
+def test_logo_is_copied(tmp_path):
+    logo = tmp_path / "brand.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n")
+    res = load("corner")
+    res["program"]["site"]["logo"] = str(logo)
+    out = tmp_path / "out"
+    render.render_site([res], out)
+    assert (out / "corner-shop/logo.png").read_bytes() == logo.read_bytes()
+    assert soup(out / "corner-shop/schemes/poeng.html").find("img", class_="logo")["src"] == "../../corner-shop/logo.png"
+
+
+def test_self_contained_has_no_external_references(tmp_path):
+    render.render_site([load("kaffebar")], tmp_path, self_contained=True)
+    html = (tmp_path / "kaffebar-oslo.html").read_text(encoding="utf-8")
+    page = BeautifulSoup(html, "html.parser")
+    assert not page.find_all("link", rel="stylesheet")
+    assert not [s for s in page.find_all("script") if s.get("src")]
+    for tag in page.find_all(href=True):
+        assert tag["href"].startswith(("#", "data:")), tag["href"]
+    assert html.count("window.PlotlyConfig") == 1
+    assert not (tmp_path / "assets").exists()
+
+
+def test_page_weight_without_plotly(site):
+    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file() and p.name != "plotly.min.js")
+    assert total < 400 * 1024 * 2  # two programs
+    for prog in ("kaffebar-oslo", "corner-shop"):
+        weight = sum(p.stat().st_size for p in (site / prog).rglob("*.html"))
+        weight += (site / "assets/site.css").stat().st_size
+        assert weight < 400 * 1024, prog
+
+
+def test_no_timestamp_unless_source_date_epoch(tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    render.render_site([load("corner")], tmp_path / "a")
+    assert "Built" not in soup(tmp_path / "a/corner-shop/index.html").footer.get_text()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+    render.render_site([load("corner")], tmp_path / "b")
+    assert "Built" in soup(tmp_path / "b/corner-shop/index.html").footer.get_text()
+
+
+def test_accessibility_landmarks(site):
+    page = soup(site / "kaffebar-oslo/schemes/poeng.html")
+    assert page.select_one("a.skip-link")["href"] == "#main"
+    assert page.find("main", id="main") and page.find("nav") and page.find("footer")
+    assert page.select_one('nav a[aria-current="page"]').get_text(strip=True) == "Poeng på alt"
