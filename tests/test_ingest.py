@@ -303,3 +303,17 @@ def test_completejourney_baskets():
     assert len({r["basket_id"] for r in rows}) == 47243
     assert led.tx["amount"].sum() == pytest.approx(sum(float(r["sales_value"]) for r in used), rel=1e-12)
     assert led.tx["items"].sum() == sum(int(r["quantity"]) for r in used)
+
+
+def test_identical_lines_on_one_receipt_are_two_items(tmp_path):
+    # Receipt 7 holds two identical 47.00 coffees: one transaction of 94.00, nothing rejected.
+    # The same receipt exported again in a second file is an overlap: its 2 lines are rejected.
+    text = "customer,date,amount,order\na,2025-01-02,47.00,7\na,2025-01-02,47.00,7\n"
+    first = write(tmp_path / "jan-1.csv", text)
+    second = write(tmp_path / "jan-2.csv", text)
+    ledger = load(first)
+    assert figures(ledger)[:3] == (94.0, 1, 1)
+    assert ledger.quality.rejected == {}
+    both = load(first, second)
+    assert figures(both)[:3] == (94.0, 1, 1)
+    assert both.quality.rejected == {"duplicate_line": 2}

@@ -330,6 +330,12 @@ def classify(rows: pl.LazyFrame, sales: Sales, has_order: bool) -> pl.LazyFrame:
     if end is not None:
         outside = outside | (day > end.toordinal() - EPOCH_ORDINAL)
     first_pos = pl.col("__pos").min().over("__h")
+    is_dup = pl.col("__pos") != first_pos
+    if has_order:
+        # In a line-item export, identical lines on one receipt are two identical items
+        # (two coffees); only a line repeated from an earlier file (overlapping exports)
+        # is a duplicate.
+        is_dup = (pl.col("__pos") // (1 << FILE_SHIFT)) != (first_pos // (1 << FILE_SHIFT))
     filled_zero = pl.col("__amount_filled") if has_order else pl.lit(False)
     reason = (
         pl.when(pl.col("__empty")).then(pl.lit("empty_line"))
@@ -339,7 +345,7 @@ def classify(rows: pl.LazyFrame, sales: Sales, has_order: bool) -> pl.LazyFrame:
         .when(pl.col("amount").is_null()).then(pl.lit("bad_amount"))
         .when(~pl.col("__no_items") & pl.col("items").is_null()).then(pl.lit("bad_items"))
         .when((pl.col("amount") == 0) & ~filled_zero).then(pl.lit("zero_amount"))
-        .when(pl.col("__pos") != first_pos).then(pl.lit("duplicate_line"))
+        .when(is_dup).then(pl.lit("duplicate_line"))
         .when(outside).then(pl.lit("outside_window"))
     )
     amount = pl.col("amount")
