@@ -10,7 +10,7 @@ what the tables show.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -40,7 +40,6 @@ class Chart:
     columns: Sequence[str] = ()
     rows: Sequence[Sequence[str]] = ()
     skipped: str | None = None
-    notes: Sequence[str] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

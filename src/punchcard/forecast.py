@@ -25,7 +25,7 @@ DAYS_PER_MONTH = 30.4375
 RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
           "goal_gradient", "endowed_progress")
 BREAK_EVEN_BRACKET = (-0.5, 2.0)
-SCENARIO_DRAWS = 40  # draws behind each tornado bar and each break-even evaluation
+SCENARIO_DRAWS = 20  # draws behind each tornado bar and each break-even evaluation
 MIN_CUSTOMERS = 20
 MIN_REPEAT = 10
 MIN_DAYS = 28
@@ -372,7 +372,7 @@ def break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, 
         return hi
     if np.sign(f_lo) == np.sign(f_hi):
         return None
-    return float(brentq(f, lo, hi, xtol=1e-4, rtol=1e-6, maxiter=100))
+    return float(brentq(f, lo, hi, xtol=5e-4, rtol=1e-6, maxiter=100))
 
 
 def tornado(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
