@@ -114,8 +114,8 @@ def test_break_even_visit_lift_zeroes_expected_net_impact(cdnow) -> None:
 
     scale = abs(net(0.0))
     print(f"\nbreak-even visit lift {lift:.4f}: net there {net(lift):.3f}, at 0 {net(0.0):.1f}")
-    assert abs(net(lift)) < 1e-3 * scale
-    assert net(lift - 0.02) < 0 < net(lift + 0.02)
+    assert abs(net(lift)) < 5e-3 * scale  # brentq stops within 0.0005 of the root
+    assert net(lift - 0.01) < 0 < net(lift + 0.01)
 
 
 def test_break_even_is_none_when_nothing_pays(cdnow) -> None:

@@ -7,9 +7,9 @@ from tests.helpers import write_program
 
 
 def test_script_in_scheme_name_is_escaped(tmp_path):
-    evil = "<script>alert('x')</script>"
+    evil = "<script>alert(1)</script>"
     program = write_program(tmp_path / "programs", name=f"Shop {evil}",
-                            scheme_name=f"'{evil}'")
+                            scheme_name=f'"{evil}"')
     out = tmp_path / "site"
     result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output

@@ -239,3 +239,19 @@ def test_example_data_is_what_its_command_makes(tmp_path: Path, program: Path) -
     assert gzip.decompress(s.path.read_bytes()) == gzip.decompress(committed.read_bytes())
     assert s.rows <= 60_000
     check_totals(s, read_rows(s.path, args["dialect"]), args["dialect"])
+
+
+def test_the_documented_command_runs_through_the_cli(tmp_path: Path) -> None:
+    cli = pytest.importorskip("punchcard.cli").cli
+    from click.testing import CliRunner
+
+    program = PROGRAMS / "obuwie-krakow.yaml"
+    line = next(x for x in program.read_text(encoding="utf-8").splitlines()
+                if x.startswith("# punchcard sample-data"))
+    words = shlex.split(line.removeprefix("# punchcard "))
+    out = tmp_path / "out.csv.gz"
+    words[words.index("-o") + 1] = str(out)
+    result = CliRunner().invoke(cli, words)
+    assert result.exit_code == 0, result.output
+    committed = REPO / sample_command(program)["out"]
+    assert gzip.decompress(out.read_bytes()) == gzip.decompress(committed.read_bytes())

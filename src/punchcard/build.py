@@ -175,6 +175,9 @@ def build(paths: list[Path], options: BuildOptions,
             res["changes"] = prev.get("changes")  # same inputs: keep the last data drop's diff
         else:
             res["changes"] = None
+        # Render from exactly what results.json holds (sorted keys), so a later build that
+        # reuses results.json renders the same bytes.
+        res = json.loads(json.dumps(res, sort_keys=True, ensure_ascii=False))
         builds.append(ProgramBuild(path, res, warnings=list(res["warnings"])))
 
     if options.strict:

@@ -100,7 +100,7 @@ def _to_translations(catalog: Catalog) -> Translations:
 
 
 @lru_cache(maxsize=64)
-def _chain(name: str | None, override: str | None, override_mtime: int) -> NullTranslations:
+def _chain(name: str | None, mtime: int, override: str | None, override_mtime: int) -> NullTranslations:
     result: NullTranslations = NullTranslations()  # English: the msgids themselves
     if name is not None:
         packaged = _to_translations(read_catalog(LOCALES_DIR / name / "LC_MESSAGES" / "messages.po", name))
@@ -129,9 +129,9 @@ def override_file(locale: str, override_dir: Path | None) -> Path | None:
 
 def translations(locale: str, override_dir: Path | None = None) -> NullTranslations:
     """Return the translations for a locale: user override, then packaged catalog, then English."""
-    user = override_file(locale, override_dir)
-    mtime = user.stat().st_mtime_ns if user else 0
-    return _chain(catalog_name(locale), str(user) if user else None, mtime)
+    name, user = catalog_name(locale), override_file(locale, override_dir)
+    mtime = (LOCALES_DIR / name / "LC_MESSAGES" / "messages.po").stat().st_mtime_ns if name else 0
+    return _chain(name, mtime, str(user) if user else None, user.stat().st_mtime_ns if user else 0)
 
 
 def install(env: Any, locale: str, override_dir: Path | None = None) -> Callable[[str], str]:
@@ -183,10 +183,18 @@ def extract_messages(templates: Path | None = None, sources: Path | None = None)
 
 
 def _write(catalog: Catalog, path: Path) -> None:
+    """Write a .po/.pot file, leaving it untouched when only its creation date would change."""
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     write_po(buf, catalog, width=88, include_lineno=False, sort_output=True)
-    path.write_bytes(buf.getvalue())
+    new = buf.getvalue()
+    if path.exists() and _undated(path.read_bytes()) == _undated(new):
+        return
+    path.write_bytes(new)
+
+
+def _undated(content: bytes) -> bytes:
+    return b"\n".join(line for line in content.split(b"\n") if not line.startswith(b'"POT-Creation-Date:'))
 
 
 def extract(templates: Path | None = None) -> dict[str, int]:

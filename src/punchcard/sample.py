@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Callable, Literal
 
@@ -282,7 +282,7 @@ def _settings(out: Path, customers: int, days: int, start: date, seed: int, dial
 
 
 def _open(path: Path, *, gzipped: bool) -> BinaryIO:
-    """Open ``path`` for binary writing; gzip without a name or time stamp, so output is reproducible."""
+    """Open ``path`` for binary writing; gzip with no name or time stamp, so bytes repeat."""
     if not gzipped:
         return open(path, "wb")
     raw = open(path, "wb")
@@ -350,88 +350,95 @@ def _intensity(s: _Settings) -> np.ndarray:
 
 
 def _block(s: _Settings, block: int, lo: int, hi: int) -> tuple[pl.DataFrame, int]:
-    """Simulate customers ``lo``…``hi - 1`` and return their rows sorted by time, and how many bought."""
+    """Return the rows of customers ``lo``…``hi - 1`` sorted by time, and how many bought."""
     rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(block,)))
-    p, n, T = s.profile, hi - lo, float(s.days)
+    n = hi - lo
+    tx_cust, tx_t, level = _purchases(rng, s, n)
+    anon = rng.random(tx_cust.size) < s.anonymous_share
+    line_start, n_lines, qty, line_cents = _lines(rng, s, tx_cust, level)
+    ret, ret_line, ret_t = _returns(rng, s, tx_t, line_start, n_lines)
+    n_tx = tx_cust.size
+    if s.order_lines:
+        row_tx, row_cents, row_qty = np.repeat(np.arange(n_tx), n_lines), line_cents, qty
+    else:
+        row_tx = np.arange(n_tx)
+        row_cents = np.add.reduceat(line_cents, line_start) if n_tx else line_cents
+        row_qty = np.add.reduceat(qty, line_start) if n_tx else qty
+    key = np.concatenate([row_tx, n_tx + np.arange(ret.size)])  # one per transaction
+    t = np.concatenate([tx_t[row_tx], ret_t])
+    sort = np.argsort(t, kind="stable")
+    row_cust = np.concatenate([tx_cust[row_tx], tx_cust[ret]])[sort]
+    row_anon = np.concatenate([anon[row_tx], anon[ret]])[sort]
+    customer = _customer_ids(s, lo, hi).gather(row_cust)
+    frame = pl.DataFrame({
+        "customer": pl.select(
+            pl.when(pl.Series(row_anon)).then(None).otherwise(customer)).to_series(),
+        "day": (np.floor(t[sort]).astype(np.int64) + (s.start - _EPOCH).days).astype(np.int32),
+        "cents": np.concatenate([row_cents, -line_cents[ret_line]])[sort].astype(np.int64),
+        "items": np.concatenate([row_qty, -qty[ret_line]])[sort].astype(np.int64),
+        "tx": (key[sort] + lo * 1_000_000_000).astype(np.int64),
+    })
+    if s.birthdays:  # drawn last, so the sales do not depend on the flag
+        birthday = _birthdays(rng, s, n).gather(row_cust)
+        frame = frame.with_columns(birthday=pl.select(
+            pl.when(pl.Series(row_anon)).then(None).otherwise(birthday)).to_series())
+    seen = int(np.count_nonzero(np.bincount(row_cust[~row_anon], minlength=n)))
+    return frame, seen
+
+
+def _purchases(rng: np.random.Generator, s: _Settings,
+               n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each purchase's customer and time (days into the period), and each basket level."""
+    p, days = s.profile, s.days
     lam = rng.gamma(p.rate_shape, p.visits_per_year / p.rate_shape / 365.25, n)
     drop = rng.beta(*p.dropout, n)
     level = rng.gamma(p.spend_shape, 1.0 / p.spend_shape, n)
     established = rng.random(n) < p.established
     inten = _intensity(s)
-    arrival_day = rng.choice(s.days, size=n, p=inten / inten.sum())
+    arrival_day = rng.choice(days, size=n, p=inten / inten.sum())
     begin = np.where(established, 0.0, arrival_day + rng.random(n))
     life = rng.geometric(drop)  # purchases up to and including the one after which they leave
-    allowed = life - (~established)  # repeat purchases left after the forced first one
-
-    # repeat purchases: Poisson with intensity λ·I(t) on (begin, T), cut at the drop-out
+    allowed = life - (~established)  # repeat purchases left after a newcomer's first one
+    # repeat purchases: Poisson with intensity λ·I(t) on (begin, end), cut at the drop-out
     cum = np.concatenate([[0.0], np.cumsum(inten)])  # integrated intensity at whole days
-    c_begin = np.interp(begin, np.arange(s.days + 1), cum)
+    grid = np.arange(days + 1, dtype=float)
+    c_begin = np.interp(begin, grid, cum)
     n_cand = rng.poisson(lam * (cum[-1] - c_begin))
     m = np.minimum(n_cand, allowed)
     c_cust = np.repeat(np.arange(n), m)
-    c_t = _first_uniforms(rng, n_cand, m, c_cust)  # the m smallest of n_cand uniforms, sorted
-    c_t = np.interp(c_begin[c_cust] + c_t * (cum[-1] - c_begin)[c_cust], cum,
-                    np.arange(s.days + 1, dtype=float))
-    first_cust = np.flatnonzero(~established)
-    tx_cust = np.concatenate([first_cust, c_cust])
-    tx_t = np.concatenate([begin[first_cust], c_t])
-    n_tx = tx_cust.size
-    anon = rng.random(n_tx) < s.anonymous_share
+    u = _first_uniforms(rng, n_cand, m, c_cust)  # the m smallest of n_cand uniforms, in order
+    c_t = np.interp(c_begin[c_cust] + u * (cum[-1] - c_begin)[c_cust], cum, grid)
+    newcomer = np.flatnonzero(~established)
+    return (np.concatenate([newcomer, c_cust]), np.concatenate([begin[newcomer], c_t]), level)
 
-    # lines: quantity and unit price per line
-    n_lines = 1 + rng.poisson(p.lines_extra, n_tx)
-    line_tx = np.repeat(np.arange(n_tx), n_lines)
+
+def _lines(rng: np.random.Generator, s: _Settings, tx_cust: np.ndarray,
+           level: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return each purchase's first line and line count, and each line's quantity and cents."""
+    p = s.profile
+    n_lines = 1 + rng.poisson(p.lines_extra, tx_cust.size)
+    line_cust = np.repeat(tx_cust, n_lines)
     line_start = np.cumsum(n_lines) - n_lines
-    qty = 1 + rng.poisson(p.qty_extra, line_tx.size)
-    is_first = np.zeros(line_tx.size, bool)
+    qty = 1 + rng.poisson(p.qty_extra, line_cust.size)
+    is_first = np.zeros(line_cust.size, bool)
     is_first[line_start] = True
-    unit = _unit_cents(rng, s, level[tx_cust[line_tx]], is_first, tx_cust[line_tx], n)
-    line_cents = unit * qty
+    unit = _unit_cents(rng, s, level[line_cust], is_first, line_cust, level.size)
+    return line_start, n_lines, qty, unit * qty
 
-    # returns: one line of a purchase brought back some days later
-    ret = np.flatnonzero(rng.random(n_tx) < s.return_share)
+
+def _returns(rng: np.random.Generator, s: _Settings, tx_t: np.ndarray, line_start: np.ndarray,
+             n_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the purchases of which one line comes back, that line, and when (in the period)."""
+    ret = np.flatnonzero(rng.random(tx_t.size) < s.return_share)
     ret_line = line_start[ret] + (rng.random(ret.size) * n_lines[ret]).astype(np.int64)
     ret_t = np.floor(tx_t[ret]) + rng.geometric(1 / 7, ret.size) + rng.random(ret.size)
-    inside = ret_t < T
-    ret, ret_line, ret_t = ret[inside], ret_line[inside], ret_t[inside]
-
-    if s.order_lines:
-        row_tx, row_cents, row_qty = line_tx, line_cents, qty
-    else:
-        row_tx = np.arange(n_tx)
-        row_cents = np.add.reduceat(line_cents, line_start) if n_tx else line_cents
-        row_qty = np.add.reduceat(qty, line_start) if n_tx else qty
-    row_tx = np.concatenate([row_tx, ret])
-    key = np.concatenate([row_tx[: row_tx.size - ret.size], n_tx + np.arange(ret.size)])
-    cents = np.concatenate([row_cents, -line_cents[ret_line]])
-    items = np.concatenate([row_qty, -qty[ret_line]])
-    t = np.concatenate([tx_t[row_tx[: row_tx.size - ret.size]], ret_t])
-    sort = np.argsort(t, kind="stable")
-    row_cust = tx_cust[row_tx][sort]
-    row_anon = anon[row_tx][sort]
-
-    ids = _customer_ids(s, lo, hi)
-    cust_col = pl.Series("customer", ids).gather(row_cust)
-    cust_col = pl.select(pl.when(pl.Series(row_anon)).then(None).otherwise(cust_col)).to_series()
-    frame = pl.DataFrame({
-        "customer": cust_col,
-        "day": (np.floor(t[sort]).astype(np.int64) + (s.start - _EPOCH).days).astype(np.int32),
-        "cents": cents[sort].astype(np.int64),
-        "items": items[sort].astype(np.int64),
-        "tx": (key[sort] + lo * 1_000_000_000).astype(np.int64),
-    })
-    if s.birthdays:
-        bday = _birthdays(rng, s, n)
-        frame = frame.with_columns(birthday=pl.Series(bday).gather(row_cust))
-        frame = frame.with_columns(
-            birthday=pl.when(pl.col("customer").is_null()).then(None).otherwise(pl.col("birthday")))
-    seen = int(np.count_nonzero(np.bincount(row_cust[~row_anon], minlength=n)))
-    return frame, seen
+    inside = ret_t < s.days
+    return ret[inside], ret_line[inside], ret_t[inside]
 
 
 def _first_uniforms(rng: np.random.Generator, n: np.ndarray, m: np.ndarray,
                     cust: np.ndarray) -> np.ndarray:
-    """Return, per customer, the ``m`` smallest of ``n`` uniform draws in order (Rényi's spacings)."""
+    """Return, per customer, the ``m`` smallest of ``n`` uniform draws in order (Rényi)."""
     start = np.cumsum(m) - m
     j = np.arange(cust.size) - start[cust]
     step = np.log1p(-rng.random(cust.size)) / (n[cust] - j)
@@ -442,7 +449,7 @@ def _first_uniforms(rng: np.random.Generator, n: np.ndarray, m: np.ndarray,
 
 def _unit_cents(rng: np.random.Generator, s: _Settings, level: np.ndarray, is_first: np.ndarray,
                 cust: np.ndarray, n: int) -> np.ndarray:
-    """Return each line's unit price in cents: a gamma draw, or a menu programme, at a price point."""
+    """Return each line's unit price in cents: a gamma draw or a menu price, at a price point."""
     p, f = s.profile, s.dialect.price_factor
     if p.menu:
         weights = np.asarray(p.menu_weights) / np.sum(p.menu_weights)
@@ -457,7 +464,7 @@ def _unit_cents(rng: np.random.Generator, s: _Settings, level: np.ndarray, is_fi
 
 
 def _price_point(cents: np.ndarray, ending: str) -> np.ndarray:
-    """Round raw prices (cents) to two significant digits and a shop-like ending, at least 1 unit."""
+    """Round raw prices (cents) to two significant digits and a shop-like ending."""
     x = np.maximum(cents, 100.0)
     step = 10.0 ** (np.floor(np.log10(x)) - 1)
     step = np.maximum(step, 10.0 if ending == "whole" else 100.0)

@@ -1,0 +1,223 @@
+"""The program-file dataclasses: the contract every later stage reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Range:
+    """A number or a triangular range {low, likely, high}; a fixed number has all three equal."""
+
+    low: float
+    likely: float
+    high: float
+
+    @classmethod
+    def fixed(cls, x: float) -> "Range":
+        """Return the range that is exactly ``x``."""
+        return cls(float(x), float(x), float(x))
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.low == self.likely == self.high
+
+    @property
+    def mean(self) -> float:
+        """Mean of the triangular distribution."""
+        return (self.low + self.likely + self.high) / 3.0
+
+
+@dataclass(frozen=True)
+class SalesFormat:
+    delimiter: str | None = None
+    decimal: str | None = None
+    thousands: str | None = None
+    date_format: str | None = None
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class Sales:
+    paths: tuple[Path, ...]
+    columns: dict[str, str] = field(default_factory=dict)
+    format: SalesFormat = SalesFormat()
+    window: tuple[date | None, date | None] | None = None
+    cancel_prefix: str | None = None
+    declared: tuple[str, ...] = ()  # the paths as written in the program file
+
+
+@dataclass(frozen=True)
+class FixedCosts:
+    setup: float = 0.0
+    monthly: float = 0.0
+    per_member_year: float = 0.0
+
+
+@dataclass(frozen=True)
+class Business:
+    gross_margin: float
+    horizon_months: int = 12
+    fixed_costs: FixedCosts = FixedCosts()
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    enrollment: Range = Range.fixed(0.4)
+    visit_lift: Range = Range.fixed(0.0)
+    spend_lift: Range = Range.fixed(0.0)
+    retention_lift: Range = Range.fixed(0.0)
+    redemption_rate: Range = Range.fixed(1.0)
+    frequency_bias: float = 0.0
+    goal_gradient: Range = Range.fixed(0.0)
+    post_reward_reset: bool = True
+    endowed_progress: Range = Range.fixed(0.0)
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    draws: int = 200
+    max_customers: int = 20000
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    title: str | None = None
+    logo: Path | None = None
+    primary_color: str | None = None
+    footer: str | None = None
+
+
+# --- scheme kinds -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reward:
+    value: float
+    cost: float | None = None
+    type: Literal["item", "discount"] = "item"
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    min_spend: float
+    discount: float = 0.0
+    multiplier: float = 1.0
+    perk_cost_year: float = 0.0
+
+
+@dataclass(frozen=True)
+class StampCardParams:
+    stamps: int
+    reward: Reward
+    counter: Literal["visits", "items", "spend"] = "visits"
+    min_purchase: float = 0.0
+    expiry_days: int | None = None
+    head_start: int = 0
+
+
+@dataclass(frozen=True)
+class PointsParams:
+    earn_per_unit: float
+    point_value: float
+    min_redeem: int
+    redeem_step: int | None = None
+    expiry_months: int | None = None
+    min_purchase: float = 0.0
+    tiers: tuple[Tier, ...] | None = None
+    window_months: int = 12
+
+
+@dataclass(frozen=True)
+class TiersParams:
+    tiers: tuple[Tier, ...]
+    window_months: int = 12
+
+
+@dataclass(frozen=True)
+class MemberDiscountParams:
+    rate: float
+    cashback: bool = False
+    expiry_days: int | None = None
+
+
+@dataclass(frozen=True)
+class WelcomeOfferParams:
+    value: float
+    type: Literal["item", "discount"] = "discount"
+    cost: float | None = None
+    min_purchase: float = 0.0
+    expiry_days: int | None = 60
+    new_after_days: int = 90
+
+
+@dataclass(frozen=True)
+class BirthdayParams:
+    value: float
+    type: Literal["item", "discount"] = "discount"
+    cost: float | None = None
+    window_days: int = 30
+
+
+@dataclass(frozen=True)
+class CouponsParams:
+    every_days: int
+    active_days: int
+    valid_days: int
+    rate: float | None = None
+    value: float | None = None
+    cost: float | None = None
+    min_purchase: float = 0.0
+
+
+@dataclass(frozen=True)
+class PerksParams:
+    cost_per_member_year: float = 0.0
+    cost_per_event: float = 0.0
+    events_per_year: float = 0.0
+
+
+SchemeParams = (
+    StampCardParams | PointsParams | TiersParams | MemberDiscountParams
+    | WelcomeOfferParams | BirthdayParams | CouponsParams | PerksParams
+)
+
+KIND_PARAMS: dict[str, type] = {
+    "stamp_card": StampCardParams,
+    "points": PointsParams,
+    "tiers": TiersParams,
+    "member_discount": MemberDiscountParams,
+    "welcome_offer": WelcomeOfferParams,
+    "birthday": BirthdayParams,
+    "coupons": CouponsParams,
+    "perks": PerksParams,
+}
+
+
+@dataclass(frozen=True)
+class Scheme:
+    id: str
+    name: str
+    kind: str
+    params: SchemeParams
+    assumptions: Assumptions = Assumptions()
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Program:
+    path: Path
+    id: str
+    name: str
+    locale: str
+    currency: str
+    sales: Sales
+    business: Business
+    schemes: tuple[Scheme, ...]
+    assumptions: Assumptions = Assumptions()
+    forecast: ForecastSettings = ForecastSettings()
+    site: SiteSettings = SiteSettings()

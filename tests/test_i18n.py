@@ -1,0 +1,263 @@
+"""Message catalogs, user overrides, the untranslated-strings report and the generated sentences."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from punchcard import i18n
+from punchcard.fmt import Formatter
+
+LOCALES = [("nb-NO", "NOK"), ("sv-SE", "SEK"), ("pl-PL", "PLN"), ("pt-BR", "BRL"), ("pt-PT", "EUR")]
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize("locale, name", [
+    ("nb-NO", "nb"), ("nb_NO", "nb"), ("sv-SE", "sv"), ("pl-PL", "pl"), ("pt-BR", "pt_BR"),
+    ("pt-PT", "pt_PT"), ("en-GB", None), ("en-US", None), ("en", None), ("de-DE", None),
+])
+def test_locale_maps_to_a_catalog(locale, name):
+    assert i18n.catalog_name(locale) == name
+
+
+def test_shipped_languages():
+    assert i18n.available_languages() == ["nb", "pl", "pt_BR", "pt_PT", "sv"]
+
+
+def test_catalog_is_read_from_the_po_file_at_run_time():
+    tr = i18n.translations("nb-NO")
+    assert tr.gettext("Stamp card") == "Stempelkort"
+    assert i18n.translations("pt-PT").gettext("Coupons") == "Cupões"
+    assert i18n.translations("pt-BR").gettext("Coupons") == "Cupons"
+    assert i18n.translations("nb-NO") is tr  # cached per locale
+
+
+def test_missing_msgid_falls_back_to_english():
+    for locale, _currency in LOCALES + [("en-GB", "GBP")]:
+        tr = i18n.translations(locale)
+        assert tr.gettext("A sentence no catalog has") == "A sentence no catalog has"
+        assert tr.ngettext("%(n)s apple", "%(n)s apples", 3) == "%(n)s apples"
+
+
+def test_plural_forms_follow_each_language():
+    days = ("A reward must be used within %(n)s day.", "A reward must be used within %(n)s days.")
+    pl = i18n.translations("pl-PL")
+    # Polish: 1 → one, 2–4 (not 12–14) → few, else many; "dnia" / "dni" after "w ciągu"
+    assert [pl.ngettext(*days, n) % {"n": n} for n in (1, 3, 5, 22)] == [
+        "Nagrodę trzeba wykorzystać w ciągu 1 dnia.", "Nagrodę trzeba wykorzystać w ciągu 3 dni.",
+        "Nagrodę trzeba wykorzystać w ciągu 5 dni.", "Nagrodę trzeba wykorzystać w ciągu 22 dni."]
+    nb = i18n.translations("nb-NO")
+    assert nb.ngettext(*days, 1) % {"n": 1} == "En belønning må brukes innen 1 dag."
+    assert nb.ngettext(*days, 30) % {"n": 30} == "En belønning må brukes innen 30 dager."
+
+
+def _write_po(path: Path, entries: dict[str, str]) -> None:
+    body = "".join(f'msgid "{k}"\nmsgstr "{v}"\n\n' for k, v in entries.items())
+    path.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n' + body, encoding="utf-8")
+
+
+def test_user_override_wins_string_by_string(tmp_path):
+    _write_po(tmp_path / "nb.po", {"Stamp card": "Klippekort", "Coupons": ""})
+    tr = i18n.translations("nb-NO", override_dir=tmp_path)
+    assert tr.gettext("Stamp card") == "Klippekort"  # the user's word
+    assert tr.gettext("Coupons") == "Kuponger"  # left empty by the user: packaged catalog
+    assert tr.gettext("Not translated anywhere") == "Not translated anywhere"  # English
+    assert i18n.translations("nb-NO").gettext("Stamp card") == "Stempelkort"  # no leak
+
+
+def test_override_file_may_use_the_full_tag_and_english_may_be_overridden(tmp_path):
+    _write_po(tmp_path / "pt-BR.po", {"Perks": "Vantagens VIP"})
+    _write_po(tmp_path / "en.po", {"Stamp card": "Punch card"})
+    assert i18n.translations("pt-BR", override_dir=tmp_path).gettext("Perks") == "Vantagens VIP"
+    assert i18n.translations("en-GB", override_dir=tmp_path).gettext("Stamp card") == "Punch card"
+    assert i18n.translations("pt-PT", override_dir=tmp_path).gettext("Perks") == "Vantagens"
+
+
+def test_install_gives_templates_newstyle_gettext():
+    env = jinja2.Environment(autoescape=True)
+    gettext = i18n.install(env, "sv-SE")
+    html = env.from_string('{% trans %}Skip to content{% endtrans %} · {{ _("Built %(date)s.", date=d) }}').render(
+        d="7 jan. 2025")
+    assert html == "Hoppa till innehållet · Skapad 7 jan. 2025."
+    assert gettext("Perks") == "Medlemsförmåner"
+
+
+# -- the untranslated-strings report ------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _extracted():
+    return i18n.extract_messages()
+
+
+def _template_msgids() -> set[str]:
+    catalog = _extracted()
+    return {(m.id[0] if isinstance(m.id, tuple) else m.id) for m in catalog
+            if m.id and any(path.startswith("templates/") for path, _line in m.locations)}
+
+
+@pytest.mark.parametrize("locale", ["en-GB"] + [loc for loc, _c in LOCALES])
+def test_untranslated_strings_report(locale, capsys):
+    missing = i18n.untranslated(locale)
+    with capsys.disabled():
+        print(f"\n[{locale}] {len(missing)} untranslated" + "".join(f"\n    {m!r}" for m in missing))
+    if locale.startswith("en"):
+        assert missing == []  # English is the source language
+        return
+    assert not sorted(set(missing) & _template_msgids()), f"{locale}: template strings lack a translation"
+
+
+def test_untranslated_lists_what_a_catalog_lacks():
+    assert i18n.untranslated("nb-NO", ["Stamp card", "Brand new string"]) == ["Brand new string"]
+    assert i18n.untranslated("de-DE", ["Stamp card"]) == ["Stamp card"]  # no catalog at all
+    assert i18n.untranslated("en-US", ["Brand new string"]) == []
+
+
+def test_extraction_finds_python_and_template_strings():
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in _extracted() if m.id}
+    assert "Stamp card" in ids
+    assert "A reward must be used within %(n)s day." in ids
+    if (Path(__file__).parent.parent / "templates" / "base.html").exists():
+        assert _template_msgids()
+
+
+# -- verdicts and summaries ----------------------------------------------------------------
+
+PROGRAM = {"assumptions": {"visit_lift": {"low": 0.0, "likely": 0.04, "high": 0.10}}}
+
+
+def _scheme(kind: str = "stamp_card", forecast: dict | None = None, **params) -> dict:
+    return {"id": "s", "kind": kind, "name": "S", "params": params,
+            "backtest": {"cost_share_of_revenue": 0.021, "rewarded_within_year_share": 0.38,
+                         "rewarded_share": 0.41},
+            "forecast": forecast}
+
+
+FORECASTS = {
+    "break_even": {"break_even_visit_lift": 0.04, "probability_positive": 0.7, "net_impact": {"mean": 900.0}},
+    "always": {"break_even_visit_lift": None, "probability_positive": 0.9, "net_impact": {"mean": 900.0}},
+    "below_zero": {"break_even_visit_lift": -0.1, "probability_positive": 0.66, "net_impact": {"mean": 900.0}},
+    "never": {"break_even_visit_lift": None, "probability_positive": 0.0, "net_impact": {"mean": -900.0}},
+    "none": None,
+}
+
+SUMMARY_PARAMS = [
+    ("stamp_card", {"stamps": 9, "counter": "visits", "min_purchase": 35, "expiry_days": 365, "head_start": 2,
+                    "reward": {"value": 49, "cost": 14, "type": "item"}}),
+    ("stamp_card", {"stamps": 9, "counter": "visits", "reward": {"value": 49, "type": "discount"}}),
+    ("stamp_card", {"stamps": 5, "counter": "items", "expiry_days": 1, "reward": {"value": 20, "type": "item"}}),
+    ("stamp_card", {"stamps": 5, "counter": "items", "reward": {"value": 20, "type": "discount"}}),
+    ("stamp_card", {"stamps": 1000, "counter": "spend", "reward": {"value": 100, "type": "item"}}),
+    ("stamp_card", {"stamps": 1000, "counter": "spend", "reward": {"value": 100, "type": "discount"}}),
+    ("points", {"earn_per_unit": 1, "point_value": 0.05, "min_redeem": 200, "expiry_months": 12, "min_purchase": 10,
+                "tiers": [{"name": "A", "min_spend": 0, "multiplier": 1}, {"name": "B", "min_spend": 5000,
+                                                                          "multiplier": 1.5}],
+                "window_months": 12}),
+    ("tiers", {"tiers": [{"name": "A", "min_spend": 0, "discount": 0.0},
+                         {"name": "B", "min_spend": 5000, "discount": 0.05, "perk_cost_year": 50}],
+               "window_months": 12}),
+    ("member_discount", {"rate": 0.05, "cashback": False}),
+    ("member_discount", {"rate": 0.05, "cashback": True, "expiry_days": 90}),
+    ("welcome_offer", {"value": 50, "type": "discount", "min_purchase": 100, "expiry_days": 60}),
+    ("welcome_offer", {"value": 50, "type": "item", "expiry_days": 1}),
+    ("birthday", {"value": 50, "type": "discount", "window_days": 30}),
+    ("birthday", {"value": 50, "type": "item", "window_days": 1}),
+    ("coupons", {"every_days": 30, "active_days": 60, "valid_days": 14, "rate": 0.1}),
+    ("coupons", {"every_days": 1, "active_days": 1, "valid_days": 1, "value": 25}),
+    ("perks", {"cost_per_member_year": 20, "cost_per_event": 3000, "events_per_year": 4}),
+]
+
+
+WORD = re.compile(r"[^\W\d_]{4,}")
+SHARED = {"extra", "item", "total", "under"}  # the same word in English and Scandinavian/Portuguese
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Every word of four or more letters in the English msgids of the sentence builders."""
+    words: set[str] = set()
+    for m in _extracted():
+        if m.id and any(path.endswith("i18n.py") for path, _line in m.locations):
+            for text in (m.id if isinstance(m.id, tuple) else (m.id,)):
+                words |= {w.lower() for w in WORD.findall(re.sub(r"%\(\w+\)s", " ", text))}
+    return frozenset(words - SHARED)
+
+
+def _all_sentences(locale: str, currency: str) -> list[str]:
+    fmt = Formatter(locale, currency)
+    _ = i18n.translations(locale).gettext
+    out = []
+    for kind in ("stamp_card", "perks"):
+        for forecast in FORECASTS.values():
+            out.append(i18n.verdict(_scheme(kind, forecast), PROGRAM, fmt, _))
+    fixed = {"assumptions": {"visit_lift": 0.05}}
+    out += [i18n.verdict(_scheme(k, FORECASTS["break_even"]), fixed, fmt, _) for k in ("stamp_card", "perks")]
+    out += [i18n.scheme_summary({"kind": kind, "params": params}, fmt, _) for kind, params in SUMMARY_PARAMS]
+    out += [i18n.kind_label(kind, _) for kind in ("stamp_card", "points", "tiers", "member_discount",
+                                                  "welcome_offer", "birthday", "coupons", "perks")]
+    return out
+
+
+@pytest.mark.parametrize("locale, currency", LOCALES)
+def test_sentences_contain_no_english_words(locale, currency):
+    english = _english_words()
+    for sentence in _all_sentences(locale, currency):
+        words = {w.lower() for w in WORD.findall(sentence)}
+        assert not words & english, f"{locale}: English in {sentence!r}"
+
+
+def test_english_sentences_are_complete():
+    for sentence in _all_sentences("en-GB", "GBP"):
+        assert sentence and "%(" not in sentence
+
+
+def test_verdict_with_break_even_quotes_the_assumed_range():
+    fmt, _ = Formatter("en-GB", "GBP"), i18n.translations("en-GB").gettext
+    scheme = _scheme(forecast=FORECASTS["break_even"])
+    assert i18n.verdict(scheme, PROGRAM, fmt, _) == (
+        "Costs 2.1% of revenue; 38% of your customers would earn a reward within a year; pays for itself "
+        "if members visit 4% more often — the range we assumed is 0%–10%.")
+    nb = i18n.verdict(scheme, PROGRAM, Formatter("nb-NO", "NOK"), i18n.translations("nb-NO").gettext)
+    assert nb == (f"Koster 2,1{NBSP}% av omsetningen; 38{NBSP}% av kundene dine ville fått en belønning i løpet "
+                  f"av et år; lønner seg hvis medlemmene kommer 4{NBSP}% oftere – vi har regnet med "
+                  f"0{NBSP}%–10{NBSP}%.")
+
+
+def test_verdict_variants():
+    fmt, _ = Formatter("en-GB", "GBP"), i18n.translations("en-GB").gettext
+    always = i18n.verdict(_scheme(forecast=FORECASTS["always"]), PROGRAM, fmt, _)
+    assert always.endswith("comes out ahead in 9 of 10 simulated futures.")
+    assert "no more often than today" in i18n.verdict(_scheme(forecast=FORECASTS["below_zero"]), PROGRAM, fmt, _)
+    assert i18n.verdict(_scheme(forecast=FORECASTS["never"]), PROGRAM, fmt, _).endswith(
+        "does not pay for itself even if members visited 200% more often.")
+    assert "without a forecast" in i18n.verdict(_scheme(forecast=None), PROGRAM, fmt, _)
+    assert "gives no rewards" in i18n.verdict(_scheme("perks", FORECASTS["break_even"]), PROGRAM, fmt, _)
+    # the whole results dict works as the program argument too (render.py passes it)
+    assert i18n.verdict(_scheme(forecast=FORECASTS["break_even"]), {"program": PROGRAM}, fmt, _).endswith(
+        "0%–10%.")
+    # a scheme's own assumption beats the program's
+    own = dict(_scheme(forecast=FORECASTS["break_even"]), assumptions={"visit_lift": {"low": 0.02, "likely": 0.02,
+                                                                                      "high": 0.02}})
+    assert i18n.verdict(own, PROGRAM, fmt, _).endswith("we assumed 2%.")
+
+
+def test_sentence_builders_accept_a_translations_object_or_a_bare_gettext():
+    fmt, tr = Formatter("pl-PL", "PLN"), i18n.translations("pl-PL")
+    scheme = {"kind": "stamp_card", "params": {"stamps": 3, "counter": "items", "reward": {"value": 20}}}
+    expected = f"Kup 3 produkty, a następny dostaniesz gratis (o wartości 20{NBSP}zł). Nagrody nie wygasają."
+    assert i18n.scheme_summary(scheme, fmt, tr) == expected
+    assert i18n.scheme_summary(scheme, fmt, tr.gettext) == expected
+    assert i18n.kind_label("coupons", lambda s: s.upper()) == "COUPONS"
+
+
+def test_scheme_summary_in_words():
+    fmt, _ = Formatter("nb-NO", "NOK"), i18n.translations("nb-NO").gettext
+    kind, params = SUMMARY_PARAMS[0]
+    assert i18n.scheme_summary({"kind": kind, "params": params}, fmt, _) == (
+        f"Kjøp 9, få den neste gratis (verdt 49{NBSP}kr). Kjøp under 35{NBSP}kr teller ikke. "
+        "Nye kort starter med 2 stempler allerede på plass. En belønning må brukes innen 365 dager.")
+    assert i18n.scheme_summary({"kind": "unknown", "params": {}}, fmt, _) == ""
