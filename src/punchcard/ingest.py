@@ -141,10 +141,21 @@ def transcode(path: Path, dialect: Dialect, tmp: Path) -> Path:
     out = tmp / f"{len(list(tmp.iterdir()))}.csv"
     decoder = codecs.getincrementaldecoder(dialect.encoding)()
     carry = ""
+    lines = 0
     with open_binary(path) as src, open(out, "w", encoding="utf-8", newline="") as dst:
         while True:
             raw = src.read(CHUNK)
-            text = carry + decoder.decode(raw, final=not raw).lstrip("\ufeff")
+            try:
+                text = carry + decoder.decode(raw, final=not raw).lstrip("\ufeff")
+            except UnicodeDecodeError as exc:
+                line = lines + carry.count("\n") + raw[: exc.start].count(b"\n") + 1
+                raise PunchcardError(
+                    f"{path}: line {line}: byte 0x{raw[exc.start]:02x} cannot be read as "
+                    f"{dialect.encoding}. Fix: set the file's real encoding under `sales:` "
+                    "as `format: {encoding: utf-8}` (or latin-1, cp1252, …), or re-export "
+                    "the file as UTF-8."
+                ) from None
+            lines += raw.count(b"\n")
             if raw and "\n" in text:
                 cut = text.rindex("\n") + 1
                 text, carry = text[:cut], text[cut:]
@@ -375,6 +386,9 @@ def transactions(used: pl.LazyFrame, has_order: bool) -> pl.LazyFrame:
             pl.col("items").sum(),
             pl.col("birthday").drop_nulls().first(),
         )
+        # A parallel sum may add an order's lines in any order; rounding far below a
+        # cent makes the total the same bits on every run.
+        .with_columns(pl.col("amount").round(6), pl.col("items").round(6))
         .select(cols)
     )
 

@@ -58,48 +58,67 @@ class GammaGammaFit:
 
 
 def occasions(ledger: Ledger, end_day: int | None = None) -> pl.DataFrame:
-    """Return one row per purchase occasion (cust, day, value), returns excluded, up to end_day."""
+    """Return one row per purchase occasion (cust, day, value), returns excluded, up to end_day.
+
+    Sums run sequentially over the (cust, day)-sorted arrays, so the figures are the same
+    bits on every run (a parallel group-by may add in any order).
+    """
     end = ledger.end_day if end_day is None else int(end_day)
-    return (
-        ledger.tx.lazy()
-        .filter((pl.col("amount") >= 0) & (pl.col("day") <= end))
-        .group_by(["cust", "day"], maintain_order=True)
-        .agg(pl.col("amount").sum().alias("value"))
-        .sort(["cust", "day"])
-        .collect()
-    )
+    tx = ledger.tx.filter((pl.col("amount") >= 0) & (pl.col("day") <= end))
+    cust = tx["cust"].to_numpy().astype(np.int64)
+    day = tx["day"].to_numpy().astype(np.int64)
+    amount = tx["amount"].to_numpy().astype(np.float64)
+    if len(cust) > 1 and not _sorted(cust, day):
+        order = np.lexsort((amount, day, cust))
+        cust, day, amount = cust[order], day[order], amount[order]
+    if len(cust) == 0:
+        return pl.DataFrame({"cust": [], "day": [], "value": []},
+                            schema={"cust": pl.Int32, "day": pl.Int32, "value": pl.Float64})
+    new = np.ones(len(cust), dtype=bool)
+    new[1:] = (cust[1:] != cust[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(new)
+    return pl.DataFrame({
+        "cust": cust[starts].astype(np.int32),
+        "day": day[starts].astype(np.int32),
+        "value": np.add.reduceat(amount, starts),
+    })
+
+
+def _sorted(cust: np.ndarray, day: np.ndarray) -> bool:
+    dc = np.diff(cust)
+    return bool(np.all((dc > 0) | ((dc == 0) & (np.diff(day) >= 0))))
 
 
 def rfm(ledger: Ledger, end_day: int | None = None) -> RFM:
     """Return the BG/NBD and Gamma-Gamma statistics of every customer seen up to ``end_day``."""
     end = ledger.end_day if end_day is None else int(end_day)
     occ = occasions(ledger, end)
-    per = (
-        occ.lazy()
-        .group_by("cust", maintain_order=True)
-        .agg(
-            pl.len().alias("n"),
-            pl.col("day").min().alias("first"),
-            pl.col("day").max().alias("last"),
-            pl.col("value").sum().alias("total"),
-            pl.col("value").first().alias("first_value"),
-        )
-        .sort("cust")
-        .collect()
-    )
-    n = per["n"].to_numpy().astype(np.float64)
-    first = per["first"].to_numpy().astype(np.int64)
-    last = per["last"].to_numpy().astype(np.int64)
+    cust_all = occ["cust"].to_numpy().astype(np.int64)
+    day_all = occ["day"].to_numpy().astype(np.int64)
+    value = occ["value"].to_numpy()
+    if len(cust_all):
+        new = np.ones(len(cust_all), dtype=bool)
+        new[1:] = cust_all[1:] != cust_all[:-1]
+        starts = np.flatnonzero(new)
+        ends = np.append(starts[1:], len(cust_all)) - 1
+        n = np.diff(np.append(starts, len(cust_all))).astype(np.float64)
+        first, last = day_all[starts], day_all[ends]
+        total = np.add.reduceat(value, starts)
+        first_value = value[starts]
+        cust = cust_all[starts]
+    else:
+        n = first = last = total = first_value = cust = np.zeros(0)
+        first = last = np.zeros(0, dtype=np.int64)
     x = n - 1.0
-    repeat_total = per["total"].to_numpy() - per["first_value"].to_numpy()
+    repeat_total = total - first_value
     mean_value = np.where(x > 0, repeat_total / np.maximum(x, 1.0), 0.0)
     return RFM(
-        cust=per["cust"].to_numpy().astype(np.int32),
+        cust=np.asarray(cust).astype(np.int32),
         x=x,
         t_x=(last - first) / 7.0,
         T=(end - first) / 7.0,
         mean_value=mean_value,
-        first_day=first.astype(np.int32),
+        first_day=np.asarray(first).astype(np.int32),
         end_day=end,
     )
 

@@ -427,7 +427,49 @@ class Pages:
         return {"page": "program", "page_title": self.res["program"]["name"], "ranked": ranked,
                 "charts": chart_list, "tables": self._comparison(), "warnings": self.res.get("warnings") or [],
                 "period": (f.date(self.res["data"]["first_date"]), f.date(self.res["data"]["last_date"])),
-                "overview": self._overview(), "forecast_skipped": None if forecasted else self.skip_reason}
+                "overview": self._overview(), "forecast_skipped": None if forecasted else self.skip_reason,
+                "changes": self._changes()}
+
+    def _changes(self) -> dict | None:
+        """Return what changed since the previous build's data (None on a first build)."""
+        ch = self.res.get("changes")
+        if not ch:
+            return None
+        _, f = self._, self.fmt
+        fmt_of = {"revenue": lambda v: f.money(v, 0), "customers": f.number, "transactions": f.number,
+                  "rows_read": f.number, "last_date": f.date,
+                  "backtest.total_cost": lambda v: f.money(v, 0),
+                  "backtest.cost_share_of_revenue": lambda v: f.percent(v, 1),
+                  "backtest.customers_rewarded": f.number,
+                  "backtest.rewarded_share": lambda v: f.percent(v, 0),
+                  "forecast.net_impact.mean": lambda v: f.money(v, 0),
+                  "forecast.probability_positive": lambda v: f.percent(v, 0)}
+        labels = {"revenue": _("Revenue"), "customers": _("Customers"), "transactions": _("Transactions"),
+                  "rows_read": _("Rows read"), "last_date": _("Last sale"),
+                  "backtest.total_cost": _("Cost over your history"),
+                  "backtest.cost_share_of_revenue": _("Cost share of revenue"),
+                  "backtest.customers_rewarded": _("Customers rewarded"),
+                  "backtest.rewarded_share": _("Members rewarded"),
+                  "forecast.net_impact.mean": _("Expected net impact"),
+                  "forecast.probability_positive": _("Chance it pays")}
+
+        def show(key: str, v) -> str:
+            return "–" if v is None else fmt_of.get(key, str)(v)
+
+        rows = [[_("Your data"), labels.get(k, k), show(k, d["old"]), show(k, d["new"])]
+                for k, d in ch.get("data", {}).items()]
+        for sc in ch.get("schemes", []):
+            if sc.get("new"):
+                rows.append([sc["name"], _("New scheme"), "–", str(sc["rank"]["new"])])
+                continue
+            if sc.get("rank_changed"):
+                rows.append([sc["name"], _("Rank"), str(sc["rank"]["old"]), str(sc["rank"]["new"])])
+            for k, d in sc.get("figures", {}).items():
+                rows.append([sc["name"], labels.get(k, k), show(k, d["old"]), show(k, d["new"])])
+        return {"previous_last_date": show("last_date", ch.get("previous_last_date")),
+                "ranking_changed": ch.get("ranking_changed", False),
+                "table": self._table(_("What changed since the previous build"),
+                                     [_("Where"), _("Figure"), _("Before"), _("Now")], rows)}
 
     def _facts(self, s: dict) -> list[tuple[str, str]]:
         """Return the two or three headline figures shown on a scheme's card."""
