@@ -44,6 +44,15 @@ def record(md: Path, label: str, body: str) -> None:
     md.write_text(text, encoding="utf-8")
 
 
+def _strip_banner(text: str) -> list[str]:
+    """Return pyinstrument's report lines without its ASCII-art header."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    for i, ln in enumerate(lines):
+        if ln.startswith("Profile at "):
+            return lines[i + 1:]
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Profile a build of the benchmark program.")
     ap.add_argument("--size", default="1M", help="benchmark size whose program to build (1M)")
@@ -82,8 +91,9 @@ def main() -> None:
 
     tree = profiler.output_text(unicode=True, color=False, show_all=False)
     flat = profiler.output_text(unicode=True, color=False, flat=True)
-    tree_lines = [ln for ln in tree.splitlines() if ln.strip()][: args.lines]
-    flat_lines = [ln for ln in flat.splitlines() if ln.strip()][: args.flat]
+    tree_lines = _strip_banner(tree)[: args.lines]
+    flat_lines = _strip_banner(flat)[: args.flat]
+    session = profiler.last_session
     import polars
     import numba
     body = "\n".join([
@@ -92,7 +102,8 @@ def main() -> None:
         f"{polars.__version__}, numba {numba.__version__}",
         f"- command: `.venv/bin/python bench/profile.py {' '.join(sys.argv[1:])}` "
         f"(in-process `punchcard {' '.join(argv)}`)",
-        f"- wall time under the profiler: {wall:.1f} s",
+        f"- wall time under the profiler: {wall:.1f} s (CPU time {session.cpu_time:.1f} s; "
+        "time spent inside numba-compiled functions shows as the caller's [self])",
         "",
         "### Call tree (top lines)",
         "",

@@ -52,17 +52,32 @@ def command_line(path: Path, options: BuildOptions) -> str:
 
 
 def build_warnings(data: dict, fc) -> list[str]:
-    """Return the warnings a build raises: rejected rows, a skipped or unconverged forecast."""
+    """Return the warnings a build raises: rejected rows, a skipped or unconverged forecast.
+
+    Each warning is an `i18n.Message`: the English sentence results.json keeps in
+    ``warnings``, plus the ``{"msgid", "params"}`` form kept in ``warnings_detail`` so that
+    the site can show it in the program's language.
+    """
+    from punchcard.i18n import Message
+    from punchcard.verdicts import rejection_label
+
     warnings = []
     rejected = data.get("rows_rejected", {})
     total = sum(rejected.values())
     if total:
         reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(rejected.items()))
-        warnings.append(f"{total:,} of {data['rows_read']:,} rows were rejected ({reasons}).")
+        warnings.append(Message(
+            "%(rejected)s of %(rows)s rows were rejected (%(reasons)s).",
+            {"rejected": total, "rows": data["rows_read"],
+             "reasons": [Message("%(reason)s: %(n)s", {"reason": Message(rejection_label(k), english=k), "n": v},
+                                 english=f"{k}: {v:,}") for k, v in sorted(rejected.items())]},
+            english=f"{total:,} of {data['rows_read']:,} rows were rejected ({reasons})."))
     if fc is None or fc.skipped_reason:
-        warnings.append(f"No forecast is shown: {fc.skipped_reason if fc else 'not run'}")
+        reason = fc.skipped_reason if fc else Message("not run")
+        warnings.append(Message("No forecast is shown: %(reason)s", {"reason": reason},
+                                english=f"No forecast is shown: {reason}"))
     elif fc.model and not fc.model.get("converged", True):
-        warnings.append("The customer model did not converge; treat the forecast with care.")
+        warnings.append(Message("The customer model did not converge; treat the forecast with care."))
     return warnings
 
 
@@ -70,6 +85,7 @@ def analyse(prog, options: BuildOptions, fingerprint: str,
             reporter: Reporter = QUIET) -> dict:
     """Run every stage up to the results dict for one loaded program."""
     from punchcard import backtest, describe, forecast, ingest, results
+    from punchcard.i18n import message_dict
 
     with reporter.stage(f"{prog.id}: reading sales"):
         ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
@@ -86,6 +102,7 @@ def analyse(prog, options: BuildOptions, fingerprint: str,
         command=command_line(prog.path, options), warnings=build_warnings(data, fc),
     )
     res["reproducibility"]["fingerprint"] = fingerprint
+    res["warnings_detail"] = [message_dict(w) or {"msgid": str(w), "params": {}} for w in res["warnings"]]
     return res
 
 

@@ -253,7 +253,8 @@ def rewards_per_member(div_id: str, bt: dict, t: Theme, f: Any, _: Gettext) -> C
 def cost_by_decile(div_id: str, bt: dict, t: Theme, f: Any, _: Gettext) -> Chart:
     """Return reward cost by revenue decile of customers (decile 1 = top 10 % by revenue)."""
     data = bt["distribution"]["cost_by_decile"]
-    labels = [_("Top 10 %") if d["decile"] == 1 else f"{(d['decile'] - 1) * 10}–{d['decile'] * 10} %" for d in data]
+    labels = [_("Top 10 %") if d["decile"] == 1
+              else f"{f.percent((d['decile'] - 1) / 10, 0)}–{f.percent(d['decile'] / 10, 0)}" for d in data]
     costs = [d["cost"] for d in data]
     hover = [f"<b>{lab}</b><br>{_('Reward cost')}: {f.money(d['cost'])}<br>{_('Revenue')}: {f.money(d['revenue'])}"
              for lab, d in zip(labels, data)]
@@ -338,8 +339,11 @@ def tornado(div_id: str, fc: dict, t: Theme, f: Any, _: Gettext, label: Callable
     data = sorted(fc["tornado"], key=lambda d: -abs(d["at_high"] - d["at_low"]))
     names = [label(d["assumption"]) for d in data]
     mean = fc["net_impact"]["mean"]
-    lo = [f"<b>{n}</b> {_('at')} {f.percent(d['low'])}: {f.money(d['at_low'])}" for n, d in zip(names, data)]
-    hi = [f"<b>{n}</b> {_('at')} {f.percent(d['high'])}: {f.money(d['at_high'])}" for n, d in zip(names, data)]
+    at = _("%(assumption)s at %(value)s: %(impact)s")
+    lo = [at % {"assumption": f"<b>{n}</b>", "value": f.percent(d["low"]), "impact": f.money(d["at_low"])}
+          for n, d in zip(names, data)]
+    hi = [at % {"assumption": f"<b>{n}</b>", "value": f.percent(d["high"]), "impact": f.money(d["at_high"])}
+          for n, d in zip(names, data)]
     traces = [
         go.Bar(y=names, x=[d["at_low"] - mean for d in data], base=mean, orientation="h", name=_("Assumption low"),
                marker={"color": "#d9a597"}, hovertext=lo, hoverinfo="text"),

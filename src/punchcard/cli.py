@@ -204,8 +204,10 @@ def init(sales: Path, out: Path | None, force: bool) -> None:
               help="Export dialect: iso, nb, sv, pl, pt-BR, en-US.")
 @click.option("--profile", default="cafe", show_default=True,
               help="Kind of business: cafe, carwash, shoes, webshop, bookshop.")
-@click.option("--anonymous-share", type=click.FloatRange(0, 1), default=0.15, show_default=True)
-@click.option("--returns-share", type=click.FloatRange(0, 1), default=0.01, show_default=True)
+@click.option("--anonymous-share", type=click.FloatRange(0, 1, max_open=True), default=0.15,
+              show_default=True)
+@click.option("--returns-share", type=click.FloatRange(0, 1, max_open=True), default=0.01,
+              show_default=True)
 @click.option("--birthdays", is_flag=True, help="Add a birthday column.")
 @click.option("--order-lines", is_flag=True, help="Write line items sharing an order number.")
 def sample_data(out: Path, customers: int, days: int, start, seed: int, dialect: str,

@@ -20,6 +20,7 @@ from punchcard import model as M
 from punchcard import simulate as S
 from punchcard.ledger import Ledger, TxArrays
 from punchcard.program import Assumptions, Program, Range, Scheme
+from punchcard.i18n import Message, message_dict, nmessage
 
 DAYS_PER_MONTH = 30.4375
 RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
@@ -126,7 +127,8 @@ def _skip(program: Program, seed: int, draws: int, reason: str) -> ForecastOutpu
 
 def _run_block(program: Program, seed: int, draws: int, n_sim: int, weight: float, reason: str | None) -> dict:
     return {"draws": draws, "seed": seed, "horizon_months": program.business.horizon_months,
-            "customers_simulated": n_sim, "sample_weight": weight, "skipped_reason": reason}
+            "customers_simulated": n_sim, "sample_weight": weight, "skipped_reason": reason,
+            "skipped": message_dict(reason)}  # the reason as {"msgid", "params"}, for translation
 
 
 def _hash_uniform(cust_hash: np.ndarray, seed: int) -> np.ndarray:
@@ -184,18 +186,24 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
     """Return the simulation inputs and the model block, or a plain sentence saying why not."""
     days = int(ledger.end_day) - int(ledger.start_day) + 1
     if days < MIN_DAYS:
-        return f"The sales history covers {days} days; the forecast needs at least {MIN_DAYS}."
+        return nmessage("The sales history covers %(n)s day; the forecast needs at least %(min_days)s.",
+                        "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
+                        {"n": days, "min_days": MIN_DAYS},
+                        english=f"The sales history covers {days} days; the forecast needs at least {MIN_DAYS}.")
     rfm = M.rfm(ledger)
     n_rep = int(np.sum(rfm.x > 0))
     if len(rfm.x) < MIN_CUSTOMERS or n_rep < MIN_REPEAT:
-        return (f"Only {len(rfm.x)} identified customers and {n_rep} repeat customers; the forecast "
-                f"needs at least {MIN_CUSTOMERS} customers and {MIN_REPEAT} who came back.")
+        return Message("Only %(customers)s identified customers and %(repeat)s repeat customers; the forecast "
+                       "needs at least %(min_customers)s customers and %(min_repeat)s who came back.",
+                       {"customers": len(rfm.x), "repeat": n_rep, "min_customers": MIN_CUSTOMERS,
+                        "min_repeat": MIN_REPEAT})
     fit = M.fit_bgnbd(rfm.x, rfm.t_x, rfm.T)
     if not fit.converged:
-        return f"The purchase model (BG/NBD) could not be fitted to these data ({fit.message})."
+        return Message("The purchase model (BG/NBD) could not be fitted to these data (%(detail)s).",
+                       {"detail": str(fit.message)})
     gg = M.fit_gamma_gamma(rfm.x, rfm.mean_value)
     if not gg.converged or gg.q <= 1.0:
-        return "The spend model (Gamma-Gamma) could not be fitted to these data."
+        return Message("The spend model (Gamma-Gamma) could not be fitted to these data.")
     horizon_weeks = program.business.horizon_months * DAYS_PER_MONTH / 7.0
     exp_tx = M.expected_transactions(fit, horizon_weeks, rfm.x, rfm.t_x, rfm.T)
     exp_rev = exp_tx * M.expected_spend(gg, rfm.x, rfm.mean_value)

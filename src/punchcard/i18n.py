@@ -1,4 +1,4 @@
-"""Message catalogs read at run time from .po files, plus the site's plain-language sentences.
+"""Message catalogs read at run time from .po files: the site's gettext plumbing.
 
 English is the source language: msgids are the English text and an English locale uses
 no catalog. Other languages live in ``locales/<lang>/LC_MESSAGES/messages.po`` and are
@@ -9,8 +9,11 @@ catalog, then to English. ``python -m punchcard.i18n extract`` refreshes
 every catalog; ``python -m punchcard.i18n init LANG`` starts a new language
 (docs/translating.md).
 
-Sentences built here (verdicts, scheme summaries) are whole translated sentences with
-named placeholders, never glued fragments, so each language can order them its own way.
+The sentences built from results (verdicts, scheme summaries) live in ``verdicts.py``;
+they are still importable from here (``i18n.verdict`` …) for older callers. Messages
+stored in results.json for machines *and* people (build warnings, the reason a forecast
+was skipped) are `Message` objects: English text plus ``{"msgid", "params"}``, translated
+at render time by `render_message`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from babel import Locale
-from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_from_file
 from babel.messages.mofile import write_mo
@@ -38,8 +40,10 @@ LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 POT_FILE = LOCALES_DIR / "messages.pot"
 _COMMENT_TAGS = ("Translators:",)
 _JINJA = "jinja2.ext:babel_extract"
-# The highest visit lift the forecast searches for a break-even (forecast.py, results.md).
-BREAK_EVEN_MAX_LIFT = 2.0
+# gettext's keywords plus the constructors of messages stored in results.json
+_KEYWORDS = {**DEFAULT_KEYWORDS, "Message": None, "nmessage": (1, 2)}
+# Names that moved to verdicts.py; ``i18n.verdict`` etc. keep working (module __getattr__).
+_MOVED = frozenset({"verdict", "scheme_summary", "kind_label", "BREAK_EVEN_MAX_LIFT"})
 
 
 class Gettext(Protocol):
@@ -73,6 +77,15 @@ def _candidates(loc: Locale) -> list[str]:
     """Return the file stems tried for a locale, most specific first (``pt_BR``, ``pt``)."""
     names = [f"{loc.language}_{loc.territory}"] if loc.territory else []
     return names + [loc.language]
+
+
+def doc_languages(locale: str) -> list[str]:
+    """Return the language names tried for a translated doc, most specific first (``pt_BR``, ``pt``).
+
+    English (the source language) gives an empty list.
+    """
+    loc = parse_locale(locale)
+    return [] if loc.language == "en" else _candidates(loc)
 
 
 def available_languages() -> list[str]:
@@ -171,13 +184,13 @@ def extract_messages(templates: Path | None = None, sources: Path | None = None)
 
     if templates.is_dir():
         found = extract_from_dir(templates, [("**.html", _JINJA)],
-                                 {"**.html": {"trimmed": "true"}}, DEFAULT_KEYWORDS, _COMMENT_TAGS,
+                                 {"**.html": {"trimmed": "true"}}, _KEYWORDS, _COMMENT_TAGS,
                                  strip_comment_tags=True)
         for filename, lineno, message, comments, context in found:
             add(templates / filename, lineno, message, comments, context)
     for path in sorted(sources.glob("*.py")):
         for lineno, message, comments, context in extract_from_file(
-                "python", path, DEFAULT_KEYWORDS, _COMMENT_TAGS, strip_comment_tags=True):
+                "python", path, _KEYWORDS, _COMMENT_TAGS, strip_comment_tags=True):
             add(path, lineno, message, comments, context)
     return catalog
 
@@ -242,7 +255,7 @@ def untranslated(locale: str, msgids: Iterable[str | tuple] | None = None) -> li
     return sorted(set(missing))
 
 
-# -- plain-language sentences ---------------------------------------------------------
+# -- gettext helpers ---------------------------------------------------------------
 
 
 class _Adapter:
@@ -255,7 +268,7 @@ class _Adapter:
         return self.gettext(singular if n == 1 else plural)
 
 
-def _as_translations(_: Gettext | Callable[[str], str]) -> Gettext:
+def as_translations(_: Gettext | Callable[[str], str]) -> Gettext:
     """Accept a translations object or its bound ``gettext`` and return an object with both."""
     if hasattr(_, "ngettext"):
         return _  # type: ignore[return-value]
@@ -265,290 +278,110 @@ def _as_translations(_: Gettext | Callable[[str], str]) -> Gettext:
     return _Adapter(_)
 
 
-def _share(fmt: Formatter, x: float | None) -> str:
-    """Return a percentage with one decimal below 10 % and none above (``2,1 %``, ``38 %``)."""
-    if x is None:
-        return fmt.percent(None)
-    return fmt.percent(x, 1 if abs(x) < 0.1 and round(x * 100, 1) != round(x * 100) else 0)
+
+# -- messages stored in results.json --------------------------------------------------
 
 
-def _money(fmt: Formatter, x: float | None) -> str:
-    """Return money with decimals only when the amount has them (``49 kr``, ``12,50 kr``)."""
-    if x is None:
-        return fmt.money(None)
-    return fmt.money(x, 0 if float(x).is_integer() else None)
+class Message(str):
+    """An English sentence that also remembers its msgid and parameters.
+
+    It *is* the English text (a ``str``: results.json keeps plain sentences for machines)
+    and ``as_dict()`` gives the structured form ``{"msgid", "params"}`` (plus ``"plural"``
+    for a count in ``params["n"]``) that the site translates with `render_message`.
+    Parameters are plain numbers, strings, nested messages or lists of those.
+    """
+
+    msgid: str
+    plural: str | None
+    params: dict
+
+    def __new__(cls, msgid: str, params: dict | None = None, *, plural: str | None = None,
+                english: str | None = None) -> "Message":
+        params = dict(params or {})
+        if english is None:
+            n = params.get("n")
+            text = plural if plural is not None and n != 1 else msgid
+            english = text % {k: _english(v) for k, v in params.items()} if params else text
+        self = super().__new__(cls, english)
+        self.msgid, self.plural, self.params = msgid, plural, params
+        return self
+
+    def as_dict(self) -> dict:
+        """Return the JSON form: ``{"msgid", "params"}`` (and ``"plural"`` when it has one)."""
+        out: dict[str, Any] = {"msgid": self.msgid, "params": {k: _plain(v) for k, v in self.params.items()}}
+        if self.plural is not None:
+            out["plural"] = self.plural
+        return out
 
 
-_KINDS = {
-    "stamp_card": N_("Stamp card"),
-    "points": N_("Points"),
-    "tiers": N_("Tiers"),
-    "member_discount": N_("Member discount"),
-    "welcome_offer": N_("Welcome offer"),
-    "birthday": N_("Birthday reward"),
-    "coupons": N_("Coupons"),
-    "perks": N_("Perks"),
-}
+def _english(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_english(v) for v in value)
+    return str(value)
 
 
-def kind_label(kind: str, _: Gettext | Callable[[str], str]) -> str:
-    """Return the translated name of a scheme kind (``stamp_card`` → ``Stamp card``)."""
-    tr = _as_translations(_)
-    return tr.gettext(_KINDS[kind]) if kind in _KINDS else kind
+def _plain(value: Any) -> Any:
+    if isinstance(value, Message):
+        return value.as_dict()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
-def _visit_lift(scheme: dict, program: dict) -> dict | None:
-    """Return the scheme's visit-lift assumption (its own, else the program's) as a range dict."""
-    program = program.get("program", program)  # accept the whole results dict too
-    for source in (scheme.get("assumptions") or {}, program.get("assumptions") or {}):
-        value = source.get("visit_lift")
-        if isinstance(value, dict):
-            return value
-        if isinstance(value, (int, float)):
-            return {"low": value, "likely": value, "high": value}
-    return None
+def nmessage(singular: str, plural: str, params: dict, *, english: str | None = None) -> Message:
+    """Return a `Message` whose wording depends on the count ``params["n"]`` (ngettext)."""
+    return Message(singular, params, plural=plural, english=english)
 
 
-def verdict(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
-    """Return the one-sentence verdict on a scheme from its figures in the results dict."""
-    tr = _as_translations(_)
-    backtest = scheme.get("backtest") or {}
-    forecast = scheme.get("forecast") or None
-    perks = scheme.get("kind") == "perks"
-    reached = backtest.get("rewarded_within_year_share")
-    if reached is None:
-        reached = backtest.get("rewarded_share")
-    values = {"cost_share": _share(fmt, backtest.get("cost_share_of_revenue")),
-              "reached": _share(fmt, reached)}
-    if not forecast:
-        if perks:
-            text = tr.gettext("Would have cost %(cost_share)s of revenue and gives no rewards; "
-                              "without a forecast we cannot say whether the extra visits it "
-                              "brings would pay for it.")
-        else:
-            text = tr.gettext("Would have cost %(cost_share)s of revenue, and %(reached)s of your "
-                              "customers would have earned a reward within a year; without a "
-                              "forecast we cannot say whether it pays for itself.")
-        return text % values
-    break_even = forecast.get("break_even_visit_lift")
-    mean = (forecast.get("net_impact") or {}).get("mean") or 0.0
-    lift = _visit_lift(scheme, program)
-    if break_even is not None and break_even > 0 and lift is not None:
-        values.update(break_even=_share(fmt, break_even), low=_share(fmt, lift["low"]),
-                      high=_share(fmt, lift["high"]), assumed=_share(fmt, lift["likely"]))
-        ranged = lift["low"] != lift["high"]
-        if perks and ranged:
-            text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; pays for "
-                              "itself if members visit %(break_even)s more often — the range we "
-                              "assumed is %(low)s–%(high)s.")
-        elif perks:
-            text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; pays for "
-                              "itself if members visit %(break_even)s more often — we assumed "
-                              "%(assumed)s.")
-        elif ranged:
-            text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
-                              "would earn a reward within a year; pays for itself if members visit "
-                              "%(break_even)s more often — the range we assumed is %(low)s–%(high)s.")
-        else:
-            text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
-                              "would earn a reward within a year; pays for itself if members visit "
-                              "%(break_even)s more often — we assumed %(assumed)s.")
-        return text % values
-    if (break_even is not None and break_even <= 0) or (break_even is None and mean > 0):
-        chance = round(10 * (forecast.get("probability_positive") or 0.0))
-        values["chance"] = fmt.number(chance)
-        if perks:
-            text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; pays for "
-                              "itself even if members visit no more often than today, and comes "
-                              "out ahead in %(chance)s of 10 simulated futures.")
-        else:
-            text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
-                              "would earn a reward within a year; pays for itself even if members "
-                              "visit no more often than today, and comes out ahead in %(chance)s "
-                              "of 10 simulated futures.")
-        return text % values
-    values["max_lift"] = fmt.percent(BREAK_EVEN_MAX_LIFT, 0)
-    if perks:
-        text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; does not pay for "
-                          "itself even if members visited %(max_lift)s more often.")
-    else:
-        text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers would "
-                          "earn a reward within a year; does not pay for itself even if members "
-                          "visited %(max_lift)s more often.")
-    return text % values
+def message_dict(value: Any) -> dict | None:
+    """Return the structured form of a `Message` (None for a plain string or None)."""
+    return value.as_dict() if isinstance(value, Message) else None
 
 
-def scheme_summary(scheme: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
-    """Return the scheme as configured, in words ("Buy 9, get the next one free (worth 49 kr).")."""
-    tr = _as_translations(_)
-    params = scheme.get("params") or {}
-    build = _SUMMARIES.get(scheme.get("kind", ""))
-    if build is None:
+def render_message(message: dict | str | None, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
+    """Return a stored message translated, its numbers formatted by ``fmt``.
+
+    ``message`` is the structured form ``{"msgid", "params"[, "plural"]}``; a plain string
+    (results.json from an older punchcard) is returned as it is. Parameters that are
+    themselves messages are translated too; lists are joined with the locale's commas;
+    whole numbers print without decimals, other numbers with one.
+    """
+    if message is None:
         return ""
-    return " ".join(s for s in build(params, fmt, tr) if s)
-
-
-def _n(text: str, n: float, fmt: Formatter) -> str:
-    """Return a sentence chosen by ngettext with its count ``%(n)s`` filled in."""
-    return text % {"n": fmt.number(n)}
-
-
-def _stamp_card(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    reward = p.get("reward") or {}
-    stamps = int(p.get("stamps", 0))
-    item = reward.get("type", "item") == "item"
-    values = {"stamps": fmt.number(stamps), "value": _money(fmt, reward.get("value")),
-              "threshold": _money(fmt, stamps)}
-    counter = p.get("counter", "visits")
-    if counter == "items" and item:
-        first = tr.ngettext("Buy %(stamps)s item, get the next one free (worth %(value)s).",
-                            "Buy %(stamps)s items, get the next one free (worth %(value)s).", stamps)
-    elif counter == "items":
-        first = tr.ngettext("Buy %(stamps)s item, get %(value)s off the next purchase.",
-                            "Buy %(stamps)s items, get %(value)s off the next purchase.", stamps)
-    elif counter == "spend" and item:
-        first = tr.gettext("Spend %(threshold)s in total, get a free item worth %(value)s.")
-    elif counter == "spend":
-        first = tr.gettext("Spend %(threshold)s in total, get %(value)s off the next purchase.")
-    elif item:
-        first = tr.gettext("Buy %(stamps)s, get the next one free (worth %(value)s).")
+    if isinstance(message, str):
+        return message
+    tr = as_translations(_)
+    params = {k: _param(v, fmt, tr) for k, v in (message.get("params") or {}).items()}
+    msgid, plural = message.get("msgid") or "", message.get("plural")
+    if plural:
+        n = (message.get("params") or {}).get("n", 0)
+        text = tr.ngettext(msgid, plural, int(n) if isinstance(n, (int, float)) else 0)
     else:
-        first = tr.gettext("Buy %(stamps)s, get %(value)s off the next purchase.")
-    out = [first % values]
-    if p.get("min_purchase"):
-        out.append(tr.gettext("Purchases under %(min)s do not count.") % {"min": _money(fmt, p["min_purchase"])})
-    if p.get("head_start"):
-        n = int(p["head_start"])
-        out.append(_n(tr.ngettext("New cards start with %(n)s stamp already filled in.",
-                                  "New cards start with %(n)s stamps already filled in.", n), n, fmt))
-    if p.get("expiry_days") is None:
-        out.append(tr.gettext("Rewards never expire."))
-    else:
-        n = int(p["expiry_days"])
-        out.append(_n(tr.ngettext("A reward must be used within %(n)s day.",
-                                  "A reward must be used within %(n)s days.", n), n, fmt))
-    return out
+        text = tr.gettext(msgid)
+    return text % params if params else text
 
 
-def _tier_list(tiers: list[dict], fmt: Formatter, tr: Gettext, multiplier: bool) -> str:
-    if multiplier:
-        items = [tr.gettext("%(name)s from %(min_spend)s: points ×%(multiplier)s") % {
-            "name": t["name"], "min_spend": _money(fmt, t.get("min_spend", 0)),
-            "multiplier": fmt.number(t.get("multiplier", 1), 0 if float(t.get("multiplier", 1)).is_integer() else 1)}
-            for t in tiers]
-    else:
-        items = [tr.gettext("%(name)s from %(min_spend)s: %(discount)s off") % {
-            "name": t["name"], "min_spend": _money(fmt, t.get("min_spend", 0)),
-            "discount": _share(fmt, t.get("discount", 0))} for t in tiers]
-    return format_list(items, locale=fmt.locale)
+def _param(value: Any, fmt: Formatter, tr: Gettext) -> str:
+    if isinstance(value, dict) and "msgid" in value:
+        return render_message(value, fmt, tr)
+    if isinstance(value, list):
+        return ", ".join(_param(v, fmt, tr) for v in value)
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return fmt.number(value)
+    if isinstance(value, float):
+        return fmt.number(value, 1)
+    return str(value)
 
 
-def _window(p: dict, fmt: Formatter, tr: Gettext) -> str:
-    months = int(p.get("window_months", 12))
-    return tr.ngettext("Tiers follow what a member spent over the last %(n)s month.",
-                       "Tiers follow what a member spent over the last %(n)s months.",
-                       months) % {"n": fmt.number(months)}
+def __getattr__(name: str) -> Any:
+    """Keep ``i18n.verdict``, ``i18n.scheme_summary`` and ``i18n.kind_label`` importable."""
+    if name in _MOVED:
+        from punchcard import verdicts
 
-
-def _points(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    rate = p.get("earn_per_unit", 0) * p.get("point_value", 0)
-    threshold = p.get("min_redeem", 0) * p.get("point_value", 0)
-    out = [tr.gettext("Members collect points worth %(rate)s of what they spend and can use them as "
-                      "a discount once they have %(threshold)s saved up.")
-           % {"rate": _share(fmt, rate), "threshold": _money(fmt, threshold)}]
-    if p.get("min_purchase"):
-        out.append(tr.gettext("Purchases under %(min)s earn no points.") % {"min": _money(fmt, p["min_purchase"])})
-    if p.get("expiry_months"):
-        months = int(p["expiry_months"])
-        out.append(tr.ngettext("Points lapse after %(n)s month without a purchase.",
-                               "Points lapse after %(n)s months without a purchase.",
-                               months) % {"n": fmt.number(months)})
-    if p.get("tiers"):
-        out.append(tr.gettext("Higher tiers earn points faster: %(tiers)s.")
-                   % {"tiers": _tier_list(p["tiers"], fmt, tr, multiplier=True)})
-        out.append(_window(p, fmt, tr))
-    return out
-
-
-def _tiers(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    tiers = p.get("tiers") or []
-    out = [tr.gettext("The more members spend, the bigger their discount: %(tiers)s.")
-           % {"tiers": _tier_list(tiers, fmt, tr, multiplier=False)}, _window(p, fmt, tr)]
-    perk = max((t.get("perk_cost_year", 0) for t in tiers), default=0)
-    if perk:
-        out.append(tr.gettext("Tier perks cost up to %(cost)s per member a year.") % {"cost": _money(fmt, perk)})
-    return out
-
-
-def _member_discount(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    values = {"rate": _share(fmt, p.get("rate", 0))}
-    if not p.get("cashback"):
-        return [tr.gettext("Members get %(rate)s off every purchase.") % values]
-    out = [tr.gettext("Members get %(rate)s of every purchase back as credit for their next visit.") % values]
-    if p.get("expiry_days") is not None:
-        n = int(p["expiry_days"])
-        out.append(_n(tr.ngettext("Credit must be used within %(n)s day.",
-                                  "Credit must be used within %(n)s days.", n), n, fmt))
-    return out
-
-
-def _welcome_offer(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    values = {"value": _money(fmt, p.get("value")), "min": _money(fmt, p.get("min_purchase"))}
-    if p.get("type", "discount") == "item":
-        out = [tr.gettext("New customers get a free item worth %(value)s on their second visit.") % values]
-    else:
-        out = [tr.gettext("New customers get %(value)s off their second purchase.") % values]
-    if p.get("min_purchase"):
-        out.append(tr.gettext("Only a first purchase of at least %(min)s qualifies.") % values)
-    if p.get("expiry_days") is not None:
-        n = int(p["expiry_days"])
-        out.append(_n(tr.ngettext("The voucher must be used within %(n)s day.",
-                                  "The voucher must be used within %(n)s days.", n), n, fmt))
-    return out
-
-
-def _birthday(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    values = {"value": _money(fmt, p.get("value"))}
-    if p.get("type", "discount") == "item":
-        out = [tr.gettext("Members get a birthday treat worth %(value)s.") % values]
-    else:
-        out = [tr.gettext("Members get %(value)s off around their birthday.") % values]
-    n = int(p.get("window_days", 30))
-    out.append(_n(tr.ngettext("The voucher must be used within %(n)s day of the birthday.",
-                              "The voucher must be used within %(n)s days of the birthday.", n), n, fmt))
-    return out
-
-
-def _coupons(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    offer = _share(fmt, p["rate"]) if p.get("rate") is not None else _money(fmt, p.get("value"))
-    every, active, valid = (int(p.get(k, 1)) for k in ("every_days", "active_days", "valid_days"))
-    return [tr.ngettext("Every day, members who shopped recently get a coupon for %(offer)s off.",
-                        "Every %(n)s days, members who shopped recently get a coupon for %(offer)s off.",
-                        every) % {"n": fmt.number(every), "offer": offer},
-            _n(tr.ngettext("Only members who shopped in the last %(n)s day get one.",
-                           "Only members who shopped in the last %(n)s days get one.", active), active, fmt),
-            _n(tr.ngettext("Each coupon is valid for %(n)s day.",
-                           "Each coupon is valid for %(n)s days.", valid), valid, fmt)]
-
-
-def _perks(p: dict, fmt: Formatter, tr: Gettext) -> list[str]:
-    out = [tr.gettext("No rewards: members get perks such as early access to sales and member events.")]
-    if p.get("cost_per_member_year"):
-        out.append(tr.gettext("The perks cost %(cost)s per member a year.")
-                   % {"cost": _money(fmt, p["cost_per_member_year"])})
-    if p.get("events_per_year") and p.get("cost_per_event"):
-        events = float(p["events_per_year"])
-        out.append(tr.gettext("Member events: %(events)s a year at %(cost)s each.")
-                   % {"events": fmt.number(events, 0 if events.is_integer() else 1),
-                      "cost": _money(fmt, p["cost_per_event"])})
-    return out
-
-
-_SUMMARIES: dict[str, Callable[[dict, Formatter, Gettext], list[str]]] = {
-    "stamp_card": _stamp_card, "points": _points, "tiers": _tiers,
-    "member_discount": _member_discount, "welcome_offer": _welcome_offer,
-    "birthday": _birthday, "coupons": _coupons, "perks": _perks,
-}
+        return getattr(verdicts, name)
+    raise AttributeError(f"module 'punchcard.i18n' has no attribute {name!r}")
 
 
 # -- command line ----------------------------------------------------------------------

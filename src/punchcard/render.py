@@ -25,11 +25,12 @@ from typing import Any, Callable
 
 import markdown as md
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from punchcard import charts, i18n
 from punchcard.fmt import Formatter
-from punchcard.i18n import kind_label, scheme_summary, verdict
+from punchcard.i18n import render_message
+from punchcard.verdicts import kind_label, rejection_label, scheme_summary, settings, verdict
 from punchcard.resources import resource, templates_dir
 
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
@@ -38,13 +39,25 @@ _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 # --- environment and translation -----------------------------------------------------------
 
 def make_env(locale: str, templates: Path | None = None) -> tuple[Environment, Callable[[str], str]]:
-    """Return the Jinja environment (autoescape on, i18n installed) and its gettext function."""
+    """Return the Jinja environment (autoescape on, i18n installed) and its gettext function.
+
+    With a templates folder (``punchcard build --templates DIR``), ``DIR/locales/<lang>.po``
+    overrides the packaged wording string by string (docs/translating.md).
+    """
     loaders = [FileSystemLoader(str(templates))] if templates else []
     loaders.append(FileSystemLoader(str(templates_dir())))
     env = Environment(loader=ChoiceLoader(loaders), autoescape=True, undefined=StrictUndefined,
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
-    return env, i18n.install(env, locale)
+    return env, i18n.install(env, locale, override_dir=overrides_dir(templates))
+
+
+def overrides_dir(templates: Path | None) -> Path | None:
+    """Return ``<templates>/locales`` when it exists: the user's .po files that override strings."""
+    if templates is None:
+        return None
+    folder = Path(templates) / "locales"
+    return folder if folder.is_dir() else None
 
 
 # --- links ---------------------------------------------------------------------------------
@@ -81,7 +94,6 @@ def render_site(results: list[dict], out: Path, *, templates: Path | None = None
     """Write the whole site for ``results`` into ``out`` and return the files written, sorted."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    docs = default_docs() if docs is None else docs
     written: list[Path] = []
     css = (templates_dir() / "assets" / "site.css").read_text(encoding="utf-8")
     if templates and (Path(templates) / "assets" / "site.css").is_file():
@@ -102,14 +114,21 @@ def render_site(results: list[dict], out: Path, *, templates: Path | None = None
     return sorted(written)
 
 
-def default_docs() -> dict[str, str]:
-    """Return the packaged docs/method.md and docs/forecast.md texts (those that exist)."""
+def default_docs(locale: str | None = None) -> dict[str, str]:
+    """Return the packaged method and forecast docs (those that exist) in the locale's language.
+
+    ``docs/i18n/method.<lang>.md`` (``<lang>`` as the catalog names it: ``nb``, ``pt_BR`` …)
+    is used when it exists, else the English ``docs/method.md``; the same for forecast.
+    """
+    names = [] if locale is None else i18n.doc_languages(locale)
     found = {}
     for key in ("method", "forecast"):
-        try:
-            found[key] = resource(f"docs/{key}.md").read_text(encoding="utf-8")
-        except FileNotFoundError:
-            continue
+        for name in [f"docs/i18n/{key}.{lang}.md" for lang in names] + [f"docs/{key}.md"]:
+            try:
+                found[key] = resource(name).read_text(encoding="utf-8")
+                break
+            except FileNotFoundError:
+                continue
     return found
 
 
@@ -163,7 +182,7 @@ def build_date(fmt: Formatter | None) -> str | None:
 class Site:
     """Everything needed to render one program: formatter, environment, charts and page data."""
 
-    def __init__(self, res: dict, templates: Path | None, docs: dict[str, str], source: Path | None):
+    def __init__(self, res: dict, templates: Path | None, docs: dict[str, str] | None, source: Path | None):
         self.res = res
         prog = res["program"]
         self.pid = prog["id"]
@@ -173,6 +192,7 @@ class Site:
         colour = site.get("primary_color")
         self.primary = colour if isinstance(colour, str) and _COLOUR.match(colour) else charts.DEFAULT_PRIMARY
         self.theme = charts.theme(self.primary, self.fmt.plotly_separators)
+        docs = default_docs(prog["locale"]) if docs is None else docs
         self.docs = {k: _markdown(v) for k, v in docs.items()}
         self.logo = _logo_path(site.get("logo"), source)
         self.schemes = sorted(res["schemes"], key=lambda s: (s["rank"], s["id"]))
@@ -403,8 +423,9 @@ class Pages:
     def __init__(self, res: dict, schemes: list[dict], fmt: Formatter, gettext: Callable[[str], str],
                  theme: charts.Theme, docs: dict[str, Markup]):
         self.res, self.schemes, self.fmt, self._, self.theme, self.docs = res, schemes, fmt, gettext, theme, docs
-        self.skip_reason = (res.get("forecast") or {}).get("skipped_reason") or gettext(
-            "No forecast was made for this program.")
+        run = res.get("forecast") or {}
+        self.skip_reason = (render_message(run.get("skipped") or run.get("skipped_reason"), fmt, gettext)
+                            or gettext("No forecast was made for this program."))
 
     def _table(self, caption: str, columns: list[str], rows: list[list[str]], cls: str = "") -> dict:
         return {"caption": caption, "columns": columns, "rows": rows, "class": cls}
@@ -425,10 +446,18 @@ class Pages:
         ranked = [{"scheme": s, "verdict": verdict(s, self.res, f, _), "kind": kind_label(s["kind"], _),
                    "facts": self._facts(s)} for s in ss]
         return {"page": "program", "page_title": self.res["program"]["name"], "ranked": ranked,
-                "charts": chart_list, "tables": self._comparison(), "warnings": self.res.get("warnings") or [],
+                "charts": chart_list, "tables": self._comparison(), "warnings": self._warnings(),
                 "period": (f.date(self.res["data"]["first_date"]), f.date(self.res["data"]["last_date"])),
                 "overview": self._overview(), "forecast_skipped": None if forecasted else self.skip_reason,
                 "changes": self._changes()}
+
+    def _warnings(self) -> list[str]:
+        """Return the build's warnings in the page's language (from ``warnings_detail`` when present)."""
+        plain = self.res.get("warnings") or []
+        detail = self.res.get("warnings_detail")
+        if not isinstance(detail, list) or len(detail) != len(plain):
+            return [str(w) for w in plain]  # results.json from an older punchcard
+        return [render_message(d, self.fmt, self._) for d in detail]
 
     def _changes(self) -> dict | None:
         """Return what changed since the previous build's data (None on a first build)."""
@@ -518,7 +547,8 @@ class Pages:
         else:
             chart_list.append(charts.skipped(f"scheme-{sid}-forecast", _("Range of outcomes"), self.skip_reason))
         params = self._table(_("Settings as configured"), [_("Setting"), _("Value")],
-                             [[k, v] for k, v in _flatten(s.get("params") or {}, f, _)], "params")
+                             [[_setting_cell(label, key), value]
+                              for label, key, value in settings(s.get("params") or {}, self.fmt, _)], "params")
         return {"page": "scheme", "page_title": s["name"], "scheme": s, "kind": kind_label(s["kind"], _),
                 "summary": scheme_summary(s, f, _), "verdict": verdict(s, self.res, f, _), "params": params,
                 "facts": self._facts(s), "charts": chart_list, "caveats": self._caveats(s)}
@@ -581,11 +611,11 @@ class Pages:
         _, f, d = self._, self.fmt, self.res["data"]
         rows = [[_("Rows read"), f.number(d["rows_read"])], [_("Rows used"), f.number(d["rows_used"])]]
         for reason, n in sorted((d.get("rows_rejected") or {}).items()):
-            rows.append([_("Rejected: %(reason)s") % {"reason": reason}, f.number(n)])
+            rows.append([_("Rejected: %(reason)s") % {"reason": _(rejection_label(reason))}, f.number(n)])
         rows += [[_("Anonymous transactions"), f.number(d.get("anonymous_transactions"))],
                  [_("Anonymous revenue"), f.money(d.get("anonymous_revenue"), 0)],
                  [_("Returns"), f.money(d.get("returns"), 0)]]
-        examples = [{"reason": reason, "lines": lines}
+        examples = [{"reason": _(rejection_label(reason)), "lines": lines}
                     for reason, lines in sorted((d.get("rejected_examples") or {}).items())]
         table = self._table(_("Every row of the sales export ends in exactly one bucket"),
                             [_("Rows"), _("Count")], rows, "quality")
@@ -650,7 +680,9 @@ class Pages:
                 [_("Command"), str(r.get("command", ""))], [_("Random seed"), str(r.get("seed", fc.get("seed", "")))],
                 [_("Simulations"), f.number(fc.get("draws"))],
                 [_("Customers simulated"), f.number(fc.get("customers_simulated"))]]
-        rows += [[k, str(v)] for k, v in sorted(r.items())
+        names = {"fingerprint": _("Fingerprint of inputs and settings"), "python": "Python", "polars": "Polars",
+                 "numpy": "NumPy", "scipy": "SciPy"}
+        rows += [[names.get(k, k), str(v)] for k, v in sorted(r.items())
                  if k not in ("punchcard_version", "command", "seed") and isinstance(v, (str, int, float))]
         inputs = [[i["path"], i["sha256"], f.number(i["rows"])] for i in self.res.get("inputs") or []]
         return {"table": self._table(_("Reproducibility"), [_("Item"), _("Value")], rows, "repro"),
@@ -678,16 +710,6 @@ def _plain(value: Any, f: Formatter, _: Callable[[str], str]) -> str:
     return str(value)
 
 
-def _flatten(params: dict, f: Formatter, _: Callable[[str], str], prefix: str = "") -> list[tuple[str, str]]:
-    """Return nested scheme parameters as (dotted key, formatted value) rows in configured order."""
-    rows: list[tuple[str, str]] = []
-    for key, value in params.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows += _flatten(value, f, _, name + ".")
-        elif isinstance(value, list):
-            for i, item in enumerate(value, 1):
-                rows += _flatten(item, f, _, f"{name}[{i}].") if isinstance(item, dict) else [(f"{name}[{i}]", _plain(item, f, _))]
-        else:
-            rows.append((name, _plain(value, f, _)))
-    return rows
+def _setting_cell(label: str, key: str) -> Markup:
+    """Return a settings-table row header: the translated label, then the raw key in ``<code>``."""
+    return Markup('{} <code class="param-key">{}</code>').format(escape(label), key)

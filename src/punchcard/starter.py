@@ -82,7 +82,7 @@ schemes:
   #   name: Member evenings
   #   kind: perks
   #   cost_per_member_year: 2
-  #   cost_per_event: 500
+  #   cost_per_event: 2.5       # per member per event (drinks, a gift)
   #   events_per_year: 4
 """
 

@@ -257,8 +257,8 @@ KINDS: dict[str, KindSpec] = {
     "perks": KindSpec(
         "Non-monetary benefits: their costs only; benefits come through the lifts.", (
             Key("cost_per_member_year", _MONEY, "Cost per member per year.", 0.0),
-            Key("cost_per_event", _MONEY, "Cost of one member event.", 0.0),
-            Key("events_per_year", _MONEY, "Member events per year.", 0.0),
+            Key("cost_per_event", _MONEY, "Cost per member of one member event (drinks, a gift).", 0.0),
+            Key("events_per_year", _MONEY, "Member events per year; each costs `cost_per_event` per member.", 0.0),
         )),
 }
 

@@ -10,7 +10,7 @@ from punchcard.program.value_types import _Type
 _REFERENCE_INTRO = """\
 # Program file reference
 
-<!-- Generated from the key declarations in src/punchcard/program.py; do not edit.
+<!-- Generated from the key declarations in src/punchcard/program/keys.py; do not edit.
      Regenerate: python -m punchcard.program > docs/program-reference.md -->
 
 A program file is YAML: one business, one sales history, several candidate schemes.

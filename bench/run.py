@@ -1,0 +1,546 @@
+"""punchcard benchmark: one command, every figure measured in the same run.
+
+    .venv/bin/python bench/run.py --sizes 1M,20M,100M [--skip-pandas-above 20M] [--out bench/RESULTS.md]
+
+For each size (rows of the export: 10k, 1M, 20M, 100M, or a plain number) it
+1. writes the export once with `punchcard sample-data` into bench/data/perf-<size>.csv
+   (cached: reused when bench/data/perf-<size>.json records the same generator
+   parameters and the file is intact). The customer count is calibrated to the row
+   target from the generator's rows per customer, measured once on a pilot of
+   PILOT_CUSTOMERS customers (bench/data/calibration.json);
+2. writes bench/data/perf-<size>.yaml: bench/perf.yaml pointed at that export;
+3. measures, each as a separate subprocess (wall time, and peak RSS from os.wait4):
+   - floor:    bench/floor.py — Polars scans the CSV and aggregates revenue, visits,
+               first and last date per customer (the least work any tool must do);
+   - build:    `punchcard build <program> --force -v --out bench/out/<size>` (-v only
+               adds the per-stage timings to stderr; they are parsed into the table);
+   - ingest:   bench/stages.py --stage ingest   (read_ledger alone);
+   - backtest: bench/stages.py --stage backtest (read_ledger + backtest.run, timed apart);
+   - pandas:   bench/pandas_replay.py — a notebook-style pandas replay of one stamp card
+               and one points scheme (sizes up to --skip-pandas-above, and only when the
+               linear extrapolation from a smaller size stays under --pandas-budget).
+A step that fails or times out is reported as "failed: <stderr tail>"; the harness goes on.
+Results are kept per size in <out>.json, so a later run of another size adds to the
+same RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PY = sys.executable
+PUNCHCARD = str(Path(PY).with_name("punchcard"))
+
+# Generator parameters (those of the example command in bench/perf.yaml).
+GEN = {"days": 731, "start": "2024-01-01", "seed": 1, "dialect": "iso", "profile": "cafe",
+       "birthdays": True}
+PILOT_CUSTOMERS = 65536
+DEFAULT_STEPS = ("floor", "build", "ingest", "backtest", "pandas")
+TARGETS = {"time_x_floor": 5.0, "time_x_floor_aim": 3.0, "rss_x_floor": 3.0, "rss_mib_100m": 24 * 1024}
+
+
+# --- sizes ------------------------------------------------------------------------------
+
+def parse_size(text: str) -> int:
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmM]?)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 10k, 1M, 20M")
+    mult = {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]
+    return int(round(float(m.group(1)) * mult))
+
+
+def label(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+# --- measuring a subprocess -------------------------------------------------------------
+
+def measure(cmd: list[str], *, timeout: float | None = None, cwd: Path = ROOT,
+            log: Path | None = None) -> dict:
+    """Run `cmd` as a child; return wall seconds, peak RSS (MiB), rc, stdout and stderr tail."""
+    out_f = open(log.with_suffix(".out"), "w+b") if log else subprocess.DEVNULL
+    err_path = log.with_suffix(".err") if log else None
+    err_f = open(err_path, "w+b") if err_path else subprocess.PIPE
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out_f if log else subprocess.PIPE,
+                            stderr=err_f, start_new_session=True)
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the step's own process group only
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill) if timeout else None
+    if timer:
+        timer.start()
+    stdout = stderr = b""
+    if not log:
+        # small outputs only (no log file): read them before waiting
+        stdout = proc.stdout.read()
+        stderr = proc.stderr.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if timer:
+        timer.cancel()
+    if log:
+        out_f.seek(0)
+        stdout = out_f.read()
+        out_f.close()
+        err_f.seek(0)
+        stderr = err_f.read()
+        err_f.close()
+    rc = proc.returncode
+    res = {"cmd": shlex.join(cmd), "wall_s": round(wall, 3),
+           "peak_rss_mib": round(ru.ru_maxrss / 1024, 1), "rc": rc,
+           "user_s": round(ru.ru_utime, 2), "sys_s": round(ru.ru_stime, 2),
+           "stdout": stdout.decode("utf-8", "replace"),
+           "stderr_tail": stderr.decode("utf-8", "replace")[-1500:]}
+    if timed_out.is_set():
+        res["error"] = f"timed out after {timeout:.0f} s"
+    elif rc != 0:
+        tail = " ".join(res["stderr_tail"].strip().splitlines()[-3:])[-400:]
+        why = f"killed by signal {-rc}" if rc < 0 else f"exit {rc}"
+        res["error"] = f"{why}: {tail}"
+    return res
+
+
+def last_json(text: str) -> dict | None:
+    for line in reversed(text.strip().splitlines()):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return None
+
+
+# --- data -------------------------------------------------------------------------------
+
+def gen_args(customers: int, out: Path) -> list[str]:
+    args = [PUNCHCARD, "sample-data", "-o", str(out), "--customers", str(customers),
+            "--days", str(GEN["days"]), "--start", GEN["start"], "--seed", str(GEN["seed"]),
+            "--dialect", GEN["dialect"], "--profile", GEN["profile"]]
+    return args + (["--birthdays"] if GEN["birthdays"] else [])
+
+
+def count_rows(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) - 1
+
+
+def punchcard_version() -> str:
+    from punchcard import __version__
+    return __version__
+
+
+def calibrate(data: Path) -> dict:
+    """Return the generator's rows per customer (pilot of PILOT_CUSTOMERS, cached)."""
+    path = data / "calibration.json"
+    key = {**GEN, "pilot_customers": PILOT_CUSTOMERS}
+    if path.exists():
+        cal = json.loads(path.read_text())
+        if cal.get("params") == key:
+            return cal
+    pilot = data / "pilot.csv"
+    res = measure(gen_args(PILOT_CUSTOMERS, pilot))
+    if res.get("error"):
+        raise SystemExit(f"calibration failed: {res['error']}")
+    rows = count_rows(pilot)
+    pilot.unlink()
+    cal = {"params": key, "rows": rows, "rows_per_customer": rows / PILOT_CUSTOMERS}
+    path.write_text(json.dumps(cal, indent=2))
+    return cal
+
+
+def ensure_data(size: int, data: Path, cal: dict, timeout: float) -> dict:
+    """Write (or reuse) the export for `size` rows; return its metadata."""
+    name = f"perf-{label(size)}"
+    csv, meta_path = data / f"{name}.csv", data / f"{name}.json"
+    customers = max(1, round(size / cal["rows_per_customer"]))
+    params = {**GEN, "customers": customers}
+    if csv.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("params") == params and meta.get("bytes") == csv.stat().st_size:
+            meta["cached"] = True
+            return meta
+    res = measure(gen_args(customers, csv), timeout=timeout)
+    if res.get("error"):
+        raise SystemExit(f"sample-data for {label(size)} failed: {res['error']}")
+    m = re.search(r"Wrote ([\d,]+) rows for ([\d,]+) customers", res["stderr_tail"])
+    rows = int(m.group(1).replace(",", "")) if m else count_rows(csv)
+    meta = {"params": params, "rows": rows,
+            "customers_seen": int(m.group(2).replace(",", "")) if m else None,
+            "bytes": csv.stat().st_size, "generate_s": res["wall_s"],
+            "generate_peak_rss_mib": res["peak_rss_mib"], "command": res["cmd"]}
+    meta_path.write_text(json.dumps(meta, indent=2))
+    meta["cached"] = False
+    return meta
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def write_program(size: int, data: Path) -> Path:
+    """Write bench/perf.yaml pointed at the export of `size` rows; return its path."""
+    name = f"perf-{label(size)}"
+    text = (BENCH / "perf.yaml").read_text(encoding="utf-8")
+    new, n = re.subn(r"(?m)^(\s*path:\s*).*$", rf"\g<1>{name}.csv", text, count=1)
+    if n != 1:
+        raise SystemExit("bench/perf.yaml has no `sales.path:` line to point at the export")
+    if not re.search(r"(?m)^id:", new):
+        new = re.sub(r"(?m)^name:", f"id: {name}\nname:", new, count=1)
+    path = data / f"{name}.yaml"
+    if not path.exists() or path.read_text(encoding="utf-8") != new:
+        path.write_text(new, encoding="utf-8")
+    return path
+
+
+# --- steps ------------------------------------------------------------------------------
+
+STAGE_RE = re.compile(r"^\s+(?:[\w.-]+: )?(.+?): ([0-9.]+) s$", re.M)
+
+
+def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs: Path,
+              pandas_per_row: float | None) -> dict:
+    lab = label(size)
+    res: dict = {}
+    for step in steps:
+        log = logs / f"{lab}-{step}"
+        load = os.getloadavg()[0]
+        if step == "floor":
+            r = measure([PY, str(BENCH / "floor.py"), str(csv)], timeout=args.timeout, log=log)
+        elif step == "build":
+            out = BENCH / "out" / lab
+            r = measure([PUNCHCARD, "build", str(program), "--force", "-v", "--out", str(out)],
+                        timeout=args.timeout, log=log)
+            r["stages"] = {k: float(v) for k, v in STAGE_RE.findall(r["stderr_tail"])
+                           if not k.startswith("/")}
+            results_json = out / program.stem / "results.json"
+            if not r.get("error") and results_json.exists():
+                rj = json.loads(results_json.read_text())
+                r["rewards_earned"] = {s["id"]: s["backtest"]["rewards_earned"]
+                                       for s in rj.get("schemes", [])}
+        elif step in ("ingest", "backtest", "forecast"):
+            r = measure([PY, str(BENCH / "stages.py"), str(program), "--stage", step],
+                        timeout=args.timeout, log=log)
+            r["inner"] = last_json(r["stdout"]) if not r.get("error") else None
+        elif step == "pandas":
+            if size > args.skip_pandas_above:
+                res[step] = {"skipped": f"size above --skip-pandas-above {label(args.skip_pandas_above)}"}
+                continue
+            if pandas_per_row is not None and pandas_per_row * size > args.pandas_budget:
+                res[step] = {"skipped": f"estimated {pandas_per_row * size / 60:.0f} min "
+                                        f"(linear from a smaller size) exceeds the "
+                                        f"{args.pandas_budget / 60:.0f} min budget"}
+                continue
+            r = measure([PY, str(BENCH / "pandas_replay.py"), str(csv), str(program)],
+                        timeout=min(args.timeout, 1.5 * args.pandas_budget), log=log)
+            r["inner"] = last_json(r["stdout"]) if not r.get("error") else None
+        else:
+            raise SystemExit(f"unknown step {step!r}")
+        r["loadavg_before"] = round(load, 2)
+        r.pop("stdout", None)
+        res[step] = r
+        shown = r.get("error") or f"{r['wall_s']:.1f} s, {r['peak_rss_mib']:.0f} MiB"
+        print(f"[{lab}] {step}: {shown}", file=sys.stderr, flush=True)
+    return res
+
+
+# --- report -----------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    import numba
+    import numpy
+    import pandas
+    import polars
+    return {"nproc": os.cpu_count(), "memory": mem, "cpu": cpu,
+            "python": platform.python_version(), "polars": polars.__version__,
+            "numba": numba.__version__, "numpy": numpy.__version__, "pandas": pandas.__version__,
+            "punchcard": punchcard_version(), "platform": platform.platform()}
+
+
+def _fmt_s(x: float | None) -> str:
+    return "—" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:.0f}")
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if not a or not b else f"{a / b:.1f}×"
+
+
+def size_table(lab: str, entry: dict) -> list[str]:
+    steps, data = entry["steps"], entry["data"]
+    floor = steps.get("floor", {})
+    ft = None if floor.get("error") else floor.get("wall_s")
+    fm = None if floor.get("error") else floor.get("peak_rss_mib")
+    lines = [f"### {lab} rows",
+             "",
+             f"Export: `{data.get('path', f'bench/data/perf-{lab}.csv')}`, {data['rows']:,} rows, "
+             f"{data['bytes'] / 2**20:,.0f} MiB, `--customers {data['params']['customers']:,}` "
+             f"({data.get('customers_seen') or '?':,} customers identified in the file); "
+             f"generated in {_fmt_s(data.get('generate_s'))} s"
+             f"{' (cached from an earlier run)' if data.get('cached') else ''}. "
+             f"Measured {entry['when']}.",
+             "",
+             "| step | wall s | peak RSS MiB | time × floor | memory × floor | notes |",
+             "|---|---:|---:|---:|---:|---|"]
+    for name in ("floor", "build", "ingest", "backtest", "forecast", "pandas"):
+        r = steps.get(name)
+        if r is None:
+            continue
+        if r.get("skipped"):
+            lines.append(f"| {name} | — | — | — | — | skipped: {r['skipped']} |")
+            continue
+        if r.get("error"):
+            err = r["error"].replace("|", "\\|").replace("\n", " ")[:300]
+            lines.append(f"| {name} | {_fmt_s(r['wall_s'])} | {r['peak_rss_mib']:.0f} | — | — | "
+                         f"**failed**: {err} |")
+            continue
+        notes = []
+        if name == "build" and r.get("stages"):
+            notes.append(", ".join(f"{k.replace(lab, '').strip(': ')} {_fmt_s(v)} s"
+                                   for k, v in r["stages"].items()))
+        inner = r.get("inner") or {}
+        if name == "ingest" and inner:
+            notes.append(f"read_ledger {_fmt_s(inner.get('ingest_s'))} s; "
+                         f"{inner.get('transactions', 0):,} tx, {inner.get('customers', 0):,} customers")
+        if name == "backtest" and inner:
+            notes.append(f"read_ledger {_fmt_s(inner.get('ingest_s'))} s + backtest.run (9 schemes) "
+                         f"{_fmt_s(inner.get('backtest_s'))} s")
+        if name == "forecast" and inner:
+            notes.append(f"forecast.run {_fmt_s(inner.get('forecast_s'))} s")
+        if name == "pandas" and inner:
+            notes.append(f"read+orders {_fmt_s(inner.get('read_s'))} s, stamp card "
+                         f"{_fmt_s(inner['stamp_card']['seconds'])} s, points "
+                         f"{_fmt_s(inner['points']['seconds'])} s")
+        if name == "floor":
+            notes.append("Polars scan_csv → group_by(customer).agg(revenue, visits, first, last)")
+        notes.append(f"load avg before {r.get('loadavg_before', '?')}")
+        t_ratio = "1.0×" if name == "floor" else _ratio(r["wall_s"], ft)
+        m_ratio = "1.0×" if name == "floor" else _ratio(r["peak_rss_mib"], fm)
+        lines.append(f"| {name} | {_fmt_s(r['wall_s'])} | {r['peak_rss_mib']:,.0f} | {t_ratio} | "
+                     f"{m_ratio} | {'; '.join(notes)} |")
+    lines += [""] + verdict(lab, entry) + [""]
+    return lines
+
+
+def _ok(r: dict | None) -> bool:
+    return bool(r) and not r.get("error") and not r.get("skipped")
+
+
+def verdict(lab: str, entry: dict) -> list[str]:
+    s = entry["steps"]
+    floor, build, pandas, backtest = s.get("floor"), s.get("build"), s.get("pandas"), s.get("backtest")
+    out = []
+    if _ok(floor) and _ok(build):
+        tx = build["wall_s"] / floor["wall_s"]
+        mx = build["peak_rss_mib"] / floor["peak_rss_mib"]
+        t_ok = "meets" if tx <= TARGETS["time_x_floor"] else "MISSES"
+        aim = " and the 3× aim" if tx <= TARGETS["time_x_floor_aim"] else ""
+        m_ok = "meets" if mx <= TARGETS["rss_x_floor"] else "MISSES"
+        out.append(f"- punchcard build / floor: time **{tx:.1f}×** ({t_ok} the 5× target{aim}), "
+                   f"peak memory **{mx:.1f}×** ({m_ok} the 3× target).")
+        if entry["data"]["rows"] >= 50_000_000:
+            gb = build["peak_rss_mib"] / 1024
+            out.append(f"- peak memory of the build {gb:.1f} GiB "
+                       f"({'within' if gb <= 24 else 'OVER'} the 24 GB target).")
+    elif _ok(floor) and build and build.get("error"):
+        out.append("- punchcard build failed, no ratio to the floor.")
+    if _ok(pandas):
+        inner = pandas.get("inner") or {}
+        pt = pandas["wall_s"]
+        if _ok(build):
+            out.append(f"- pandas replay of 2 schemes / punchcard build of 9 schemes (+ forecast, "
+                       f"site): pandas takes **{pt / build['wall_s']:.1f}×** the build's time "
+                       f"(punchcard/pandas = {build['wall_s'] / pt:.2f}).")
+        if _ok(backtest) and backtest.get("inner"):
+            bi = backtest["inner"]
+            replay_p = inner["stamp_card"]["seconds"] + inner["points"]["seconds"]
+            out.append(f"- like for like, replay only: pandas 2 schemes {_fmt_s(replay_p)} s vs "
+                       f"punchcard backtest.run 9 schemes {_fmt_s(bi.get('backtest_s'))} s "
+                       f"(punchcard/pandas = {bi.get('backtest_s', 0) / replay_p:.3f}); "
+                       f"read: pandas {_fmt_s(inner.get('read_s'))} s vs read_ledger "
+                       f"{_fmt_s(bi.get('ingest_s'))} s.")
+        pe = inner.get("stamp_card", {}).get("rewards_earned")
+        be = (build or {}).get("rewards_earned", {}).get(inner.get("stamp_card", {}).get("id"))
+        if pe is not None and be is not None:
+            out.append(f"- cross-check, stamp card rewards earned: pandas {pe:,} vs punchcard "
+                       f"{be:,} ({'agree' if pe == be else 'DISAGREE'}).")
+    return out
+
+
+def _pilot(cal: dict) -> str:
+    if cal.get("given"):
+        return "given with --rows-per-customer"
+    return f"pilot of {cal['params']['pilot_customers']:,} customers → {cal['rows']:,} rows"
+
+
+def render(results: dict, path: Path) -> None:
+    m = results["machine"]
+    lines = [
+        "# punchcard benchmarks",
+        "",
+        "Written by `bench/run.py` — every figure of a size comes from one run of it; "
+        "rerun to refresh. Each step is a separate subprocess: wall time from the parent, "
+        "peak RSS from `os.wait4` (ru_maxrss of the child).",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, `nproc` = {m['nproc']}",
+        f"- memory: {m['memory']}",
+        f"- Python {m['python']}, polars {m['polars']}, numba {m['numba']}, numpy {m['numpy']}, "
+        f"pandas {m['pandas']}, punchcard {m['punchcard']}",
+        f"- {m['platform']}",
+        "- shared machine: other work may run at the same time; the load average before each "
+        "step is in its notes.",
+        "",
+        "## Targets",
+        "",
+        "- the whole `punchcard build` of the nine-scheme program on 20M rows within **5×** the "
+        "floor's time (aim **3×**);",
+        "- its peak memory within **3×** the floor's;",
+        "- the 100M build within **24 GB**.",
+        "",
+        "The **floor** is `bench/floor.py`: Polars `scan_csv(...).group_by(customer).agg(revenue, "
+        "visits, first, last).collect()` — the least any tool must do with the export. The "
+        "**pandas** baseline is `bench/pandas_replay.py`: read_csv, one row per order, sort, "
+        "`groupby(customer).apply` of a plain Python replay of ONE stamp card and ONE points "
+        "scheme (punchcard replays nine schemes, fits the model, forecasts and renders a site).",
+        "",
+        "## Data",
+        "",
+        f"`punchcard sample-data` with {', '.join(f'--{k} {v}' for k, v in GEN.items() if k != 'birthdays')}"
+        f"{' --birthdays' if GEN['birthdays'] else ''}. Customers are calibrated to the row "
+        f"target: the generator writes **{results['calibration']['rows_per_customer']:.2f} rows "
+        f"per customer** ({_pilot(results['calibration'])}), so 1M rows ≈ --customers "
+        f"{round(1e6 / results['calibration']['rows_per_customer']):,}, 20M ≈ "
+        f"{round(2e7 / results['calibration']['rows_per_customer']):,}, 100M ≈ "
+        f"{round(1e8 / results['calibration']['rows_per_customer']):,}.",
+        "",
+        "## Results",
+        "",
+    ]
+    order = sorted(results["sizes"], key=lambda k: results["sizes"][k]["rows_target"])
+    for lab in order:
+        entry = results["sizes"][lab]
+        lines += [f"Command: `{entry['command']}`", ""] + size_table(lab, entry)
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+# --- main -------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1M,20M", help="comma-separated row counts: 10k,1M,20M,100M")
+    ap.add_argument("--skip-pandas-above", type=parse_size, default=parse_size("20M"))
+    ap.add_argument("--pandas-budget", type=float, default=900.0,
+                    help="skip pandas at a size whose linear estimate exceeds this (seconds)")
+    ap.add_argument("--steps", default=",".join(DEFAULT_STEPS),
+                    help=f"comma-separated subset of {','.join(DEFAULT_STEPS)},forecast")
+    ap.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
+    ap.add_argument("--data", type=Path, default=BENCH / "data", help="where exports are cached")
+    ap.add_argument("--timeout", type=float, default=2700.0, help="per step, seconds")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="skip the untimed tiny build that fills numba's on-disk cache first")
+    ap.add_argument("--rows-per-customer", type=float, default=None,
+                    help="use this instead of calibrating on a pilot export (tests)")
+    ap.add_argument("--prepare-only", action="store_true", help="write data and programs, measure nothing")
+    args = ap.parse_args(argv)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    command = ".venv/bin/python bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+
+    data = args.data
+    data.mkdir(parents=True, exist_ok=True)
+    logs = data / "logs"
+    logs.mkdir(exist_ok=True)
+    if args.rows_per_customer:
+        cal = {"params": {**GEN, "pilot_customers": None}, "rows": None,
+               "rows_per_customer": args.rows_per_customer, "given": True}
+    else:
+        cal = calibrate(data)
+    print(f"calibration: {cal['rows_per_customer']:.3f} rows per customer", file=sys.stderr)
+
+    json_path = args.out.with_suffix(".json")
+    results = {"sizes": {}}
+    if json_path.exists():
+        try:
+            results = json.loads(json_path.read_text())
+        except ValueError:
+            pass
+    results["machine"] = machine()
+    results["calibration"] = cal
+
+    if "build" in steps and not args.no_warmup and not args.prepare_only:
+        wsize = 2000
+        meta = ensure_data(wsize, data, cal, args.timeout)
+        prog = write_program(wsize, data)
+        w = measure([PUNCHCARD, "build", str(prog), "--force", "-q", "--out",
+                     str(BENCH / "out" / "warmup")], timeout=args.timeout)
+        print(f"warm-up build ({meta['rows']:,} rows): "
+              f"{w.get('error') or str(w['wall_s']) + ' s'}", file=sys.stderr)
+
+    pandas_per_row = None
+    for size in sizes:
+        lab = label(size)
+        meta = ensure_data(size, data, cal, args.timeout)
+        program = write_program(size, data)
+        csv = data / f"perf-{lab}.csv"
+        meta["path"] = shown_path(csv)
+        how = "cached" if meta["cached"] else f"generated in {meta['generate_s']:.0f} s"
+        print(f"[{lab}] {meta['rows']:,} rows in {csv} ({how})", file=sys.stderr)
+        if args.prepare_only:
+            continue
+        res = run_steps(size, program, csv, steps, args, logs, pandas_per_row)
+        if _ok(res.get("pandas")):
+            pandas_per_row = res["pandas"]["wall_s"] / meta["rows"]
+        results["sizes"][lab] = {"rows_target": size, "command": command, "data": meta,
+                                 "steps": res,
+                                 "when": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}
+        json_path.write_text(json.dumps(results, indent=2))
+        render(results, args.out)
+    if not args.prepare_only:
+        print(f"wrote {args.out} and {json_path}", file=sys.stderr)
+    return results
+
+
+if __name__ == "__main__":
+    main()
