@@ -137,6 +137,23 @@ def _baseline_one(base, palive, x, T, mv, par, horizon):
 
 
 @njit(cache=True)
+def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon):
+    """Return every (draw, customer)'s random-number base key, enrollment uniform and baseline revenue."""
+    nd = len(draw_keys)
+    n = len(cust_hash)
+    keys = np.empty((nd, n), dtype=np.uint64)
+    join = np.empty((nd, n))
+    rev = np.empty((nd, n))
+    for d in range(nd):
+        for i in range(n):
+            k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
+            keys[d, i] = k
+            join[d, i] = _uniform(k, ST_JOIN, 0)
+            rev[d, i], _ = _baseline_one(k, palive[i], x[i], T[i], mv[i], par, horizon)
+    return keys, join, rev
+
+
+@njit(cache=True)
 def baseline(base, palive, x, T, mv, par, horizon):
     """Return each customer's simulated revenue and purchase count over ``horizon`` weeks without a scheme."""
     n = len(base)
@@ -200,6 +217,8 @@ def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o
         z, _ = _gamma(par[4], _state(base, s_spend, k))
         amount = z / nu * sm
         if fill:
+            if off + n >= o_day.shape[0]:
+                return rev, -1  # out of room: the caller grows the buffers and asks again
             o_day[off + n] = start_day + int(np.floor(t * 7.0))
             o_amt[off + n] = amount
             o_items[off + n] = items
@@ -252,3 +271,58 @@ def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
         for j in range(off[i], off[i + 1]):
             o_cust[j] = i
     return o_cust, o_day, o_amt, o_items, rev
+
+
+@njit(cache=True)
+def _sort_member(o_day, o_amt, s, e):
+    """Order one member's rows by (day, amount), stably (they arrive nearly sorted, by time)."""
+    for j in range(s + 1, e):
+        d = o_day[j]
+        a = o_amt[j]
+        k = j - 1
+        while k >= s and (o_day[k] > d or (o_day[k] == d and o_amt[k] > a)):
+            o_day[k + 1] = o_day[k]
+            o_amt[k + 1] = o_amt[k]
+            k -= 1
+        o_day[k + 1] = d
+        o_amt[k + 1] = a
+
+
+@njit(cache=True)
+def members_batch(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day, capacity):
+    """Simulate many members (of many draws) in one pass; member i lives in ``worlds[world_of[i]]``.
+
+    Returns the transactions (member index, day, amount, items) sorted by (member, day,
+    amount), each member's revenue and the row offsets (m + 1 entries). Every member's
+    numbers depend only on its own base key, so the batch gives what one call per draw gives.
+    """
+    m = len(base)
+    rev = np.zeros(m)
+    off = np.zeros(m + 1, dtype=np.int64)
+    cap = max(capacity, 16)
+    o_day = np.empty(cap, dtype=np.int32)
+    o_amt = np.empty(cap)
+    o_items = np.empty(cap)
+    for i in range(m):
+        while True:
+            r, c = _member_one(base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon,
+                               worlds[world_of[i]], True, off[i], o_day, o_amt, o_items, start_day)
+            if c >= 0:
+                break
+            cap = 2 * cap
+            d2 = np.empty(cap, dtype=np.int32)
+            a2 = np.empty(cap)
+            i2 = np.empty(cap)
+            d2[:off[i]] = o_day[:off[i]]
+            a2[:off[i]] = o_amt[:off[i]]
+            i2[:off[i]] = o_items[:off[i]]
+            o_day, o_amt, o_items = d2, a2, i2
+        rev[i] = r
+        off[i + 1] = off[i] + c
+        _sort_member(o_day, o_amt, off[i], off[i + 1])
+    total = off[m]
+    o_cust = np.empty(total, dtype=np.int32)
+    for i in range(m):
+        for j in range(off[i], off[i + 1]):
+            o_cust[j] = i
+    return o_cust, o_day[:total].copy(), o_amt[:total].copy(), o_items[:total].copy(), rev, off
