@@ -213,7 +213,7 @@ def write_program(size: int, data: Path) -> Path:
     if n != 1:
         raise SystemExit("bench/perf.yaml has no `sales.path:` line to point at the export")
     if not re.search(r"(?m)^id:", new):
-        new = re.sub(r"(?m)^name:", f"id: {name}\nname:", new, count=1)
+        new = re.sub(r"(?m)^name:", f"id: {name.lower()}\nname:", new, count=1)
     path = data / f"{name}.yaml"
     if not path.exists() or path.read_text(encoding="utf-8") != new:
         path.write_text(new, encoding="utf-8")
@@ -254,7 +254,7 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
                 res[step] = {"skipped": f"size above --skip-pandas-above {label(args.skip_pandas_above)}"}
                 continue
             if pandas_per_row is not None and pandas_per_row * size > args.pandas_budget:
-                res[step] = {"skipped": f"estimated {pandas_per_row * size / 60:.0f} min "
+                res[step] = {"skipped": f"estimated {pandas_per_row * size / 60:.1f} min "
                                         f"(linear from a smaller size) exceeds the "
                                         f"{args.pandas_budget / 60:.0f} min budget"}
                 continue

@@ -13,7 +13,8 @@ import numpy as np
 
 from punchcard.ledger import Ledger, TxArrays, arrays
 from punchcard.program import FixedCosts, Program, Scheme
-from punchcard.schemes import Replay, ReplayContext, replay
+from punchcard.schemes import Replay, ReplayContext
+from punchcard.shard import replay_sharded, shard_count
 
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
@@ -75,13 +76,21 @@ def context(b: Base, gross_margin: float, redemption_rate: float) -> ReplayConte
                          data_start_day=b.start_day)
 
 
-def run(program: Program, ledger: Ledger) -> dict[str, BacktestResult]:
-    """Return every scheme's backtest over `ledger`, keyed by scheme id."""
+def run(program: Program, ledger: Ledger, *, shards: int | None = None,
+        progress=None) -> dict[str, BacktestResult]:
+    """Return every scheme's backtest over `ledger`, keyed by scheme id.
+
+    Each scheme is replayed over ``shards`` customer-hash shards (default: enough to keep
+    a shard near ``shard.SHARD_TX`` transactions) and merged; the figures equal a whole
+    replay's. ``progress`` wraps the scheme loop (e.g. a progress bar).
+    """
     b = base(ledger)
+    k = shards if shards is not None else shard_count(len(b.tx.day))
     out: dict[str, BacktestResult] = {}
-    for scheme in program.schemes:
+    schemes = program.schemes if progress is None else progress(program.schemes)
+    for scheme in schemes:
         rate = scheme.assumptions.redemption_rate.mean
-        rep = replay(scheme, b.tx, context(b, program.business.gross_margin, rate))
+        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k)
         out[scheme.id] = result(scheme, rep, b, program.business.fixed_costs)
     return out
 

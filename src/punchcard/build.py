@@ -93,7 +93,8 @@ def analyse(prog, options: BuildOptions, fingerprint: str,
         data = describe.data_summary(ledger)
         customers = describe.describe(ledger)
     with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"):
-        backtests = backtest.run(prog, ledger)
+        backtests = backtest.run(prog, ledger, progress=lambda schemes: reporter.iterate(
+            schemes, f"{prog.id}: backtest", length=len(schemes)))
     with reporter.stage(f"{prog.id}: forecast"):
         fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws)
     res = results.build_results(

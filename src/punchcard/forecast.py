@@ -26,6 +26,7 @@ DAYS_PER_MONTH = 30.4375
 RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
           "goal_gradient", "endowed_progress")
 BREAK_EVEN_BRACKET = (-0.5, 2.0)
+BREAK_EVEN_GRID = (-0.5, 0.0, 0.2, 0.5, 2.0)  # lifts evaluated together before Brent refines
 SCENARIO_DRAWS = 20  # draws behind each tornado bar and each break-even evaluation
 MIN_CUSTOMERS = 20
 MIN_REPEAT = 10
@@ -283,32 +284,7 @@ class _LocalContext:
     data_start_day: int
 
 
-def scheme_draw(base: Base, scheme: Scheme, v: dict[str, float], keys: np.ndarray, join_u: np.ndarray,
-                base_rev: np.ndarray, replay: Callable, ctx_type: Any) -> DrawOutcome:
-    """Return one draw of the scheme world: revenue, reward cost and liability (weighted)."""
-    pi = join_probability(base.weight, base.x, v["enrollment"], scheme.assumptions.frequency_bias)
-    idx = np.flatnonzero(join_u < pi)
-    w = base.weight[idx]
-    total = float(np.sum(base.weight * base_rev))
-    if len(idx) == 0:
-        return DrawOutcome(total, 0.0, 0.0, 0.0)
-    c, day, amt, items, rev_m = S.members(
-        keys[idx], base.palive[idx], base.x[idx], base.T[idx], base.mean_value[idx], base.items[idx],
-        base.par, base.horizon_weeks, _world(scheme, v), base.start_day,
-    )
-    order = np.lexsort((amt, day, c))
-    tx = TxArrays(cust=c[order], day=day[order], amount=amt[order], items=items[order], n_customers=len(idx))
-    rep = replay(scheme, tx, _context(ctx_type, base, scheme, idx, v["redemption_rate"]))
-    revenue = total - float(np.sum(w * base_rev[idx])) + float(np.sum(w * rev_m))
-    reward_cost = float(np.sum(w[tx.cust] * np.asarray(rep.cost, dtype=np.float64)))
-    accrued = getattr(rep, "accrued", None)  # per-member costs over membership time (perks)
-    if accrued is not None:
-        reward_cost += float(np.sum(w * np.asarray(accrued, dtype=np.float64)))
-    liability = float(np.sum(w * np.asarray(rep.liability, dtype=np.float64)))
-    return DrawOutcome(revenue, reward_cost, liability, float(np.sum(w)))
-
-
-def fixed_cost(program: Program, members: float) -> float:
+def fixed_cost(program: Program, members: Any) -> Any:
     """Return setup + monthly × horizon + per_member_year × members × horizon years."""
     fc, h = program.business.fixed_costs, program.business.horizon_months
     return fc.setup + fc.monthly * h + fc.per_member_year * members * h / 12.0
@@ -320,6 +296,140 @@ def net_impact(program: Program, out: DrawOutcome, base_total: float) -> float:
     return gm * (out.revenue - base_total) - out.reward_cost - fixed_cost(program, out.members)
 
 
+# --- batched evaluation ------------------------------------------------------------------
+#
+# Every figure is a weighted sum over simulated customers of one (draw, assumption values)
+# entry. Rather than one simulation and one replay per entry, all entries of a job — and
+# all jobs that simulate the very same members in the very same world (schemes sharing
+# their assumptions, tornado ends that differ only in the redemption rate) — go through
+# one compiled simulation and one replay per scheme, with every entry's members as
+# distinct customers; per-entry sums come back with np.bincount. Each member's numbers
+# depend only on its own random-number key, so this gives what one call per draw gives.
+# The replay runs at redemption rate 1: every kind's cost and liability are the expected
+# value × the redemption rate (accruals do not depend on it), so each entry scales them
+# by its own rate.
+
+MAX_BATCH_MEMBERS = 250_000  # members simulated in one call (bounds memory)
+MAX_BATCH_TX = 2_000_000  # transactions replayed in one call (bounds memory)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scheme at a list of entries: the draw whose customer randomness it uses, and its assumption values."""
+
+    scheme: Scheme
+    draw: np.ndarray  # int64 per entry: index into Draws
+    values: list[dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Weighted totals over the simulated customers, one per entry of a job."""
+
+    revenue: np.ndarray
+    reward_cost: np.ndarray
+    liability: np.ndarray
+    members: np.ndarray
+
+    def net(self, program: Program, base_total: np.ndarray) -> np.ndarray:
+        """Return each entry's incremental margin − reward cost − fixed cost."""
+        gm = program.business.gross_margin
+        return gm * (self.revenue - base_total) - self.reward_cost - fixed_cost(program, self.members)
+
+
+def _sim_key(job: Job) -> bytes:
+    """Return what decides a job's simulated members and their purchases (not the redemption rate)."""
+    bias = job.scheme.assumptions.frequency_bias
+    spec = np.array([np.append(_world(job.scheme, v), (v["enrollment"], bias)) for v in job.values])
+    return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
+
+
+def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
+    """Return every job's outcomes, simulating once per distinct (members, world) and replaying once per scheme."""
+    groups: dict[bytes, list[int]] = {}
+    for j, job in enumerate(jobs):
+        groups.setdefault(_sim_key(job), []).append(j)
+    out: list[Outcomes | None] = [None] * len(jobs)
+    for members in groups.values():
+        for j, res in zip(members, _evaluate_group(base, dr, [jobs[j] for j in members], replay, ctx_type)):
+            out[j] = res
+    return out  # type: ignore[return-value]
+
+
+def _evaluate_group(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
+    """Return the outcomes of jobs that share their simulation (same draws, members and world)."""
+    first = jobs[0]
+    draw = np.asarray(first.draw, dtype=np.int64)
+    n_e = len(draw)
+    worlds = np.array([_world(first.scheme, v) for v in first.values]).reshape(n_e, -1)
+    bias = first.scheme.assumptions.frequency_bias
+    pis: dict[float, np.ndarray] = {}
+    for v in first.values:
+        if v["enrollment"] not in pis:
+            pis[v["enrollment"]] = join_probability(base.weight, base.x, v["enrollment"], bias)
+    rows = [np.flatnonzero(dr.join_u[draw[e]] < pis[v["enrollment"]]) for e, v in enumerate(first.values)]
+    schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
+    revenue, members = np.empty(n_e), np.empty(n_e)
+    cost = {k: np.zeros(n_e) for k in schemes}
+    accrued = {k: np.zeros(n_e) for k in schemes}
+    liability = {k: np.zeros(n_e) for k in schemes}
+    tx_per_member = 8.0
+    e0 = 0
+    while e0 < n_e:  # chunks of entries, bounded in members and transactions
+        cap = max(1.0, min(MAX_BATCH_MEMBERS, MAX_BATCH_TX / max(tx_per_member, 1e-9)))
+        e1, m = e0 + 1, len(rows[e0])
+        while e1 < n_e and m + len(rows[e1]) <= cap:
+            m += len(rows[e1])
+            e1 += 1
+        sl = slice(e0, e1)
+        n_c = e1 - e0
+        lens = np.array([len(r) for r in rows[sl]], dtype=np.int64)
+        mi = np.concatenate(rows[sl]) if m else np.zeros(0, dtype=np.int64)
+        mb = np.repeat(np.arange(n_c, dtype=np.int64), lens)
+        dm = draw[sl][mb]
+        w = base.weight[mi]
+        base_total = dr.base_total[draw[sl]]
+        members[sl] = np.bincount(mb, weights=w, minlength=n_c)
+        if m == 0:
+            revenue[sl] = base_total
+            e0 = e1
+            continue
+        c, day, amt, items, rev_m, _ = S.members_batch(
+            dr.keys[dm, mi], base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.items[mi],
+            base.par, base.horizon_weeks, worlds[sl], mb, base.start_day, int(m * tx_per_member * 1.25) + 64,
+        )
+        tx_per_member = max(len(c) / m, 0.1)
+        revenue[sl] = (base_total - np.bincount(mb, weights=w * dr.base_rev[dm, mi], minlength=n_c)
+                       + np.bincount(mb, weights=w * rev_m, minlength=n_c))
+        tx = TxArrays(cust=c, day=day, amount=amt, items=items, n_customers=m)
+        for k, scheme in schemes.items():
+            rep = replay(scheme, tx, _context(ctx_type, base, scheme, mi, 1.0))
+            cost[k][sl] = np.bincount(mb[c], weights=w[c] * np.asarray(rep.cost, dtype=np.float64), minlength=n_c)
+            acc = getattr(rep, "accrued", None)  # per-member costs over membership time (perks)
+            if acc is not None:
+                accrued[k][sl] = np.bincount(mb, weights=w * np.asarray(acc, dtype=np.float64), minlength=n_c)
+            liability[k][sl] = np.bincount(mb, weights=w * np.asarray(rep.liability, dtype=np.float64),
+                                           minlength=n_c)
+        e0 = e1
+    out = []
+    for job in jobs:
+        k = id(job.scheme)
+        r = np.array([v["redemption_rate"] for v in job.values], dtype=np.float64)
+        out.append(Outcomes(revenue=revenue.copy(), reward_cost=r * cost[k] + accrued[k],
+                            liability=r * liability[k], members=members.copy()))
+    return out
+
+
+def scheme_draw(base: Base, scheme: Scheme, v: dict[str, float], keys: np.ndarray, join_u: np.ndarray,
+                base_rev: np.ndarray, replay: Callable, ctx_type: Any) -> DrawOutcome:
+    """Return one draw of the scheme world: revenue, reward cost and liability (weighted)."""
+    one = Draws(keys=np.asarray(keys)[None, :], join_u=np.asarray(join_u)[None, :],
+                base_rev=np.asarray(base_rev)[None, :],
+                base_total=np.array([float(np.sum(base.weight * base_rev))]), u=np.zeros((1, len(RANGED))))
+    o = evaluate(base, one, [Job(scheme, np.zeros(1, dtype=np.int64), [v])], replay, ctx_type)[0]
+    return DrawOutcome(float(o.revenue[0]), float(o.reward_cost[0]), float(o.liability[0]), float(o.members[0]))
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -327,10 +437,10 @@ def net_impact(program: Program, out: DrawOutcome, base_total: float) -> float:
 class Draws:
     """Per-draw random inputs shared by every scheme: keys, enrollment uniforms, baseline revenue."""
 
-    keys: list[np.ndarray]
-    join_u: list[np.ndarray]
-    base_rev: list[np.ndarray]
-    base_total: np.ndarray
+    keys: np.ndarray  # (draws, customers) random-number base keys
+    join_u: np.ndarray  # (draws, customers) enrollment uniforms
+    base_rev: np.ndarray  # (draws, customers) baseline revenue
+    base_total: np.ndarray  # (draws,) weighted baseline revenue
     u: np.ndarray  # (draws, len(RANGED)) uniforms for the ranged assumptions
 
 
@@ -339,38 +449,60 @@ def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0) -> Draws:
     rng = Generator(PCG64([seed, stream]) if stream else PCG64(seed))
     dkeys = rng.integers(0, np.iinfo(np.uint64).max, size=draws, dtype=np.uint64, endpoint=True)
     u = rng.random((draws, len(RANGED)))
-    keys, join_u, base_rev, totals = [], [], [], np.empty(draws)
-    for d in range(draws):
-        k = S.customer_base(dkeys[d], base.cust_hash)
-        rev, _ = S.baseline(k, base.palive, base.x, base.T, base.mean_value, base.par, base.horizon_weeks)
-        keys.append(k)
-        join_u.append(S.join_uniforms(k))
-        base_rev.append(rev)
-        totals[d] = float(np.sum(base.weight * rev))
+    keys, join_u, base_rev = S.draws_baseline(dkeys, base.cust_hash, base.palive, base.x, base.T,
+                                              base.mean_value, base.par, base.horizon_weeks)
+    totals = np.array([float(np.sum(base.weight * base_rev[d])) for d in range(draws)])
     return Draws(keys, join_u, base_rev, totals, u)
+
+
+def _mean(values: np.ndarray) -> float:
+    tot = 0.0
+    for x in values:
+        tot += float(x)
+    return tot / len(values)
 
 
 def expected_net(program: Program, base: Base, scheme: Scheme, dr: Draws, values: Callable[[int], dict],
                  n: int, replay: Callable, ctx_type: Any) -> float:
     """Return the mean net impact over the first n draws with per-draw assumption values."""
-    tot = 0.0
+    job = Job(scheme, np.arange(n, dtype=np.int64), [values(d) for d in range(n)])
+    return _mean(evaluate(base, dr, [job], replay, ctx_type)[0].net(program, dr.base_total[:n]))
+
+
+def _lift_job(scheme: Scheme, dr: Draws, n: int, lift: float) -> Job:
+    """Return the break-even job: the first n draws' assumption values with the visit lift set to ``lift``."""
+    vals = []
     for d in range(n):
-        out = scheme_draw(base, scheme, values(d), dr.keys[d], dr.join_u[d], dr.base_rev[d], replay, ctx_type)
-        tot += net_impact(program, out, float(dr.base_total[d]))
-    return tot / n
+        v = draw_values(scheme.assumptions, dr.u[d])
+        v["visit_lift"] = lift
+        vals.append(v)
+    return Job(scheme, np.arange(n, dtype=np.int64), vals)
 
 
-def break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
-               ctx_type: Any) -> float | None:
-    """Return the visit lift in [−0.5, 2] at which expected net impact is zero (brentq, CRN), or None."""
+def _tornado_jobs(scheme: Scheme, n: int) -> list[tuple[str, str, Job]]:
+    """Return (assumption, end, job) for each ranged assumption at its low and at its high."""
     a = scheme.assumptions
+    out = []
+    for name in RANGED:
+        rng = getattr(a, name)
+        if rng.is_fixed:
+            continue
+        for end in ("low", "high"):
+            v = likely_values(a)
+            v[name] = getattr(rng, end)
+            out.append((name, end, Job(scheme, np.arange(n, dtype=np.int64), [v] * n)))
+    return out
+
+
+def _solve_break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
+                      ctx_type: Any, known: dict[float, float]) -> float | None:
+    """Return the root in BREAK_EVEN_BRACKET from the expected net impact ``known`` at the grid lifts, or None."""
 
     def f(lift: float) -> float:
-        def values(d: int) -> dict:
-            v = draw_values(a, dr.u[d])
-            v["visit_lift"] = lift
-            return v
-        return expected_net(program, base, scheme, dr, values, n, replay, ctx_type)
+        if lift not in known:
+            job = _lift_job(scheme, dr, n, lift)
+            known[lift] = _mean(evaluate(base, dr, [job], replay, ctx_type)[0].net(program, dr.base_total[:n]))
+        return known[lift]
 
     lo, hi = BREAK_EVEN_BRACKET
     f_lo, f_hi = f(lo), f(hi)
@@ -380,27 +512,45 @@ def break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, 
         return hi
     if np.sign(f_lo) == np.sign(f_hi):
         return None
+    grid = sorted(x for x in known if lo <= x <= hi)
+    for a, b in zip(grid, grid[1:]):  # narrow the bracket to the first grid step that changes sign
+        if f(b) == 0.0:
+            return float(b)
+        if np.sign(f(a)) != np.sign(f(b)):
+            lo, hi = a, b
+            break
     return float(brentq(f, lo, hi, xtol=5e-4, rtol=1e-6, maxiter=100))
 
 
-def tornado(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
-            ctx_type: Any) -> list[dict]:
-    """Return net impact with each ranged assumption at its low and high, others at likely."""
+def break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
+               ctx_type: Any) -> float | None:
+    """Return the visit lift in [−0.5, 2] at which expected net impact is zero (brentq, CRN), or None."""
+    jobs = [_lift_job(scheme, dr, n, x) for x in BREAK_EVEN_GRID]
+    outs = evaluate(base, dr, jobs, replay, ctx_type)
+    known = {x: _mean(o.net(program, dr.base_total[:n])) for x, o in zip(BREAK_EVEN_GRID, outs)}
+    return _solve_break_even(program, base, scheme, dr, n, replay, ctx_type, known)
+
+
+def _tornado_rows(scheme: Scheme, at: dict[tuple[str, str], float]) -> list[dict]:
     a = scheme.assumptions
     rows = []
     for name in RANGED:
         rng = getattr(a, name)
         if rng.is_fixed:
             continue
-        at = {}
-        for end in ("low", "high"):
-            v = likely_values(a)
-            v[name] = getattr(rng, end)
-            at[end] = expected_net(program, base, scheme, dr, lambda d, v=v: v, n, replay, ctx_type)
         rows.append({"assumption": name, "low": rng.low, "high": rng.high,
-                     "at_low": at["low"], "at_high": at["high"]})
+                     "at_low": at[(name, "low")], "at_high": at[(name, "high")]})
     rows.sort(key=lambda r: (-abs(r["at_high"] - r["at_low"]), r["assumption"]))
     return rows
+
+
+def tornado(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
+            ctx_type: Any) -> list[dict]:
+    """Return net impact with each ranged assumption at its low and high, others at likely."""
+    jobs = _tornado_jobs(scheme, n)
+    outs = evaluate(base, dr, [j for _, _, j in jobs], replay, ctx_type)
+    at = {(name, end): _mean(o.net(program, dr.base_total[:n])) for (name, end, _), o in zip(jobs, outs)}
+    return _tornado_rows(scheme, at)
 
 
 def _histogram(values: np.ndarray, bins: int = 20) -> list[dict]:
@@ -411,21 +561,15 @@ def _histogram(values: np.ndarray, bins: int = 20) -> list[dict]:
     return [{"x0": float(edges[i]), "x1": float(edges[i + 1]), "count": int(counts[i])} for i in range(bins)]
 
 
-def scheme_forecast(program: Program, base: Base, scheme: Scheme, dr: Draws, replay: Callable,
-                    ctx_type: Any, *, scenarios: bool = True) -> dict:
-    """Return the ``schemes[].forecast`` block of one scheme."""
+def _summary(program: Program, dr: Draws, o: Outcomes) -> dict:
+    """Return the per-draw summary of one scheme's main run (everything but break-even and tornado)."""
     draws = len(dr.base_total)
-    outs = [scheme_draw(base, scheme, draw_values(scheme.assumptions, dr.u[d]), dr.keys[d], dr.join_u[d],
-                        dr.base_rev[d], replay, ctx_type) for d in range(draws)]
-    rev = np.array([o.revenue for o in outs])
-    reward = np.array([o.reward_cost for o in outs])
-    members = np.array([o.members for o in outs])
-    fixed = np.array([fixed_cost(program, m) for m in members])
+    rev, reward, members = o.revenue, o.reward_cost, o.members
+    fixed = np.array([fixed_cost(program, float(m)) for m in members])
     inc_rev = rev - dr.base_total
     net = program.business.gross_margin * inc_rev - reward - fixed
     se = (lambda a: float(np.std(a, ddof=1) / np.sqrt(draws)) if draws > 1 else 0.0)
     q10, q50, q90 = (float(v) for v in np.quantile(net, [0.1, 0.5, 0.9]))
-    n_sc = min(draws, SCENARIO_DRAWS)
     return {
         "horizon_months": program.business.horizon_months, "draws": draws,
         "net_impact": {"mean": float(np.mean(net)), "p10": q10, "p50": q50, "p90": q90, "se": se(net)},
@@ -433,14 +577,57 @@ def scheme_forecast(program: Program, base: Base, scheme: Scheme, dr: Draws, rep
         "incremental_margin": float(np.mean(program.business.gross_margin * inc_rev)),
         "scheme_cost": float(np.mean(reward + fixed)), "reward_cost": float(np.mean(reward)),
         "fixed_cost": float(np.mean(fixed)), "members": float(np.mean(members)),
-        "liability": float(np.mean([o.liability for o in outs])),
+        "liability": float(np.mean(o.liability)),
         "baseline_revenue": float(np.mean(dr.base_total)),
         "probability_positive": float(np.mean(net > 0)),
-        "break_even_visit_lift": (break_even(program, base, scheme, dr, n_sc, replay, ctx_type)
-                                  if scenarios else None),
+        "break_even_visit_lift": None,
         "histogram": _histogram(net),
-        "tornado": tornado(program, base, scheme, dr, n_sc, replay, ctx_type) if scenarios else [],
+        "tornado": [],
     }
+
+
+def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Draws, replay: Callable,
+                     ctx_type: Any, *, scenarios: bool = True) -> dict[str, dict]:
+    """Return the ``schemes[].forecast`` block of every scheme, evaluating all of them together.
+
+    The main draws, the tornado ends and the break-even grid of every scheme go through one
+    batched evaluation (schemes that share their assumptions share the simulation); only
+    the break-even refinement (Brent's method) evaluates one lift at a time.
+    """
+    draws = len(dr.base_total)
+    n_sc = min(draws, SCENARIO_DRAWS)
+    jobs: list[Job] = []
+    plan: list[tuple[Scheme, int, list[tuple[str, str, int]], list[int]]] = []
+    for s in schemes:
+        main = len(jobs)
+        jobs.append(Job(s, np.arange(draws, dtype=np.int64),
+                        [draw_values(s.assumptions, dr.u[d]) for d in range(draws)]))
+        torn, grid = [], []
+        if scenarios:
+            for name, end, job in _tornado_jobs(s, n_sc):
+                torn.append((name, end, len(jobs)))
+                jobs.append(job)
+            for x in BREAK_EVEN_GRID:
+                grid.append(len(jobs))
+                jobs.append(_lift_job(s, dr, n_sc, x))
+        plan.append((s, main, torn, grid))
+    outs = evaluate(base, dr, jobs, replay, ctx_type)
+    result = {}
+    for s, main, torn, grid in plan:
+        block = _summary(program, dr, outs[main])
+        if scenarios:
+            known = {x: _mean(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, grid)}
+            block["break_even_visit_lift"] = _solve_break_even(program, base, s, dr, n_sc, replay, ctx_type, known)
+            block["tornado"] = _tornado_rows(s, {(name, end): _mean(outs[j].net(program, dr.base_total[:n_sc]))
+                                                 for name, end, j in torn})
+        result[s.id] = block
+    return result
+
+
+def scheme_forecast(program: Program, base: Base, scheme: Scheme, dr: Draws, replay: Callable,
+                    ctx_type: Any, *, scenarios: bool = True) -> dict:
+    """Return the ``schemes[].forecast`` block of one scheme."""
+    return forecast_schemes(program, base, [scheme], dr, replay, ctx_type, scenarios=scenarios)[scheme.id]
 
 
 def _default_replay() -> tuple[Callable, Any]:
@@ -462,7 +649,7 @@ def run(program: Program, ledger: Ledger, *, seed: int = 20270101, draws: int | 
     else:
         ctx_type = _LocalContext
     dr = make_draws(base, seed, n_draws)
-    schemes = {s.id: scheme_forecast(program, base, s, dr, replay, ctx_type) for s in program.schemes}
+    schemes = forecast_schemes(program, base, list(program.schemes), dr, replay, ctx_type)
     mean_w = float(np.sum(base.weight) / len(base.weight))
     return ForecastOutput(model=block, schemes=schemes,
                           run=_run_block(program, seed, n_draws, int(len(base.cust)), mean_w, None),

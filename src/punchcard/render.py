@@ -356,7 +356,11 @@ def figure_columns(schemes: list[dict]) -> list[tuple[str, str]]:
             for key, value in sorted((s.get(block) or {}).items()):
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and f"{block}.{key}" not in known:
                     extra.add(f"{block}.{key}")
-    return list(FIGURES) + [(k, "number") for k in sorted(extra)]
+    return list(FIGURES) + [(k, _EXTRA_KINDS.get(k, "number")) for k in sorted(extra)]
+
+
+# Further figures some results carry (results.md): how they are formatted in the tables.
+_EXTRA_KINDS = {"forecast.liability": "money", "forecast.incremental_revenue_se": "money"}
 
 
 def figure_label(key: str, _: Callable[[str], str]) -> str:
@@ -382,6 +386,8 @@ def figure_label(key: str, _: Callable[[str], str]) -> str:
         "forecast.net_impact.se": _("Net impact, simulation error"),
         "forecast.probability_positive": _("Chance it pays for itself"),
         "forecast.break_even_visit_lift": _("Break-even visit lift"),
+        "forecast.liability": _("Rewards owed at the end of the forecast"),
+        "forecast.incremental_revenue_se": _("Extra revenue, simulation error"),
     }
     return labels.get(key, key.split(".", 1)[1].replace("_", " "))
 
