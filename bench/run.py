@@ -240,7 +240,8 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
                         timeout=args.timeout, log=log)
             r["stages"] = {k: float(v) for k, v in STAGE_RE.findall(r["stderr_tail"])
                            if not k.startswith("/")}
-            results_json = out / program.stem / "results.json"
+            found = sorted(out.glob("*/results.json"))
+            results_json = found[0] if found else out / program.stem / "results.json"
             if not r.get("error") and results_json.exists():
                 rj = json.loads(results_json.read_text())
                 r["rewards_earned"] = {s["id"]: s["backtest"]["rewards_earned"]
@@ -400,10 +401,13 @@ def verdict(lab: str, entry: dict) -> list[str]:
                        f"read: pandas {_fmt_s(inner.get('read_s'))} s vs read_ledger "
                        f"{_fmt_s(bi.get('ingest_s'))} s.")
         pe = inner.get("stamp_card", {}).get("rewards_earned")
-        be = (build or {}).get("rewards_earned", {}).get(inner.get("stamp_card", {}).get("id"))
+        sid = inner.get("stamp_card", {}).get("id")
+        be = ((build or {}).get("rewards_earned") or {}).get(sid)
+        if be is None:
+            be = (((backtest or {}).get("inner") or {}).get("rewards_earned") or {}).get(sid)
         if pe is not None and be is not None:
-            out.append(f"- cross-check, stamp card rewards earned: pandas {pe:,} vs punchcard "
-                       f"{be:,} ({'agree' if pe == be else 'DISAGREE'}).")
+            out.append(f"- cross-check, stamp card `{sid}` rewards earned: pandas {pe:,} vs "
+                       f"punchcard {be:,} ({'agree' if pe == be else 'DISAGREE'}).")
     return out
 
 
@@ -482,11 +486,20 @@ def main(argv: list[str] | None = None) -> dict:
                     help="skip the untimed tiny build that fills numba's on-disk cache first")
     ap.add_argument("--rows-per-customer", type=float, default=None,
                     help="use this instead of calibrating on a pilot export (tests)")
+    ap.add_argument("--render-only", action="store_true",
+                    help="re-render <out> from <out>.json without measuring anything")
     ap.add_argument("--prepare-only", action="store_true", help="write data and programs, measure nothing")
     args = ap.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     command = ".venv/bin/python bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+
+    json_path = args.out.with_suffix(".json")
+    if args.render_only:
+        results = json.loads(json_path.read_text())
+        render(results, args.out)
+        print(f"re-rendered {args.out} from {json_path}", file=sys.stderr)
+        return results
 
     data = args.data
     data.mkdir(parents=True, exist_ok=True)
@@ -499,7 +512,6 @@ def main(argv: list[str] | None = None) -> dict:
         cal = calibrate(data)
     print(f"calibration: {cal['rows_per_customer']:.3f} rows per customer", file=sys.stderr)
 
-    json_path = args.out.with_suffix(".json")
     results = {"sizes": {}}
     if json_path.exists():
         try:

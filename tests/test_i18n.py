@@ -109,6 +109,8 @@ def test_untranslated_strings_report(locale, capsys):
         assert missing == []  # English is the source language
         return
     assert not sorted(set(missing) & _template_msgids()), f"{locale}: template strings lack a translation"
+    # every shipped catalog is complete: a string left out would show in English (issue 7)
+    assert missing == [], f"{locale}: {len(missing)} untranslated strings (listed above)"
 
 
 def test_untranslated_lists_what_a_catalog_lacks():
@@ -181,7 +183,7 @@ def _english_words() -> frozenset[str]:
     """Every word of four or more letters in the English msgids of the sentence builders."""
     words: set[str] = set()
     for m in _extracted():
-        if m.id and any(path.endswith("i18n.py") for path, _line in m.locations):
+        if m.id and any(path.endswith("verdicts.py") for path, _line in m.locations):
             for text in (m.id if isinstance(m.id, tuple) else (m.id,)):
                 words |= {w.lower() for w in WORD.findall(re.sub(r"%\(\w+\)s", " ", text))}
     return frozenset(words - SHARED)
@@ -261,3 +263,136 @@ def test_scheme_summary_in_words():
         f"Kjøp 9, få den neste gratis (verdt 49{NBSP}kr). Kjøp under 35{NBSP}kr teller ikke. "
         "Nye kort starter med 2 stempler allerede på plass. En belønning må brukes innen 365 dager.")
     assert i18n.scheme_summary({"kind": "unknown", "params": {}}, fmt, _) == ""
+
+
+# -- the move to verdicts.py ---------------------------------------------------------------
+
+
+def test_sentence_builders_live_in_verdicts_and_stay_importable_from_i18n():
+    from punchcard import verdicts
+    from punchcard.i18n import kind_label, scheme_summary, verdict  # older callers
+
+    assert verdict is verdicts.verdict and scheme_summary is verdicts.scheme_summary
+    assert kind_label is verdicts.kind_label and i18n.BREAK_EVEN_MAX_LIFT == verdicts.BREAK_EVEN_MAX_LIFT
+    with pytest.raises(AttributeError):
+        i18n.no_such_name  # noqa: B018
+
+
+# -- messages stored in results.json: English text plus {"msgid", "params"} ----------------
+
+
+def _skip_reason(rows: list[tuple[int, int, float]]):
+    import polars as pl
+
+    from punchcard import forecast
+    from tests.test_forecast import fake_replay, program, scheme
+    from tests.test_model import make_ledger
+
+    tx = pl.DataFrame({"cust": [r[0] for r in rows], "day": [r[1] for r in rows],
+                       "amount": [r[2] for r in rows], "items": [1.0] * len(rows)},
+                      schema={"cust": pl.Int32, "day": pl.Int32, "amount": pl.Float64, "items": pl.Float64})
+    n = max(r[0] for r in rows) + 1
+    return forecast.run(program(scheme()), make_ledger(tx, 0, max(r[1] for r in rows), n),
+                        draws=5, replay=fake_replay)
+
+
+def test_skip_reason_keeps_its_english_text_and_carries_a_structured_form():
+    import json
+
+    out = _skip_reason([(0, 0, 5.0), (1, 3, 6.0), (2, 9, 7.0)])
+    assert out.skipped_reason == "The sales history covers 10 days; the forecast needs at least 28."
+    skipped = json.loads(json.dumps(out.run))["skipped"]
+    assert skipped == {"msgid": "The sales history covers %(n)s day; the forecast needs at least %(min_days)s.",
+                       "plural": "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
+                       "params": {"n": 10, "min_days": 28}}
+    assert json.loads(json.dumps(out.run))["skipped_reason"] == out.skipped_reason  # still a plain string
+    fmt = Formatter("nb-NO", "NOK")
+    assert i18n.render_message(skipped, fmt, i18n.translations("nb-NO")) == (
+        "Salgshistorikken dekker 10 dager; prognosen trenger minst 28.")
+    assert i18n.render_message(skipped, Formatter("pl-PL", "PLN"), i18n.translations("pl-PL")) == (
+        "Historia sprzedaży obejmuje 10 dni; prognoza wymaga co najmniej 28 dni.")
+
+    out = _skip_reason([(c, c % 300, 10.0) for c in range(200)])
+    assert out.skipped_reason == ("Only 200 identified customers and 0 repeat customers; the forecast needs at "
+                                  "least 20 customers and 10 who came back.")
+    assert i18n.render_message(out.run["skipped"], Formatter("sv-SE", "SEK"), i18n.translations("sv-SE")) == (
+        "Bara 200 identifierade kunder och 0 återkommande kunder; prognosen behöver minst 20 kunder och 10 "
+        "som kommit tillbaka.")
+
+
+def test_build_warnings_are_english_text_with_a_translatable_detail():
+    from types import SimpleNamespace
+
+    from punchcard.build import build_warnings
+
+    data = {"rows_read": 100000, "rows_rejected": {"bad_date": 1234, "zero_amount": 5}}
+    fc = SimpleNamespace(skipped_reason=i18n.Message("The spend model (Gamma-Gamma) could not be fitted to "
+                                                     "these data."), model=None)
+    warnings = build_warnings(data, fc)
+    assert warnings == ["1,239 of 100,000 rows were rejected (bad_date: 1,234, zero_amount: 5).",
+                        "No forecast is shown: The spend model (Gamma-Gamma) could not be fitted to these data."]
+    detail = [i18n.message_dict(w) for w in warnings]
+    fmt = Formatter("nb-NO", "NOK")
+    nb = [i18n.render_message(d, fmt, i18n.translations("nb-NO")) for d in detail]
+    assert nb == [f"{fmt.number(1239)} av {fmt.number(100000)} rader ble avvist (uleselig dato: {fmt.number(1234)}, "
+                  "beløp på null: 5).",
+                  "Ingen prognose vises: Forbruksmodellen (Gamma-Gamma) kunne ikke tilpasses disse dataene."]
+    en = Formatter("en-GB", "GBP")
+    assert i18n.render_message(detail[1], en, i18n.translations("en-GB")) == warnings[1]
+    converged = build_warnings({"rows_read": 10, "rows_rejected": {}},
+                               SimpleNamespace(skipped_reason=None, model={"converged": False}))
+    assert converged == ["The customer model did not converge; treat the forecast with care."]
+    assert i18n.message_dict(converged[0]) == {"msgid": converged[0], "params": {}}
+
+
+def test_render_message_falls_back_to_a_plain_string_and_to_english():
+    fmt = Formatter("pt-BR", "BRL")
+    tr = i18n.translations("pt-BR")
+    assert i18n.render_message("An old English sentence.", fmt, tr) == "An old English sentence."
+    assert i18n.render_message(None, fmt, tr) == ""
+    assert i18n.render_message({"msgid": "Not in any catalog: %(x)s", "params": {"x": 1234.5}}, fmt, tr) == (
+        "Not in any catalog: 1.234,5")
+
+
+def test_message_survives_pickling():
+    import pickle
+
+    m = i18n.nmessage("%(n)s apple", "%(n)s apples", {"n": 3})
+    back = pickle.loads(pickle.dumps(m))
+    assert back == "3 apples" and back.as_dict() == m.as_dict()
+
+
+# -- a scheme's settings table ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale, currency", LOCALES)
+def test_every_setting_key_of_every_kind_has_a_translated_label(locale, currency):
+    from punchcard import verdicts
+
+    tr = i18n.translations(locale)
+    for key, (label, _how) in verdicts._SETTINGS.items():
+        assert tr.gettext(label) != label or label in ("Name",) and locale.startswith("en"), (locale, key)
+    fmt = Formatter(locale, currency)
+    rows = verdicts.settings({"stamps": 9, "counter": "visits", "min_purchase": 35.0,
+                              "reward": {"cost": None, "type": "item", "value": 49.0}, "expiry_days": None,
+                              "tiers": [{"name": "Gull", "discount": 0.1, "min_spend": 2500.0}]}, fmt, tr)
+    keys = [key for _label, key, _value in rows]
+    assert keys == ["stamps", "counter", "min_purchase", "reward.cost", "reward.type", "reward.value",
+                    "expiry_days", "tiers[1].name", "tiers[1].discount", "tiers[1].min_spend"]
+    values = {key: value for _label, key, value in rows}
+    assert values["min_purchase"] == fmt.money(35, 0) and values["reward.value"] == fmt.money(49, 0)
+    assert values["tiers[1].discount"] == fmt.percent(0.1, 0) and values["expiry_days"] == tr.gettext("never")
+    assert values["tiers[1].name"] == "Gull"
+
+
+def test_settings_program_keys_are_all_covered():
+    """Every parameter of every scheme kind (program.py dataclasses) has a label."""
+    import dataclasses
+
+    from punchcard import program as P
+    from punchcard import verdicts
+
+    kinds = [c for c in vars(P).values() if isinstance(c, type) and dataclasses.is_dataclass(c)
+             and c.__name__.endswith("Params")] + [getattr(P, "Reward", None), getattr(P, "Tier", None)]
+    fields = {f.name for c in kinds if c is not None for f in dataclasses.fields(c)}
+    assert fields and fields <= set(verdicts._SETTINGS), sorted(fields - set(verdicts._SETTINGS))

@@ -217,3 +217,105 @@ def test_accessibility_landmarks(site):
     assert page.select_one("a.skip-link")["href"] == "#main"
     assert page.find("main", id="main") and page.find("nav") and page.find("footer")
     assert page.select_one('nav a[aria-current="page"]').get_text(strip=True) == "Poeng på alt"
+
+
+# -- issue 7: everything on a non-English page in its language ---------------------------------
+
+
+def _skipped_nb() -> dict:
+    res = copy.deepcopy(load("kaffebar"))
+    for s in res["schemes"]:
+        s["forecast"] = None
+    res["model"] = None
+    res["forecast"]["skipped_reason"] = "The sales history covers 10 days; the forecast needs at least 28."
+    res["forecast"]["skipped"] = {
+        "msgid": "The sales history covers %(n)s day; the forecast needs at least %(min_days)s.",
+        "plural": "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
+        "params": {"n": 10, "min_days": 28}}
+    res["warnings"] = ["1,239 of 100,000 rows were rejected (bad_date: 1,239)."]
+    res["warnings_detail"] = [{"msgid": "%(rejected)s of %(rows)s rows were rejected (%(reasons)s).",
+                               "params": {"rejected": 1239, "rows": 100000, "reasons": [
+                                   {"msgid": "%(reason)s: %(n)s",
+                                    "params": {"reason": {"msgid": "unreadable date", "params": {}}, "n": 1239}}]}}]
+    return res
+
+
+def test_skip_reason_and_warnings_are_shown_in_the_page_language(tmp_path):
+    render.render_site([_skipped_nb()], tmp_path)
+    fmt = Formatter("nb-NO", "NOK")
+    index = soup(tmp_path / "kaffebar-oslo/index.html").get_text()
+    assert "Salgshistorikken dekker 10 dager; prognosen trenger minst 28." in index
+    assert f"{fmt.number(1239)} av {fmt.number(100000)} rader ble avvist (uleselig dato: {fmt.number(1239)})." in index
+    assert "The sales history" not in index and "rows were rejected" not in index
+    assert "Salgshistorikken dekker 10 dager" in soup(tmp_path / "kaffebar-oslo/method.html").get_text()
+    # results.json keeps the English sentences for machines, and the structured forms
+    saved = json.loads((tmp_path / "kaffebar-oslo/results.json").read_text(encoding="utf-8"))
+    assert saved["warnings"] == _skipped_nb()["warnings"] and saved["forecast"]["skipped"]["params"]["n"] == 10
+
+
+def test_results_without_structured_messages_show_the_english_sentence(tmp_path):
+    res = _skipped_nb()
+    del res["forecast"]["skipped"], res["warnings_detail"]
+    render.render_site([res], tmp_path)
+    index = soup(tmp_path / "kaffebar-oslo/index.html").get_text()
+    assert res["forecast"]["skipped_reason"] in index and res["warnings"][0] in index
+
+
+def test_settings_table_shows_translated_labels_formatted_values_and_raw_keys(site):
+    fmt = Formatter("nb-NO", "NOK")
+    table = soup(site / "kaffebar-oslo/schemes/tiende-gratis.html").select_one("table.params")
+    rows = {tr.find("code").get_text(): (tr.find("th").get_text(" ", strip=True), tr.find("td").get_text())
+            for tr in table.select("tbody tr")}
+    params = next(s for s in load("kaffebar")["schemes"] if s["id"] == "tiende-gratis")["params"]
+    label, value = rows["min_purchase"]
+    assert label == "Minste kjøp som teller min_purchase"
+    assert value == fmt.money(params["min_purchase"], 0 if float(params["min_purchase"]).is_integer() else None)
+    assert rows["reward.value"][0].startswith("Belønningens verdi")
+    assert rows["counter"][1] == "besøk"
+    assert all(not label.startswith(key) for key, (label, _v) in rows.items())
+
+
+def test_locales_folder_next_to_the_templates_overrides_strings(tmp_path):
+    custom = tmp_path / "tpl"
+    (custom / "locales").mkdir(parents=True)
+    (custom / "locales" / "nb-NO.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Comparison"\nmsgstr "Oversikt"\n\nmsgid "Stamp card"\nmsgstr "Klippekort"\n', encoding="utf-8")
+    (custom / "locales" / "en.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Comparison"\nmsgstr "Overview"\n', encoding="utf-8")
+    render.render_site([load("kaffebar"), load("corner")], tmp_path / "out", templates=custom)
+    nb = soup(tmp_path / "out/kaffebar-oslo/index.html")
+    assert nb.select_one("nav.site-nav a").get_text() == "Oversikt"
+    assert "Klippekort" in nb.get_text()  # Python-side strings (kind labels) too
+    assert "Kunder" in nb.select_one("nav.site-nav").get_text()  # the rest: packaged catalog
+    en = soup(tmp_path / "out/corner-shop/index.html")
+    assert en.select_one("nav.site-nav a").get_text() == "Overview"
+    plain = tmp_path / "plain"
+    render.render_site([load("kaffebar")], plain)
+    assert soup(plain / "kaffebar-oslo/index.html").select_one("nav.site-nav a").get_text() == "Sammenligning"
+
+
+def test_method_page_docs_follow_the_locale(tmp_path):
+    render.render_site([load("kaffebar"), load("corner")], tmp_path)
+    nb = [h.get_text() for h in soup(tmp_path / "kaffebar-oslo/method.html").select("section.doc h2")]
+    en = [h.get_text() for h in soup(tmp_path / "corner-shop/method.html").select("section.doc h2")]
+    assert nb == ["Slik regner punchcard", "Slik lager punchcard prognoser"]
+    assert en == ["How punchcard counts", "How punchcard forecasts"]
+
+
+def test_translated_docs_ship_as_package_resources():
+    from punchcard.resources import resource
+
+    for lang in ("nb", "sv", "pl", "pt_BR", "pt_PT"):
+        for key in ("method", "forecast"):
+            assert resource(f"docs/i18n/{key}.{lang}.md").is_file()
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"docs" = "punchcard/docs"' in pyproject  # the whole docs/ folder, docs/i18n included
+
+
+def test_decile_labels_use_the_locale_percent_format(site):
+    fmt = Formatter("nb-NO", "NOK")
+    table = soup(site / "kaffebar-oslo/schemes/tiende-gratis.html").select_one("#scheme-tiende-gratis-deciles-section table")
+    labels = [tr.find("th").get_text() for tr in table.select("tbody tr")]
+    assert labels[1] == f"{fmt.percent(0.1, 0)}–{fmt.percent(0.2, 0)}"

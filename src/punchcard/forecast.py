@@ -26,7 +26,7 @@ DAYS_PER_MONTH = 30.4375
 RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
           "goal_gradient", "endowed_progress")
 BREAK_EVEN_BRACKET = (-0.5, 2.0)
-BREAK_EVEN_GRID = (-0.5, 0.0, 0.2, 0.5, 2.0)  # lifts evaluated together before Brent refines
+BREAK_EVEN_GRID = (-0.5, 0.0, 2.0)  # lifts evaluated together before Brent refines
 SCENARIO_DRAWS = 20  # draws behind each tornado bar and each break-even evaluation
 MIN_CUSTOMERS = 20
 MIN_REPEAT = 10
@@ -338,14 +338,14 @@ class Outcomes:
 
 
 def _sim_key(job: Job) -> bytes:
-    """Return what decides a job's simulated members and their purchases (not the redemption rate)."""
+    """Return what decides a job's simulated purchases: draws, worlds and frequency bias (not enrollment or redemption)."""
     bias = job.scheme.assumptions.frequency_bias
-    spec = np.array([np.append(_world(job.scheme, v), (v["enrollment"], bias)) for v in job.values])
+    spec = np.array([np.append(_world(job.scheme, v), bias) for v in job.values])
     return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
 
 
 def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
-    """Return every job's outcomes, simulating once per distinct (members, world) and replaying once per scheme."""
+    """Return every job's outcomes, simulating once per distinct (draws, world) and replaying once per scheme."""
     groups: dict[bytes, list[int]] = {}
     for j, job in enumerate(jobs):
         groups.setdefault(_sim_key(job), []).append(j)
@@ -357,22 +357,26 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type:
 
 
 def _evaluate_group(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
-    """Return the outcomes of jobs that share their simulation (same draws, members and world)."""
+    """Return the outcomes of jobs that share their simulated purchases (same draws, worlds and bias).
+
+    Their enrollment may differ: a customer's chance of joining grows with the enrollment
+    share and is compared with the same uniform, so the members at a lower share are a
+    subset of those at a higher one. Each entry simulates and replays the members at the
+    highest share among the jobs once; every job sums over its own members.
+    """
     first = jobs[0]
     draw = np.asarray(first.draw, dtype=np.int64)
     n_e = len(draw)
     worlds = np.array([_world(first.scheme, v) for v in first.values]).reshape(n_e, -1)
     bias = first.scheme.assumptions.frequency_bias
+    share = np.array([[v["enrollment"] for v in job.values] for job in jobs]).reshape(len(jobs), n_e)
+    top = share.max(axis=0)
     pis: dict[float, np.ndarray] = {}
-    for v in first.values:
-        if v["enrollment"] not in pis:
-            pis[v["enrollment"]] = join_probability(base.weight, base.x, v["enrollment"], bias)
-    rows = [np.flatnonzero(dr.join_u[draw[e]] < pis[v["enrollment"]]) for e, v in enumerate(first.values)]
+    for s in np.unique(share):
+        pis[float(s)] = join_probability(base.weight, base.x, float(s), bias)
+    rows = [np.flatnonzero(dr.join_u[draw[e]] < pis[float(top[e])]) for e in range(n_e)]
     schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
-    revenue, members = np.empty(n_e), np.empty(n_e)
-    cost = {k: np.zeros(n_e) for k in schemes}
-    accrued = {k: np.zeros(n_e) for k in schemes}
-    liability = {k: np.zeros(n_e) for k in schemes}
+    acc = {key: np.zeros((len(jobs), n_e)) for key in ("base", "sim", "members", "cost", "accrued", "liability")}
     tx_per_member = 8.0
     e0 = 0
     while e0 < n_e:  # chunks of entries, bounded in members and transactions
@@ -388,10 +392,15 @@ def _evaluate_group(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ct
         mb = np.repeat(np.arange(n_c, dtype=np.int64), lens)
         dm = draw[sl][mb]
         w = base.weight[mi]
-        base_total = dr.base_total[draw[sl]]
-        members[sl] = np.bincount(mb, weights=w, minlength=n_c)
+        # each job's weight on each simulated member: w where the member joins at the job's share, else 0
+        jw = []
+        for j in range(len(jobs)):
+            if np.array_equal(share[j, sl], top[sl]):
+                jw.append(w)
+            else:
+                thr = np.concatenate([pis[float(share[j, e])][rows[e]] for e in range(e0, e1)]) if m else w
+                jw.append(np.where(dr.join_u[dm, mi] < thr, w, 0.0))
         if m == 0:
-            revenue[sl] = base_total
             e0 = e1
             continue
         c, day, amt, items, rev_m, _ = S.members_batch(
@@ -399,24 +408,33 @@ def _evaluate_group(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ct
             base.par, base.horizon_weeks, worlds[sl], mb, base.start_day, int(m * tx_per_member * 1.25) + 64,
         )
         tx_per_member = max(len(c) / m, 0.1)
-        revenue[sl] = (base_total - np.bincount(mb, weights=w * dr.base_rev[dm, mi], minlength=n_c)
-                       + np.bincount(mb, weights=w * rev_m, minlength=n_c))
+        brev = dr.base_rev[dm, mi]
+        for j in range(len(jobs)):
+            acc["base"][j, sl] = np.bincount(mb, weights=jw[j] * brev, minlength=n_c)
+            acc["sim"][j, sl] = np.bincount(mb, weights=jw[j] * rev_m, minlength=n_c)
+            acc["members"][j, sl] = np.bincount(mb, weights=jw[j], minlength=n_c)
         tx = TxArrays(cust=c, day=day, amount=amt, items=items, n_customers=m)
-        for k, scheme in schemes.items():
+        for key, scheme in schemes.items():
             rep = replay(scheme, tx, _context(ctx_type, base, scheme, mi, 1.0))
-            cost[k][sl] = np.bincount(mb[c], weights=w[c] * np.asarray(rep.cost, dtype=np.float64), minlength=n_c)
-            acc = getattr(rep, "accrued", None)  # per-member costs over membership time (perks)
-            if acc is not None:
-                accrued[k][sl] = np.bincount(mb, weights=w * np.asarray(acc, dtype=np.float64), minlength=n_c)
-            liability[k][sl] = np.bincount(mb, weights=w * np.asarray(rep.liability, dtype=np.float64),
-                                           minlength=n_c)
+            cost_m = np.bincount(c, weights=np.asarray(rep.cost, dtype=np.float64), minlength=m)
+            accrued = getattr(rep, "accrued", None)  # per-member costs over membership time (perks)
+            liab_m = np.asarray(rep.liability, dtype=np.float64)
+            for j, job in enumerate(jobs):
+                if id(job.scheme) != key:
+                    continue
+                acc["cost"][j, sl] = np.bincount(mb, weights=jw[j] * cost_m, minlength=n_c)
+                if accrued is not None:
+                    acc["accrued"][j, sl] = np.bincount(mb, weights=jw[j] * np.asarray(accrued, dtype=np.float64),
+                                                        minlength=n_c)
+                acc["liability"][j, sl] = np.bincount(mb, weights=jw[j] * liab_m, minlength=n_c)
         e0 = e1
     out = []
-    for job in jobs:
-        k = id(job.scheme)
+    base_total = dr.base_total[draw]
+    for j, job in enumerate(jobs):
         r = np.array([v["redemption_rate"] for v in job.values], dtype=np.float64)
-        out.append(Outcomes(revenue=revenue.copy(), reward_cost=r * cost[k] + accrued[k],
-                            liability=r * liability[k], members=members.copy()))
+        out.append(Outcomes(revenue=base_total - acc["base"][j] + acc["sim"][j],
+                            reward_cost=r * acc["cost"][j] + acc["accrued"][j],
+                            liability=r * acc["liability"][j], members=acc["members"][j]))
     return out
 
 

@@ -9,8 +9,9 @@ merged with an *extra* stream that carries the lift: lifts change only the extra
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 GOLD = np.uint64(0x9E3779B97F4A7C15)
 MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -49,6 +50,25 @@ def _state(base: np.uint64, stream: int, idx: int) -> np.uint64:
 def _next(state: np.uint64):
     state = state + GOLD
     return state, (np.float64(_mix(state) >> S11) + 0.5) * INV53
+
+
+@njit(cache=True, inline="always")
+def _stream(base: np.uint64, stream: int) -> np.uint64:
+    """Return the per-(customer, stream) half of ``_state``, to hoist out of loops over the index."""
+    return _mix(base + np.uint64(stream) * GOLD)
+
+
+@njit(cache=True, inline="always")
+def _at(sbase: np.uint64, idx: int) -> np.uint64:
+    """Return ``_state(base, stream, idx)`` from ``sbase = _stream(base, stream)``."""
+    return _mix(sbase ^ (np.uint64(idx) * MUL3))
+
+
+@njit(cache=True, inline="always")
+def _u(sbase: np.uint64, idx: int) -> float:
+    """Return ``_uniform(base, stream, idx)`` from ``sbase = _stream(base, stream)``."""
+    _, u = _next(_at(sbase, idx))
+    return u
 
 
 @njit(cache=True)
@@ -123,20 +143,21 @@ def _baseline_one(base, palive, x, T, mv, par, horizon):
     n = 0
     t = 0.0
     k = 0
+    g_gap, g_spend, g_drop = _stream(base, ST_GAP), _stream(base, ST_SPEND), _stream(base, ST_DROP)
     while True:
-        t += -np.log(_uniform(base, ST_GAP, k)) / lam
+        t += -np.log(_u(g_gap, k)) / lam
         if t >= horizon:
             break
-        z, _ = _gamma(par[4], _state(base, ST_SPEND, k))
+        z, _ = _gamma(par[4], _at(g_spend, k))
         rev += z / nu
         n += 1
-        if _uniform(base, ST_DROP, k) < p:
+        if _u(g_drop, k) < p:
             break
         k += 1
     return rev, n
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon):
     """Return every (draw, customer)'s random-number base key, enrollment uniform and baseline revenue."""
     nd = len(draw_keys)
@@ -144,7 +165,7 @@ def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon):
     keys = np.empty((nd, n), dtype=np.uint64)
     join = np.empty((nd, n))
     rev = np.empty((nd, n))
-    for d in range(nd):
+    for d in prange(nd):  # every (draw, customer) is independent: threads give the same numbers
         for i in range(n):
             k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
             keys[d, i] = k
@@ -185,9 +206,13 @@ def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o
     maxed = False
     rev = 0.0
     n = 0
-    tb = -np.log(_uniform(base, ST_GAP, 0)) / lam
+    g_gap, g_thin, g_spend, g_drop = (_stream(base, ST_GAP), _stream(base, ST_THIN), _stream(base, ST_SPEND),
+                                      _stream(base, ST_DROP))
+    x_gap, x_thin, x_spend, x_drop = (_stream(base, ST_XGAP), _stream(base, ST_XTHIN), _stream(base, ST_XSPEND),
+                                      _stream(base, ST_XDROP))
+    tb = -np.log(_u(g_gap, 0)) / lam
     kb = 0
-    tx = -np.log(_uniform(base, ST_XGAP, 0)) / xrate if xrate > 0.0 else np.inf
+    tx = -np.log(_u(x_gap, 0)) / xrate if xrate > 0.0 else np.inf
     kx = 0
     while True:
         is_base = tb <= tx
@@ -202,19 +227,19 @@ def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o
                 mult *= 1.0 + endow
         if is_base:
             k = kb
-            accept = mult >= 1.0 or _uniform(base, ST_THIN, k) < mult
-            s_spend, s_drop = ST_SPEND, ST_DROP
+            accept = mult >= 1.0 or _u(g_thin, k) < mult
+            s_spend, s_drop = g_spend, g_drop
             kb += 1
-            tb += -np.log(_uniform(base, ST_GAP, kb)) / lam
+            tb += -np.log(_u(g_gap, kb)) / lam
         else:
             k = kx
-            accept = mult > 1.0 and _uniform(base, ST_XTHIN, k) < (mult - 1.0) / (mmax - 1.0)
-            s_spend, s_drop = ST_XSPEND, ST_XDROP
+            accept = mult > 1.0 and _u(x_thin, k) < (mult - 1.0) / (mmax - 1.0)
+            s_spend, s_drop = x_spend, x_drop
             kx += 1
-            tx += -np.log(_uniform(base, ST_XGAP, kx)) / xrate
+            tx += -np.log(_u(x_gap, kx)) / xrate
         if not accept:
             continue
-        z, _ = _gamma(par[4], _state(base, s_spend, k))
+        z, _ = _gamma(par[4], _at(s_spend, k))
         amount = z / nu * sm
         if fill:
             if off + n >= o_day.shape[0]:
@@ -237,7 +262,7 @@ def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o
                     held = head_start + (held % stamps)
                 else:
                     maxed = True
-        if _uniform(base, s_drop, k) < p:
+        if _u(s_drop, k) < p:
             break
     return rev, n
 
@@ -288,41 +313,86 @@ def _sort_member(o_day, o_amt, s, e):
         o_amt[k + 1] = a
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
+def _fill_blocks(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day,
+                 mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop):
+    """Simulate blocks of members in parallel, block b writing rows from ``cstart[b]`` on.
+
+    A block that runs out of its room stops; ``stop[b]`` is the first member it did not finish.
+    """
+    for b in prange(len(mstart) - 1):
+        if todo[b]:
+            pos = cstart[b]
+            lim = cstart[b + 1]
+            dd = o_day[:lim]
+            aa = o_amt[:lim]
+            ii = o_items[:lim]
+            i = mstart[b]
+            while i < mstart[b + 1]:
+                r, c = _member_one(base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon,
+                                   worlds[world_of[i]], True, pos, dd, aa, ii, start_day)
+                if c < 0:
+                    break
+                rev[i] = r
+                cnt[i] = c
+                _sort_member(o_day, o_amt, pos, pos + c)
+                pos += c
+                i += 1
+            stop[b] = i
+
+
 def members_batch(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day, capacity):
-    """Simulate many members (of many draws) in one pass; member i lives in ``worlds[world_of[i]]``.
+    """Simulate many members (of many draws) at once; member i lives in ``worlds[world_of[i]]``.
 
     Returns the transactions (member index, day, amount, items) sorted by (member, day,
-    amount), each member's revenue and the row offsets (m + 1 entries). Every member's
-    numbers depend only on its own base key, so the batch gives what one call per draw gives.
+    amount), each member's revenue and the row offsets (m + 1 entries). ``capacity`` is a
+    guess at the number of transactions (a block that outgrows its share is run again with
+    more room). Every member's numbers depend only on its own base key, so the batch gives
+    what one call per draw gives, whatever the number of threads.
     """
     m = len(base)
+    if m == 0:
+        return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0), np.zeros(0),
+                np.zeros(1, dtype=np.int64))
+    world_of = np.asarray(world_of, dtype=np.int64)
+    nb = min(m, 8 * numba.get_num_threads())
+    mstart = (np.arange(nb + 1, dtype=np.int64) * m) // nb
+    size = np.diff(mstart)
+    caps = (size * (max(capacity, 1) / max(m, 1))).astype(np.int64) + 64
     rev = np.zeros(m)
-    off = np.zeros(m + 1, dtype=np.int64)
-    cap = max(capacity, 16)
-    o_day = np.empty(cap, dtype=np.int32)
-    o_amt = np.empty(cap)
-    o_items = np.empty(cap)
-    for i in range(m):
-        while True:
-            r, c = _member_one(base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon,
-                               worlds[world_of[i]], True, off[i], o_day, o_amt, o_items, start_day)
-            if c >= 0:
-                break
-            cap = 2 * cap
-            d2 = np.empty(cap, dtype=np.int32)
-            a2 = np.empty(cap)
-            i2 = np.empty(cap)
-            d2[:off[i]] = o_day[:off[i]]
-            a2[:off[i]] = o_amt[:off[i]]
-            i2[:off[i]] = o_items[:off[i]]
-            o_day, o_amt, o_items = d2, a2, i2
-        rev[i] = r
-        off[i + 1] = off[i] + c
-        _sort_member(o_day, o_amt, off[i], off[i + 1])
-    total = off[m]
-    o_cust = np.empty(total, dtype=np.int32)
-    for i in range(m):
-        for j in range(off[i], off[i + 1]):
-            o_cust[j] = i
-    return o_cust, o_day[:total].copy(), o_amt[:total].copy(), o_items[:total].copy(), rev, off
+    cnt = np.zeros(m, dtype=np.int64)
+    stop = np.zeros(nb, dtype=np.int64)
+    todo = np.ones(nb, dtype=np.bool_)
+    cstart = np.concatenate(([0], np.cumsum(caps)))
+    o_day = np.empty(cstart[-1], dtype=np.int32)
+    o_amt = np.empty(cstart[-1])
+    o_items = np.empty(cstart[-1])
+    while True:
+        _fill_blocks(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day,
+                     mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop)
+        failed = todo & (stop < mstart[1:])
+        if not failed.any():
+            break
+        used = np.add.reduceat(cnt, mstart[:-1])
+        caps = np.where(failed, 2 * caps + 64, caps)
+        new_start = np.concatenate(([0], np.cumsum(caps)))
+        n_day, n_amt, n_items = (np.empty(new_start[-1], dtype=np.int32), np.empty(new_start[-1]),
+                                 np.empty(new_start[-1]))
+        for b in np.flatnonzero(~failed):  # keep the finished blocks, run the others again
+            src, dst, k = cstart[b], new_start[b], used[b]
+            n_day[dst:dst + k] = o_day[src:src + k]
+            n_amt[dst:dst + k] = o_amt[src:src + k]
+            n_items[dst:dst + k] = o_items[src:src + k]
+        o_day, o_amt, o_items, cstart, todo = n_day, n_amt, n_items, new_start, failed
+    off = np.concatenate(([0], np.cumsum(cnt)))
+    total = int(off[-1])
+    r_day = np.empty(total, dtype=np.int32)
+    r_amt = np.empty(total)
+    r_items = np.empty(total)
+    for b in range(nb):
+        dst, end, src = off[mstart[b]], off[mstart[b + 1]], cstart[b]
+        r_day[dst:end] = o_day[src:src + end - dst]
+        r_amt[dst:end] = o_amt[src:src + end - dst]
+        r_items[dst:end] = o_items[src:src + end - dst]
+    o_cust = np.repeat(np.arange(m, dtype=np.int32), cnt)
+    return o_cust, r_day, r_amt, r_items, rev, off
