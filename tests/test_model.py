@@ -140,3 +140,23 @@ def test_holdout_checks(cdnow: Ledger) -> None:
 def test_holdout_checks_short_history_is_none() -> None:
     tx = pl.DataFrame({"cust": [0, 0, 1], "day": [0, 3, 5], "amount": [1.0, 2.0, 3.0], "items": [1.0] * 3})
     assert M.holdout_checks(make_ledger(tx, 0, 30, 2)) is None
+
+
+def test_analytic_gradients_match_finite_differences():
+    from scipy.optimize import approx_fprime
+
+    from punchcard.model import bgnbd_gradient, gg_gradient
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, 200).astype(float)
+    T = rng.uniform(5, 60, 200)
+    t_x = np.where(x > 0, rng.uniform(0, 1, 200) * T, 0.0)
+    w = rng.integers(1, 4, 200).astype(float)
+    p = np.array([0.4, 5.0, 0.8, 2.5])
+    numeric = approx_fprime(p, lambda q: bgnbd_gradient(q, x, t_x, T, w)[0], 1e-6)
+    np.testing.assert_allclose(bgnbd_gradient(p, x, t_x, T, w)[1], numeric, rtol=1e-4)
+    xr = np.maximum(x, 1.0)
+    m = rng.gamma(3.0, 10.0, 200)
+    g = np.array([6.0, 3.5, 15.0])
+    numeric = approx_fprime(g, lambda q: gg_gradient(q, xr, m, w)[0], 1e-6)
+    np.testing.assert_allclose(gg_gradient(g, xr, m, w)[1], numeric, rtol=1e-4)

@@ -9,6 +9,8 @@ per-draw net impact. docs/forecast.md explains every step and assumption.
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -309,8 +311,9 @@ def net_impact(program: Program, out: DrawOutcome, base_total: float) -> float:
 # value × the redemption rate (accruals do not depend on it), so each entry scales them
 # by its own rate.
 
-MAX_BATCH_MEMBERS = 250_000  # members simulated in one call (bounds memory)
-MAX_BATCH_TX = 2_000_000  # transactions replayed in one call (bounds memory)
+MAX_BATCH_MEMBERS = 80_000  # members simulated in one call (bounds memory, keeps the replay in cache)
+MAX_BATCH_TX = 400_000  # transactions replayed in one call (measured: larger batches replay slower)
+PIPELINE_DEPTH = 2  # simulated batches waiting for their replay
 
 
 @dataclass(frozen=True)
@@ -344,82 +347,93 @@ def _sim_key(job: Job) -> bytes:
     return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
 
 
-def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
-    """Return every job's outcomes, simulating once per distinct (draws, world) and replaying once per scheme."""
-    groups: dict[bytes, list[int]] = {}
-    for j, job in enumerate(jobs):
-        groups.setdefault(_sim_key(job), []).append(j)
-    out: list[Outcomes | None] = [None] * len(jobs)
-    for members in groups.values():
-        for j, res in zip(members, _evaluate_group(base, dr, [jobs[j] for j in members], replay, ctx_type)):
-            out[j] = res
-    return out  # type: ignore[return-value]
-
-
-def _evaluate_group(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
-    """Return the outcomes of jobs that share their simulated purchases (same draws, worlds and bias).
+class _Group:
+    """Jobs that share their simulated purchases (same draws, worlds and frequency bias).
 
     Their enrollment may differ: a customer's chance of joining grows with the enrollment
     share and is compared with the same uniform, so the members at a lower share are a
     subset of those at a higher one. Each entry simulates and replays the members at the
-    highest share among the jobs once; every job sums over its own members.
+    highest share among the jobs once (and each scheme once); every job sums over its own
+    members.
     """
-    first = jobs[0]
-    draw = np.asarray(first.draw, dtype=np.int64)
-    n_e = len(draw)
-    worlds = np.array([_world(first.scheme, v) for v in first.values]).reshape(n_e, -1)
-    bias = first.scheme.assumptions.frequency_bias
-    share = np.array([[v["enrollment"] for v in job.values] for job in jobs]).reshape(len(jobs), n_e)
-    top = share.max(axis=0)
-    pis: dict[float, np.ndarray] = {}
-    for s in np.unique(share):
-        pis[float(s)] = join_probability(base.weight, base.x, float(s), bias)
-    rows = [np.flatnonzero(dr.join_u[draw[e]] < pis[float(top[e])]) for e in range(n_e)]
-    schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
-    acc = {key: np.zeros((len(jobs), n_e)) for key in ("base", "sim", "members", "cost", "accrued", "liability")}
-    tx_per_member = 8.0
-    e0 = 0
-    while e0 < n_e:  # chunks of entries, bounded in members and transactions
-        cap = max(1.0, min(MAX_BATCH_MEMBERS, MAX_BATCH_TX / max(tx_per_member, 1e-9)))
-        e1, m = e0 + 1, len(rows[e0])
-        while e1 < n_e and m + len(rows[e1]) <= cap:
-            m += len(rows[e1])
-            e1 += 1
-        sl = slice(e0, e1)
-        n_c = e1 - e0
-        lens = np.array([len(r) for r in rows[sl]], dtype=np.int64)
-        mi = np.concatenate(rows[sl]) if m else np.zeros(0, dtype=np.int64)
-        mb = np.repeat(np.arange(n_c, dtype=np.int64), lens)
-        dm = draw[sl][mb]
+
+    def __init__(self, base: Base, dr: Draws, jobs: list[Job]) -> None:
+        first = jobs[0]
+        self.jobs = jobs
+        self.draw = np.asarray(first.draw, dtype=np.int64)
+        n_e = len(self.draw)
+        self.worlds = np.array([_world(first.scheme, v) for v in first.values]).reshape(n_e, -1)
+        bias = first.scheme.assumptions.frequency_bias
+        self.share = np.array([[v["enrollment"] for v in job.values] for job in jobs]).reshape(len(jobs), n_e)
+        self.top = self.share.max(axis=0)
+        self.pis = {float(s): join_probability(base.weight, base.x, float(s), bias) for s in np.unique(self.share)}
+        self.rows = [np.flatnonzero(dr.join_u[self.draw[e]] < self.pis[float(self.top[e])]) for e in range(n_e)]
+        self.schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
+        self.acc = {k: np.zeros((len(jobs), n_e)) for k in ("base", "sim", "members", "cost", "accrued", "liability")}
+
+    def chunks(self, tx_per_member: list[float]):
+        """Yield (e0, e1) runs of entries bounded in members and (estimated) transactions."""
+        n_e, e0 = len(self.draw), 0
+        while e0 < n_e:
+            cap = max(1.0, min(MAX_BATCH_MEMBERS, MAX_BATCH_TX / max(tx_per_member[0], 1e-9)))
+            e1, m = e0 + 1, len(self.rows[e0])
+            while e1 < n_e and m + len(self.rows[e1]) <= cap:
+                m += len(self.rows[e1])
+                e1 += 1
+            yield e0, e1
+            e0 = e1
+
+    def members(self, e0: int, e1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the simulated members of entries e0..e1: (customer index, entry index from e0)."""
+        rows = self.rows[e0:e1]
+        lens = np.array([len(r) for r in rows], dtype=np.int64)
+        mi = np.concatenate(rows) if lens.sum() else np.zeros(0, dtype=np.int64)
+        return mi, np.repeat(np.arange(e1 - e0, dtype=np.int64), lens)
+
+    def simulate(self, base: Base, dr: Draws, e0: int, e1: int, tx_per_member: list[float]) -> tuple | None:
+        """Return the scheme-world purchases of entries e0..e1's members (None when there are none)."""
+        mi, mb = self.members(e0, e1)
+        if len(mi) == 0:
+            return None
+        dm = self.draw[e0:e1][mb]
+        out = S.members_batch(
+            dr.keys[dm, mi], base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.items[mi],
+            base.par, base.horizon_weeks, self.worlds[e0:e1], mb, base.start_day,
+            int(len(mi) * tx_per_member[0] * 1.25) + 64,
+        )
+        tx_per_member[0] = max(len(out[0]) / len(mi), 0.1)
+        return out
+
+    def account(self, base: Base, dr: Draws, e0: int, e1: int, sim: tuple | None, replay: Callable,
+                ctx_type: Any) -> None:
+        """Replay entries e0..e1's purchases through every scheme of the group and add up each job's entries."""
+        if sim is None:
+            return  # nobody joined: revenue stays the baseline's, no cost
+        mi, mb = self.members(e0, e1)
+        m, n_c, sl = len(mi), e1 - e0, slice(e0, e1)
+        dm = self.draw[sl][mb]
         w = base.weight[mi]
-        # each job's weight on each simulated member: w where the member joins at the job's share, else 0
-        jw = []
-        for j in range(len(jobs)):
-            if np.array_equal(share[j, sl], top[sl]):
+        jw = []  # each job's weight on each simulated member: w where it joins at the job's share, else 0
+        for j in range(len(self.jobs)):
+            if np.array_equal(self.share[j, sl], self.top[sl]):
                 jw.append(w)
             else:
-                thr = np.concatenate([pis[float(share[j, e])][rows[e]] for e in range(e0, e1)]) if m else w
+                thr = np.concatenate([self.pis[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
                 jw.append(np.where(dr.join_u[dm, mi] < thr, w, 0.0))
-        if m == 0:
-            e0 = e1
-            continue
-        c, day, amt, items, rev_m, _ = S.members_batch(
-            dr.keys[dm, mi], base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.items[mi],
-            base.par, base.horizon_weeks, worlds[sl], mb, base.start_day, int(m * tx_per_member * 1.25) + 64,
-        )
-        tx_per_member = max(len(c) / m, 0.1)
+        c, day, amt, items, rev_m, _ = sim
         brev = dr.base_rev[dm, mi]
-        for j in range(len(jobs)):
+        acc = self.acc
+        for j in range(len(self.jobs)):
             acc["base"][j, sl] = np.bincount(mb, weights=jw[j] * brev, minlength=n_c)
             acc["sim"][j, sl] = np.bincount(mb, weights=jw[j] * rev_m, minlength=n_c)
             acc["members"][j, sl] = np.bincount(mb, weights=jw[j], minlength=n_c)
         tx = TxArrays(cust=c, day=day, amount=amt, items=items, n_customers=m)
-        for key, scheme in schemes.items():
+        for key, scheme in self.schemes.items():
             rep = replay(scheme, tx, _context(ctx_type, base, scheme, mi, 1.0))
             cost_m = np.bincount(c, weights=np.asarray(rep.cost, dtype=np.float64), minlength=m)
             accrued = getattr(rep, "accrued", None)  # per-member costs over membership time (perks)
             liab_m = np.asarray(rep.liability, dtype=np.float64)
-            for j, job in enumerate(jobs):
+            for j, job in enumerate(self.jobs):
                 if id(job.scheme) != key:
                     continue
                 acc["cost"][j, sl] = np.bincount(mb, weights=jw[j] * cost_m, minlength=n_c)
@@ -427,15 +441,69 @@ def _evaluate_group(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ct
                     acc["accrued"][j, sl] = np.bincount(mb, weights=jw[j] * np.asarray(accrued, dtype=np.float64),
                                                         minlength=n_c)
                 acc["liability"][j, sl] = np.bincount(mb, weights=jw[j] * liab_m, minlength=n_c)
-        e0 = e1
-    out = []
-    base_total = dr.base_total[draw]
+
+    def outcomes(self, dr: Draws) -> list[Outcomes]:
+        base_total = dr.base_total[self.draw]
+        acc, out = self.acc, []
+        for j, job in enumerate(self.jobs):
+            r = np.array([v["redemption_rate"] for v in job.values], dtype=np.float64)
+            out.append(Outcomes(revenue=base_total - acc["base"][j] + acc["sim"][j],
+                                reward_cost=r * acc["cost"][j] + acc["accrued"][j],
+                                liability=r * acc["liability"][j], members=acc["members"][j]))
+        return out
+
+
+def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
+    """Return every job's outcomes, simulating once per distinct (draws, world) and replaying once per scheme.
+
+    The simulation (compiled, without the GIL, on every core) runs in a helper thread a few
+    batches ahead of the replays, so the replays, which hold the GIL, overlap it. Each
+    batch's numbers depend only on its members' random-number keys, so the result does
+    not depend on the timing.
+    """
+    keyed: dict[bytes, list[int]] = {}
     for j, job in enumerate(jobs):
-        r = np.array([v["redemption_rate"] for v in job.values], dtype=np.float64)
-        out.append(Outcomes(revenue=base_total - acc["base"][j] + acc["sim"][j],
-                            reward_cost=r * acc["cost"][j] + acc["accrued"][j],
-                            liability=r * acc["liability"][j], members=acc["members"][j]))
-    return out
+        keyed.setdefault(_sim_key(job), []).append(j)
+    groups = [(_Group(base, dr, [jobs[j] for j in idx]), idx) for idx in keyed.values()]
+    q: queue.Queue = queue.Queue(maxsize=PIPELINE_DEPTH)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            tpm = [8.0]  # transactions per member, learnt as batches come back
+            for g, (group, _) in enumerate(groups):
+                for e0, e1 in group.chunks(tpm):
+                    if not put((g, e0, e1, group.simulate(base, dr, e0, e1, tpm))):
+                        return
+            put(None)
+        except BaseException as exc:  # handed to the caller's thread
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="punchcard-simulate", daemon=True)
+    worker.start()
+    try:
+        while (item := q.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            g, e0, e1, sim = item
+            groups[g][0].account(base, dr, e0, e1, sim, replay, ctx_type)
+    finally:
+        stop.set()
+        worker.join()
+    out: list[Outcomes | None] = [None] * len(jobs)
+    for group, idx in groups:
+        for j, res in zip(idx, group.outcomes(dr)):
+            out[j] = res
+    return out  # type: ignore[return-value]
 
 
 def scheme_draw(base: Base, scheme: Scheme, v: dict[str, float], keys: np.ndarray, join_u: np.ndarray,

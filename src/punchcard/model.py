@@ -9,12 +9,14 @@ References: Fader, Hardie & Lee (2005) "Counting your customers the easy way" (B
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numba import njit
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from punchcard.ledger import Ledger
 
@@ -141,21 +143,100 @@ def bgnbd_loglik_terms(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def _fit_positive(negll, starts: list[np.ndarray]) -> tuple[np.ndarray, float, bool, str]:
-    """Minimise ``negll`` over positive parameters with L-BFGS-B on logs from several starts."""
+@njit(cache=True)
+def _digamma(z: float) -> float:
+    """Return ψ(z) for z > 0 (recurrence up to 6, then the asymptotic series)."""
+    acc = 0.0
+    while z < 6.0:
+        acc -= 1.0 / z
+        z += 1.0
+    f = 1.0 / (z * z)
+    return acc + math.log(z) - 0.5 / z - f * (1.0 / 12 - f * (1.0 / 120 - f * (
+        1.0 / 252 - f * (1.0 / 240 - f / 132))))
+
+
+@njit(cache=True)
+def _bgnbd_ll_grad(r, alpha, a, b, x, t_x, T, w):
+    ll = 0.0
+    g = np.zeros(4)
+    lg_r, lg_ab, lg_a, lg_b = math.lgamma(r), math.lgamma(a + b), math.lgamma(a), math.lgamma(b)
+    ps_r, ps_ab, ps_b = _digamma(r), _digamma(a + b), _digamma(b)
+    log_alpha = math.log(alpha)
+    for i in range(len(x)):
+        xi, wi = x[i], w[i]
+        la_T = math.log(alpha + T[i])
+        a3 = -(r + xi) * la_T
+        if xi > 0:
+            la_t = math.log(alpha + t_x[i])
+            bx1 = b + xi - 1.0
+            a4 = math.log(a) - math.log(bx1) - (r + xi) * la_t
+        else:
+            la_t, bx1, a4 = 0.0, 1.0, -np.inf
+        hi = max(a3, a4)
+        lse = hi + math.log(math.exp(a3 - hi) + math.exp(a4 - hi))
+        w3, w4 = math.exp(a3 - lse), math.exp(a4 - lse)
+        ll += wi * (math.lgamma(r + xi) - lg_r + r * log_alpha
+                    + lg_a + math.lgamma(b + xi) - math.lgamma(a + b + xi)
+                    - lg_a - lg_b + lg_ab + lse)
+        ps_abx = _digamma(a + b + xi)
+        g[0] += wi * (_digamma(r + xi) - ps_r + log_alpha - w3 * la_T - w4 * la_t)
+        g[1] += wi * (r / alpha - w3 * (r + xi) / (alpha + T[i]) - w4 * (r + xi) / (alpha + t_x[i]))
+        g[2] += wi * (ps_ab - ps_abx + w4 / a)
+        g[3] += wi * (_digamma(b + xi) - ps_abx - ps_b + ps_ab - w4 / bx1)
+    return ll, g
+
+
+def bgnbd_gradient(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                   w: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the weighted BG/NBD log-likelihood and its analytic gradient in (r, α, a, b)."""
+    r, alpha, a, b = (float(v) for v in params)
+    return _bgnbd_ll_grad(r, alpha, a, b, x, t_x, T, w)
+
+
+def gg_gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray,
+                w: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the weighted Gamma-Gamma log-likelihood and its analytic gradient in (p, q, v)."""
+    p, q, v = params
+    px = p * x
+    log_vxm = np.log(v + x * m)
+    terms = gg_loglik_terms(params, x, m)
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_vxm)
+    d_q = digamma(px + q) - digamma(q) + np.log(v) - log_vxm
+    d_v = q / v - (px + q) / (v + x * m)
+    grad = np.array([np.dot(w, d) for d in (d_p, d_q, d_v)])
+    return float(np.dot(w, terms)), grad
+
+
+def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Return the distinct rows of ``columns`` and how many customers share each (exact)."""
+    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(np.float64)
+
+
+def _fit_positive(loglik_grad, starts: list[np.ndarray]) -> tuple[np.ndarray, float, bool, str]:
+    """Maximise a log-likelihood over positive parameters: L-BFGS-B on logs with its gradient.
+
+    ``loglik_grad(params) -> (loglik, gradient)``; several starts, the best one kept.
+    """
+
+    def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+        par = np.exp(z)
+        with np.errstate(all="ignore"):
+            ll, grad = loglik_grad(par)
+        if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
+            return 1e300, np.zeros_like(z)
+        return -ll, -grad * par  # chain rule for the log parameters
+
     best = None
     for start in starts:
         try:
-            res = minimize(
-                lambda z: negll(np.exp(z)),
-                np.log(start),
-                method="L-BFGS-B",
-                bounds=[(-12.0, 12.0)] * len(start),
-                options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-8},
-            )
+            res = minimize(objective, np.log(start), jac=True, method="L-BFGS-B",
+                           bounds=[(-12.0, 12.0)] * len(start),
+                           options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9})
         except (FloatingPointError, ValueError):
             continue
-        if not np.isfinite(res.fun):
+        if not np.isfinite(res.fun) or res.fun >= 1e299:
             continue
         if best is None or res.fun < best.fun - 1e-9:
             best = res
@@ -175,19 +256,19 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDFit:
     if len(x) == 0 or not np.any(x > 0):
         return BGNBDFit(*(float("nan"),) * 5, converged=False, message="no repeat purchases to fit")
 
-    def negll(p: np.ndarray) -> float:
-        with np.errstate(all="ignore"):
-            v = -float(np.sum(bgnbd_loglik_terms(p, x, t_x, T)))
-        return v if np.isfinite(v) else 1e300
-
     scale = max(float(np.mean(T)), 1e-3)
+    (ux, ut, uT), w = compress(x, t_x, T)  # customers with equal (x, t_x, T) share a term
+
+    def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
+        return bgnbd_gradient(p, ux, ut, uT, w)
+
     starts = [
         np.array([1.0, scale, 1.0, 1.0]),
         np.array([0.5, 0.1 * scale + 0.1, 1.0, 3.0]),
         np.array([0.1, 1.0, 0.5, 0.5]),
         np.array([2.0, 10 * scale, 2.0, 10.0]),
     ]
-    par, ll, ok, msg = _fit_positive(negll, starts)
+    par, ll, ok, msg = _fit_positive(loglik, starts)
     return BGNBDFit(*(float(v) for v in par), loglik=ll, converged=ok, message=msg)
 
 
@@ -269,19 +350,19 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray) -> GammaGammaFit:
     if len(x) < 2:
         return GammaGammaFit(*(float("nan"),) * 4, converged=False, message="fewer than two repeat customers")
 
-    def negll(p: np.ndarray) -> float:
-        with np.errstate(all="ignore"):
-            val = -float(np.sum(gg_loglik_terms(p, x, m)))
-        return val if np.isfinite(val) else 1e300
-
     mbar = float(np.mean(m))
+    (ux, um), w = compress(x, m)
+
+    def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
+        return gg_gradient(p, ux, um, w)
+
     starts = [
         np.array([1.0, 1.0, 1.0]),
         np.array([5.0, 3.0, mbar]),
         np.array([1.0, 2.0, mbar]),
         np.array([10.0, 10.0, 10.0 * mbar]),
     ]
-    par, ll, ok, msg = _fit_positive(negll, starts)
+    par, ll, ok, msg = _fit_positive(loglik, starts)
     return GammaGammaFit(*(float(v) for v in par), loglik=ll, converged=ok, message=msg)
 
 

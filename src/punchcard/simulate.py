@@ -313,7 +313,7 @@ def _sort_member(o_day, o_amt, s, e):
         o_amt[k + 1] = a
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _fill_blocks(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day,
                  mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop):
     """Simulate blocks of members in parallel, block b writing rows from ``cstart[b]`` on.
