@@ -16,7 +16,7 @@ from punchcard.errors import PunchcardError
 from punchcard.ingest import read_ledger, stable_hash
 from punchcard.program import Sales, SalesFormat
 
-REAL = Path("/work/shared/data/real")
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"  # ../shared beside the repo
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -12,7 +12,7 @@ import pytest
 from punchcard import model as M
 from punchcard.ledger import DataQuality, Ledger
 
-CDNOW = Path("/work/shared/data/real/cdnow_sample.csv")
+CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "cdnow_sample.csv"
 
 
 def epoch(d: date) -> int:

@@ -229,10 +229,13 @@ def sample_data(out: Path, customers: int, days: int, start, seed: int, dialect:
     if profile not in sample.PROFILES:
         raise click.BadParameter(f"{profile!r}; choose one of {', '.join(sample.PROFILES)}",
                                  param_hint="--profile")
+    from punchcard.progress import Reporter
+
     summary = sample.generate(
         out, customers=customers, days=days, start=start.date(), seed=seed, dialect=dialect,
         profile=profile, anonymous_share=anonymous_share, return_share=returns_share,
         birthdays=birthdays, order_lines=order_lines,
+        progress=Reporter().counter("customers", customers),
     )
     click.echo(f"Wrote {summary.rows:,} rows for {summary.customers:,} customers to {out}",
                err=True)

@@ -54,4 +54,21 @@ class Reporter:
             yield from bar
 
 
+    def counter(self, label: str, total: int):
+        """Return a ``progress(done, total)`` callback drawing a bar on a terminal, else None."""
+        if not self.bars:
+            return None
+        bar = click.progressbar(length=total, label=f"  {label}", file=sys.stderr,
+                                show_pos=True)
+        state = {"done": 0}
+
+        def update(done: int, _total: int) -> None:
+            bar.update(done - state["done"])
+            state["done"] = done
+            if done >= total:
+                bar.render_finish()
+
+        return update
+
+
 QUIET = Reporter(quiet=True, interactive=False)
