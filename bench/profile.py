@@ -44,6 +44,15 @@ def record(md: Path, label: str, body: str) -> None:
     md.write_text(text, encoding="utf-8")
 
 
+def _source_state() -> str:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from run import source_state
+    finally:
+        sys.path.remove(str(BENCH))
+    return source_state()
+
+
 def _strip_banner(text: str) -> list[str]:
     """Return pyinstrument's report lines without its ASCII-art header."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -102,6 +111,7 @@ def main() -> None:
         f"{polars.__version__}, numba {numba.__version__}",
         f"- command: `.venv/bin/python bench/profile.py {' '.join(sys.argv[1:])}` "
         f"(in-process `punchcard {' '.join(argv)}`)",
+        f"- source: {_source_state()}",
         f"- wall time under the profiler: {wall:.1f} s (CPU time {session.cpu_time:.1f} s; "
         "time spent inside numba-compiled functions shows as the caller's [self])",
         "",

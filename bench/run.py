@@ -274,6 +274,24 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
 
 # --- report -----------------------------------------------------------------------------
 
+def source_state() -> str:
+    """Return the commit, whether src/ differs from it, and a hash of src/ (read-only git)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted((ROOT / "src").rglob("*.py")):
+        digest.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        head, dirty = "?", ""
+    state = f"commit {head or '?'}" + (" + uncommitted changes in src/" if dirty else "")
+    return f"{state} (src/ sha256 {digest.hexdigest()[:12]})"
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:
@@ -319,7 +337,7 @@ def size_table(lab: str, entry: dict) -> list[str]:
              f"({data.get('customers_seen') or '?':,} customers identified in the file); "
              f"generated in {_fmt_s(data.get('generate_s'))} s"
              f"{' (cached from an earlier run)' if data.get('cached') else ''}. "
-             f"Measured {entry['when']}.",
+             f"Measured {entry['when']} on {entry.get('source', 'an unrecorded source tree')}.",
              "",
              "| step | wall s | peak RSS MiB | time × floor | memory × floor | notes |",
              "|---|---:|---:|---:|---:|---|"]
@@ -463,10 +481,50 @@ def render(results: dict, path: Path) -> None:
         "",
     ]
     order = sorted(results["sizes"], key=lambda k: results["sizes"][k]["rows_target"])
+    lines += summary_table(results, order)
     for lab in order:
         entry = results["sizes"][lab]
         lines += [f"Command: `{entry['command']}`", ""] + size_table(lab, entry)
+    lines += extrapolation(results, order)
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+def summary_table(results: dict, order: list[str]) -> list[str]:
+    """Return the one-line-per-size overview of the ratios the targets are about."""
+    lines = ["| rows | floor s | floor MiB | build s | build MiB | build/floor time | "
+             "build/floor memory | pandas s (2 schemes) | punchcard/pandas time |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for lab in order:
+        st = results["sizes"][lab]["steps"]
+        f, b, p = st.get("floor"), st.get("build"), st.get("pandas")
+        cells = [lab,
+                 _fmt_s(f["wall_s"]) if _ok(f) else "—", f"{f['peak_rss_mib']:,.0f}" if _ok(f) else "—",
+                 _fmt_s(b["wall_s"]) if _ok(b) else ("failed" if b else "—"),
+                 f"{b['peak_rss_mib']:,.0f}" if _ok(b) else "—",
+                 _ratio(b["wall_s"], f["wall_s"]) if _ok(b) and _ok(f) else "—",
+                 _ratio(b["peak_rss_mib"], f["peak_rss_mib"]) if _ok(b) and _ok(f) else "—",
+                 _fmt_s(p["wall_s"]) if _ok(p) else ("skipped" if p and p.get("skipped") else "—"),
+                 f"{b['wall_s'] / p['wall_s']:.2f}" if _ok(b) and _ok(p) else "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + ["", "Targets: build/floor time ≤ 5× (aim 3×) at 20M, memory ≤ 3×, "
+                        "100M build ≤ 24 GB. Details per size below.", ""]
+
+
+def extrapolation(results: dict, order: list[str]) -> list[str]:
+    """Return a note for 100M when it was not measured: linear in rows from the largest size."""
+    if "100M" in results["sizes"] or not order:
+        return []
+    big = results["sizes"][order[-1]]
+    b = big["steps"].get("build")
+    if not _ok(b):
+        return []
+    k = 1e8 / big["data"]["rows"]
+    gib = b["peak_rss_mib"] * k / 1024
+    return ["### 100M rows — not measured", "",
+            f"Linear in rows from {order[-1]}, the build would take about {b['wall_s'] * k / 60:.0f} min "
+            f"and peak at about **{gib:.0f} GiB** — {'over' if gib > 24 else 'within'} the 24 GB "
+            f"target{' and over this machine' + chr(39) + 's memory, so it was not run (it would be OOM-killed on a shared machine)' if gib > 22 else ''}. "
+            "Run `bench/run.py --sizes 100M --steps floor,build` once the 20M build meets its targets.", ""]
 
 
 # --- main -------------------------------------------------------------------------------
@@ -545,6 +603,7 @@ def main(argv: list[str] | None = None) -> dict:
         if _ok(res.get("pandas")):
             pandas_per_row = res["pandas"]["wall_s"] / meta["rows"]
         results["sizes"][lab] = {"rows_target": size, "command": command, "data": meta,
+                                 "source": source_state(),
                                  "steps": res,
                                  "when": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}
         json_path.write_text(json.dumps(results, indent=2))

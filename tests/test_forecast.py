@@ -187,3 +187,42 @@ def test_real_scheme_engine(cdnow) -> None:
     print(f"\nreal replay, 2,357 customers, 20 draws: {time.perf_counter() - t:.1f} s")
     f = out.schemes[s.id]
     assert f["reward_cost"] > 0 and f["incremental_revenue"] > 0
+
+
+def test_batched_simulation_matches_one_draw_at_a_time(cdnow) -> None:
+    from punchcard import simulate as S
+
+    s = scheme(enrollment=0.5)
+    base, _ = F.prepare(program(s), cdnow, 3)
+    dr = F.make_draws(base, 3, 4)
+    n = len(base.cust)
+    mi, mb = np.tile(np.arange(n), 4), np.repeat(np.arange(4), n)
+    worlds = np.array([F._world(_stamp(), dict(F.likely_values(s.assumptions), visit_lift=x))
+                       for x in (0.0, 0.1, -0.3, 1.0)])
+    cols = (base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.items[mi])
+    ref = []
+    for d in range(4):
+        sel = mb == d
+        c, day, amt, items, rev = S.members(dr.keys[d], *(a[sel] for a in cols), base.par, base.horizon_weeks,
+                                            worlds[d], base.start_day)
+        order = np.lexsort((amt, day, c))
+        ref.append((c[order] + d * n, day[order], amt[order], items[order], rev))
+    want = [np.concatenate([r[k] for r in ref]) for k in range(5)]
+    for capacity in (1, 10**6):  # too little room: blocks are run again with more
+        got = S.members_batch(dr.keys[mb, mi], *cols, base.par, base.horizon_weeks, worlds, mb, base.start_day,
+                              capacity)
+        for a, b in zip(got[:5], want):
+            assert np.array_equal(a, b)
+
+
+def test_brent_steps_are_scipys() -> None:
+    from scipy.optimize import brentq
+
+    for f in (lambda x: x**3 - 0.1, lambda x: np.floor(x * 1000) / 1000 - 0.0333):
+        gen = F._brent(-0.5, 2.0, f(-0.5), f(2.0), 5e-4, 1e-6, 100)
+        try:
+            x = next(gen)
+            while True:
+                x = gen.send(f(x))
+        except StopIteration as done:
+            assert done.value == brentq(f, -0.5, 2.0, xtol=5e-4, rtol=1e-6)

@@ -10,7 +10,8 @@ from punchcard import backtest
 from punchcard.ingest import read_ledger
 from punchcard.program import load_program
 from punchcard.results import plain
-from punchcard.shard import shard_count, shard_of
+from punchcard.schemes import replay
+from punchcard.shard import SHARD_TX, plan_shards, replay_sharded, shard_count, shard_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,4 +35,23 @@ def test_shards_partition_customers_stably():
     hashes = np.array([0, 1, 2, 3, 2**64 - 1, 12345678901234567], dtype=np.uint64)
     shard = shard_of(hashes, 4)
     assert shard.tolist() == [0, 1, 2, 3, 3, 12345678901234567 % 4]
-    assert shard_count(0) == 1 and shard_count(4_000_000) == 1 and shard_count(4_000_001) == 2
+    assert shard_count(0) == 1 and shard_count(SHARD_TX) == 1 and shard_count(SHARD_TX + 1) == 2
+    assert shard_count(10, target=4) == 3
+
+
+def test_a_shard_plan_is_reused_across_schemes_and_checked():
+    program = load_program(ROOT / "programs" / "kaffebar-oslo.yaml")
+    ledger = read_ledger(program.sales, base=program.path.parent)
+    b = backtest.base(ledger)
+    ctx = backtest.context(b, 0.6, 0.8)
+    plan = plan_shards(b.tx, ctx, 3)
+    assert sorted(np.concatenate(plan.ids).tolist()) == list(range(b.tx.n_customers))
+    assert sorted(np.concatenate(plan.rows).tolist()) == list(range(len(b.tx.day)))
+    for scheme in program.schemes:
+        whole = replay(scheme, b.tx, ctx)
+        split = replay_sharded(scheme, b.tx, ctx, 3, plan)
+        for name in ("cost", "redeemed", "expired", "outstanding", "liability", "daily_cost"):
+            assert np.allclose(getattr(split, name), getattr(whole, name), rtol=1e-12), name
+    other = backtest.context(backtest.base(ledger), 0.6, 0.8)  # same figures, other arrays
+    with pytest.raises(ValueError, match="shard plan"):
+        replay_sharded(program.schemes[0], b.tx, other, 3, plan)

@@ -10,11 +10,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from punchcard.ledger import Ledger, TxArrays, arrays
 from punchcard.program import FixedCosts, Program, Scheme
 from punchcard.schemes import Replay, ReplayContext
-from punchcard.shard import replay_sharded, shard_count
+from punchcard.schemes.settle import offsets
+from punchcard.shard import plan_shards, replay_sharded, shard_count
 
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
@@ -36,6 +38,7 @@ class Base:
     """What every scheme's backtest of one ledger shares, computed once."""
 
     tx: TxArrays
+    off: np.ndarray  # int64, n_customers + 1: where each customer's rows start
     member: np.ndarray  # bool per cust: has at least one transaction
     join_day: np.ndarray  # int32 per cust: first transaction day (end_day + 1 if none)
     cust_revenue: np.ndarray  # float64 per cust, net of returns
@@ -51,21 +54,32 @@ def base(ledger: Ledger) -> Base:
     """Return the arrays all schemes' backtests of `ledger` share."""
     tx = arrays(ledger)
     n = ledger.n_customers
-    counts = np.bincount(tx.cust, minlength=n)
-    member = counts > 0
+    off = offsets(tx.cust, n)
+    member = off[1:] > off[:-1]
     join = np.full(n, ledger.end_day + 1, dtype=np.int32)
-    first = np.searchsorted(tx.cust, np.arange(n))
-    join[member] = tx.day[first[member]]
-    cust_revenue = np.bincount(tx.cust, weights=tx.amount, minlength=n).astype(np.float64)
+    join[member] = tx.day[off[:-1][member]]
+    cust_revenue = per_customer(off, tx.amount)
     anon = float(ledger.anon["amount"].sum()) if ledger.anon.height else 0.0
     ids = np.flatnonzero(member)
     rank = ids[np.lexsort((ids, -cust_revenue[ids]))]
     bd = (np.full(n, -1, dtype=np.int16) if ledger.birthday_doy is None
           else np.asarray(ledger.birthday_doy, dtype=np.int16))
-    return Base(tx=tx, member=member, join_day=join, cust_revenue=cust_revenue,
+    return Base(tx=tx, off=off, member=member, join_day=join, cust_revenue=cust_revenue,
                 revenue=float(tx.amount.sum()) + anon, rank=rank,
                 start_day=int(ledger.start_day), end_day=int(ledger.end_day), birthday_doy=bd,
                 cust_hash=np.asarray(ledger.cust_hash, dtype=np.uint64))
+
+
+@njit(cache=True)
+def per_customer(off, x):
+    """Return the sum of x over each customer's rows, added in row order (as np.bincount does)."""
+    out = np.zeros(off.shape[0] - 1)
+    for c in range(off.shape[0] - 1):
+        s = 0.0
+        for i in range(off[c], off[c + 1]):
+            s += x[i]
+        out[c] = s
+    return out
 
 
 def context(b: Base, gross_margin: float, redemption_rate: float) -> ReplayContext:
@@ -87,10 +101,12 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
     b = base(ledger)
     k = shards if shards is not None else shard_count(len(b.tx.day))
     out: dict[str, BacktestResult] = {}
+    plan = plan_shards(b.tx, context(b, 0.0, 0.0), k) if k > 1 else None  # split once
     schemes = program.schemes if progress is None else progress(program.schemes)
     for scheme in schemes:
         rate = scheme.assumptions.redemption_rate.mean
-        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k)
+        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k,
+                             plan)
         out[scheme.id] = result(scheme, rep, b, program.business.fixed_costs)
     return out
 
@@ -113,7 +129,7 @@ def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts) -> BacktestR
     member_days = float((b.end_day - b.join_day[b.member].astype(np.int64) + 1).sum())
     fixed_cost = (fixed.setup + fixed.monthly * n_days / DAYS_PER_MONTH
                   + fixed.per_member_year * member_days / DAYS_PER_YEAR)
-    cust_cost = np.bincount(b.tx.cust, weights=rep.cost, minlength=len(b.member)) + rep.accrued
+    cust_cost = per_customer(b.off, rep.cost) + rep.accrued
     reward_cost = float(cust_cost.sum())
     total = reward_cost + fixed_cost
     rewarded = b.member & (rep.first_reward_day >= 0)

@@ -16,7 +16,6 @@ from typing import Any, Callable
 
 import numpy as np
 from numpy.random import PCG64, Generator
-from scipy.optimize import brentq
 
 from punchcard import model as M
 from punchcard import simulate as S
@@ -259,9 +258,13 @@ def _world(scheme: Scheme, v: dict[str, float]) -> np.ndarray:
     ])
 
 
-def _context(ctx_type: Any, base: Base, scheme: Scheme, idx: np.ndarray, redemption: float) -> Any:
+def _anchor(base: Base, scheme: Scheme) -> int:
     # only today's customers are simulated, none of them new: anchor welcome newness at the horizon end
-    anchor = base.end_day if scheme.kind == "welcome_offer" else base.data_start_day
+    return base.end_day if scheme.kind == "welcome_offer" else base.data_start_day
+
+
+def _context(ctx_type: Any, base: Base, scheme: Scheme, idx: np.ndarray, redemption: float) -> Any:
+    anchor = _anchor(base, scheme)
     fields = dict(
         start_day=base.start_day, end_day=base.end_day, gross_margin=base.gross_margin,
         redemption_rate=redemption, member=np.ones(len(idx), dtype=bool),
@@ -341,7 +344,7 @@ class Outcomes:
 
 
 def _sim_key(job: Job) -> bytes:
-    """Return what decides a job's simulated purchases: draws, worlds and frequency bias (not enrollment or redemption)."""
+    """Return what decides a job's simulated purchases: draws, worlds and bias (not enrollment or redemption)."""
     bias = job.scheme.assumptions.frequency_bias
     spec = np.array([np.append(_world(job.scheme, v), bias) for v in job.values])
     return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
@@ -390,57 +393,92 @@ class _Group:
         mi = np.concatenate(rows) if lens.sum() else np.zeros(0, dtype=np.int64)
         return mi, np.repeat(np.arange(e1 - e0, dtype=np.int64), lens)
 
-    def simulate(self, base: Base, dr: Draws, e0: int, e1: int, tx_per_member: list[float]) -> tuple | None:
+    def simulate(self, base: Base, dr: Draws, e0: int, e1: int, tx_per_member: list[float]) -> dict | None:
         """Return the scheme-world purchases of entries e0..e1's members (None when there are none)."""
         mi, mb = self.members(e0, e1)
         if len(mi) == 0:
             return None
         dm = self.draw[e0:e1][mb]
-        out = S.members_batch(
+        c, day, amt, items, rev_m, off = S.members_batch(
             dr.keys[dm, mi], base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.items[mi],
             base.par, base.horizon_weeks, self.worlds[e0:e1], mb, base.start_day,
             int(len(mi) * tx_per_member[0] * 1.25) + 64,
         )
-        tx_per_member[0] = max(len(out[0]) / len(mi), 0.1)
-        return out
+        tx_per_member[0] = max(len(c) / len(mi), 0.1)
+        # only members who bought are replayed; the others get their scheme's no-purchase outcome
+        cnt = np.diff(off)
+        active = cnt > 0
+        n_act = int(np.count_nonzero(active))
+        c_act = np.repeat(np.arange(n_act, dtype=np.int32), cnt[active]) if n_act < len(mi) else c
+        return {"mi": mi, "mb": mb, "dm": dm, "rev": rev_m, "active": active, "mi_act": mi[active],
+                "mb_act": mb[active], "tx": TxArrays(cust=c_act, day=day, amount=amt, items=items, n_customers=n_act)}
 
-    def account(self, base: Base, dr: Draws, e0: int, e1: int, sim: tuple | None, replay: Callable,
+    def account(self, base: Base, dr: Draws, e0: int, e1: int, sim: dict | None, replay: Callable,
                 ctx_type: Any) -> None:
         """Replay entries e0..e1's purchases through every scheme of the group and add up each job's entries."""
         if sim is None:
             return  # nobody joined: revenue stays the baseline's, no cost
-        mi, mb = self.members(e0, e1)
-        m, n_c, sl = len(mi), e1 - e0, slice(e0, e1)
-        dm = self.draw[sl][mb]
+        mi, mb, dm, active, mb_act, tx = sim["mi"], sim["mb"], sim["dm"], sim["active"], sim["mb_act"], sim["tx"]
+        n_c, sl = e1 - e0, slice(e0, e1)
         w = base.weight[mi]
-        jw = []  # each job's weight on each simulated member: w where it joins at the job's share, else 0
+        # each job's weight on each simulated member: w where it joins at the job's share, else 0;
+        # jobs with the same shares share their sums
+        masks: dict[bytes, int] = {}
+        mask_of, jw = [], []
         for j in range(len(self.jobs)):
-            if np.array_equal(self.share[j, sl], self.top[sl]):
-                jw.append(w)
-            else:
-                thr = np.concatenate([self.pis[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
-                jw.append(np.where(dr.join_u[dm, mi] < thr, w, 0.0))
-        c, day, amt, items, rev_m, _ = sim
+            key = self.share[j, sl].tobytes()
+            if key not in masks:
+                masks[key] = len(jw)
+                if np.array_equal(self.share[j, sl], self.top[sl]):
+                    jw.append(w)
+                else:
+                    thr = np.concatenate([self.pis[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
+                    jw.append(np.where(dr.join_u[dm, mi] < thr, w, 0.0))
+            mask_of.append(masks[key])
         brev = dr.base_rev[dm, mi]
+
+        def per_entry(index: np.ndarray, weights: np.ndarray) -> np.ndarray:
+            return np.bincount(index, weights=weights, minlength=n_c)
+
+        sums = [(per_entry(mb, ww * brev), per_entry(mb, ww * sim["rev"]), per_entry(mb, ww)) for ww in jw]
+        jw_act = [ww[active] for ww in jw]
         acc = self.acc
         for j in range(len(self.jobs)):
-            acc["base"][j, sl] = np.bincount(mb, weights=jw[j] * brev, minlength=n_c)
-            acc["sim"][j, sl] = np.bincount(mb, weights=jw[j] * rev_m, minlength=n_c)
-            acc["members"][j, sl] = np.bincount(mb, weights=jw[j], minlength=n_c)
-        tx = TxArrays(cust=c, day=day, amount=amt, items=items, n_customers=m)
+            acc["base"][j, sl], acc["sim"][j, sl], acc["members"][j, sl] = sums[mask_of[j]]
+        n_act = tx.n_customers
+        ctxs: dict[int, Any] = {}
         for key, scheme in self.schemes.items():
-            rep = replay(scheme, tx, _context(ctx_type, base, scheme, mi, 1.0))
-            cost_m = np.bincount(c, weights=np.asarray(rep.cost, dtype=np.float64), minlength=m)
-            accrued = getattr(rep, "accrued", None)  # per-member costs over membership time (perks)
-            liab_m = np.asarray(rep.liability, dtype=np.float64)
+            z_acc, z_liab = _idle_outcome(base, dr, scheme, replay, ctx_type)
+            if n_act:
+                anchor = _anchor(base, scheme)
+                if anchor not in ctxs:
+                    ctxs[anchor] = _context(ctx_type, base, scheme, sim["mi_act"], 1.0)
+                rep = replay(scheme, tx, ctxs[anchor])
+                cost_a = np.bincount(tx.cust, weights=np.asarray(rep.cost, dtype=np.float64), minlength=n_act)
+                liab_a = np.asarray(rep.liability, dtype=np.float64)
+                acc_a = None if z_acc is None else np.asarray(rep.accrued, dtype=np.float64)
+            done: dict[int, tuple] = {}
             for j, job in enumerate(self.jobs):
                 if id(job.scheme) != key:
                     continue
-                acc["cost"][j, sl] = np.bincount(mb, weights=jw[j] * cost_m, minlength=n_c)
-                if accrued is not None:
-                    acc["accrued"][j, sl] = np.bincount(mb, weights=jw[j] * np.asarray(accrued, dtype=np.float64),
-                                                        minlength=n_c)
-                acc["liability"][j, sl] = np.bincount(mb, weights=jw[j] * liab_m, minlength=n_c)
+                k = mask_of[j]
+                if k not in done:
+                    ww, wa = jw[k], jw_act[k]
+                    cost_e = per_entry(mb_act, wa * cost_a) if n_act else np.zeros(n_c)
+                    liab_e = per_entry(mb_act, wa * liab_a) if n_act else np.zeros(n_c)
+                    acc_e = None
+                    if z_acc is not None:
+                        acc_e = per_entry(mb_act, wa * acc_a) if n_act else np.zeros(n_c)
+                        if z_acc.any():  # members who bought nothing still accrue
+                            acc_e += per_entry(mb, np.where(active, 0.0, ww * z_acc[mi]))
+                    if z_liab.any():  # and may hold rewards issued without a purchase
+                        liab_e += per_entry(mb, np.where(active, 0.0, ww * z_liab[mi]))
+                    done[k] = (cost_e, acc_e, liab_e)
+                cost_e, acc_e, liab_e = done[k]
+                acc["cost"][j, sl] = cost_e
+                if acc_e is not None:
+                    acc["accrued"][j, sl] = acc_e
+                acc["liability"][j, sl] = liab_e
 
     def outcomes(self, dr: Draws) -> list[Outcomes]:
         base_total = dr.base_total[self.draw]
@@ -451,6 +489,27 @@ class _Group:
                                 reward_cost=r * acc["cost"][j] + acc["accrued"][j],
                                 liability=r * acc["liability"][j], members=acc["members"][j]))
         return out
+
+
+def _idle_outcome(base: Base, dr: Draws, scheme: Scheme, replay: Callable, ctx_type: Any
+                  ) -> tuple[np.ndarray | None, np.ndarray]:
+    """Return every simulated customer's (accrued cost or None, liability) as a member who buys nothing.
+
+    A replay is per customer, so a member without purchases ends the same in every draw and
+    world (perks accrue, coupons and birthday rewards are issued and lapse): it is replayed
+    once per scheme, at redemption rate 1, and reused. Without purchases there is no
+    reward cost (costs are incurred at a purchase).
+    """
+    key = (id(scheme), id(replay))
+    if key not in dr.idle:
+        n = len(base.cust)
+        none_i, none_f = np.zeros(0, dtype=np.int32), np.zeros(0)
+        tx = TxArrays(cust=none_i, day=none_i, amount=none_f, items=none_f, n_customers=n)
+        rep = replay(scheme, tx, _context(ctx_type, base, scheme, np.arange(n), 1.0))
+        accrued = getattr(rep, "accrued", None)
+        dr.idle[key] = (None if accrued is None else np.asarray(accrued, dtype=np.float64),
+                        np.asarray(rep.liability, dtype=np.float64))
+    return dr.idle[key]
 
 
 def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type: Any) -> list[Outcomes]:
@@ -528,6 +587,7 @@ class Draws:
     base_rev: np.ndarray  # (draws, customers) baseline revenue
     base_total: np.ndarray  # (draws,) weighted baseline revenue
     u: np.ndarray  # (draws, len(RANGED)) uniforms for the ranged assumptions
+    idle: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)  # see _idle_outcome
 
 
 def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0) -> Draws:
@@ -580,41 +640,104 @@ def _tornado_jobs(scheme: Scheme, n: int) -> list[tuple[str, str, Job]]:
     return out
 
 
-def _solve_break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
-                      ctx_type: Any, known: dict[float, float]) -> float | None:
-    """Return the root in BREAK_EVEN_BRACKET from the expected net impact ``known`` at the grid lifts, or None."""
+def _brent(xa: float, xb: float, fa: float, fb: float, xtol: float, rtol: float, maxiter: int):
+    """Brent's method as a generator: yields the next lift to evaluate, is sent f there, returns the root.
 
-    def f(lift: float) -> float:
-        if lift not in known:
-            job = _lift_job(scheme, dr, n, lift)
-            known[lift] = _mean(evaluate(base, dr, [job], replay, ctx_type)[0].net(program, dr.base_total[:n]))
-        return known[lift]
+    The steps are those of scipy.optimize.brentq (its C code, Brent 1973), written so that
+    the searches of several schemes can advance together, one batched evaluation per step.
+    """
+    xpre, xcur, fpre, fcur = xa, xb, fa, fb
+    xblk = fblk = spre = scur = 0.0
+    if fpre == 0.0:
+        return xpre
+    if fcur == 0.0:
+        return xcur
+    for _ in range(maxiter):
+        if fpre != 0.0 and fcur != 0.0 and np.signbit(fpre) != np.signbit(fcur):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2.0
+        sbis = (xblk - xcur) / 2.0
+        if fcur == 0.0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2.0 * abs(stry) < min(abs(spre), 3.0 * abs(sbis) - delta):
+                spre, scur = scur, stry  # good short step
+            else:
+                spre = scur = sbis  # bisect
+        else:
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
+        fcur = yield xcur
+    return xcur
 
+
+def _break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draws, n: int, replay: Callable,
+                    ctx_type: Any, known: list[dict[float, float]]) -> list[float | None]:
+    """Return each scheme's break-even visit lift, from its expected net impact ``known`` at the grid lifts.
+
+    None where the expected net impact has the same sign at both ends of BREAK_EVEN_BRACKET.
+    Otherwise the first grid step that changes sign brackets the root, and Brent's method
+    solves it to 0.0005; every step evaluates all the schemes' next lifts in one batch.
+    """
     lo, hi = BREAK_EVEN_BRACKET
-    f_lo, f_hi = f(lo), f(hi)
-    if f_lo == 0.0:
-        return lo
-    if f_hi == 0.0:
-        return hi
-    if np.sign(f_lo) == np.sign(f_hi):
-        return None
-    grid = sorted(x for x in known if lo <= x <= hi)
-    for a, b in zip(grid, grid[1:]):  # narrow the bracket to the first grid step that changes sign
-        if f(b) == 0.0:
-            return float(b)
-        if np.sign(f(a)) != np.sign(f(b)):
-            lo, hi = a, b
-            break
-    return float(brentq(f, lo, hi, xtol=5e-4, rtol=1e-6, maxiter=100))
+    roots: list[float | None] = [None] * len(schemes)
+    searches = {}
+    for k, kn in enumerate(known):
+        f_lo, f_hi = kn[lo], kn[hi]
+        if f_lo == 0.0:
+            roots[k] = lo
+            continue
+        if f_hi == 0.0:
+            roots[k] = hi
+            continue
+        if np.sign(f_lo) == np.sign(f_hi):
+            continue
+        grid = sorted(x for x in kn if lo <= x <= hi)
+        a, b = lo, hi
+        for x0, x1 in zip(grid, grid[1:]):  # narrow the bracket to the first grid step that changes sign
+            if np.sign(kn[x0]) != np.sign(kn[x1]):
+                a, b = x0, x1
+                break
+        searches[k] = _brent(a, b, kn[a], kn[b], 5e-4, 1e-6, 100)
+    asked = {}
+    for k, gen in searches.items():
+        try:
+            asked[k] = next(gen)
+        except StopIteration as done:
+            roots[k] = float(done.value)
+    while asked:
+        jobs = [_lift_job(schemes[k], dr, n, x) for k, x in asked.items()]
+        outs = evaluate(base, dr, jobs, replay, ctx_type)
+        nxt = {}
+        for (k, x), o in zip(asked.items(), outs):
+            f = _mean(o.net(program, dr.base_total[:n]))
+            known[k][x] = f
+            try:
+                nxt[k] = searches[k].send(f)
+            except StopIteration as done:
+                roots[k] = float(done.value)
+        asked = nxt
+    return roots
 
 
 def break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
                ctx_type: Any) -> float | None:
-    """Return the visit lift in [−0.5, 2] at which expected net impact is zero (brentq, CRN), or None."""
+    """Return the visit lift in [−0.5, 2] at which expected net impact is zero (Brent, CRN), or None."""
     jobs = [_lift_job(scheme, dr, n, x) for x in BREAK_EVEN_GRID]
     outs = evaluate(base, dr, jobs, replay, ctx_type)
     known = {x: _mean(o.net(program, dr.base_total[:n])) for x, o in zip(BREAK_EVEN_GRID, outs)}
-    return _solve_break_even(program, base, scheme, dr, n, replay, ctx_type, known)
+    return _break_even_all(program, base, [scheme], dr, n, replay, ctx_type, [known])[0]
 
 
 def _tornado_rows(scheme: Scheme, at: dict[tuple[str, str], float]) -> list[dict]:
@@ -698,15 +821,15 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
                 jobs.append(_lift_job(s, dr, n_sc, x))
         plan.append((s, main, torn, grid))
     outs = evaluate(base, dr, jobs, replay, ctx_type)
-    result = {}
-    for s, main, torn, grid in plan:
-        block = _summary(program, dr, outs[main])
-        if scenarios:
-            known = {x: _mean(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, grid)}
-            block["break_even_visit_lift"] = _solve_break_even(program, base, s, dr, n_sc, replay, ctx_type, known)
-            block["tornado"] = _tornado_rows(s, {(name, end): _mean(outs[j].net(program, dr.base_total[:n_sc]))
-                                                 for name, end, j in torn})
-        result[s.id] = block
+    result = {s.id: _summary(program, dr, outs[main]) for s, main, _, _ in plan}
+    if scenarios:
+        known = [{x: _mean(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, grid)}
+                 for _, _, _, grid in plan]
+        roots = _break_even_all(program, base, [p[0] for p in plan], dr, n_sc, replay, ctx_type, known)
+        for (s, _, torn, _), root in zip(plan, roots):
+            result[s.id]["break_even_visit_lift"] = root
+            result[s.id]["tornado"] = _tornado_rows(s, {(name, end): _mean(outs[j].net(program, dr.base_total[:n_sc]))
+                                                        for name, end, j in torn})
     return result
 
 

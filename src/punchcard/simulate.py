@@ -96,7 +96,10 @@ def _gamma(shape: float, state: np.uint64):
             continue
         v = v * v * v
         state, u = _next(state)
-        if np.log(u) < 0.5 * z * z + d - d * v + d * np.log(v):
+        z2 = z * z
+        # Marsaglia & Tsang's squeeze: inside the acceptance region, so it accepts only what the
+        # log test accepts (the same draws, two logarithms fewer almost every time)
+        if u < 1.0 - 0.0331 * z2 * z2 or np.log(u) < 0.5 * z2 + d - d * v + d * np.log(v):
             return d * v * boost, state
 
 

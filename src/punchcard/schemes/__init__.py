@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 import numpy as np
+from numba import njit
 
 from punchcard.ledger import TxArrays
 from punchcard.program import Scheme
@@ -41,13 +42,39 @@ def _check(tx: TxArrays, ctx: ReplayContext) -> None:
     if ctx.end_day < ctx.start_day:
         raise ValueError("ReplayContext.end_day is before start_day")
     if len(tx.day):
-        if tx.day.min() < ctx.start_day or tx.day.max() > ctx.end_day:
+        problem = _scan_order(tx.cust, tx.day, n, ctx.start_day, ctx.end_day)
+        if problem == 1:
             raise ValueError("transactions fall outside [start_day, end_day]; filter them first")
-        if tx.cust.min() < 0 or tx.cust.max() >= n:
+        if problem == 2:
             raise ValueError("TxArrays.cust must lie in 0..n_customers-1")
-        key = tx.cust.astype(np.int64) * (1 << 32) + tx.day.astype(np.int64)
-        if np.any(np.diff(key) < 0):
+        if problem == 3:
             raise ValueError("transactions must be sorted by (cust, day)")
+
+
+@njit(cache=True)
+def _scan_order(cust, day, n, start_day, end_day):
+    """Return 0 if every row is in the window, its cust in 0..n-1 and rows sorted by (cust, day);
+    else 1, 2 or 3 for the first rule broken (window, cust range, order), checked in one pass."""
+    window = False
+    rng = False
+    order = False
+    pc = -1
+    pd = 0
+    for i in range(cust.shape[0]):
+        c = cust[i]
+        d = day[i]
+        window |= (d < start_day) | (d > end_day)
+        rng |= (c < 0) | (c >= n)
+        order |= (c < pc) | ((c == pc) & (d < pd))
+        pc = c
+        pd = d
+    if window:
+        return 1
+    if rng:
+        return 2
+    if order:
+        return 3
+    return 0
 
 
 def replay(scheme: Scheme, tx: TxArrays, ctx: ReplayContext) -> Replay:

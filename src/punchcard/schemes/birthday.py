@@ -10,8 +10,8 @@ from numba import njit
 from punchcard.ledger import EPOCH_ORDINAL, TxArrays
 from punchcard.program import BirthdayParams
 from punchcard.schemes.settle import (
-    Replay, ReplayContext, buffers, close, expire, finish, hold, new_wallet, offsets, settle,
-    unit_cost,
+    Replay, ReplayContext, buffers, close, expire, finish, hold, offsets, settle,
+    unit_cost, wallet,
 )
 
 
@@ -71,7 +71,7 @@ def _scan(off, day, amount, member, join, doy, jan1, ylen, window, cost, face, l
                 i += 1
             if b > end_day:
                 break
-            w, n = hold(w, n, b + window, 1.0, cost, face, 0.0, liab, item, c, b, day0, r, cout, dout)
+            n = hold(w, n, b + window, 1.0, cost, face, 0.0, liab, item, c, b, day0, r, cout, dout)
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
@@ -86,6 +86,6 @@ def replay(params: BirthdayParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
           np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
           birthdays(ctx.birthday_doy, ctx.cust_hash), jan1, ylen, int(params.window_days),
           cost, float(params.value), liab, 1.0 if is_item else 0.0,
-          float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), new_wallet(),
+          float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(None, len(jan1)),
           tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout)

@@ -8,8 +8,8 @@ from numba import njit
 from punchcard.ledger import TxArrays
 from punchcard.program import CouponsParams
 from punchcard.schemes.settle import (
-    Replay, ReplayContext, buffers, close, data_start, expire, finish, hold, new_wallet, offsets,
-    settle, unit_cost,
+    Replay, ReplayContext, buffers, close, data_start, expire, finish, hold, offsets,
+    settle, unit_cost, wallet,
 )
 
 
@@ -24,15 +24,15 @@ def _next_issue(x, anchor, every):
 @njit(cache=True)
 def _issue(w, n, upto, nxt, last, last_bill, anchor, every, active, valid, cost, face, rate,
            item, c, day0, end_day, r, cout, dout):
-    """Issue the coupons due on days nxt..upto to customer c; return (wallet, size, next issue day)."""
+    """Issue the coupons due on days nxt..upto to customer c; return (wallet size, next issue day)."""
     while nxt <= upto and nxt <= end_day:
         if last < 0 or last < nxt - active:
-            return w, n, _next_issue(upto + 1, anchor, every)  # inactive until the next purchase
+            return n, _next_issue(upto + 1, anchor, every)  # inactive until the next purchase
         liab = cost if item > 0.0 else face + rate * last_bill
-        w, n = hold(w, n, nxt + valid, 1.0, cost, face, rate, liab, item, c, nxt, day0, r,
+        n = hold(w, n, nxt + valid, 1.0, cost, face, rate, liab, item, c, nxt, day0, r,
                     cout, dout)
         nxt += every
-    return w, n, nxt
+    return n, nxt
 
 
 @njit(cache=True)
@@ -50,7 +50,7 @@ def _scan(off, day, amount, member, join, anchor, every, active, valid, min_purc
             d = day[i]
             if d < join[c]:
                 continue
-            w, n, nxt = _issue(w, n, d, nxt, last, last_bill, anchor, every, active, valid,
+            n, nxt = _issue(w, n, d, nxt, last, last_bill, anchor, every, active, valid,
                                cost, face, rate, item, c, day0, end_day, r, cout, dout)
             a = amount[i]
             last = d
@@ -62,7 +62,7 @@ def _scan(off, day, amount, member, join, anchor, every, active, valid, min_purc
                 if n > 0:
                     settle(w, n, i, a, d, day0, r, tout, dout)
                     n = 0
-        w, n, nxt = _issue(w, n, end_day, nxt, last, last_bill, anchor, every, active, valid,
+        n, nxt = _issue(w, n, end_day, nxt, last, last_bill, anchor, every, active, valid,
                            cost, face, rate, item, c, day0, end_day, r, cout, dout)
         close(w, n, end_day, c, day0, r, cout, dout)
 
@@ -80,5 +80,6 @@ def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
               data_start(ctx), int(params.every_days), int(params.active_days),
               int(params.valid_days), float(params.min_purchase), cost, face, rate,
               1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
-              int(ctx.end_day), new_wallet(), tout, cout, dout)
+              int(ctx.end_day), wallet(None, (int(ctx.end_day) - int(ctx.start_day)) // int(params.every_days) + 2),
+              tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout)

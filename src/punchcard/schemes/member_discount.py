@@ -9,7 +9,7 @@ from punchcard.ledger import TxArrays
 from punchcard.program import MemberDiscountParams
 from punchcard.schemes.settle import (
     T_EARNED, Replay, ReplayContext, buffers, close, expire, expiry_day, finish, hold,
-    immediate, new_wallet, offsets, settle,
+    immediate, offsets, settle, wallet,
 )
 
 
@@ -34,8 +34,8 @@ def _scan(off, day, amount, member, join, rate, cashback, valid, r, day0, end_da
                     settle(w, n, i, a, d, day0, r, tout, dout)
                     n = 0
             credit = rate * a
-            tout[i, T_EARNED] += 1.0
-            w, n = hold(w, n, d + valid, 1.0, 0.0, credit, 0.0, credit, 0.0, c, d, day0, r, cout, dout)
+            tout[T_EARNED, i] += 1.0
+            n = hold(w, n, d + valid, 1.0, 0.0, credit, 0.0, credit, 0.0, c, d, day0, r, cout, dout)
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
@@ -43,9 +43,10 @@ def replay(params: MemberDiscountParams, tx: TxArrays, ctx: ReplayContext) -> Re
     """Return the member discount replayed over `tx` (cashback settles at the next purchase)."""
     tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
     if params.rate > 0.0:
-        _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
+        off = offsets(tx.cust, tx.n_customers)
+        _scan(off, tx.day, tx.amount,
               np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
               float(params.rate), bool(params.cashback), expiry_day(params.expiry_days),
-              float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), new_wallet(),
+              float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(off),
               tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout)

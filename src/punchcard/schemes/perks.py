@@ -1,4 +1,7 @@
-"""Perks: non-monetary member benefits that cost money per member-year and per event."""
+"""Perks: non-monetary member benefits that cost money per member-year and per event.
+
+(Its compiled scan writes through settle.py's helpers, tables stored one row per column.)
+"""
 
 from __future__ import annotations
 

@@ -30,9 +30,9 @@ def lapse_days(expiry_months: int | None) -> int:
 def _lapse(c, balance, last, gap, pv, r, day0, cout, dout):
     """Record customer c's whole balance as lapsed on the day after its last valid day."""
     k = last + gap + 1 - day0
-    cout[c, C_EXPIRED] += balance
-    dout[k, D_EXPIRED] += balance
-    dout[k, D_HELD] -= r * balance * pv
+    cout[C_EXPIRED, c] += balance
+    dout[D_EXPIRED, k] += balance
+    dout[D_HELD, k] -= r * balance * pv
 
 
 @njit(cache=True)
@@ -66,12 +66,12 @@ def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_p
                 used = min(np.floor(balance / step), fit) * step
                 if used > 0.0:
                     balance -= used
-                    tout[i, T_REDEEMED] += r * used
-                    tout[i, T_COST] += r * used * pv
-                    tout[i, T_DISCOUNT] += r * used * pv
-                    dout[k, D_REDEEMED] += r * used
-                    dout[k, D_COST] += r * used * pv
-                    dout[k, D_HELD] -= r * used * pv
+                    tout[T_REDEEMED, i] += r * used
+                    tout[T_COST, i] += r * used * pv
+                    tout[T_DISCOUNT, i] += r * used * pv
+                    dout[D_REDEEMED, k] += r * used
+                    dout[D_COST, k] += r * used * pv
+                    dout[D_HELD, k] -= r * used * pv
                     mark_reward(c, d, 1.0, cout)
             if a < min_purchase:
                 continue
@@ -83,16 +83,16 @@ def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_p
             pts = np.floor(earn * (a - used * pv) * m + 1e-9)
             if pts > 0.0:
                 balance += pts
-                tout[i, T_EARNED] += pts
-                cout[c, C_EARNED] += pts
-                dout[k, D_EARNED] += pts
-                dout[k, D_HELD] += r * pts * pv
+                tout[T_EARNED, i] += pts
+                cout[C_EARNED, c] += pts
+                dout[D_EARNED, k] += pts
+                dout[D_HELD, k] += r * pts * pv
         if balance > 0.0:
             if last + gap < end_day:
                 _lapse(c, balance, last, gap, pv, r, day0, cout, dout)
             else:
-                cout[c, C_OUTSTANDING] += balance
-                cout[c, C_LIABILITY] += r * balance * pv
+                cout[C_OUTSTANDING, c] += balance
+                cout[C_LIABILITY, c] += r * balance * pv
 
 
 def replay(params: PointsParams, tx: TxArrays, ctx: ReplayContext) -> Replay:

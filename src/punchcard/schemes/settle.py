@@ -4,6 +4,13 @@ expire them, or keep them outstanding — plus the replay's input and output rec
 Every kind's compiled scan writes into three output tables (per transaction, per
 customer, per day of the window) through the helpers below, so counting, expiry and
 liability are done the same way for all kinds. Column numbers are module constants.
+
+Layout, for speed: each table is stored one *row per column* — ``tout[T_COST, i]``,
+``cout[C_EXPIRED, c]``, ``dout[D_HELD, k]`` — so a scan writes each output as a
+contiguous stream and ``finish`` hands the rows out as views, without copying. The
+wallet of held rewards is allocated once per scan with room for the most any customer
+can hold (``wallet``), and reset per customer by its size ``n``; the helpers never
+allocate.
 """
 
 from __future__ import annotations
@@ -72,15 +79,31 @@ class Replay:
 
 
 def buffers(n_tx: int, n_customers: int, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return zeroed per-transaction, per-customer and per-day output tables."""
-    cout = np.zeros((n_customers, N_C))
-    cout[:, C_FIRST] = -1.0
-    return np.zeros((n_tx, N_T)), cout, np.zeros((n_days + 1, N_D))
+    """Return zeroed per-transaction (N_T × n_tx), per-customer (N_C × n) and per-day
+    (N_D × (n_days + 1)) output tables."""
+    cout = np.zeros((N_C, n_customers))
+    cout[C_FIRST] = -1.0
+    return np.zeros((N_T, n_tx)), cout, np.zeros((N_D, n_days + 1))
+
+
+@njit(cache=True)
+def _offsets(cust, n_customers):
+    off = np.empty(n_customers + 1, dtype=np.int64)
+    c = 0
+    for i in range(cust.shape[0]):
+        k = cust[i]
+        while c <= k:
+            off[c] = i
+            c += 1
+    while c <= n_customers:
+        off[c] = cust.shape[0]
+        c += 1
+    return off
 
 
 def offsets(cust: np.ndarray, n_customers: int) -> np.ndarray:
-    """Return the start index of every customer's rows (n_customers + 1 entries)."""
-    return np.searchsorted(cust, np.arange(n_customers + 1), side="left").astype(np.int64)
+    """Return the start index of every customer's rows (n_customers + 1 entries; cust sorted)."""
+    return _offsets(cust, int(n_customers))
 
 
 def data_start(ctx: ReplayContext) -> int:
@@ -89,65 +112,81 @@ def data_start(ctx: ReplayContext) -> int:
 
 
 def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray) -> Replay:
-    """Return the Replay record built from a scan's three output tables."""
-    n_days = dout.shape[0] - 1
-    accrual = np.cumsum(dout[:, D_ACCRUAL])[:n_days]
-    liability = np.cumsum(dout[:, D_HELD])[:n_days]
+    """Return the Replay record built from a scan's three output tables (rows as views)."""
+    n_days = dout.shape[1] - 1
+    accrual = np.cumsum(dout[D_ACCRUAL])[:n_days]
+    liability = np.cumsum(dout[D_HELD])[:n_days]
     liability[np.abs(liability) < 1e-9] = 0.0
     return Replay(
         start_day=int(start_day),
-        earned=tout[:, T_EARNED].copy(),
-        redeemed=tout[:, T_REDEEMED].copy(),
-        cost=tout[:, T_COST].copy(),
-        discount=tout[:, T_DISCOUNT].copy(),
-        cust_earned=cout[:, C_EARNED].copy(),
-        expired=cout[:, C_EXPIRED].copy(),
-        outstanding=cout[:, C_OUTSTANDING].copy(),
-        liability=cout[:, C_LIABILITY].copy(),
-        accrued=cout[:, C_ACCRUED].copy(),
-        rewards=cout[:, C_REWARDS].copy(),
-        first_reward_day=cout[:, C_FIRST].astype(np.int64),
-        daily_earned=dout[:n_days, D_EARNED].copy(),
-        daily_redeemed=dout[:n_days, D_REDEEMED].copy(),
-        daily_cost=dout[:n_days, D_COST] + accrual,
-        daily_expired=dout[:n_days, D_EXPIRED].copy(),
+        earned=tout[T_EARNED],
+        redeemed=tout[T_REDEEMED],
+        cost=tout[T_COST],
+        discount=tout[T_DISCOUNT],
+        cust_earned=cout[C_EARNED],
+        expired=cout[C_EXPIRED],
+        outstanding=cout[C_OUTSTANDING],
+        liability=cout[C_LIABILITY],
+        accrued=cout[C_ACCRUED],
+        rewards=cout[C_REWARDS],
+        first_reward_day=cout[C_FIRST].astype(np.int64),
+        daily_earned=dout[D_EARNED, :n_days],
+        daily_redeemed=dout[D_REDEEMED, :n_days],
+        daily_cost=dout[D_COST, :n_days] + accrual,
+        daily_expired=dout[D_EXPIRED, :n_days],
         daily_liability=liability,
     )
 
 
+@njit(cache=True)
+def _longest(off):
+    m = 0
+    for c in range(off.shape[0] - 1):
+        m = max(m, off[c + 1] - off[c])
+    return m
+
+
+def wallet(off: np.ndarray | None = None, extra: int = 0) -> np.ndarray:
+    """Return a wallet table (N_W × capacity) with room for everything one customer can hold.
+
+    A scan holds at most one reward entry per transaction plus ``extra`` issued away from
+    a till (coupon days, birthdays); ``off`` gives the customers' transaction counts.
+    """
+    longest = 0 if off is None or len(off) < 2 else int(_longest(off))
+    return np.zeros((N_W, longest + int(extra) + 8))
+
+
 def new_wallet() -> np.ndarray:
-    """Return an empty wallet table (it grows as needed)."""
-    return np.zeros((8, N_W))
+    """Return a small empty wallet table (for driving the helpers directly)."""
+    return wallet()
 
 
 @njit(cache=True)
 def mark_reward(c, day, count, cout):
     """Count `count` rewards for customer c and remember the day of their first one."""
-    cout[c, C_REWARDS] += count
-    if cout[c, C_FIRST] < 0:
-        cout[c, C_FIRST] = day
+    cout[C_REWARDS, c] += count
+    if cout[C_FIRST, c] < 0:
+        cout[C_FIRST, c] = day
 
 
 @njit(cache=True)
 def hold(w, n, exp, count, cost, face, rate, liab, item, c, day, day0, r, cout, dout):
-    """Put `count` rewards valid through day `exp` into the wallet; return (wallet, size)."""
-    if n == w.shape[0]:
-        w2 = np.zeros((2 * n + 8, w.shape[1]))
-        w2[:n] = w[:n]
-        w = w2
-    w[n, W_EXP] = exp
-    w[n, W_COUNT] = count
-    w[n, W_COST] = cost
-    w[n, W_FACE] = face
-    w[n, W_RATE] = rate
-    w[n, W_LIAB] = liab
-    w[n, W_ITEM] = item
-    cout[c, C_EARNED] += count
+    """Put `count` rewards valid through day `exp` into the wallet; return its new size."""
+    if n >= w.shape[1]:
+        raise ValueError("wallet full: allocate it with settle.wallet(off, extra)")
+    w[W_EXP, n] = exp
+    w[W_COUNT, n] = count
+    w[W_COST, n] = cost
+    w[W_FACE, n] = face
+    w[W_RATE, n] = rate
+    w[W_LIAB, n] = liab
+    w[W_ITEM, n] = item
+    cout[C_EARNED, c] += count
     mark_reward(c, day, count, cout)
     k = day - day0
-    dout[k, D_EARNED] += count
-    dout[k, D_HELD] += r * count * liab
-    return w, n + 1
+    dout[D_EARNED, k] += count
+    dout[D_HELD, k] += r * count * liab
+    return n + 1
 
 
 @njit(cache=True)
@@ -155,15 +194,16 @@ def expire(w, n, day, c, day0, r, cout, dout):
     """Drop every held reward whose last valid day is before `day` as expired; return the new size."""
     m = 0
     for j in range(n):
-        if w[j, W_EXP] < day:
-            cnt = w[j, W_COUNT]
-            k = int(w[j, W_EXP]) + 1 - day0
-            cout[c, C_EXPIRED] += cnt
-            dout[k, D_EXPIRED] += cnt
-            dout[k, D_HELD] -= r * cnt * w[j, W_LIAB]
+        if w[W_EXP, j] < day:
+            cnt = w[W_COUNT, j]
+            k = int(w[W_EXP, j]) + 1 - day0
+            cout[C_EXPIRED, c] += cnt
+            dout[D_EXPIRED, k] += cnt
+            dout[D_HELD, k] -= r * cnt * w[W_LIAB, j]
         else:
             if m != j:
-                w[m, :] = w[j, :]
+                for q in range(N_W):
+                    w[q, m] = w[q, j]
             m += 1
     return m
 
@@ -177,24 +217,24 @@ def settle(w, n, i, bill, day, day0, r, tout, dout):
     item_value = 0.0
     disc = 0.0
     for j in range(n):
-        cnt = w[j, W_COUNT]
+        cnt = w[W_COUNT, j]
         count += cnt
-        held += cnt * w[j, W_LIAB]
-        if w[j, W_ITEM] > 0.0:
-            item_cost += cnt * w[j, W_COST]
-            item_value += cnt * w[j, W_FACE]
+        held += cnt * w[W_LIAB, j]
+        if w[W_ITEM, j] > 0.0:
+            item_cost += cnt * w[W_COST, j]
+            item_value += cnt * w[W_FACE, j]
         else:
-            disc += cnt * (w[j, W_FACE] + w[j, W_RATE] * bill)
+            disc += cnt * (w[W_FACE, j] + w[W_RATE, j] * bill)
     if disc > bill:
         disc = bill
     cost = r * (item_cost + disc)
     k = day - day0
-    tout[i, T_REDEEMED] += r * count
-    tout[i, T_COST] += cost
-    tout[i, T_DISCOUNT] += r * (item_value + disc)
-    dout[k, D_REDEEMED] += r * count
-    dout[k, D_COST] += cost
-    dout[k, D_HELD] -= r * held
+    tout[T_REDEEMED, i] += r * count
+    tout[T_COST, i] += cost
+    tout[T_DISCOUNT, i] += r * (item_value + disc)
+    dout[D_REDEEMED, k] += r * count
+    dout[D_COST, k] += cost
+    dout[D_HELD, k] -= r * held
     return count
 
 
@@ -203,24 +243,24 @@ def close(w, n, end_day, c, day0, r, cout, dout):
     """At the end of the data: expire what has passed its last day, keep the rest outstanding."""
     n = expire(w, n, end_day, c, day0, r, cout, dout)
     for j in range(n):
-        cnt = w[j, W_COUNT]
-        cout[c, C_OUTSTANDING] += cnt
-        cout[c, C_LIABILITY] += r * cnt * w[j, W_LIAB]
+        cnt = w[W_COUNT, j]
+        cout[C_OUTSTANDING, c] += cnt
+        cout[C_LIABILITY, c] += r * cnt * w[W_LIAB, j]
 
 
 @njit(cache=True)
 def immediate(i, c, day, day0, r, value, tout, cout, dout):
     """Record one reward worth `value` earned and redeemed at transaction i (an at-the-till discount)."""
     k = day - day0
-    tout[i, T_EARNED] += 1.0
-    tout[i, T_REDEEMED] += r
-    tout[i, T_COST] += r * value
-    tout[i, T_DISCOUNT] += r * value
-    cout[c, C_EARNED] += 1.0
+    tout[T_EARNED, i] += 1.0
+    tout[T_REDEEMED, i] += r
+    tout[T_COST, i] += r * value
+    tout[T_DISCOUNT, i] += r * value
+    cout[C_EARNED, c] += 1.0
     mark_reward(c, day, 1.0, cout)
-    dout[k, D_EARNED] += 1.0
-    dout[k, D_REDEEMED] += r
-    dout[k, D_COST] += r * value
+    dout[D_EARNED, k] += 1.0
+    dout[D_REDEEMED, k] += r
+    dout[D_COST, k] += r * value
 
 
 @njit(cache=True)
@@ -228,9 +268,9 @@ def accrue(c, a, b, per_day, day0, cout, dout):
     """Spread a cost of `per_day` over days a..b (inclusive) of customer c's membership."""
     if b < a or per_day == 0.0:
         return
-    cout[c, C_ACCRUED] += per_day * (b - a + 1)
-    dout[a - day0, D_ACCRUAL] += per_day
-    dout[b + 1 - day0, D_ACCRUAL] -= per_day
+    cout[C_ACCRUED, c] += per_day * (b - a + 1)
+    dout[D_ACCRUAL, a - day0] += per_day
+    dout[D_ACCRUAL, b + 1 - day0] -= per_day
 
 
 def expiry_day(expiry_days: int | None) -> float:

@@ -9,7 +9,7 @@ from punchcard.ledger import TxArrays
 from punchcard.program import StampCardParams
 from punchcard.schemes.settle import (
     T_EARNED, Replay, ReplayContext, buffers, close, expire, expiry_day, finish, hold,
-    new_wallet, offsets, settle, unit_cost,
+    offsets, wallet, settle, unit_cost,
 )
 
 COUNTERS = {"visits": 0, "items": 1, "spend": 2}
@@ -45,8 +45,8 @@ def _scan(off, day, amount, items, member, join, counter, need, min_purchase,
             k = np.floor(progress / need + 1e-9)
             if k > 0.0:
                 progress = max(progress - k * need, 0.0)
-                tout[i, T_EARNED] += k
-                w, n = hold(w, n, d + valid, k, cost, face, 0.0, liab, item, c, d, day0, r, cout, dout)
+                tout[T_EARNED, i] += k
+                n = hold(w, n, d + valid, k, cost, face, 0.0, liab, item, c, d, day0, r, cout, dout)
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
@@ -57,10 +57,11 @@ def replay(params: StampCardParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
     cost = unit_cost(reward.value, reward.cost, ctx.gross_margin) if is_item else 0.0
     liab = cost if is_item else float(reward.value)
     tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
-    _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount, tx.items,
+    off = offsets(tx.cust, tx.n_customers)
+    _scan(off, tx.day, tx.amount, tx.items,
           np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
           COUNTERS[params.counter], float(params.stamps - params.head_start),
           float(params.min_purchase), expiry_day(params.expiry_days), cost, float(reward.value),
           liab, 1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
-          int(ctx.end_day), new_wallet(), tout, cout, dout)
+          int(ctx.end_day), wallet(off), tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout)

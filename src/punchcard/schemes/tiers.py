@@ -1,4 +1,7 @@
-"""Tiers: trailing-window spend sets each purchase's tier, its discount and the member's perks."""
+"""Tiers: trailing-window spend sets each purchase's tier, its discount and the member's perks.
+
+(Its compiled scan writes through settle.py's helpers, tables stored one row per column.)
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from punchcard.ledger import TxArrays
 from punchcard.program import WelcomeOfferParams
 from punchcard.schemes.settle import (
     T_EARNED, Replay, ReplayContext, buffers, close, data_start, expire, expiry_day, finish,
-    hold, new_wallet, offsets, settle, unit_cost,
+    hold, offsets, wallet, settle, unit_cost,
 )
 
 
@@ -24,8 +24,8 @@ def _scan(off, day, amount, member, join, new_from, min_purchase, valid, cost, f
         d = day[s]
         if d < new_from or d < join[c] or amount[s] <= 0.0:
             continue  # an existing customer, not yet a member, or a first visit that is a return
-        tout[s, T_EARNED] += 1.0
-        w, n = hold(w, 0, d + valid, 1.0, cost, face, 0.0, liab, item, c, d, day0, r, cout, dout)
+        tout[T_EARNED, s] += 1.0
+        n = hold(w, 0, d + valid, 1.0, cost, face, 0.0, liab, item, c, d, day0, r, cout, dout)
         for i in range(s + 1, e):
             a = amount[i]
             if a <= 0.0 or a < min_purchase:
@@ -49,5 +49,5 @@ def replay(params: WelcomeOfferParams, tx: TxArrays, ctx: ReplayContext) -> Repl
           data_start(ctx) + int(params.new_after_days), float(params.min_purchase),
           expiry_day(params.expiry_days), cost, float(params.value), liab,
           1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
-          int(ctx.end_day), new_wallet(), tout, cout, dout)
+          int(ctx.end_day), wallet(), tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout)
