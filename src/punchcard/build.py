@@ -96,7 +96,8 @@ def analyse(prog, options: BuildOptions, fingerprint: str,
         backtests = backtest.run(prog, ledger, progress=lambda schemes: reporter.iterate(
             schemes, f"{prog.id}: backtest", length=len(schemes)))
     with reporter.stage(f"{prog.id}: forecast"):
-        fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws)
+        fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
+                          progress=reporter.step)
     res = results.build_results(
         prog, ledger, backtests, fc,
         data=data, customers=customers, seed=options.seed,

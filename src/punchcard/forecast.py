@@ -846,9 +846,15 @@ def _default_replay() -> tuple[Callable, Any]:
 
 
 def run(program: Program, ledger: Ledger, *, seed: int = 20270101, draws: int | None = None,
-        replay: Callable | None = None) -> ForecastOutput:
-    """Return the fitted model, each scheme's simulated forecast and the run settings (or why it was skipped)."""
+        replay: Callable | None = None,
+        progress: Callable[[str], None] | None = None) -> ForecastOutput:
+    """Return the fitted model, each scheme's simulated forecast and the run settings (or why it was skipped).
+
+    ``progress(message)`` is told when each phase starts (fit, draws, break-even).
+    """
+    note = progress or (lambda _message: None)
     n_draws = int(draws if draws is not None else program.forecast.draws)
+    note("fitting the customer model")
     prep = prepare(program, ledger, seed)
     if isinstance(prep, str):
         return _skip(program, seed, n_draws, prep)
@@ -857,6 +863,8 @@ def run(program: Program, ledger: Ledger, *, seed: int = 20270101, draws: int | 
         replay, ctx_type = _default_replay()
     else:
         ctx_type = _LocalContext
+    note(f"simulating {n_draws} draws of {len(base.cust):,} customers for "
+         f"{len(program.schemes)} schemes, with their tornado and break-even lifts")
     dr = make_draws(base, seed, n_draws)
     schemes = forecast_schemes(program, base, list(program.schemes), dr, replay, ctx_type)
     mean_w = float(np.sum(base.weight) / len(base.weight))

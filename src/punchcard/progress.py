@@ -30,6 +30,11 @@ class Reporter:
         if not self.quiet:
             click.echo(message, err=True)
 
+    def step(self, message: str) -> None:
+        """Print a step of a long stage on a terminal or when verbose."""
+        if self.bars or self.verbose:
+            click.echo(f"    {message}…", err=True)
+
     def debug(self, message: str) -> None:
         """Print a line only when verbose."""
         if self.verbose:
