@@ -180,13 +180,17 @@ def init(sales: Path, out: Path | None, force: bool) -> None:
         punchcard init exports/sales-2026.csv
         punchcard init kassa.csv -o programs/kaffebar.yaml
     """
-    from punchcard.program import load_program
+    from punchcard.program import load_program, program_json_schema
     from punchcard.starter import write_starter
 
     if out is None:
         stem = sales.name.split(".")[0]
         out = Path("programs") / f"{stem}.yaml"
     written = write_starter(sales, out, force=force)
+    schema_file = written.parent / "schema.json"
+    if not schema_file.exists():  # for editors' autocompletion (the file's first line)
+        schema_file.write_text(json.dumps(program_json_schema(), indent=2, ensure_ascii=False,
+                                          sort_keys=True) + "\n", encoding="utf-8")
     prog = load_program(written)
     click.echo(f"Wrote {written} ({len(prog.schemes)} scheme active; the other kinds are "
                "commented out). Edit it, then run `punchcard build " + str(written) + "`.")

@@ -9,7 +9,8 @@ from pathlib import Path
 from punchcard.dialect import DELIMITERS, EXCEL, Sniffed, normalise_header, sniff
 from punchcard.errors import PunchcardError
 
-SCHEMA_LINE = "# yaml-language-server: $schema=https://punchcard.dev/schema/program.json"
+# `punchcard init` writes schema.json beside the program for editors (yaml-language-server).
+SCHEMA_LINE = "# yaml-language-server: $schema=schema.json"
 # Header words that give away the export's language → (locale, currency) guess.
 LANGUAGE_HINTS = (
     ({"kundenummer", "kundenr", "dato", "belop", "kvitteringsnr", "antall", "fodselsdato"}, "nb-NO", "NOK"),
