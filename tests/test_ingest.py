@@ -317,3 +317,80 @@ def test_identical_lines_on_one_receipt_are_two_items(tmp_path):
     both = load(first, second)
     assert figures(both)[:3] == (94.0, 1, 1)
     assert both.quality.rejected == {"duplicate_line": 2}
+
+
+# --- fast paths: a sample that looks plain must not change what the rest of the file gives ---
+
+
+def plain_rows(n: int) -> str:
+    """n rows with plain integer customer/order ids, ISO dates and plain amounts (a big sample)."""
+    return "".join(f"{1000 + i % 50},2024-01-{1 + i % 28:02d},2.50,1,{100000 + i}\n" for i in range(n))
+
+
+def test_odd_rows_after_a_plain_sample_parse_as_the_full_rules(tmp_path):
+    # 20,000 plain rows fill the sniffed sample; then rows the plain casts cannot settle.
+    tail = ('1001,2024-02-01 10:00:00,"1,000.50",2,200001\n'  # timestamp, thousands separator
+            "1001, 2024-02-02 ,$3.00,,200002\n"  # spaces around the date, currency, no quantity
+            "1002,2024-02-03,abc,1,200003\n"  # bad amount
+            "1002,2024-02-04,inf,1,200004\n"  # not a finite amount: bad_amount as in full rules
+            "1003,,,,\n"  # no date, no amount
+            ",,,,\n")  # empty line
+    led = load(write(tmp_path / "odd.csv", "customer,date,amount,items,order\n" + plain_rows(20000) + tail))
+    q = led.quality
+    assert q.rows_read == 20006
+    assert q.rejected == {"empty_line": 1, "missing_date": 1, "bad_amount": 2}
+    assert q.rows_used == 20002
+    assert round(led.tx["amount"].sum(), 2) == round(20000 * 2.5 + 1000.5 + 3.0, 2)
+    days = led.tx.filter(pl.col("amount") > 2.5)["day"].to_list()
+    assert sorted(days) == [19754, 19755]  # 2024-02-01 and 2024-02-02
+    assert led.tx["items"].sum() == 20000 + 2 + 1
+
+
+def test_ids_that_are_not_plain_numbers_after_the_sample(tmp_path):
+    # The sample shows plain integer ids; later "0042" and "42" are two customers (text ids),
+    # " 42 " is "42" (spaces stripped), and order "007" is not order "7".
+    tail = ("0042,2024-02-01,1.00,1,007\n42,2024-02-01,2.00,1,7\n 42 ,2024-02-02,4.00,1,8\n")
+    led = load(write(tmp_path / "ids.csv", "customer,date,amount,items,order\n" + plain_rows(20000) + tail))
+    assert led.n_customers == 50 + 2
+    assert led.tx.height == 20003
+    ids = sorted([str(1000 + i) for i in range(50)] + ["0042", "42"])
+    assert led.tx.filter(pl.col("cust") == ids.index("42"))["amount"].to_list() == [2.0, 4.0]
+    assert led.tx.filter(pl.col("cust") == ids.index("0042"))["amount"].to_list() == [1.0]
+    assert stable_hash(pl.Series(ids)).tolist() == led.cust_hash.tolist()
+
+
+def test_numeric_ids_sort_as_text(tmp_path):
+    # customers are keyed in the sorted order of their ids as text: "10" < "9"
+    text = "customer,date,amount\n9,2024-01-01,1\n10,2024-01-02,2\n100,2024-01-03,3\n"
+    led = load(write(tmp_path / "n.csv", text))
+    assert led.tx.rows() == [(0, 19724, 2.0, 1.0), (1, 19725, 3.0, 1.0), (2, 19723, 1.0, 1.0)]
+
+
+def test_order_lines_apart_and_unsorted(tmp_path):
+    # Order ids out of order and an order's lines far apart are still one visit each.
+    text = ("customer,date,amount,order\n"
+            "a,2024-01-02,1.10,B7\na,2024-01-01,2.00,A1\nb,2024-01-03,5.00,C3\n"
+            ",2024-01-02,0.90,B7\nb,2024-01-03,1.00,C3\nb,2024-01-04,4.00,A2\n")
+    led = load(write(tmp_path / "o.csv", text))
+    assert led.tx.rows() == [(0, 19723, 2.0, 1.0), (0, 19724, 2.0, 2.0), (1, 19725, 6.0, 2.0),
+                             (1, 19726, 4.0, 1.0)]
+
+
+def test_amounts_beyond_cents_and_ties_sort_fully(tmp_path):
+    # Amounts with many decimals take the general sort; equal (day, amount) sort by items.
+    text = ("customer,date,amount,items\n"
+            "a,2024-01-01,1.123456789,3\na,2024-01-01,1.123456789,1\na,2024-01-01,0.5,2\n")
+    led = load(write(tmp_path / "d.csv", text))
+    assert led.tx.rows() == [(0, 19723, 0.5, 2.0), (0, 19723, 1.123456789, 1.0),
+                             (0, 19723, 1.123456789, 3.0)]
+
+
+def test_same_ledger_every_run(tmp_path):
+    text = "customer,date,amount,items,order,birthday\n" + "".join(
+        f"c{i % 97},2024-0{1 + i % 9}-1{i % 10},{(i * 37) % 500 / 100 + 0.5},{1 + i % 3},{i // 2},"
+        f"{'1990-05-0' + str(1 + i % 9) if i % 4 else ''}\n" for i in range(5000))
+    path = write(tmp_path / "r.csv", text)
+    first, second = load(path), load(path)
+    assert first.tx.equals(second.tx) and first.anon.equals(second.anon)
+    assert first.birthday_doy.tolist() == second.birthday_doy.tolist()
+    assert first.cust_hash.tolist() == second.cust_hash.tolist()
