@@ -36,3 +36,21 @@ def test_starter(tmp_path):
     except ImportError:
         return
     assert load_program(out).sales.columns["customer"] == "Kundenummer"
+
+
+def test_ambiguous_dates_need_and_accept_a_date_format(tmp_path):
+    from click.testing import CliRunner
+
+    from punchcard import cli
+
+    sales = tmp_path / "sales.csv"
+    sales.write_text("customer,date,amount\na,01/02/2025,10\nb,03/04/2025,12\n")
+    out = tmp_path / "p.yaml"
+    result = CliRunner().invoke(cli.cli, ["init", str(sales), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "--date-format" in result.output
+    result = CliRunner().invoke(cli.cli, ["init", str(sales), "-o", str(out),
+                                          "--date-format", "%d/%m/%Y"])
+    assert result.exit_code == 0, result.output
+    assert 'date_format: "%d/%m/%Y"' in out.read_text()
+    assert (tmp_path / "schema.json").is_file()

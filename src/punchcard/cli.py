@@ -172,13 +172,16 @@ def schema(out: Path | None) -> None:
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Program file to write (default: programs/<sales file stem>.yaml).")
 @click.option("--force", is_flag=True, help="Overwrite an existing program file.")
-def init(sales: Path, out: Path | None, force: bool) -> None:
+@click.option("--date-format", default=None, metavar="FORMAT",
+              help="Date format when day/month order is ambiguous, e.g. %d/%m/%Y.")
+def init(sales: Path, out: Path | None, force: bool, date_format: str | None) -> None:
     """Sniff a sales export and write a starter program file, then validate it.
 
     \b
     Examples:
         punchcard init exports/sales-2026.csv
         punchcard init kassa.csv -o programs/kaffebar.yaml
+        punchcard init sales.csv --date-format %d/%m/%Y   # when 01/02 could be either
     """
     from punchcard.program import load_program, program_json_schema
     from punchcard.starter import write_starter
@@ -186,7 +189,7 @@ def init(sales: Path, out: Path | None, force: bool) -> None:
     if out is None:
         stem = sales.name.split(".")[0]
         out = Path("programs") / f"{stem}.yaml"
-    written = write_starter(sales, out, force=force)
+    written = write_starter(sales, out, force=force, date_format=date_format)
     schema_file = written.parent / "schema.json"
     if not schema_file.exists():  # for editors' autocompletion (the file's first line)
         schema_file.write_text(json.dumps(program_json_schema(), indent=2, ensure_ascii=False,

@@ -355,7 +355,8 @@ def resolve_day_month(fmt: str, values: pl.Series, where: str, column: str) -> s
         raise PunchcardError(
             f"{where}: column {column!r}: dates such as {example!r} could be day/month or "
             f"month/day. Give the format under `sales:` → `format:`: "
-            f"`date_format: \"%d{sep}%m{sep}{year}\"` or `date_format: \"%m{sep}%d{sep}{year}\"`."
+            f"`date_format: \"%d{sep}%m{sep}{year}\"` or `date_format: \"%m{sep}%d{sep}{year}\"` "
+            f"(with `punchcard init`: `--date-format %d{sep}%m{sep}{year}`)."
         )
     return resolved
 
@@ -394,8 +395,11 @@ def sniff_dialect(path: Path, given: Dialect | None = None,
     return dialect, header, roles, frame, total
 
 
-def sniff(path: Path) -> Sniffed:
-    """Return the format, header, detected column roles and a row-count estimate of an export."""
+def sniff(path: Path, date_format: str | None = None) -> Sniffed:
+    """Return the format, header, detected column roles and a row-count estimate of an export.
+
+    ``date_format`` settles dates whose day/month order the data leave open.
+    """
     path = Path(path)
     if path.suffix.lower() == ".parquet":
         schema = pl.scan_parquet(path).collect_schema()
@@ -408,7 +412,10 @@ def sniff(path: Path) -> Sniffed:
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
         return Sniffed(path, "parquet", Dialect(date_format=fmt), header, roles, int(rows))
     dialect, header, roles, frame, total = sniff_dialect(path)
-    if dialect.date_format and dialect.date_format.startswith("?"):
+    if date_format:
+        dialect = Dialect(dialect.encoding, dialect.delimiter, dialect.decimal, dialect.thousands,
+                          date_format, dialect.birthday_format)
+    elif dialect.date_format and dialect.date_format.startswith("?"):
         fmt = resolve_day_month(dialect.date_format, frame[roles["date"]], str(path), roles["date"])
         dialect = Dialect(dialect.encoding, dialect.delimiter, dialect.decimal, dialect.thousands,
                           fmt, dialect.birthday_format)

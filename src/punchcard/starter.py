@@ -147,13 +147,14 @@ def starter_yaml(found: Sniffed, sales_ref: str) -> str:
     return "\n".join(lines) + "\n" + SCHEMES
 
 
-def write_starter(sales_path: Path, out: Path, *, force: bool = False) -> Path:
+def write_starter(sales_path: Path, out: Path, *, force: bool = False,
+                  date_format: str | None = None) -> Path:
     """Write a starter program for ``sales_path`` to ``out`` and return ``out``."""
     out = Path(out)
     if out.exists() and not force:
         raise PunchcardError(f"{out}: the file already exists. Fix: choose another name, "
                              "or pass `--force` to overwrite it.")
-    found = sniff(Path(sales_path))
+    found = sniff(Path(sales_path), date_format=date_format)
     ref = Path(os.path.relpath(Path(sales_path).resolve(), out.resolve().parent)).as_posix()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(starter_yaml(found, ref), encoding="utf-8")

@@ -1,0 +1,92 @@
+"""A build over an export larger than the memory it is allowed completes (streaming ingest).
+
+The build runs in a memory cgroup whose limit is below the CSV's size on disk, so it can
+only succeed if no stage loads the raw file into memory. Not timed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+CGROUP = Path("/sys/fs/cgroup/memory")  # cgroup v1 memory controller (as on CI's machines)
+LIMIT = 420 * 2**20
+ROWS = 2_200_000
+
+PROGRAM = """\
+name: Larger than memory
+currency: EUR
+sales: {path: big.csv}
+business: {gross_margin: 0.6}
+forecast: {draws: 20, max_customers: 2000}
+schemes:
+  - {id: card, name: Card, kind: stamp_card, stamps: 9, reward: {value: 5}}
+  - {id: points, name: Points, kind: points, earn_per_unit: 1, point_value: 0.01, min_redeem: 500}
+"""
+
+
+def _write_export(path: Path) -> None:
+    """Write a till export whose free-text note column makes it wider than the memory limit."""
+    rng = np.random.default_rng(8)
+    cust = rng.integers(0, 60_000, ROWS)
+    day = np.sort(rng.integers(0, 730, ROWS))
+    frame = pl.DataFrame({
+        "customer": cust,
+        "date": np.datetime64("2024-01-01") + day.astype("timedelta64[D]"),
+        "amount": np.round(rng.gamma(2.0, 20.0, ROWS), 2),
+        "note": ["paid by card at till 3, receipt printed, bag offered, thanks!" * 3] * ROWS,
+    }).with_columns(pl.format("K{}", pl.col("customer")).alias("customer"))
+    frame.write_csv(path)
+
+
+def _cgroup() -> Path | None:
+    if not CGROUP.is_dir() or not os.access(CGROUP, os.W_OK):
+        return None
+    group = CGROUP / f"punchcard-test-{uuid.uuid4().hex[:8]}"
+    try:
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(LIMIT))
+    except OSError:
+        return None
+    return group
+
+
+@pytest.mark.slow
+def test_build_over_a_file_larger_than_its_memory_limit(tmp_path):
+    group = _cgroup()
+    if group is None:
+        pytest.skip("no writable memory cgroup here to set a limit in")
+    try:
+        csv = tmp_path / "big.csv"
+        _write_export(csv)
+        assert csv.stat().st_size > LIMIT
+        (tmp_path / "p.yaml").write_text(PROGRAM, encoding="utf-8")
+        tasks = group / "tasks"
+
+        def enter() -> None:  # runs in the child before exec: join the limited group
+            tasks.write_text(str(os.getpid()))
+
+        env = {**os.environ, "POLARS_MAX_THREADS": "2"}
+        result = subprocess.run(
+            [sys.executable, "-m", "punchcard.cli", "build", "p.yaml", "--out", "site",
+             "--quiet"],
+            cwd=tmp_path, capture_output=True, text=True, preexec_fn=enter, env=env,
+        )
+        peak = int((group / "memory.max_usage_in_bytes").read_text())
+        failcnt = int((group / "memory.failcnt").read_text())
+        print(f"CSV {csv.stat().st_size / 2**20:.0f} MiB, limit {LIMIT / 2**20:.0f} MiB, "
+              f"peak {peak / 2**20:.0f} MiB (page cache included), limit hits {failcnt}")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert (tmp_path / "site" / "p" / "results.json").is_file()
+    finally:
+        try:
+            group.rmdir()
+        except OSError:
+            pass
