@@ -16,7 +16,6 @@ sorted by packing (cust, day, amount, items) into one 64-bit number per row.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import os
 import tempfile
 import uuid
@@ -46,6 +45,7 @@ from punchcard.dialect import (
     whitespace_to_csv,
 )
 from punchcard.errors import PunchcardError
+from punchcard.fingerprint import sha256_file
 from punchcard.ledger import EPOCH_ORDINAL, DataQuality, InputFile, Ledger
 from punchcard.program import Sales
 
@@ -144,15 +144,6 @@ def stable_hash(ids: pl.Series) -> np.ndarray:
     out = np.empty(n, dtype=np.uint64)
     out[by_len] = h
     return out
-
-
-def file_sha256(path: Path) -> str:
-    """Return the sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- preparing files ------------------------------------------------------------------
@@ -648,7 +639,7 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
     if not sales.paths:
         raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
     with tempfile.TemporaryDirectory(prefix="punchcard-") as tmp, ThreadPoolExecutor(2) as pool:
-        hashes = [pool.submit(file_sha256, p) for p in sales.paths]
+        hashes = [pool.submit(sha256_file, p) for p in sales.paths]
         sources = [prepare(Path(p), sales, base, Path(tmp)) for p in sales.paths]
         for src in sources:
             if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
