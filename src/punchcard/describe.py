@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from punchcard.ledger import Ledger
@@ -37,24 +38,36 @@ def binned(values: pl.Series, starts: tuple[int, ...]) -> list[int]:
     return [int(found.get(i, 0)) for i in range(len(starts))]
 
 
-def per_customer(ledger: Ledger) -> pl.DataFrame:
-    """Return one row per customer: revenue, transactions, first and last day."""
-    return (
-        ledger.tx.lazy()
-        .group_by("cust")
-        .agg(pl.col("amount").sum().alias("revenue"), pl.len().alias("n"),
-             pl.col("day").min().alias("first"), pl.col("day").max().alias("last"))
-        .sort("cust")
-        .collect()
-    )
+def _arrays(ledger: Ledger) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tx = ledger.tx
+    return (tx["cust"].to_numpy().astype(np.int64), tx["day"].to_numpy().astype(np.int64),
+            tx["amount"].to_numpy().astype(np.float64))
 
 
-def pareto(revenue: pl.Series) -> list[dict]:
+def per_customer(ledger: Ledger) -> dict[str, np.ndarray]:
+    """Return per customer (in key order): revenue, transactions, first and last day.
+
+    One sequential pass over the (cust, day)-sorted ledger: sums add in the same order on
+    every run.
+    """
+    cust, day, amount = _arrays(ledger)
+    if len(cust) == 0:
+        empty = np.zeros(0)
+        return {"revenue": empty, "n": empty.astype(np.int64), "first": empty, "last": empty}
+    new = np.ones(len(cust), dtype=bool)
+    new[1:] = cust[1:] != cust[:-1]
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(cust)) - 1
+    return {"revenue": np.add.reduceat(amount, starts), "n": np.diff(np.append(starts, len(cust))),
+            "first": day[starts], "last": day[ends]}
+
+
+def pareto(revenue: np.ndarray) -> list[dict]:
     """Return the revenue share of the top 0 %, 1 % … 100 % of customers by revenue."""
-    ordered = revenue.sort(descending=True)
+    ordered = np.sort(np.asarray(revenue, dtype=np.float64))[::-1]
     total = float(ordered.sum())
-    cum = ordered.cum_sum()
-    n = ordered.len()
+    cum = np.cumsum(ordered)
+    n = len(ordered)
     out = []
     for k in range(101):
         top = round(k * n / 100)
@@ -63,50 +76,72 @@ def pareto(revenue: pl.Series) -> list[dict]:
     return out
 
 
+def binned(values: np.ndarray, starts: tuple[int, ...]) -> list[int]:
+    """Return how many values fall in each bin [start_i, start_i+1), the last bin open."""
+    idx = np.searchsorted(np.asarray(starts[1:], dtype=np.float64), np.asarray(values), side="right")
+    return [int(c) for c in np.bincount(idx, minlength=len(starts))[: len(starts)]]
+
+
+def _month_index(day: np.ndarray) -> np.ndarray:
+    """Return months since 1970-01 for epoch days."""
+    return day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
 def monthly(ledger: Ledger) -> list[dict]:
     """Return per calendar month: new and returning customers, transactions, revenue, anonymous revenue."""
-    month = (pl.col("day").cast(pl.Date).dt.strftime("%Y-%m")).alias("month")
-    firsts = ledger.tx.group_by("cust").agg(pl.col("day").min().alias("first"))
-    known = (
-        ledger.tx.join(firsts, on="cust").with_columns(month,
-                                                       pl.col("first").cast(pl.Date).dt.strftime("%Y-%m").alias("fm"))
-        .group_by("month")
-        .agg(pl.col("cust").filter(pl.col("fm") == pl.col("month")).n_unique().alias("new_customers"),
-             pl.col("cust").filter(pl.col("fm") != pl.col("month")).n_unique().alias("returning_customers"),
-             pl.len().alias("tx"), pl.col("amount").sum().alias("rev"))
-    )
-    anon = ledger.anon.with_columns(month).group_by("month").agg(
-        pl.len().alias("anon_tx"), pl.col("amount").sum().alias("anon_rev"))
-    table = known.join(anon, on="month", how="full", coalesce=True).fill_null(0).sort("month")
-    return [
-        {"month": r["month"], "new_customers": int(r["new_customers"]),
-         "returning_customers": int(r["returning_customers"]),
-         "transactions": int(r["tx"] + r["anon_tx"]),
-         "revenue": float(r["rev"] + r["anon_rev"]), "anonymous_revenue": float(r["anon_rev"])}
-        for r in table.iter_rows(named=True)
-    ]
+    cust, day, amount = _arrays(ledger)
+    anon_day = ledger.anon["day"].to_numpy().astype(np.int64)
+    anon_amount = ledger.anon["amount"].to_numpy().astype(np.float64)
+    month = _month_index(day)
+    anon_month = _month_index(anon_day)
+    every = np.concatenate([month, anon_month])
+    if len(every) == 0:
+        return []
+    lo, hi = int(every.min()), int(every.max())
+    size = hi - lo + 1
+    m, am = month - lo, anon_month - lo
+    # a (customer, month) pair starts where the customer or the month changes (sorted ledger)
+    pair = np.ones(len(cust), dtype=bool)
+    pair[1:] = (cust[1:] != cust[:-1]) | (m[1:] != m[:-1])
+    first_of_customer = np.ones(len(cust), dtype=bool)
+    first_of_customer[1:] = cust[1:] != cust[:-1]
+    active = np.bincount(m[pair], minlength=size)
+    new = np.bincount(m[first_of_customer], minlength=size)
+    tx = np.bincount(m, minlength=size) + np.bincount(am, minlength=size)
+    rev = np.bincount(m, weights=amount, minlength=size)
+    anon_rev = np.bincount(am, weights=anon_amount, minlength=size)
+    out = []
+    for k in range(size):
+        if tx[k] == 0:
+            continue
+        label = str(np.datetime64(lo + k, "M"))
+        out.append({"month": label, "new_customers": int(new[k]),
+                    "returning_customers": int(active[k] - new[k]),
+                    "transactions": int(tx[k]), "revenue": float(rev[k] + anon_rev[k]),
+                    "anonymous_revenue": float(anon_rev[k])})
+    return out
 
 
 def describe(ledger: Ledger) -> dict:
     """Return the ``customers`` block of results.json: Pareto, frequency, recency, gaps, months."""
     cust = per_customer(ledger)
-    n = cust.height
+    n = len(cust["n"])
     curve = pareto(cust["revenue"]) if n else []
-    freq = cust["n"].clip(upper_bound=10).value_counts().sort("n") if n else pl.DataFrame({"n": [], "count": []})
-    found = dict(zip(freq["n"].to_list(), freq["count"].to_list()))
-    frequency = [{"transactions": str(k) if k < 10 else "10+", "customers": int(found.get(k, 0))}
+    counts = np.bincount(np.minimum(cust["n"], 10), minlength=11)
+    frequency = [{"transactions": str(k) if k < 10 else "10+", "customers": int(counts[k])}
                  for k in range(1, 11)]
     weeks = (ledger.end_day - cust["last"]) / 7.0
     recency = [{"weeks": lab, "customers": c}
                for lab, c in zip(bin_labels(RECENCY_WEEKS), binned(weeks, RECENCY_WEEKS))]
-    days = ledger.tx.select("cust", "day").unique().sort(["cust", "day"])
-    gaps = days.select(pl.col("day").diff().over("cust").alias("g")).drop_nulls()["g"]
+    ids, day, _ = _arrays(ledger)
+    step = np.diff(day)
+    gaps = step[(ids[1:] == ids[:-1]) & (step > 0)]  # between a customer's distinct days
     inter = [{"days": lab, "count": c}
              for lab, c in zip(bin_labels(INTERPURCHASE_DAYS), binned(gaps, INTERPURCHASE_DAYS))]
     return {
         "top20_revenue_share": curve[20]["revenue_share"] if curve else 0.0,
         "repeat_share": float((cust["n"] >= 2).sum() / n) if n else 0.0,
-        "median_interpurchase_days": float(gaps.median()) if gaps.len() else None,
+        "median_interpurchase_days": float(np.median(gaps)) if len(gaps) else None,
         "pareto": curve,
         "frequency": frequency,
         "recency": recency,

@@ -207,6 +207,18 @@ def gg_gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray,
     return float(np.dot(w, terms)), grad
 
 
+#: Above this many customers a fit uses a fixed random subset of them (the whole base's
+#: log-likelihood is still reported); population parameters are pinned down long before.
+FIT_MAX_CUSTOMERS = 200_000
+
+
+def fit_sample(n: int, limit: int = FIT_MAX_CUSTOMERS) -> np.ndarray:
+    """Return the (sorted) indices a fit uses: all of ``n``, or a fixed random ``limit`` of them."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(20050101).choice(n, size=limit, replace=False))
+
+
 def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Return the distinct rows of ``columns`` and how many customers share each (exact)."""
     stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
@@ -261,7 +273,8 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDFit:
         return BGNBDFit(*(float("nan"),) * 5, converged=False, message="no repeat purchases to fit")
 
     scale = max(float(np.mean(T)), 1e-3)
-    (ux, ut, uT), w = compress(x, t_x, T)  # customers with equal (x, t_x, T) share a term
+    pick = fit_sample(len(x))
+    (ux, ut, uT), w = compress(x[pick], t_x[pick], T[pick])  # equal (x, t_x, T) share a term
 
     def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
         return bgnbd_gradient(p, ux, ut, uT, w)
@@ -273,6 +286,9 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDFit:
         np.array([2.0, 10 * scale, 2.0, 10.0]),
     ]
     par, ll, ok, msg = _fit_positive(loglik, starts)
+    if len(pick) < len(x) and np.all(np.isfinite(par)):  # report the whole base's likelihood
+        (ux, ut, uT), w = compress(x, t_x, T)
+        ll = bgnbd_gradient(par, ux, ut, uT, w)[0]
     return BGNBDFit(*(float(v) for v in par), loglik=ll, converged=ok, message=msg)
 
 
@@ -355,7 +371,8 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray) -> GammaGammaFit:
         return GammaGammaFit(*(float("nan"),) * 4, converged=False, message="fewer than two repeat customers")
 
     mbar = float(np.mean(m))
-    (ux, um), w = compress(x, m)
+    pick = fit_sample(len(x))
+    (ux, um), w = compress(x[pick], m[pick])
 
     def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
         return gg_gradient(p, ux, um, w)
@@ -367,6 +384,9 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray) -> GammaGammaFit:
         np.array([10.0, 10.0, 10.0 * mbar]),
     ]
     par, ll, ok, msg = _fit_positive(loglik, starts)
+    if len(pick) < len(x) and np.all(np.isfinite(par)):
+        (ux, um), w = compress(x, m)
+        ll = gg_gradient(par, ux, um, w)[0]
     return GammaGammaFit(*(float(v) for v in par), loglik=ll, converged=ok, message=msg)
 
 
