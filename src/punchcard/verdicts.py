@@ -16,7 +16,7 @@ from punchcard.fmt import Formatter
 from punchcard.i18n import N_, Gettext
 from punchcard.i18n import as_translations as _as_translations
 
-# The highest visit lift the forecast searches for a break-even (forecast.py, results.md).
+# The highest visit lift the forecast searches for a break-even (scenarios.py, results.md).
 BREAK_EVEN_MAX_LIFT = 2.0
 
 
