@@ -39,9 +39,8 @@ def binned(values: pl.Series, starts: tuple[int, ...]) -> list[int]:
 
 
 def _arrays(ledger: Ledger) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    tx = ledger.tx
-    return (tx["cust"].to_numpy().astype(np.int64), tx["day"].to_numpy().astype(np.int64),
-            tx["amount"].to_numpy().astype(np.float64))
+    tx = ledger.tx  # zero-copy views of the ledger's columns
+    return tx["cust"].to_numpy(), tx["day"].to_numpy(), tx["amount"].to_numpy()
 
 
 def per_customer(ledger: Ledger) -> dict[str, np.ndarray]:
@@ -83,8 +82,13 @@ def binned(values: np.ndarray, starts: tuple[int, ...]) -> list[int]:
 
 
 def _month_index(day: np.ndarray) -> np.ndarray:
-    """Return months since 1970-01 for epoch days."""
-    return day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    """Return months since 1970-01 for epoch days (through a table of the few days there are)."""
+    if len(day) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = int(day.min())
+    span = np.arange(lo, int(day.max()) + 1, dtype=np.int64)
+    table = span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return table[day - lo]
 
 
 def monthly(ledger: Ledger) -> list[dict]:

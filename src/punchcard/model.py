@@ -221,9 +221,16 @@ def fit_sample(n: int, limit: int = FIT_MAX_CUSTOMERS) -> np.ndarray:
 
 def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Return the distinct rows of ``columns`` and how many customers share each (exact)."""
-    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
-    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(np.float64)
+    cols = [np.asarray(c, dtype=np.float64) for c in columns]
+    if not cols or len(cols[0]) == 0:
+        return cols, np.zeros(0)
+    order = np.lexsort(cols[::-1])  # sorted by the first column, then the next …
+    ordered = [c[order] for c in cols]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = np.any(np.stack([np.diff(c) != 0 for c in ordered]), axis=0)
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(order))).astype(np.float64)
+    return [c[starts] for c in ordered], counts
 
 
 def _fit_positive(loglik_grad, starts: list[np.ndarray]) -> tuple[np.ndarray, float, bool, str]:
@@ -372,7 +379,8 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray) -> GammaGammaFit:
 
     mbar = float(np.mean(m))
     pick = fit_sample(len(x))
-    (ux, um), w = compress(x[pick], m[pick])
+    ux, um = x[pick], m[pick]  # mean values are nearly all distinct: nothing to compress
+    w = np.ones(len(ux))
 
     def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
         return gg_gradient(p, ux, um, w)
@@ -385,8 +393,7 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray) -> GammaGammaFit:
     ]
     par, ll, ok, msg = _fit_positive(loglik, starts)
     if len(pick) < len(x) and np.all(np.isfinite(par)):
-        (ux, um), w = compress(x, m)
-        ll = gg_gradient(par, ux, um, w)[0]
+        ll = gg_gradient(par, x, m, np.ones(len(x)))[0]
     return GammaGammaFit(*(float(v) for v in par), loglik=ll, converged=ok, message=msg)
 
 
