@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 from pathlib import Path
 
 from punchcard import __version__
@@ -11,7 +13,17 @@ CHUNK = 1 << 20
 
 
 def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file, streamed in 1 MiB chunks."""
+    """Return the hex SHA-256 of a file, streamed in 1 MiB chunks (once per file version).
+
+    A build hashes each sales file for its fingerprint and again for ``results.json``;
+    the second time is answered from memory while the file's inode, size and mtime are unchanged.
+    """
+    stat = os.stat(path)
+    return _sha256(os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, inode: int, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(CHUNK):
