@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,9 +254,3 @@ def default_programs(folder: Path = Path("programs")) -> list[Path]:
     if not folder.is_dir():
         return []
     return find_programs(folder)
-
-
-def source_date_epoch() -> int | None:
-    """Return SOURCE_DATE_EPOCH when set (the only time a timestamp may enter the output)."""
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    return int(value) if value and value.isdigit() else None

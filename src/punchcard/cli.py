@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import traceback
-from datetime import date
 from pathlib import Path
 
 import click

@@ -28,16 +28,6 @@ def bin_labels(starts: tuple[int, ...]) -> list[str]:
     return [f"{a}–{b}" for a, b in zip(starts, starts[1:])] + [f"{starts[-1]}+"]
 
 
-def binned(values: pl.Series, starts: tuple[int, ...]) -> list[int]:
-    """Return how many values fall in each bin [start_i, start_i+1), the last bin open."""
-    idx = pl.DataFrame({"v": values}).select(
-        pl.sum_horizontal([(pl.col("v") >= s).cast(pl.Int32) for s in starts[1:]]).alias("b")
-    )["b"]
-    counts = idx.value_counts().sort("b")
-    found = dict(zip(counts["b"].to_list(), counts["count"].to_list()))
-    return [int(found.get(i, 0)) for i in range(len(starts))]
-
-
 def _arrays(ledger: Ledger) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tx = ledger.tx  # zero-copy views of the ledger's columns
     return tx["cust"].to_numpy(), tx["day"].to_numpy(), tx["amount"].to_numpy()

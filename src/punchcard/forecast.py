@@ -30,11 +30,11 @@ from punchcard.scenarios import (
 )
 from punchcard.worlds import Base, _LocalContext, fixed_cost
 
-# The parts' names stay importable from punchcard.forecast, as before the split.
+# The unbatched reference paths the tests check the batched ones against.
 from punchcard.batch import scheme_draw  # noqa: F401
-from punchcard.draws import RANGED, join_probability, likely_values, triangular  # noqa: F401
-from punchcard.scenarios import _brent, break_even, expected_net, tornado  # noqa: F401
-from punchcard.worlds import DrawOutcome, _world, net_impact  # noqa: F401
+from punchcard.draws import likely_values  # noqa: F401
+from punchcard.scenarios import _brent, expected_net  # noqa: F401
+from punchcard.worlds import _world  # noqa: F401
 
 DAYS_PER_MONTH = 30.4375
 MIN_CUSTOMERS = 20
@@ -112,7 +112,7 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
     block = _model_block(fit, gg, rfm, horizon_weeks, exp_tx, exp_rev, checks)
     cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
     keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
-    items = _items_per_occasion(ledger)[rfm.cust]
+    items = _items_per_occasion(ledger, rfm)
     bday = (np.full(ledger.n_customers, -1, dtype=np.int16) if ledger.birthday_doy is None
             else np.asarray(ledger.birthday_doy, dtype=np.int16))
     start = int(ledger.end_day) + 1
@@ -128,13 +128,11 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
     return base, block
 
 
-def _items_per_occasion(ledger: Ledger) -> np.ndarray:
-    """Return each customer's mean items per purchase occasion (1 when unknown)."""
-    occ = M.occasions(ledger)
+def _items_per_occasion(ledger: Ledger, rfm: M.RFM) -> np.ndarray:
+    """Return each modelled customer's mean items per purchase occasion (x + 1 occasions)."""
     tx = ledger.tx.filter(ledger.tx["amount"] >= 0)
     items = np.bincount(tx["cust"].to_numpy(), weights=tx["items"].to_numpy(), minlength=ledger.n_customers)
-    n = np.bincount(occ["cust"].to_numpy(), minlength=ledger.n_customers)
-    return np.where(n > 0, items / np.maximum(n, 1), 1.0)
+    return items[rfm.cust] / (rfm.x + 1.0)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -211,16 +209,10 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
     return result
 
 
-def scheme_forecast(program: Program, base: Base, scheme: Scheme, dr: Draws, replay: Callable,
-                    ctx_type: Any, *, scenarios: bool = True) -> dict:
-    """Return the ``schemes[].forecast`` block of one scheme."""
-    return forecast_schemes(program, base, [scheme], dr, replay, ctx_type, scenarios=scenarios)[scheme.id]
-
-
 def _default_replay() -> tuple[Callable, Any]:
     from punchcard import schemes
 
-    return schemes.replay, getattr(schemes, "ReplayContext", _LocalContext)
+    return schemes.replay, schemes.ReplayContext
 
 
 def run(program: Program, ledger: Ledger, *, seed: int = 20270101, draws: int | None = None,

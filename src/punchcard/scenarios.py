@@ -150,15 +150,6 @@ def _break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Dra
     return roots
 
 
-def break_even(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
-               ctx_type: Any) -> float | None:
-    """Return the visit lift in [−0.5, 2] at which expected net impact is zero (Brent, CRN), or None."""
-    jobs = [_lift_job(scheme, dr, n, x) for x in BREAK_EVEN_GRID]
-    outs = evaluate(base, dr, jobs, replay, ctx_type)
-    known = {x: _mean(o.net(program, dr.base_total[:n])) for x, o in zip(BREAK_EVEN_GRID, outs)}
-    return _break_even_all(program, base, [scheme], dr, n, replay, ctx_type, [known])[0]
-
-
 def _tornado_rows(scheme: Scheme, at: dict[tuple[str, str], float]) -> list[dict]:
     a = scheme.assumptions
     rows = []
@@ -170,12 +161,3 @@ def _tornado_rows(scheme: Scheme, at: dict[tuple[str, str], float]) -> list[dict
                      "at_low": at[(name, "low")], "at_high": at[(name, "high")]})
     rows.sort(key=lambda r: (-abs(r["at_high"] - r["at_low"]), r["assumption"]))
     return rows
-
-
-def tornado(program: Program, base: Base, scheme: Scheme, dr: Draws, n: int, replay: Callable,
-            ctx_type: Any) -> list[dict]:
-    """Return net impact with each ranged assumption at its low and high, others at likely."""
-    jobs = _tornado_jobs(scheme, n)
-    outs = evaluate(base, dr, [j for _, _, j in jobs], replay, ctx_type)
-    at = {(name, end): _mean(o.net(program, dr.base_total[:n])) for (name, end, _), o in zip(jobs, outs)}
-    return _tornado_rows(scheme, at)

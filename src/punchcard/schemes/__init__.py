@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import numpy as np
 from numba import njit
 
 from punchcard.ledger import TxArrays
