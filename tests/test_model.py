@@ -160,3 +160,50 @@ def test_analytic_gradients_match_finite_differences():
     g = np.array([6.0, 3.5, 15.0])
     numeric = approx_fprime(g, lambda q: gg_gradient(q, xr, m, w)[0], 1e-6)
     np.testing.assert_allclose(gg_gradient(g, xr, m, w)[1], numeric, rtol=1e-4)
+
+
+def test_summary_agrees_with_the_occasions_table(cdnow: Ledger) -> None:
+    # the one-pass summary against the occasions computed by a Polars group-by
+    s = M.summarise(cdnow, cal_end=CAL_END)
+    occ = M.occasions(cdnow)
+    per = (occ.group_by("cust").agg(n=pl.len(), first=pl.col("day").min(), last=pl.col("day").max(),
+                                    total=pl.col("value").sum(),
+                                    first_value=pl.col("value").sort_by("day").first())
+           .sort("cust"))
+    cust = per["cust"].to_numpy()
+    assert np.array_equal(s.n[cust], per["n"].to_numpy())
+    assert np.array_equal(s.first[cust], per["first"].to_numpy())
+    assert np.array_equal(s.last[cust], per["last"].to_numpy())
+    np.testing.assert_allclose(s.repeat_value[cust], (per["total"] - per["first_value"]).to_numpy(), atol=1e-9)
+    # calibration columns: the same over the occasions up to CAL_END
+    cal = occ.filter(pl.col("day") <= CAL_END).group_by("cust").agg(n=pl.len()).sort("cust")
+    assert np.array_equal(s.n_cal[cal["cust"].to_numpy()], cal["n"].to_numpy())
+    # repeat occasions per day of the calibration cohort: 1,882 after the calibration period
+    assert int(s.repeat_days[CAL_END + 1 - s.day0:].sum()) == 1882
+
+
+def test_summary_does_not_depend_on_row_order() -> None:
+    tx = pl.DataFrame({"cust": [1, 0, 0, 1, 0, 0], "day": [3, 7, 0, 3, 0, 14],
+                       "amount": [2.0, 20.0, 10.0, 4.0, 5.0, -1.0], "items": [1.0, 2.0, 1.0, 1.0, 1.0, 1.0]})
+    led = make_ledger(tx, 0, 28, 2)
+    shuffled = Ledger(**{**led.__dict__, "tx": led.tx.reverse()})
+    a, b = M.summarise(led), M.summarise(shuffled)
+    for name in ("n", "first", "last", "repeat_value", "items"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    # customer 0: occasions day 0 (15, 2 items), day 7 (20, 2 items); the return on day 14 is no occasion
+    assert a.n.tolist() == [2, 1] and a.repeat_value.tolist() == [20.0, 0.0] and a.items.tolist() == [4.0, 2.0]
+
+
+def test_tabulated_likelihoods_equal_the_direct_formulas() -> None:
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 12, 500).astype(float)
+    T = rng.integers(7, 400, 500) / 7.0
+    t_x = np.where(x > 0, np.floor(rng.uniform(0, 1, 500) * T * 7) / 7.0, 0.0)
+    w = rng.integers(1, 5, 500).astype(float)
+    p = np.array([0.4, 5.0, 0.8, 2.5])
+    direct = float(np.dot(w, M.bgnbd_loglik_terms(p, x, t_x, T)))
+    assert M.bgnbd_gradient(p, x, t_x, T, w)[0] == pytest.approx(direct, rel=1e-12)
+    xr, m = np.maximum(x, 1.0), rng.gamma(3.0, 10.0, 500)
+    g = np.array([6.0, 3.5, 15.0])
+    direct = float(np.dot(w, M.gg_loglik_terms(g, xr, m)))
+    assert M.gg_gradient(g, xr, m, w)[0] == pytest.approx(direct, rel=1e-12)

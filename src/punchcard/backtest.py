@@ -7,6 +7,8 @@ docs/results.md: ``summary`` keys, ``monthly`` and ``distribution``.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +72,7 @@ def base(ledger: Ledger) -> Base:
                 cust_hash=np.asarray(ledger.cust_hash, dtype=np.uint64))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def per_customer(off, x):
     """Return the sum of x over each customer's rows, added in row order (as np.bincount does)."""
     out = np.zeros(off.shape[0] - 1)
@@ -90,24 +92,50 @@ def context(b: Base, gross_margin: float, redemption_rate: float) -> ReplayConte
                          data_start_day=b.start_day)
 
 
+def workers() -> int:
+    """Return how many schemes replay at once: the CPUs this process may use (PUNCHCARD_THREADS caps it)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    cap = os.environ.get("PUNCHCARD_THREADS", "")
+    return max(1, min(n, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, n)
+
+
 def run(program: Program, ledger: Ledger, *, shards: int | None = None,
         progress=None) -> dict[str, BacktestResult]:
     """Return every scheme's backtest over `ledger`, keyed by scheme id.
 
     Each scheme is replayed over ``shards`` customer-hash shards (default: enough to keep
     a shard near ``shard.SHARD_TX`` transactions) and merged; the figures equal a whole
-    replay's. ``progress`` wraps the scheme loop (e.g. a progress bar).
+    replay's. The schemes replay side by side on ``workers()`` threads (the compiled
+    scans run without the GIL); every scheme's figures come from its own replay alone, so
+    they do not depend on the number of threads. ``progress`` wraps the scheme loop
+    (e.g. a progress bar).
     """
     b = base(ledger)
     k = shards if shards is not None else shard_count(len(b.tx.day))
-    out: dict[str, BacktestResult] = {}
     plan = plan_shards(b.tx, context(b, 0.0, 0.0), k) if k > 1 else None  # split once
-    schemes = program.schemes if progress is None else progress(program.schemes)
-    for scheme in schemes:
+
+    def one(scheme: Scheme) -> BacktestResult:
         rate = scheme.assumptions.redemption_rate.mean
-        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k,
-                             plan)
-        out[scheme.id] = result(scheme, rep, b, program.business.fixed_costs)
+        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k, plan)
+        return result(scheme, rep, b, program.business.fixed_costs)
+
+    out: dict[str, BacktestResult] = {}
+    n = min(workers(), len(program.schemes))
+    if n <= 1:
+        for scheme in (program.schemes if progress is None else progress(program.schemes)):
+            out[scheme.id] = one(scheme)
+        return out
+    with ThreadPoolExecutor(n, thread_name_prefix="punchcard-backtest") as pool:
+        futures = {scheme.id: pool.submit(one, scheme) for scheme in program.schemes}
+        try:
+            for scheme in (program.schemes if progress is None else progress(program.schemes)):
+                out[scheme.id] = futures[scheme.id].result()
+        finally:
+            for f in futures.values():
+                f.cancel()
     return out
 
 

@@ -89,7 +89,8 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
                         "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
                         {"n": days, "min_days": MIN_DAYS},
                         english=f"The sales history covers {days} days; the forecast needs at least {MIN_DAYS}.")
-    rfm = M.rfm(ledger)
+    summary = M.summarise(ledger, cal_end=M.holdout_end(ledger))  # one pass for both periods
+    rfm = M.rfm_of(summary)
     n_rep = int(np.sum(rfm.x > 0))
     if len(rfm.x) < MIN_CUSTOMERS or n_rep < MIN_REPEAT:
         return Message("Only %(customers)s identified customers and %(repeat)s repeat customers; the forecast "
@@ -108,11 +109,11 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
     exp_rev = exp_tx * M.expected_spend(gg, rfm.x, rfm.mean_value)
     if not (np.all(np.isfinite(exp_tx)) and np.all(np.isfinite(exp_rev))):
         return "The purchase model gives no finite forecast for these data."
-    checks = M.holdout_checks(ledger)
+    checks = M.holdout_checks(ledger, summary=summary, start=fit)
     block = _model_block(fit, gg, rfm, horizon_weeks, exp_tx, exp_rev, checks)
     cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
     keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
-    items = _items_per_occasion(ledger, rfm)
+    items = summary.items[rfm.cust] / (rfm.x + 1.0)  # mean items per purchase occasion
     bday = (np.full(ledger.n_customers, -1, dtype=np.int16) if ledger.birthday_doy is None
             else np.asarray(ledger.birthday_doy, dtype=np.int16))
     start = int(ledger.end_day) + 1
@@ -126,13 +127,6 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
         gross_margin=program.business.gross_margin, horizon_months=program.business.horizon_months,
     )
     return base, block
-
-
-def _items_per_occasion(ledger: Ledger, rfm: M.RFM) -> np.ndarray:
-    """Return each modelled customer's mean items per purchase occasion (x + 1 occasions)."""
-    tx = ledger.tx.filter(ledger.tx["amount"] >= 0)
-    items = np.bincount(tx["cust"].to_numpy(), weights=tx["items"].to_numpy(), minlength=ledger.n_customers)
-    return items[rfm.cust] / (rfm.x + 1.0)
 
 
 # --- the run --------------------------------------------------------------------------------

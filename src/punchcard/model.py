@@ -59,70 +59,132 @@ class GammaGammaFit:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Summary:
+    """Every customer's purchase occasions summarised in one pass over the sorted ledger.
+
+    Arrays are indexed by the ledger's customer key; a customer without an occasion up to
+    ``end_day`` has ``n == 0``. The ``*_cal`` columns count only occasions up to
+    ``cal_end`` (the calibration period of the holdout check; equal to ``end_day`` when
+    there is none). ``repeat_days[k]`` counts the repeat occasions on day ``day0 + k`` of
+    the customers whose first occasion falls in the calibration period.
+    """
+
+    n: np.ndarray  # int64 occasions up to end_day
+    first: np.ndarray  # int64 epoch day of the first occasion (-1 when none)
+    last: np.ndarray  # int64 epoch day of the last occasion
+    repeat_value: np.ndarray  # float64 value of the occasions after the first
+    items: np.ndarray  # float64 items bought on all occasions
+    n_cal: np.ndarray
+    last_cal: np.ndarray
+    repeat_value_cal: np.ndarray
+    repeat_days: np.ndarray  # int64 per day of [day0, end_day]
+    day0: int
+    end_day: int
+    cal_end: int
+
+
+@njit(cache=True)
+def _summarise(cust, day, amount, items, n_customers, day0, end, cal_end):
+    """Return the Summary columns (and 0), or 1 when the rows are not sorted by (cust, day)."""
+    n = np.zeros(n_customers, dtype=np.int64)
+    first = np.full(n_customers, -1, dtype=np.int64)
+    last = np.full(n_customers, -1, dtype=np.int64)
+    rep = np.zeros(n_customers)
+    itm = np.zeros(n_customers)
+    n_cal = np.zeros(n_customers, dtype=np.int64)
+    last_cal = np.full(n_customers, -1, dtype=np.int64)
+    rep_cal = np.zeros(n_customers)
+    rdays = np.zeros(max(end - day0 + 1, 1), dtype=np.int64)
+    pc = -1
+    pd = -1
+    val = 0.0
+    for i in range(cust.shape[0] + 1):
+        if i < cust.shape[0]:
+            a = amount[i]
+            d = day[i]
+            if a < 0.0 or d > end:
+                continue  # returns never count; later days are outside the period
+            c = cust[i]
+            if c == pc and d == pd:
+                val += a  # another receipt on the same day: the same occasion
+                itm[c] += items[i]
+                continue
+            if c < pc or (c == pc and d < pd):
+                return n, first, last, rep, itm, n_cal, last_cal, rep_cal, rdays, 1
+        if pc >= 0:  # close the occasion (pc, pd) worth val
+            if n[pc] == 0:
+                first[pc] = pd
+            else:
+                rep[pc] += val
+                if first[pc] <= cal_end:
+                    rdays[pd - day0] += 1
+                if pd <= cal_end:
+                    rep_cal[pc] += val
+            n[pc] += 1
+            last[pc] = pd
+            if pd <= cal_end:
+                n_cal[pc] += 1
+                last_cal[pc] = pd
+        if i < cust.shape[0]:
+            pc, pd, val = c, d, a
+            itm[c] += items[i]
+    return n, first, last, rep, itm, n_cal, last_cal, rep_cal, rdays, 0
+
+
+def summarise(ledger: Ledger, end_day: int | None = None, cal_end: int | None = None) -> Summary:
+    """Return every customer's occasions up to ``end_day`` (and ``cal_end``), in one compiled pass.
+
+    A purchase occasion is a distinct customer-day of non-negative transactions; its value
+    is their sum, added in ledger order, so the figures are the same bits on every run.
+    """
+    end = int(ledger.end_day if end_day is None else end_day)
+    cal = end if cal_end is None else int(cal_end)
+    day0 = int(ledger.start_day)
+    tx = ledger.tx
+    cols = [np.ascontiguousarray(tx[name].to_numpy(), dtype=dt) for name, dt in
+            (("cust", np.int64), ("day", np.int64), ("amount", np.float64), ("items", np.float64))]
+    if len(cols[1]):
+        day0 = min(day0, int(cols[1].min()))
+    out = _summarise(*cols, int(ledger.n_customers), day0, end, cal)
+    if out[-1] == 1:  # not sorted by (cust, day): sort a copy (the ledger is sorted; tests may not be)
+        order = np.lexsort((cols[2], cols[1], cols[0]))
+        out = _summarise(*(c[order] for c in cols), int(ledger.n_customers), day0, end, cal)
+    return Summary(*out[:-1], day0=day0, end_day=end, cal_end=cal)
+
+
+def rfm_of(s: Summary, calibration: bool = False) -> RFM:
+    """Return the BG/NBD and Gamma-Gamma statistics of a summary (its calibration period if asked)."""
+    n, last, rep, end = ((s.n_cal, s.last_cal, s.repeat_value_cal, s.cal_end) if calibration
+                         else (s.n, s.last, s.repeat_value, s.end_day))
+    cust = np.flatnonzero(n > 0)
+    x = (n[cust] - 1).astype(np.float64)
+    first = s.first[cust]
+    return RFM(
+        cust=cust.astype(np.int32),
+        x=x,
+        t_x=(last[cust] - first) / 7.0,
+        T=(end - first) / 7.0,
+        mean_value=np.where(x > 0, rep[cust] / np.maximum(x, 1.0), 0.0),
+        first_day=first.astype(np.int32),
+        end_day=int(end),
+    )
+
+
 def occasions(ledger: Ledger, end_day: int | None = None) -> pl.DataFrame:
     """Return one row per purchase occasion (cust, day, value), returns excluded, up to end_day.
 
-    Sums run sequentially over the (cust, day)-sorted arrays, so the figures are the same
-    bits on every run (a parallel group-by may add in any order).
+    For inspection and tests; the model reads ``summarise``, which never builds this table.
     """
     end = ledger.end_day if end_day is None else int(end_day)
     tx = ledger.tx.filter((pl.col("amount") >= 0) & (pl.col("day") <= end))
-    cust = tx["cust"].to_numpy().astype(np.int64)
-    day = tx["day"].to_numpy().astype(np.int64)
-    amount = tx["amount"].to_numpy().astype(np.float64)
-    if len(cust) > 1 and not _sorted(cust, day):
-        order = np.lexsort((amount, day, cust))
-        cust, day, amount = cust[order], day[order], amount[order]
-    if len(cust) == 0:
-        return pl.DataFrame({"cust": [], "day": [], "value": []},
-                            schema={"cust": pl.Int32, "day": pl.Int32, "value": pl.Float64})
-    new = np.ones(len(cust), dtype=bool)
-    new[1:] = (cust[1:] != cust[:-1]) | (day[1:] != day[:-1])
-    starts = np.flatnonzero(new)
-    return pl.DataFrame({
-        "cust": cust[starts].astype(np.int32),
-        "day": day[starts].astype(np.int32),
-        "value": np.add.reduceat(amount, starts),
-    })
-
-
-def _sorted(cust: np.ndarray, day: np.ndarray) -> bool:
-    dc = np.diff(cust)
-    return bool(np.all((dc > 0) | ((dc == 0) & (np.diff(day) >= 0))))
+    return (tx.group_by("cust", "day").agg(pl.col("amount").sum().alias("value"))
+            .sort("cust", "day").select("cust", "day", "value"))
 
 
 def rfm(ledger: Ledger, end_day: int | None = None) -> RFM:
     """Return the BG/NBD and Gamma-Gamma statistics of every customer seen up to ``end_day``."""
-    end = ledger.end_day if end_day is None else int(end_day)
-    occ = occasions(ledger, end)
-    cust_all = occ["cust"].to_numpy().astype(np.int64)
-    day_all = occ["day"].to_numpy().astype(np.int64)
-    value = occ["value"].to_numpy()
-    if len(cust_all):
-        new = np.ones(len(cust_all), dtype=bool)
-        new[1:] = cust_all[1:] != cust_all[:-1]
-        starts = np.flatnonzero(new)
-        ends = np.append(starts[1:], len(cust_all)) - 1
-        n = np.diff(np.append(starts, len(cust_all))).astype(np.float64)
-        first, last = day_all[starts], day_all[ends]
-        total = np.add.reduceat(value, starts)
-        first_value = value[starts]
-        cust = cust_all[starts]
-    else:
-        n = first = last = total = first_value = cust = np.zeros(0)
-        first = last = np.zeros(0, dtype=np.int64)
-    x = n - 1.0
-    repeat_total = total - first_value
-    mean_value = np.where(x > 0, repeat_total / np.maximum(x, 1.0), 0.0)
-    return RFM(
-        cust=np.asarray(cust).astype(np.int32),
-        x=x,
-        t_x=(last - first) / 7.0,
-        T=(end - first) / 7.0,
-        mean_value=mean_value,
-        first_day=np.asarray(first).astype(np.int32),
-        end_day=end,
-    )
+    return rfm_of(summarise(ledger, end_day))
 
 
 # --- BG/NBD ---------------------------------------------------------------------------
@@ -155,56 +217,165 @@ def _digamma(z: float) -> float:
         1.0 / 252 - f * (1.0 / 240 - f / 132))))
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Weighted rows of a likelihood, each column as distinct values plus each row's index into them.
+
+    Purchase counts take a few dozen values and recency and age a few hundred (whole days),
+    so every gamma function and logarithm is computed once per distinct value, not per row.
+    """
+
+    w: np.ndarray  # weight per row
+    cols: tuple[tuple[np.ndarray, np.ndarray], ...]  # (distinct values, int64 index per row)
+    wsum: tuple[np.ndarray, ...]  # total weight per distinct value of each column
+
+
+def _rows(w: np.ndarray, *columns: np.ndarray) -> _Rows:
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    cols, sums = [], []
+    for c in columns:
+        vals, idx = np.unique(np.asarray(c, dtype=np.float64), return_inverse=True)
+        idx = np.ascontiguousarray(idx.reshape(-1), dtype=np.int64)
+        cols.append((vals, idx))
+        sums.append(np.bincount(idx, weights=w, minlength=len(vals)))
+    return _Rows(w, tuple(cols), tuple(sums))
+
+
 @njit(cache=True)
-def _bgnbd_ll_grad(r, alpha, a, b, x, t_x, T, w):
+def _bgnbd_ll_grad(r, alpha, a, b, xk, xi, wx, tk, ti, Tk, Ti, w):
+    # terms of x alone, summed over the distinct x with their total weight
     ll = 0.0
     g = np.zeros(4)
-    lg_r, lg_ab, lg_a, lg_b = math.lgamma(r), math.lgamma(a + b), math.lgamma(a), math.lgamma(b)
+    lg_r, lg_ab, lg_b = math.lgamma(r), math.lgamma(a + b), math.lgamma(b)
     ps_r, ps_ab, ps_b = _digamma(r), _digamma(a + b), _digamma(b)
-    log_alpha = math.log(alpha)
-    for i in range(len(x)):
-        xi, wi = x[i], w[i]
-        la_T = math.log(alpha + T[i])
-        a3 = -(r + xi) * la_T
-        if xi > 0:
-            la_t = math.log(alpha + t_x[i])
-            bx1 = b + xi - 1.0
-            a4 = math.log(a) - math.log(bx1) - (r + xi) * la_t
+    log_alpha, log_a = math.log(alpha), math.log(a)
+    nx = xk.shape[0]
+    log_bx1 = np.zeros(nx)
+    inv_bx1 = np.zeros(nx)
+    for k in range(nx):
+        x, wk = xk[k], wx[k]
+        if x > 0:
+            log_bx1[k] = math.log(b + x - 1.0)
+            inv_bx1[k] = 1.0 / (b + x - 1.0)
+        if wk == 0.0:
+            continue
+        ps_abx = _digamma(a + b + x)
+        ll += wk * (math.lgamma(r + x) - lg_r + r * log_alpha + math.lgamma(b + x)
+                    - math.lgamma(a + b + x) - lg_b + lg_ab)
+        g[0] += wk * (_digamma(r + x) - ps_r + log_alpha)
+        g[1] += wk * r / alpha
+        g[2] += wk * (ps_ab - ps_abx)
+        g[3] += wk * (_digamma(b + x) - ps_abx - ps_b + ps_ab)
+    la_T = np.log(alpha + Tk)
+    la_t = np.log(alpha + tk)
+    # the log-sum-exp of the two ways to have bought x times, row by row
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(w.shape[0]):
+        k = xi[i]
+        x, wi = xk[k], w[i]
+        rx = r + x
+        lT = la_T[Ti[i]]
+        a3 = -rx * lT
+        if x > 0:
+            lt = la_t[ti[i]]
+            a4 = log_a - log_bx1[k] - rx * lt
+            if a3 >= a4:
+                e = math.exp(a4 - a3)
+                lse = a3 + math.log1p(e)
+                w4 = e / (1.0 + e)
+            else:
+                e = math.exp(a3 - a4)
+                lse = a4 + math.log1p(e)
+                w4 = 1.0 / (1.0 + e)
+            w3 = 1.0 - w4
+            ll += wi * lse
+            s0 -= wi * (w3 * lT + w4 * lt)
+            s1 -= wi * rx * (w3 / (alpha + Tk[Ti[i]]) + w4 / (alpha + tk[ti[i]]))
+            s2 += wi * w4
+            s3 -= wi * w4 * inv_bx1[k]
         else:
-            la_t, bx1, a4 = 0.0, 1.0, -np.inf
-        hi = max(a3, a4)
-        lse = hi + math.log(math.exp(a3 - hi) + math.exp(a4 - hi))
-        w3, w4 = math.exp(a3 - lse), math.exp(a4 - lse)
-        ll += wi * (math.lgamma(r + xi) - lg_r + r * log_alpha
-                    + lg_a + math.lgamma(b + xi) - math.lgamma(a + b + xi)
-                    - lg_a - lg_b + lg_ab + lse)
-        ps_abx = _digamma(a + b + xi)
-        g[0] += wi * (_digamma(r + xi) - ps_r + log_alpha - w3 * la_T - w4 * la_t)
-        g[1] += wi * (r / alpha - w3 * (r + xi) / (alpha + T[i]) - w4 * (r + xi) / (alpha + t_x[i]))
-        g[2] += wi * (ps_ab - ps_abx + w4 / a)
-        g[3] += wi * (_digamma(b + xi) - ps_abx - ps_b + ps_ab - w4 / bx1)
+            ll += wi * a3
+            s0 -= wi * lT
+            s1 -= wi * rx / (alpha + Tk[Ti[i]])
+    g[0] += s0
+    g[1] += s1
+    g[2] += s2 / a
+    g[3] += s3
     return ll, g
+
+
+def _bg_rows(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray) -> _Rows:
+    return _rows(w, x, t_x, T)
+
+
+def _bg_eval(params: np.ndarray, rows: _Rows) -> tuple[float, np.ndarray]:
+    r, alpha, a, b = (float(v) for v in params)
+    (xk, xi), (tk, ti), (Tk, Ti) = rows.cols
+    return _bgnbd_ll_grad(r, alpha, a, b, xk, xi, rows.wsum[0], tk, ti, Tk, Ti, rows.w)
 
 
 def bgnbd_gradient(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
                    w: np.ndarray) -> tuple[float, np.ndarray]:
     """Return the weighted BG/NBD log-likelihood and its analytic gradient in (r, α, a, b)."""
-    r, alpha, a, b = (float(v) for v in params)
-    return _bgnbd_ll_grad(r, alpha, a, b, x, t_x, T, w)
+    return _bg_eval(params, _bg_rows(x, t_x, T, w))
+
+
+@njit(cache=True)
+def _gg_ll_grad(p, q, v, xk, wx, x, m, w, const_ll, c_p):
+    ll = const_ll + p * c_p  # Σ w((p·x − 1)·log m + p·x·log x), from sums fixed at the start
+    g = np.zeros(3)
+    g[0] = c_p
+    lg_q, ps_q, log_v = math.lgamma(q), _digamma(q), math.log(v)
+    for k in range(xk.shape[0]):
+        wk = wx[k]
+        if wk == 0.0:
+            continue
+        px = p * xk[k]
+        ps_pxq, ps_px = _digamma(px + q), _digamma(px)
+        ll += wk * (math.lgamma(px + q) - math.lgamma(px) - lg_q + q * log_v)
+        g[0] += wk * xk[k] * (ps_pxq - ps_px)
+        g[1] += wk * (ps_pxq - ps_q + log_v)
+        g[2] += wk * q / v
+    s_ll = s_p = s_q = s_v = 0.0
+    for i in range(w.shape[0]):
+        xr = x[i]
+        px_q = p * xr + q
+        vxm = v + xr * m[i]
+        lv = math.log(vxm)
+        wi = w[i]
+        s_ll -= wi * px_q * lv
+        s_p -= wi * xr * lv
+        s_q -= wi * lv
+        s_v -= wi * px_q / vxm
+    ll += s_ll
+    g[0] += s_p
+    g[1] += s_q
+    g[2] += s_v
+    return ll, g
+
+
+def _gg_rows(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple:
+    """Return what the Gamma-Gamma likelihood reads, with the sums that do not depend on it fixed."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    m = np.ascontiguousarray(m, dtype=np.float64)
+    rows = _rows(w, x)
+    log_m = np.log(m)
+    const_ll = -float(np.dot(rows.w, log_m))
+    c_p = float(np.dot(rows.w, x * (log_m + np.log(x))))
+    return rows, x, m, const_ll, c_p
+
+
+def _gg_eval(params: np.ndarray, prep: tuple) -> tuple[float, np.ndarray]:
+    p, q, v = (float(t) for t in params)
+    rows, x, m, const_ll, c_p = prep
+    (xk, _), = rows.cols
+    return _gg_ll_grad(p, q, v, xk, rows.wsum[0], x, m, rows.w, const_ll, c_p)
 
 
 def gg_gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray,
                 w: np.ndarray) -> tuple[float, np.ndarray]:
     """Return the weighted Gamma-Gamma log-likelihood and its analytic gradient in (p, q, v)."""
-    p, q, v = params
-    px = p * x
-    log_vxm = np.log(v + x * m)
-    terms = gg_loglik_terms(params, x, m)
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_vxm)
-    d_q = digamma(px + q) - digamma(q) + np.log(v) - log_vxm
-    d_v = q / v - (px + q) / (v + x * m)
-    grad = np.array([np.dot(w, d) for d in (d_p, d_q, d_v)])
-    return float(np.dot(w, terms)), grad
+    return _gg_eval(params, _gg_rows(x, m, w))
 
 
 #: Above this many customers a fit uses a fixed random subset of them (the whole base's
@@ -273,8 +444,12 @@ def _fit_positive(loglik_grad, starts: list[np.ndarray]) -> tuple[np.ndarray, fl
     return np.exp(best.x), float(-best.fun), ok, msg
 
 
-def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDFit:
-    """Return the maximum-likelihood BG/NBD fit; ``converged`` is False with a message when it fails."""
+def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, start: BGNBDFit | None = None) -> BGNBDFit:
+    """Return the maximum-likelihood BG/NBD fit; ``converged`` is False with a message when it fails.
+
+    ``start`` (a fit of related data, e.g. the whole period for the calibration fit) is
+    tried first, which saves most of the iterations.
+    """
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     if len(x) == 0 or not np.any(x > 0):
         return BGNBDFit(*(float("nan"),) * 5, converged=False, message="no repeat purchases to fit")
@@ -282,9 +457,10 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDFit:
     scale = max(float(np.mean(T)), 1e-3)
     pick = fit_sample(len(x))
     (ux, ut, uT), w = compress(x[pick], t_x[pick], T[pick])  # equal (x, t_x, T) share a term
+    rows = _bg_rows(ux, ut, uT, w)
 
     def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
-        return bgnbd_gradient(p, ux, ut, uT, w)
+        return _bg_eval(p, rows)
 
     starts = [
         np.array([1.0, scale, 1.0, 1.0]),
@@ -292,10 +468,11 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDFit:
         np.array([0.1, 1.0, 0.5, 0.5]),
         np.array([2.0, 10 * scale, 2.0, 10.0]),
     ]
+    if start is not None and start.converged:
+        starts.insert(0, np.array([start.r, start.alpha, start.a, start.b]))
     par, ll, ok, msg = _fit_positive(loglik, starts)
     if len(pick) < len(x) and np.all(np.isfinite(par)):  # report the whole base's likelihood
-        (ux, ut, uT), w = compress(x, t_x, T)
-        ll = bgnbd_gradient(par, ux, ut, uT, w)[0]
+        ll = _bg_eval(par, _bg_rows(x, t_x, T, np.ones(len(x))))[0]
     return BGNBDFit(*(float(v) for v in par), loglik=ll, converged=ok, message=msg)
 
 
@@ -379,11 +556,10 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray) -> GammaGammaFit:
 
     mbar = float(np.mean(m))
     pick = fit_sample(len(x))
-    ux, um = x[pick], m[pick]  # mean values are nearly all distinct: nothing to compress
-    w = np.ones(len(ux))
+    prep = _gg_rows(x[pick], m[pick], np.ones(len(pick)))  # mean values are nearly all distinct
 
     def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
-        return gg_gradient(p, ux, um, w)
+        return _gg_eval(p, prep)
 
     starts = [
         np.array([1.0, 1.0, 1.0]),
@@ -393,7 +569,7 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray) -> GammaGammaFit:
     ]
     par, ll, ok, msg = _fit_positive(loglik, starts)
     if len(pick) < len(x) and np.all(np.isfinite(par)):
-        ll = gg_gradient(par, x, m, np.ones(len(x)))[0]
+        ll = _gg_eval(par, _gg_rows(x, m, np.ones(len(x))))[0]
     return GammaGammaFit(*(float(v) for v in par), loglik=ll, converged=ok, message=msg)
 
 
@@ -408,35 +584,50 @@ def expected_spend(ggfit: GammaGammaFit, x: np.ndarray, mean_value: np.ndarray) 
 # --- calibration / holdout checks ------------------------------------------------------
 
 
-def holdout_checks(ledger: Ledger, *, min_weeks: float = 8.0, min_repeat: int = 100) -> dict | None:
-    """Return the calibration/holdout tracking of a BG/NBD fit on the first two thirds, or None if too short."""
+def holdout_end(ledger: Ledger, min_weeks: float = 8.0) -> int | None:
+    """Return the last day of the calibration period (the first two thirds), or None if too short."""
     start, end = int(ledger.start_day), int(ledger.end_day)
-    days = end - start + 1
-    hold_days = days // 3
-    cal_end = end - hold_days
+    hold_days = (end - start + 1) // 3
     if hold_days / 7.0 < min_weeks:
         return None
-    cal = rfm(ledger, cal_end)
+    return end - hold_days
+
+
+def holdout_checks(ledger: Ledger, *, summary: Summary | None = None, start: BGNBDFit | None = None,
+                   min_weeks: float = 8.0, min_repeat: int = 100) -> dict | None:
+    """Return the calibration/holdout tracking of a BG/NBD fit on the first two thirds, or None if too short.
+
+    ``summary`` is the ledger's ``summarise(ledger, cal_end=holdout_end(ledger))`` when
+    the caller has it already; ``start`` seeds the calibration fit (see ``fit_bgnbd``).
+    """
+    start_day, end = int(ledger.start_day), int(ledger.end_day)
+    days = end - start_day + 1
+    cal_end = holdout_end(ledger, min_weeks)
+    if cal_end is None:
+        return None
+    hold_days = end - cal_end
+    if summary is None or summary.cal_end != cal_end or summary.end_day != end:
+        summary = summarise(ledger, cal_end=cal_end)
+    cal = rfm_of(summary, calibration=True)
     if int(np.sum(cal.x > 0)) < min_repeat:
         return None
-    fit = fit_bgnbd(cal.x, cal.t_x, cal.T)
+    fit = fit_bgnbd(cal.x, cal.t_x, cal.T, start=start)
     if not fit.converged:
         return None
-    occ = occasions(ledger)
-    cohort = np.zeros(ledger.n_customers + 1, dtype=bool)
-    cohort[cal.cust] = True
-    cust = occ["cust"].to_numpy()
-    day = occ["day"].to_numpy().astype(np.int64)
-    first = np.ones(len(cust), dtype=bool)
-    first[1:] = cust[1:] != cust[:-1]
-    repeat_days = np.sort(day[cohort[cust] & ~first])
+    # repeat occasions per day of the customers first seen in the calibration period
+    repeat_cum = np.cumsum(summary.repeat_days)
     n_weeks = -(-days // 7)
-    bounds = np.minimum(start + 7 * np.arange(1, n_weeks + 1) - 1, end)
-    actual = np.searchsorted(repeat_days, bounds, side="right").astype(np.float64)
+    bounds = np.minimum(start_day + 7 * np.arange(1, n_weeks + 1) - 1, end)
+
+    def repeats_through(day: np.ndarray | int) -> np.ndarray:
+        k = np.asarray(day, dtype=np.int64) - summary.day0
+        return np.where(k >= 0, repeat_cum[np.clip(k, 0, len(repeat_cum) - 1)], 0)
+
+    actual = repeats_through(bounds).astype(np.float64)
     firsts, counts = np.unique(cal.first_day.astype(np.int64), return_counts=True)
     ages = np.maximum(bounds[None, :] - firsts[:, None], 0) / 7.0
     model_cum = counts.astype(np.float64) @ expected_cumulative(fit, ages)
-    cal_actual = float(np.searchsorted(repeat_days, cal_end, side="right"))
+    cal_actual = float(repeats_through(cal_end))
     cal_model = float(counts.astype(np.float64) @ expected_cumulative(fit, np.maximum(cal_end - firsts, 0) / 7.0))
     hold = bounds > cal_end
     a_h = actual[hold] - cal_actual
@@ -446,13 +637,14 @@ def holdout_checks(ledger: Ledger, *, min_weeks: float = 8.0, min_repeat: int = 
     kmax = 7
     hist = []
     probs_sum = 0.0
+    ages_T, n_T = np.unique(cal.T, return_counts=True)  # a few hundred distinct ages
     for k in range(kmax):
-        pk = float(np.sum(prob_count(fit, k, cal.T)))
+        pk = float(n_T.astype(np.float64) @ prob_count(fit, k, ages_T))
         probs_sum += pk
         hist.append({"x": str(k), "actual": int(np.sum(cal.x == k)), "model": pk})
     hist.append({"x": f"{kmax}+", "actual": int(np.sum(cal.x >= kmax)), "model": float(len(cal.x) - probs_sum)})
     return {
-        "calibration_weeks": (cal_end - start + 1) / 7.0,
+        "calibration_weeks": (cal_end - start_day + 1) / 7.0,
         "holdout_weeks": hold_days / 7.0,
         "calibration_fit": {"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b, "loglik": fit.loglik},
         "tracking": [

@@ -50,7 +50,7 @@ def _check(tx: TxArrays, ctx: ReplayContext) -> None:
             raise ValueError("transactions must be sorted by (cust, day)")
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan_order(cust, day, n, start_day, end_day):
     """Return 0 if every row is in the window, its cust in 0..n-1 and rows sorted by (cust, day);
     else 1, 2 or 3 for the first rule broken (window, cust range, order), checked in one pass."""

@@ -38,7 +38,7 @@ def _years(start_day: int, end_day: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(first[:-1], dtype=np.int64), np.diff(np.array(first, dtype=np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(off, day, amount, member, join, doy, jan1, ylen, window, cost, face, liab, item,
           r, day0, end_day, w, tout, cout, dout):
     for c in range(off.shape[0] - 1):

@@ -35,7 +35,7 @@ def _issue(w, n, upto, nxt, last, last_bill, anchor, every, active, valid, cost,
     return n, nxt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(off, day, amount, member, join, anchor, every, active, valid, min_purchase, cost,
           face, rate, item, r, day0, end_day, w, tout, cout, dout):
     first_issue = _next_issue(day0, anchor, every)

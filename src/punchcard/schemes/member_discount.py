@@ -13,7 +13,7 @@ from punchcard.schemes.settle import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(off, day, amount, member, join, rate, cashback, valid, r, day0, end_day, w,
           tout, cout, dout):
     for c in range(off.shape[0] - 1):

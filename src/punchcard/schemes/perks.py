@@ -15,7 +15,7 @@ from punchcard.schemes.settle import Replay, ReplayContext, accrue, buffers, fin
 DAYS_PER_YEAR = 365.25
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(member, join, per_day, day0, end_day, cout, dout):
     for c in range(member.shape[0]):
         if member[c]:

@@ -35,7 +35,7 @@ def _lapse(c, balance, last, gap, pv, r, day0, cout, dout):
     dout[D_HELD, k] -= r * balance * pv
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_purchase,
           use_tiers, wd, mins, mult, r, day0, end_day, tout, cout, dout):
     for c in range(off.shape[0] - 1):

@@ -86,7 +86,7 @@ def buffers(n_tx: int, n_customers: int, n_days: int) -> tuple[np.ndarray, np.nd
     return np.zeros((N_T, n_tx)), cout, np.zeros((N_D, n_days + 1))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _offsets(cust, n_customers):
     off = np.empty(n_customers + 1, dtype=np.int64)
     c = 0
@@ -138,7 +138,7 @@ def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray)
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _longest(off):
     m = 0
     for c in range(off.shape[0] - 1):

@@ -15,7 +15,7 @@ from punchcard.schemes.settle import (
 COUNTERS = {"visits": 0, "items": 1, "spend": 2}
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(off, day, amount, items, member, join, counter, need, min_purchase,
           valid, cost, face, liab, item, r, day0, end_day, w, tout, cout, dout):
     for c in range(off.shape[0] - 1):

@@ -58,7 +58,7 @@ def window_spend(day, amount, join, lo, hi, spend, d, wd, e):
     return lo, hi, spend
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(off, day, amount, member, join, wd, mins, disc, perk, r, day0, end_day,
           tout, cout, dout):
     for c in range(off.shape[0] - 1):
