@@ -199,7 +199,10 @@ def test_batched_simulation_matches_one_draw_at_a_time(cdnow) -> None:
     mi, mb = np.tile(np.arange(n), 4), np.repeat(np.arange(4), n)
     worlds = np.array([F._world(_stamp(), dict(F.likely_values(s.assumptions), visit_lift=x))
                        for x in (0.0, 0.1, -0.3, 1.0)])
-    cols = (base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.items[mi])
+    cols = (dr.lam[mb, mi], dr.p[mb, mi], dr.nu[mb, mi], base.items[mi])
+    # the posterior draws make_draws keeps are those of each member's own key
+    lam, p, nu = S.posterior(dr.keys[mb, mi], base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.par)
+    assert np.array_equal(lam, cols[0]) and np.array_equal(p, cols[1]) and np.array_equal(nu, cols[2])
     ref = []
     for d in range(4):
         sel = mb == d

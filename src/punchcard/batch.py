@@ -115,7 +115,7 @@ class _Group:
             return None
         dm = self.draw[e0:e1][mb]
         c, day, amt, items, rev_m, off = S.members_batch(
-            dr.keys[dm, mi], base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.items[mi],
+            dr.keys[dm, mi], dr.lam[dm, mi], dr.p[dm, mi], dr.nu[dm, mi], base.items[mi],
             base.par, base.horizon_weeks, self.worlds[e0:e1], mb, base.start_day,
             int(len(mi) * tx_per_member[0] * 1.25) + 64,
         )
@@ -283,8 +283,11 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type:
 def scheme_draw(base: Base, scheme: Scheme, v: dict[str, float], keys: np.ndarray, join_u: np.ndarray,
                 base_rev: np.ndarray, replay: Callable, ctx_type: Any) -> DrawOutcome:
     """Return one draw of the scheme world: revenue, reward cost and liability (weighted)."""
-    one = Draws(keys=np.asarray(keys)[None, :], join_u=np.asarray(join_u)[None, :],
+    keys = np.asarray(keys, dtype=np.uint64)
+    lam, p, nu = S.posterior(keys, base.palive, base.x, base.T, base.mean_value, base.par)
+    one = Draws(keys=keys[None, :], join_u=np.asarray(join_u)[None, :],
                 base_rev=np.asarray(base_rev)[None, :],
-                base_total=np.array([float(np.sum(base.weight * base_rev))]), u=np.zeros((1, len(RANGED))))
+                base_total=np.array([float(np.sum(base.weight * base_rev))]), u=np.zeros((1, len(RANGED))),
+                lam=lam[None, :], p=p[None, :], nu=nu[None, :])
     o = evaluate(base, one, [Job(scheme, np.zeros(1, dtype=np.int64), [v])], replay, ctx_type)[0]
     return DrawOutcome(float(o.revenue[0]), float(o.reward_cost[0]), float(o.liability[0]), float(o.members[0]))

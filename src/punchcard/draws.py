@@ -105,6 +105,9 @@ class Draws:
     base_rev: np.ndarray  # (draws, customers) baseline revenue
     base_total: np.ndarray  # (draws,) weighted baseline revenue
     u: np.ndarray  # (draws, len(RANGED)) uniforms for the ranged assumptions
+    lam: np.ndarray  # (draws, customers) posterior purchase rate (0: no longer active)
+    p: np.ndarray  # (draws, customers) posterior drop-out probability per purchase
+    nu: np.ndarray  # (draws, customers) posterior spend scale
     idle: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)  # see batch._idle_outcome
 
 
@@ -113,7 +116,7 @@ def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0) -> Draws:
     rng = Generator(PCG64([seed, stream]) if stream else PCG64(seed))
     dkeys = rng.integers(0, np.iinfo(np.uint64).max, size=draws, dtype=np.uint64, endpoint=True)
     u = rng.random((draws, len(RANGED)))
-    keys, join_u, base_rev = S.draws_baseline(dkeys, base.cust_hash, base.palive, base.x, base.T,
-                                              base.mean_value, base.par, base.horizon_weeks)
+    keys, join_u, base_rev, lam, p, nu = S.draws_baseline(dkeys, base.cust_hash, base.palive, base.x, base.T,
+                                                          base.mean_value, base.par, base.horizon_weeks)
     totals = np.array([float(np.sum(base.weight * base_rev[d])) for d in range(draws)])
-    return Draws(keys, join_u, base_rev, totals, u)
+    return Draws(keys, join_u, base_rev, totals, u, lam, p, nu)

@@ -138,9 +138,9 @@ def _posterior(base, palive, x, T, mv, par):
 
 
 @njit(cache=True)
-def _baseline_one(base, palive, x, T, mv, par, horizon):
-    alive, lam, p, nu = _posterior(base, palive, x, T, mv, par)
-    if not alive or lam <= 0.0:
+def _baseline_one(base, lam, p, nu, par, horizon):
+    """Return (revenue, purchases) of one customer without a scheme, given their posterior draw."""
+    if lam <= 0.0:
         return 0.0, 0
     rev = 0.0
     n = 0
@@ -160,21 +160,47 @@ def _baseline_one(base, palive, x, T, mv, par, horizon):
     return rev, n
 
 
+@njit(cache=True)
+def _posterior_rates(base, palive, x, T, mv, par):
+    """Return (λ, p, ν) of one customer's posterior draw; λ = 0 for a customer who is no longer active."""
+    alive, lam, p, nu = _posterior(base, palive, x, T, mv, par)
+    if not alive:
+        return 0.0, 1.0, 1.0
+    return lam, p, nu
+
+
+@njit(cache=True)
+def posterior(base, palive, x, T, mv, par):
+    """Return each customer's posterior (λ, p, ν) for base keys ``base`` (λ = 0: no longer active)."""
+    n = len(base)
+    lam = np.empty(n)
+    p = np.empty(n)
+    nu = np.empty(n)
+    for i in range(n):
+        lam[i], p[i], nu[i] = _posterior_rates(base[i], palive[i], x[i], T[i], mv[i], par)
+    return lam, p, nu
+
+
 @njit(cache=True, parallel=True)
 def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon):
-    """Return every (draw, customer)'s random-number base key, enrollment uniform and baseline revenue."""
+    """Return every (draw, customer)'s random-number base key, enrollment uniform, baseline revenue
+    and posterior draw (λ, p, ν), which the scheme worlds of that draw reuse."""
     nd = len(draw_keys)
     n = len(cust_hash)
     keys = np.empty((nd, n), dtype=np.uint64)
     join = np.empty((nd, n))
     rev = np.empty((nd, n))
+    lam = np.empty((nd, n))
+    pp = np.empty((nd, n))
+    nu = np.empty((nd, n))
     for d in prange(nd):  # every (draw, customer) is independent: threads give the same numbers
         for i in range(n):
             k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
             keys[d, i] = k
             join[d, i] = _uniform(k, ST_JOIN, 0)
-            rev[d, i], _ = _baseline_one(k, palive[i], x[i], T[i], mv[i], par, horizon)
-    return keys, join, rev
+            lam[d, i], pp[d, i], nu[d, i] = _posterior_rates(k, palive[i], x[i], T[i], mv[i], par)
+            rev[d, i], _ = _baseline_one(k, lam[d, i], pp[d, i], nu[d, i], par, horizon)
+    return keys, join, rev, lam, pp, nu
 
 
 @njit(cache=True)
@@ -184,19 +210,20 @@ def baseline(base, palive, x, T, mv, par, horizon):
     rev = np.zeros(n)
     cnt = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        rev[i], cnt[i] = _baseline_one(base[i], palive[i], x[i], T[i], mv[i], par, horizon)
+        lam, p, nu = _posterior_rates(base[i], palive[i], x[i], T[i], mv[i], par)
+        rev[i], cnt[i] = _baseline_one(base[i], lam, p, nu, par, horizon)
     return rev, cnt
 
 
 @njit(cache=True)
-def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day):
-    """Simulate one member's scheme world; writes transactions when ``fill`` and returns (revenue, count)."""
+def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day):
+    """Simulate one member's scheme world from their posterior draw (λ, p, ν); writes transactions
+    when ``fill`` and returns (revenue, count)."""
     vm, sm, dm, gg, reset, stamp, stamps, counter, min_purchase, head_start, endow = (
         world[0], world[1], world[2], world[3], world[4] > 0.5, world[5] > 0.5, world[6],
         int(world[7]), world[8], world[9], world[10],
     )
-    alive, lam, p, nu = _posterior(base, palive, x, T, mv, par)
-    if not alive or lam <= 0.0:
+    if lam <= 0.0:
         return 0.0, 0
     p = min(1.0, p * dm)
     # the largest rate multiplier this member can reach bounds the extra stream
@@ -271,7 +298,7 @@ def _member_one(base, palive, x, T, mv, items, par, horizon, world, fill, off, o
 
 
 @njit(cache=True)
-def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
+def members(base, lam, p, nu, items, par, horizon, world, start_day):
     """Return the members' scheme-world transactions (cust index, day, amount, items) and revenue per member."""
     m = len(base)
     rev = np.zeros(m)
@@ -280,7 +307,7 @@ def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
     dummy_f = np.zeros(0)
     for i in range(m):
         rev[i], cnt[i] = _member_one(
-            base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon, world,
+            base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
             False, 0, dummy_i, dummy_f, dummy_f, start_day,
         )
     off = np.zeros(m + 1, dtype=np.int64)
@@ -293,7 +320,7 @@ def members(base, palive, x, T, mv, items, par, horizon, world, start_day):
     o_items = np.empty(total)
     for i in range(m):
         _member_one(
-            base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon, world,
+            base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
             True, off[i], o_day, o_amt, o_items, start_day,
         )
         for j in range(off[i], off[i + 1]):
@@ -317,7 +344,7 @@ def _sort_member(o_day, o_amt, s, e):
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _fill_blocks(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day,
+def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
                  mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop):
     """Simulate blocks of members in parallel, block b writing rows from ``cstart[b]`` on.
 
@@ -332,7 +359,7 @@ def _fill_blocks(base, palive, x, T, mv, items, par, horizon, worlds, world_of, 
             ii = o_items[:lim]
             i = mstart[b]
             while i < mstart[b + 1]:
-                r, c = _member_one(base[i], palive[i], x[i], T[i], mv[i], items[i], par, horizon,
+                r, c = _member_one(base[i], lam[i], p[i], nu[i], items[i], par, horizon,
                                    worlds[world_of[i]], True, pos, dd, aa, ii, start_day)
                 if c < 0:
                     break
@@ -344,8 +371,12 @@ def _fill_blocks(base, palive, x, T, mv, items, par, horizon, worlds, world_of, 
             stop[b] = i
 
 
-def members_batch(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day, capacity):
+def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day, capacity):
     """Simulate many members (of many draws) at once; member i lives in ``worlds[world_of[i]]``.
+
+    ``lam``, ``p``, ``nu`` are each member's posterior draw for its draw (``posterior``, or
+    ``Draws.lam`` … which ``draws_baseline`` keeps), so the gamma draws behind them are made
+    once per (draw, customer), not once per world.
 
     Returns the transactions (member index, day, amount, items) sorted by (member, day,
     amount), each member's revenue and the row offsets (m + 1 entries). ``capacity`` is a
@@ -371,7 +402,7 @@ def members_batch(base, palive, x, T, mv, items, par, horizon, worlds, world_of,
     o_amt = np.empty(cstart[-1])
     o_items = np.empty(cstart[-1])
     while True:
-        _fill_blocks(base, palive, x, T, mv, items, par, horizon, worlds, world_of, start_day,
+        _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
                      mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop)
         failed = todo & (stop < mstart[1:])
         if not failed.any():
