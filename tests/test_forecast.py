@@ -229,3 +229,14 @@ def test_brent_steps_are_scipys() -> None:
                 x = gen.send(f(x))
         except StopIteration as done:
             assert done.value == brentq(f, -0.5, 2.0, xtol=5e-4, rtol=1e-6)
+
+
+def test_scenario_draws_are_a_latin_hypercube() -> None:
+    from punchcard.scenarios import stratified
+
+    u = np.random.default_rng(3).random((10, 7))
+    s = stratified(u)
+    # every column holds each tenth's centre exactly once, in the order of the draws' own uniforms
+    for j in range(7):
+        assert sorted(s[:, j].tolist()) == [(k + 0.5) / 10 for k in range(10)]
+        assert np.array_equal(np.argsort(s[:, j]), np.argsort(u[:, j]))
