@@ -7,7 +7,6 @@ docs/results.md: ``summary`` keys, ``monthly`` and ``distribution``.
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from punchcard.ledger import Ledger, TxArrays, arrays
 from punchcard.program import FixedCosts, Program, Scheme
 from punchcard.schemes import Replay, ReplayContext
 from punchcard.schemes.settle import offsets
-from punchcard.shard import plan_shards, replay_sharded, shard_count
+from punchcard.shard import plan_shards, replay_sharded, shard_count, workers
 
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
@@ -90,16 +89,6 @@ def context(b: Base, gross_margin: float, redemption_rate: float) -> ReplayConte
                          redemption_rate=redemption_rate, member=b.member, join_day=b.join_day,
                          birthday_doy=b.birthday_doy, cust_hash=b.cust_hash,
                          data_start_day=b.start_day)
-
-
-def workers() -> int:
-    """Return how many schemes replay at once: the CPUs this process may use (PUNCHCARD_THREADS caps it)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    cap = os.environ.get("PUNCHCARD_THREADS", "")
-    return max(1, min(n, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, n)
 
 
 def run(program: Program, ledger: Ledger, *, shards: int | None = None,

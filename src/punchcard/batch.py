@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -16,6 +17,7 @@ from punchcard import simulate as S
 from punchcard.draws import RANGED, Draws, join_probability
 from punchcard.ledger import TxArrays
 from punchcard.program import Program, Scheme
+from punchcard.shard import workers
 from punchcard.worlds import Base, DrawOutcome, _anchor, _context, _world, fixed_cost
 
 # Every figure is a weighted sum over simulated customers of one (draw, assumption values)
@@ -129,8 +131,12 @@ class _Group:
                 "mb_act": mb[active], "tx": TxArrays(cust=c_act, day=day, amount=amt, items=items, n_customers=n_act)}
 
     def account(self, base: Base, dr: Draws, e0: int, e1: int, sim: dict | None, replay: Callable,
-                ctx_type: Any) -> None:
-        """Replay entries e0..e1's purchases through every scheme of the group and add up each job's entries."""
+                ctx_type: Any, pool: ThreadPoolExecutor | None = None) -> None:
+        """Replay entries e0..e1's purchases through every scheme of the group and add up each job's entries.
+
+        The schemes replay side by side on ``pool`` (their compiled scans release the GIL);
+        the sums are then added up one scheme after another, in a fixed order.
+        """
         if sim is None:
             return  # nobody joined: revenue stays the baseline's, no cost
         mi, mb, dm, active, mb_act, tx = sim["mi"], sim["mb"], sim["dm"], sim["active"], sim["mb_act"], sim["tx"]
@@ -162,16 +168,27 @@ class _Group:
             acc["base"][j, sl], acc["sim"][j, sl], acc["members"][j, sl] = sums[mask_of[j]]
         n_act = tx.n_customers
         ctxs: dict[int, Any] = {}
-        for key, scheme in self.schemes.items():
-            z_acc, z_liab = _idle_outcome(base, dr, scheme, replay, ctx_type)
-            if n_act:
+        if n_act:
+            for scheme in self.schemes.values():
                 anchor = _anchor(base, scheme)
                 if anchor not in ctxs:
                     ctxs[anchor] = _context(ctx_type, base, scheme, sim["mi_act"], 1.0)
-                rep = replay(scheme, tx, ctxs[anchor])
-                cost_a = np.bincount(tx.cust, weights=np.asarray(rep.cost, dtype=np.float64), minlength=n_act)
-                liab_a = np.asarray(rep.liability, dtype=np.float64)
-                acc_a = None if z_acc is None else np.asarray(rep.accrued, dtype=np.float64)
+
+        def one(scheme: Scheme) -> tuple:
+            """Return the scheme's per-member cost, liability and accruals over the batch (run on the pool)."""
+            rep = replay(scheme, tx, ctxs[_anchor(base, scheme)])
+            accrued = getattr(rep, "accrued", None)
+            return (np.bincount(tx.cust, weights=np.asarray(rep.cost, dtype=np.float64), minlength=n_act),
+                    np.asarray(rep.liability, dtype=np.float64),
+                    None if accrued is None else np.asarray(accrued, dtype=np.float64))
+
+        idle = {key: _idle_outcome(base, dr, scheme, replay, ctx_type) for key, scheme in self.schemes.items()}
+        replays = dict(zip(self.schemes, _map(pool, one, list(self.schemes.values())))) if n_act else {}
+        for key, scheme in self.schemes.items():
+            z_acc, z_liab = idle[key]
+            if n_act:
+                cost_a, liab_a, acc_a = replays[key]
+                acc_a = None if z_acc is None else acc_a
             done: dict[int, tuple] = {}
             for j, job in enumerate(self.jobs):
                 if id(job.scheme) != key:
@@ -204,6 +221,13 @@ class _Group:
                                 reward_cost=r * acc["cost"][j] + acc["accrued"][j],
                                 liability=r * acc["liability"][j], members=acc["members"][j]))
         return out
+
+
+def _map(pool: ThreadPoolExecutor | None, fn: Callable, items: list) -> list:
+    """Return [fn(x) for x in items], on the pool when there is one and more than one item."""
+    if pool is None or len(items) < 2:
+        return [fn(x) for x in items]
+    return list(pool.map(fn, items))
 
 
 def _idle_outcome(base: Base, dr: Draws, scheme: Scheme, replay: Callable, ctx_type: Any
@@ -264,15 +288,18 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable, ctx_type:
 
     worker = threading.Thread(target=produce, name="punchcard-simulate", daemon=True)
     worker.start()
+    pool = ThreadPoolExecutor(workers(), thread_name_prefix="punchcard-replay") if workers() > 1 else None
     try:
         while (item := q.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             g, e0, e1, sim = item
-            groups[g][0].account(base, dr, e0, e1, sim, replay, ctx_type)
+            groups[g][0].account(base, dr, e0, e1, sim, replay, ctx_type, pool)
     finally:
         stop.set()
         worker.join()
+        if pool is not None:
+            pool.shutdown()
     out: list[Outcomes | None] = [None] * len(jobs)
     for group, idx in groups:
         for j, res in zip(idx, group.outcomes(dr)):

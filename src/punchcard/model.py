@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, gammaln, hyp2f1
 
 from punchcard.ledger import Ledger
 

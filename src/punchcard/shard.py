@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import os
+
 import numpy as np
 
 from punchcard.ledger import TxArrays
@@ -116,3 +118,13 @@ def replay_sharded(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, k: int,
                 target[plan.ids[s]] = value
     assert merged is not None
     return Replay(start_day=ctx.start_day, **merged)
+
+
+def workers() -> int:
+    """Return how many schemes replay at once: the CPUs this process may use (PUNCHCARD_THREADS caps it)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    cap = os.environ.get("PUNCHCARD_THREADS", "")
+    return max(1, min(n, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, n)
