@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,14 +81,26 @@ def build_warnings(data: dict, fc) -> list[str]:
     return warnings
 
 
-def analyse(prog, options: BuildOptions, fingerprint: str,
-            reporter: Reporter = QUIET) -> dict:
-    """Run every stage up to the results dict for one loaded program."""
-    from punchcard import backtest, describe, forecast, ingest, results
+def _import_later_stages() -> None:
+    """Import the modules the stages after reading need (an import error surfaces in the main thread)."""
+    try:
+        from punchcard import backtest, describe, forecast, results  # noqa: F401
+    except Exception:  # noqa: BLE001 - the main thread's own import reports it
+        pass
+
+
+def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET) -> dict:
+    """Run every stage up to the results dict for one loaded program (its fingerprint is the caller's)."""
+    from punchcard import ingest
     from punchcard.i18n import message_dict
 
+    # The later stages' imports (numba, scipy: about a second) load while Polars reads.
+    later = threading.Thread(target=_import_later_stages, name="punchcard-import", daemon=True)
+    later.start()
     with reporter.stage(f"{prog.id}: reading sales"):
         ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
+    later.join()
+    from punchcard import backtest, describe, forecast, results
     with reporter.stage(f"{prog.id}: describing customers"):
         data = describe.data_summary(ledger)
         customers = describe.describe(ledger)
@@ -102,7 +115,6 @@ def analyse(prog, options: BuildOptions, fingerprint: str,
         data=data, customers=customers, seed=options.seed,
         command=command_line(prog.path, options), warnings=build_warnings(data, fc),
     )
-    res["reproducibility"]["fingerprint"] = fingerprint
     res["warnings_detail"] = [message_dict(w) or {"msgid": str(w), "params": {}} for w in res["warnings"]]
     return res
 
@@ -123,16 +135,20 @@ def previous_results(out: Path) -> dict[str, dict]:
     return found
 
 
-def _load(paths: list[Path], options: BuildOptions) -> list[tuple]:
+def _fingerprint(prog, options: BuildOptions) -> str:
     from punchcard.fingerprint import build_fingerprint
+
+    return build_fingerprint(prog, seed=options.seed, draws=options.draws, templates=options.templates)
+
+
+def _load(paths: list[Path], options: BuildOptions, *, fingerprints: bool = True) -> list[tuple]:
+    """Return (path, program, fingerprint or None) per program file; ids must be distinct."""
     from punchcard.program import load_program
 
     loaded = []
     for path in paths:
         prog = load_program(path)
-        fp = build_fingerprint(prog, seed=options.seed, draws=options.draws,
-                               templates=options.templates)
-        loaded.append((path, prog, fp))
+        loaded.append((path, prog, _fingerprint(prog, options) if fingerprints else None))
     ids = [prog.id for _, prog, _ in loaded]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -177,16 +193,21 @@ def build(paths: list[Path], options: BuildOptions,
     write.check_replaceable(options.out)
     previous = previous_results(options.out)
     builds = []
-    for path, prog, fp in _load(paths, options):
+    for path, prog, _ in _load(paths, options, fingerprints=False):
         prev = previous.get(prog.id)
         prev_fp = (prev or {}).get("reproducibility", {}).get("fingerprint")
-        if prev is not None and prev_fp == fp and not options.force:
+        # The fingerprint hashes the sales files. Only a possible reuse needs it before the
+        # build; otherwise it is taken afterwards, when reading has hashed them alongside.
+        fp = _fingerprint(prog, options) if prev is not None and not options.force else None
+        if fp is not None and prev_fp == fp:
             reporter.info(f"{path}: unchanged since the last build (use --force to rebuild)")
             builds.append(ProgramBuild(path, prev, reused=True,
                                        warnings=list(prev.get("warnings", []))))
             continue
         reporter.info(f"{path}: building")
-        res = analyse(prog, options, fp, reporter)
+        res = analyse(prog, options, reporter)
+        fp = fp or _fingerprint(prog, options)
+        res["reproducibility"]["fingerprint"] = fp
         if prev is not None and prev_fp != fp:
             res["changes"] = changes.compare(prev, res)
         elif prev is not None:
