@@ -108,7 +108,8 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
 
     def one(scheme: Scheme) -> BacktestResult:
         rate = scheme.assumptions.redemption_rate.mean
-        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k, plan)
+        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k, plan,
+                             per_tx=False)
         return result(scheme, rep, b, program.business.fixed_costs)
 
     out: dict[str, BacktestResult] = {}
@@ -146,7 +147,7 @@ def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts) -> BacktestR
     member_days = float((b.end_day - b.join_day[b.member].astype(np.int64) + 1).sum())
     fixed_cost = (fixed.setup + fixed.monthly * n_days / DAYS_PER_MONTH
                   + fixed.per_member_year * member_days / DAYS_PER_YEAR)
-    cust_cost = per_customer(b.off, rep.cost) + rep.accrued
+    cust_cost = rep.cust_cost + rep.accrued
     reward_cost = float(cust_cost.sum())
     total = reward_cost + fixed_cost
     rewarded = b.member & (rep.first_reward_day >= 0)
@@ -157,7 +158,7 @@ def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts) -> BacktestR
         "members": members,
         "customers_rewarded": int(rewarded.sum()),
         "rewards_earned": int(round(float(rep.cust_earned.sum()))),
-        "rewards_redeemed": float(rep.redeemed.sum()),
+        "rewards_redeemed": float(rep.daily_redeemed.sum()),
         "rewards_expired": int(round(float(rep.expired.sum()))),
         "rewards_outstanding": int(round(float(rep.outstanding.sum()))),
         "reward_cost": reward_cost,

@@ -178,7 +178,10 @@ class _Group:
             """Return the scheme's per-member cost, liability and accruals over the batch (run on the pool)."""
             rep = replay(scheme, tx, ctxs[_anchor(base, scheme)])
             accrued = getattr(rep, "accrued", None)
-            return (np.bincount(tx.cust, weights=np.asarray(rep.cost, dtype=np.float64), minlength=n_act),
+            cust_cost = getattr(rep, "cust_cost", None)
+            if cust_cost is None:  # a replay with per-transaction costs only
+                cust_cost = np.bincount(tx.cust, weights=np.asarray(rep.cost, dtype=np.float64), minlength=n_act)
+            return (np.asarray(cust_cost, dtype=np.float64),
                     np.asarray(rep.liability, dtype=np.float64),
                     None if accrued is None else np.asarray(accrued, dtype=np.float64))
 

@@ -81,21 +81,21 @@ def plan_shards(tx: TxArrays, ctx: ReplayContext, k: int) -> ShardPlan:
 
 
 def replay_sharded(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, k: int,
-                   plan: ShardPlan | None = None) -> Replay:
+                   plan: ShardPlan | None = None, *, per_tx: bool = True) -> Replay:
     """Return ``replay(scheme, tx, ctx)`` computed over ``k`` customer-hash shards and merged.
 
     ``plan`` (from ``plan_shards`` over the same ``tx`` and per-customer context) saves
     splitting the ledger again for every scheme.
     """
     if k <= 1:
-        return replay(scheme, tx, ctx)
+        return replay(scheme, tx, ctx, per_tx=per_tx)
     if plan is None:
         plan = plan_shards(tx, ctx, k)
     elif plan.k != k or any(a is not b for a, b in zip(plan.source, _source(tx, ctx))):
         raise ValueError("the shard plan was made for other transactions or customers")
-    merged: dict[str, np.ndarray] | None = None
+    merged: dict[str, np.ndarray | None] | None = None
     for s in range(k):
-        rep = replay(scheme, plan.parts[s], dataclasses.replace(ctx, **plan.fields[s]))
+        rep = replay(scheme, plan.parts[s], dataclasses.replace(ctx, **plan.fields[s]), per_tx=per_tx)
         if merged is None:
             merged = {}
             for f in dataclasses.fields(Replay):
@@ -105,11 +105,13 @@ def replay_sharded(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, k: int,
                 if f.name.startswith("daily_"):
                     merged[f.name] = np.zeros_like(value)
                 elif f.name in _PER_TX:
-                    merged[f.name] = np.zeros(len(tx.day), dtype=value.dtype)
+                    merged[f.name] = None if value is None else np.zeros(len(tx.day), dtype=value.dtype)
                 else:
                     merged[f.name] = np.zeros(tx.n_customers, dtype=value.dtype)
         for name, target in merged.items():
             value = getattr(rep, name)
+            if target is None:
+                continue  # per-transaction arrays left out (per_tx=False)
             if name.startswith("daily_"):
                 target += value
             elif name in _PER_TX:

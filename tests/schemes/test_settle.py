@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from punchcard.schemes.settle import (
-    C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_EXPIRED, D_HELD, T_COST, T_DISCOUNT, T_REDEEMED,
+    C_COST, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_EXPIRED, D_HELD, T_COST, T_DISCOUNT, T_REDEEMED,
     buffers, close, expire, hold, new_wallet, offsets, settle, unit_cost, wallet,
 )
 
@@ -23,9 +23,10 @@ def test_settle_caps_discounts_at_the_bill_but_not_items():
     n = hold(w, 0, 9.0, 2.0, 0.0, 20.0, 0.0, 20.0, 0.0, 0, 1, 0, 0.5, cout, dout)
     n = hold(w, n, 9.0, 1.0, 7.0, 30.0, 0.0, 7.0, 1.0, 0, 1, 0, 0.5, cout, dout)
     assert np.isclose(dout[D_HELD, 1], 0.5 * (40 + 7))
-    settle(w, n, 0, 25.0, 2, 0, 0.5, tout, dout)
+    settle(w, n, 0, 0, 25.0, 2, 0, 0.5, tout, cout, dout)
     # discount min(40, 25) + item 7 = 32, × r 0.5; 3 rewards × 0.5 redeemed
     assert tout[T_COST, 0] == 16.0 and tout[T_REDEEMED, 0] == 1.5
+    assert cout[C_COST, 0] == 16.0  # the customer's cost too
     assert tout[T_DISCOUNT, 0] == 0.5 * (25 + 30)
     assert np.isclose(dout[D_HELD].sum(), 0.0)
 
@@ -59,7 +60,7 @@ def test_wallet_has_room_for_a_customer_s_every_transaction_plus_extra():
     n = 0
     for d in range(24):
         n = hold(w, n, 99.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0, d, 0, 1.0, cout, dout)
-    assert n == 24 and settle(w, n, 0, 100.0, 50, 0, 1.0, tout, dout) == 24
+    assert n == 24 and settle(w, n, 0, 0, 100.0, 50, 0, 1.0, tout, cout, dout) == 24
     assert tout[T_COST, 0] == 24
 
 

@@ -76,9 +76,16 @@ def _scan_order(cust, day, n, start_day, end_day):
     return 0
 
 
-def replay(scheme: Scheme, tx: TxArrays, ctx: ReplayContext) -> Replay:
-    """Return `scheme` replayed over `tx`: per-transaction, per-customer and per-day results."""
+def replay(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, *, per_tx: bool = True,
+           check: bool = True) -> Replay:
+    """Return `scheme` replayed over `tx`: per-transaction, per-customer and per-day results.
+
+    ``per_tx=False`` leaves the per-transaction arrays out (None): the per-customer and
+    per-day figures are the same, for less memory and time. ``check=False`` skips the
+    pass that checks the input's order and ranges, for callers that built it sorted.
+    """
     if scheme.kind not in KINDS:
         raise ValueError(f"unknown scheme kind {scheme.kind!r}; expected one of {sorted(KINDS)}")
-    _check(tx, ctx)
-    return KINDS[scheme.kind].replay(scheme.params, tx, ctx)
+    if check:
+        _check(tx, ctx)
+    return KINDS[scheme.kind].replay(scheme.params, tx, ctx, per_tx)

@@ -10,7 +10,7 @@ from numba import njit
 from punchcard.ledger import EPOCH_ORDINAL, TxArrays
 from punchcard.program import BirthdayParams
 from punchcard.schemes.settle import (
-    Replay, ReplayContext, buffers, close, expire, finish, hold, offsets, settle,
+    buffers, close, expire, finish, hold, offsets, Replay, ReplayContext, settle,
     unit_cost, wallet,
 )
 
@@ -66,7 +66,7 @@ def _scan(off, day, amount, member, join, doy, jan1, ylen, window, cost, face, l
                 if n > 0 and day[i] >= join[c] and a > 0.0:
                     n = expire(w, n, day[i], c, day0, r, cout, dout)
                     if n > 0:
-                        settle(w, n, i, a, day[i], day0, r, tout, dout)
+                        settle(w, n, i, c, a, day[i], day0, r, tout, cout, dout)
                         n = 0
                 i += 1
             if b > end_day:
@@ -75,17 +75,17 @@ def _scan(off, day, amount, member, join, doy, jan1, ylen, window, cost, face, l
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: BirthdayParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+def replay(params: BirthdayParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
     """Return the birthday voucher replayed over `tx`."""
     is_item = params.type == "item"
     cost = unit_cost(params.value, params.cost, ctx.gross_margin) if is_item else 0.0
     liab = cost if is_item else float(params.value)
     jan1, ylen = _years(int(ctx.start_day), int(ctx.end_day))
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
     _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
           np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
           birthdays(ctx.birthday_doy, ctx.cust_hash), jan1, ylen, int(params.window_days),
           cost, float(params.value), liab, 1.0 if is_item else 0.0,
           float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(None, len(jan1)),
           tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx)

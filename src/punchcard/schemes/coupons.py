@@ -8,7 +8,7 @@ from numba import njit
 from punchcard.ledger import TxArrays
 from punchcard.program import CouponsParams
 from punchcard.schemes.settle import (
-    Replay, ReplayContext, buffers, close, data_start, expire, finish, hold, offsets,
+    buffers, close, data_start, expire, finish, hold, offsets, Replay, ReplayContext,
     settle, unit_cost, wallet,
 )
 
@@ -60,20 +60,20 @@ def _scan(off, day, amount, member, join, anchor, every, active, valid, min_purc
             if n > 0 and a >= min_purchase:
                 n = expire(w, n, d, c, day0, r, cout, dout)
                 if n > 0:
-                    settle(w, n, i, a, d, day0, r, tout, dout)
+                    settle(w, n, i, c, a, d, day0, r, tout, cout, dout)
                     n = 0
         n, nxt = _issue(w, n, end_day, nxt, last, last_bill, anchor, every, active, valid,
                            cost, face, rate, item, c, day0, end_day, r, cout, dout)
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
     """Return the coupon mailing replayed over `tx`."""
     rate = float(params.rate or 0.0)
     face = float(params.value or 0.0)
     is_item = params.value is not None and params.cost is not None
     cost = unit_cost(face, params.cost, ctx.gross_margin) if is_item else 0.0
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
     if rate > 0.0 or face > 0.0:
         _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
               np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
@@ -82,4 +82,4 @@ def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
               1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
               int(ctx.end_day), wallet(None, (int(ctx.end_day) - int(ctx.start_day)) // int(params.every_days) + 2),
               tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx)

@@ -22,10 +22,10 @@ def _scan(member, join, per_day, day0, end_day, cout, dout):
             accrue(c, max(join[c], day0), end_day, per_day, day0, cout, dout)
 
 
-def replay(params: PerksParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+def replay(params: PerksParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
     """Return the perks' cost accrued over every member's days in the window."""
     per_year = params.cost_per_member_year + params.cost_per_event * params.events_per_year
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
     _scan(np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
           float(per_year) / DAYS_PER_YEAR, int(ctx.start_day), int(ctx.end_day), cout, dout)
-    return finish(ctx.start_day, tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx)

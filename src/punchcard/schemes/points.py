@@ -10,9 +10,9 @@ from numba import njit
 from punchcard.ledger import TxArrays
 from punchcard.program import PointsParams, Tier
 from punchcard.schemes.settle import (
-    C_EARNED, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_COST, D_EARNED, D_EXPIRED, D_HELD,
-    D_REDEEMED, T_COST, T_DISCOUNT, T_EARNED, T_REDEEMED, Replay, ReplayContext, buffers,
-    finish, mark_reward, offsets,
+    C_COST, C_EARNED, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_COST, D_EARNED, D_EXPIRED,
+    D_HELD, D_REDEEMED, T_COST, T_DISCOUNT, T_EARNED, T_REDEEMED, at, buffers, finish,
+    mark_reward, offsets, Replay, ReplayContext,
 )
 from punchcard.schemes.tiers import DAYS_PER_MONTH, tier_of, tier_table, window_days, window_spend
 
@@ -66,9 +66,10 @@ def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_p
                 used = min(np.floor(balance / step), fit) * step
                 if used > 0.0:
                     balance -= used
-                    tout[T_REDEEMED, i] += r * used
-                    tout[T_COST, i] += r * used * pv
-                    tout[T_DISCOUNT, i] += r * used * pv
+                    tout[T_REDEEMED, at(i, tout)] += r * used
+                    tout[T_COST, at(i, tout)] += r * used * pv
+                    cout[C_COST, c] += r * used * pv
+                    tout[T_DISCOUNT, at(i, tout)] += r * used * pv
                     dout[D_REDEEMED, k] += r * used
                     dout[D_COST, k] += r * used * pv
                     dout[D_HELD, k] -= r * used * pv
@@ -83,7 +84,7 @@ def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_p
             pts = np.floor(earn * (a - used * pv) * m + 1e-9)
             if pts > 0.0:
                 balance += pts
-                tout[T_EARNED, i] += pts
+                tout[T_EARNED, at(i, tout)] += pts
                 cout[C_EARNED, c] += pts
                 dout[D_EARNED, k] += pts
                 dout[D_HELD, k] += r * pts * pv
@@ -95,16 +96,16 @@ def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_p
                 cout[C_LIABILITY, c] += r * balance * pv
 
 
-def replay(params: PointsParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+def replay(params: PointsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
     """Return the points scheme replayed over `tx` (counts in points)."""
     tiers: tuple[Tier, ...] = params.tiers or (Tier("base", 0.0),)
     mins, _, mult, _ = tier_table(tiers)
     step = params.redeem_step or params.min_redeem
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
     _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
           np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
           float(params.earn_per_unit), float(params.point_value), float(params.min_redeem),
           float(step), lapse_days(params.expiry_months), float(params.min_purchase),
           params.tiers is not None, window_days(params.window_months), mins, mult,
           float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx)

@@ -26,8 +26,8 @@ NEVER = 2.0**40  # expiry day of a reward that never expires
 T_EARNED, T_REDEEMED, T_COST, T_DISCOUNT = 0, 1, 2, 3
 N_T = 4
 # per-customer output columns
-C_EARNED, C_EXPIRED, C_OUTSTANDING, C_LIABILITY, C_ACCRUED, C_REWARDS, C_FIRST = 0, 1, 2, 3, 4, 5, 6
-N_C = 7
+C_EARNED, C_EXPIRED, C_OUTSTANDING, C_LIABILITY, C_ACCRUED, C_REWARDS, C_FIRST, C_COST = 0, 1, 2, 3, 4, 5, 6, 7
+N_C = 8
 # per-day output columns (index = day - start_day; one spare row for accrual ends)
 D_EARNED, D_REDEEMED, D_COST, D_EXPIRED, D_HELD, D_ACCRUAL = 0, 1, 2, 3, 4, 5
 N_D = 6
@@ -57,12 +57,14 @@ class Replay:
     """One scheme replayed over one ledger: per transaction, per customer and per day."""
 
     start_day: int
-    # per transaction (float64, expected values after the redemption rate)
-    earned: np.ndarray  # rewards earned at this transaction (points for `points`)
-    redeemed: np.ndarray  # expected rewards (points) redeemed here
-    cost: np.ndarray  # expected reward cost incurred here
-    discount: np.ndarray  # expected value handed to the customer here (face value)
+    # per transaction (float64, expected values after the redemption rate); None when the
+    # replay was asked for per-customer and per-day figures only (``per_tx=False``)
+    earned: np.ndarray | None  # rewards earned at this transaction (points for `points`)
+    redeemed: np.ndarray | None  # expected rewards (points) redeemed here
+    cost: np.ndarray | None  # expected reward cost incurred here
+    discount: np.ndarray | None  # expected value handed to the customer here (face value)
     # per customer
+    cust_cost: np.ndarray  # expected reward cost incurred at the customer's transactions
     cust_earned: np.ndarray  # all rewards earned, including those issued away from a till
     expired: np.ndarray
     outstanding: np.ndarray
@@ -78,12 +80,24 @@ class Replay:
     daily_liability: np.ndarray  # liability held at the end of each day
 
 
-def buffers(n_tx: int, n_customers: int, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def buffers(n_tx: int, n_customers: int, n_days: int, per_tx: bool = True
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return zeroed per-transaction (N_T × n_tx), per-customer (N_C × n) and per-day
-    (N_D × (n_days + 1)) output tables."""
+    (N_D × (n_days + 1)) output tables.
+
+    Without ``per_tx`` the per-transaction table is one scratch column (N_T × 1) that
+    every write lands in (see ``at``): the backtest and the forecast read per-customer
+    and per-day figures only, and skip 32 bytes of writes per transaction.
+    """
     cout = np.zeros((N_C, n_customers))
     cout[C_FIRST] = -1.0
-    return np.zeros((N_T, n_tx)), cout, np.zeros((N_D, n_days + 1))
+    return np.zeros((N_T, n_tx if per_tx else 1)), cout, np.zeros((N_D, n_days + 1))
+
+
+@njit(cache=True, inline="always")
+def at(i, tout):
+    """Return the column of transaction i in the per-transaction table (0 in a scratch table)."""
+    return i if i < tout.shape[1] else 0
 
 
 @njit(cache=True, nogil=True)
@@ -111,7 +125,7 @@ def data_start(ctx: ReplayContext) -> int:
     return int(ctx.start_day if ctx.data_start_day is None else ctx.data_start_day)
 
 
-def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray) -> Replay:
+def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray, per_tx: bool = True) -> Replay:
     """Return the Replay record built from a scan's three output tables (rows as views)."""
     n_days = dout.shape[1] - 1
     accrual = np.cumsum(dout[D_ACCRUAL])[:n_days]
@@ -119,10 +133,11 @@ def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray)
     liability[np.abs(liability) < 1e-9] = 0.0
     return Replay(
         start_day=int(start_day),
-        earned=tout[T_EARNED],
-        redeemed=tout[T_REDEEMED],
-        cost=tout[T_COST],
-        discount=tout[T_DISCOUNT],
+        earned=tout[T_EARNED] if per_tx else None,
+        redeemed=tout[T_REDEEMED] if per_tx else None,
+        cost=tout[T_COST] if per_tx else None,
+        discount=tout[T_DISCOUNT] if per_tx else None,
+        cust_cost=cout[C_COST],
         cust_earned=cout[C_EARNED],
         expired=cout[C_EXPIRED],
         outstanding=cout[C_OUTSTANDING],
@@ -209,8 +224,8 @@ def expire(w, n, day, c, day0, r, cout, dout):
 
 
 @njit(cache=True)
-def settle(w, n, i, bill, day, day0, r, tout, dout):
-    """Redeem every reward in the wallet at transaction i (expected × r); return the count settled."""
+def settle(w, n, i, c, bill, day, day0, r, tout, cout, dout):
+    """Redeem every reward in the wallet at customer c's transaction i (expected × r); return the count settled."""
     count = 0.0
     held = 0.0
     item_cost = 0.0
@@ -229,9 +244,11 @@ def settle(w, n, i, bill, day, day0, r, tout, dout):
         disc = bill
     cost = r * (item_cost + disc)
     k = day - day0
-    tout[T_REDEEMED, i] += r * count
-    tout[T_COST, i] += cost
-    tout[T_DISCOUNT, i] += r * (item_value + disc)
+    t = at(i, tout)
+    tout[T_REDEEMED, t] += r * count
+    tout[T_COST, t] += cost
+    tout[T_DISCOUNT, t] += r * (item_value + disc)
+    cout[C_COST, c] += cost
     dout[D_REDEEMED, k] += r * count
     dout[D_COST, k] += cost
     dout[D_HELD, k] -= r * held
@@ -252,10 +269,12 @@ def close(w, n, end_day, c, day0, r, cout, dout):
 def immediate(i, c, day, day0, r, value, tout, cout, dout):
     """Record one reward worth `value` earned and redeemed at transaction i (an at-the-till discount)."""
     k = day - day0
-    tout[T_EARNED, i] += 1.0
-    tout[T_REDEEMED, i] += r
-    tout[T_COST, i] += r * value
-    tout[T_DISCOUNT, i] += r * value
+    t = at(i, tout)
+    tout[T_EARNED, t] += 1.0
+    tout[T_REDEEMED, t] += r
+    tout[T_COST, t] += r * value
+    tout[T_DISCOUNT, t] += r * value
+    cout[C_COST, c] += r * value
     cout[C_EARNED, c] += 1.0
     mark_reward(c, day, 1.0, cout)
     dout[D_EARNED, k] += 1.0

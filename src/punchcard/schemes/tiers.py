@@ -13,7 +13,7 @@ from numba import njit
 from punchcard.ledger import TxArrays
 from punchcard.program import Tier, TiersParams
 from punchcard.schemes.settle import (
-    Replay, ReplayContext, accrue, buffers, finish, immediate, offsets,
+    accrue, buffers, finish, immediate, offsets, Replay, ReplayContext,
 )
 
 DAYS_PER_MONTH = 30.4375
@@ -96,12 +96,12 @@ def _scan(off, day, amount, member, join, wd, mins, disc, perk, r, day0, end_day
             cur = nxt
 
 
-def replay(params: TiersParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+def replay(params: TiersParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
     """Return the tiers scheme replayed over `tx`: discounts at the till, perks over time."""
     mins, disc, _, perk = tier_table(params.tiers)
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
     _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
           np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
           window_days(params.window_months), mins, disc, perk, float(ctx.redemption_rate),
           int(ctx.start_day), int(ctx.end_day), tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx)

@@ -8,8 +8,8 @@ from numba import njit
 from punchcard.ledger import TxArrays
 from punchcard.program import WelcomeOfferParams
 from punchcard.schemes.settle import (
-    T_EARNED, Replay, ReplayContext, buffers, close, data_start, expire, expiry_day, finish,
-    hold, offsets, wallet, settle, unit_cost,
+    T_EARNED, at, buffers, close, data_start, expire, expiry_day, finish, hold, offsets,
+    Replay, ReplayContext, settle, unit_cost, wallet,
 )
 
 
@@ -24,7 +24,7 @@ def _scan(off, day, amount, member, join, new_from, min_purchase, valid, cost, f
         d = day[s]
         if d < new_from or d < join[c] or amount[s] <= 0.0:
             continue  # an existing customer, not yet a member, or a first visit that is a return
-        tout[T_EARNED, s] += 1.0
+        tout[T_EARNED, at(s, tout)] += 1.0
         n = hold(w, 0, d + valid, 1.0, cost, face, 0.0, liab, item, c, d, day0, r, cout, dout)
         for i in range(s + 1, e):
             a = amount[i]
@@ -32,22 +32,22 @@ def _scan(off, day, amount, member, join, new_from, min_purchase, valid, cost, f
                 continue
             n = expire(w, n, day[i], c, day0, r, cout, dout)
             if n > 0:
-                settle(w, n, i, a, day[i], day0, r, tout, dout)
+                settle(w, n, i, c, a, day[i], day0, r, tout, cout, dout)
             n = 0
             break
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: WelcomeOfferParams, tx: TxArrays, ctx: ReplayContext) -> Replay:
+def replay(params: WelcomeOfferParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
     """Return the welcome offer replayed over `tx`."""
     is_item = params.type == "item"
     cost = unit_cost(params.value, params.cost, ctx.gross_margin) if is_item else 0.0
     liab = cost if is_item else float(params.value)
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
     _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
           np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
           data_start(ctx) + int(params.new_after_days), float(params.min_purchase),
           expiry_day(params.expiry_days), cost, float(params.value), liab,
           1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
           int(ctx.end_day), wallet(), tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx)
