@@ -15,6 +15,7 @@ batched evaluation) and ``scenarios.py`` (tornado and break-even).
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -98,11 +99,16 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
                        "needs at least %(min_customers)s customers and %(min_repeat)s who came back.",
                        {"customers": len(rfm.x), "repeat": n_rep, "min_customers": MIN_CUSTOMERS,
                         "min_repeat": MIN_REPEAT})
-    fit = M.fit_bgnbd(rfm.x, rfm.t_x, rfm.T)
+    # The spend model fits on a second thread (its compiled likelihood releases the GIL)
+    # while the purchase model and then its calibration-period check fit on this one.
+    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-fit") as pool:
+        gg_job = pool.submit(M.fit_gamma_gamma, rfm.x, rfm.mean_value)
+        fit = M.fit_bgnbd(rfm.x, rfm.t_x, rfm.T)
+        checks = M.holdout_checks(ledger, summary=summary, start=fit) if fit.converged else None
+        gg = gg_job.result()
     if not fit.converged:
         return Message("The purchase model (BG/NBD) could not be fitted to these data (%(detail)s).",
                        {"detail": str(fit.message)})
-    gg = M.fit_gamma_gamma(rfm.x, rfm.mean_value)
     if not gg.converged or gg.q <= 1.0:
         return Message("The spend model (Gamma-Gamma) could not be fitted to these data.")
     horizon_weeks = program.business.horizon_months * DAYS_PER_MONTH / 7.0
@@ -110,7 +116,6 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
     exp_rev = exp_tx * M.expected_spend(gg, rfm.x, rfm.mean_value)
     if not (np.all(np.isfinite(exp_tx)) and np.all(np.isfinite(exp_rev))):
         return "The purchase model gives no finite forecast for these data."
-    checks = M.holdout_checks(ledger, summary=summary, start=fit)
     block = _model_block(fit, gg, rfm, horizon_weeks, exp_tx, exp_rev, checks)
     cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
     keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)

@@ -84,7 +84,7 @@ class Summary:
     cal_end: int
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _summarise(cust, day, amount, items, n_customers, day0, end, cal_end):
     """Return the Summary columns (and 0), or 1 when the rows are not sorted by (cust, day)."""
     n = np.zeros(n_customers, dtype=np.int64)
@@ -143,7 +143,7 @@ def summarise(ledger: Ledger, end_day: int | None = None, cal_end: int | None = 
     day0 = int(ledger.start_day)
     tx = ledger.tx
     cols = [np.ascontiguousarray(tx[name].to_numpy(), dtype=dt) for name, dt in
-            (("cust", np.int64), ("day", np.int64), ("amount", np.float64), ("items", np.float64))]
+            (("cust", np.int32), ("day", np.int32), ("amount", np.float64), ("items", np.float64))]
     if len(cols[1]):
         day0 = min(day0, int(cols[1].min()))
     out = _summarise(*cols, int(ledger.n_customers), day0, end, cal)
@@ -241,7 +241,7 @@ def _rows(w: np.ndarray, *columns: np.ndarray) -> _Rows:
     return _Rows(w, tuple(cols), tuple(sums))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bgnbd_ll_grad(r, alpha, a, b, xk, xi, wx, tk, ti, Tk, Ti, w):
     # terms of x alone, summed over the distinct x with their total weight
     ll = 0.0
@@ -320,7 +320,7 @@ def bgnbd_gradient(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     return _bg_eval(params, _bg_rows(x, t_x, T, w))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gg_ll_grad(p, q, v, xk, wx, x, m, w, const_ll, c_p):
     ll = const_ll + p * c_p  # Σ w((p·x − 1)·log m + p·x·log x), from sums fixed at the start
     g = np.zeros(3)
