@@ -176,7 +176,7 @@ def new_wallet() -> np.ndarray:
     return wallet()
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mark_reward(c, day, count, cout):
     """Count `count` rewards for customer c and remember the day of their first one."""
     cout[C_REWARDS, c] += count
@@ -184,7 +184,7 @@ def mark_reward(c, day, count, cout):
         cout[C_FIRST, c] = day
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def hold(w, n, exp, count, cost, face, rate, liab, item, c, day, day0, r, cout, dout):
     """Put `count` rewards valid through day `exp` into the wallet; return its new size."""
     if n >= w.shape[1]:
@@ -204,7 +204,7 @@ def hold(w, n, exp, count, cost, face, rate, liab, item, c, day, day0, r, cout, 
     return n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def expire(w, n, day, c, day0, r, cout, dout):
     """Drop every held reward whose last valid day is before `day` as expired; return the new size."""
     m = 0
@@ -223,7 +223,7 @@ def expire(w, n, day, c, day0, r, cout, dout):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def settle(w, n, i, c, bill, day, day0, r, tout, cout, dout):
     """Redeem every reward in the wallet at customer c's transaction i (expected × r); return the count settled."""
     count = 0.0
@@ -255,7 +255,7 @@ def settle(w, n, i, c, bill, day, day0, r, tout, cout, dout):
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def close(w, n, end_day, c, day0, r, cout, dout):
     """At the end of the data: expire what has passed its last day, keep the rest outstanding."""
     n = expire(w, n, end_day, c, day0, r, cout, dout)
@@ -265,7 +265,7 @@ def close(w, n, end_day, c, day0, r, cout, dout):
         cout[C_LIABILITY, c] += r * cnt * w[W_LIAB, j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def immediate(i, c, day, day0, r, value, tout, cout, dout):
     """Record one reward worth `value` earned and redeemed at transaction i (an at-the-till discount)."""
     k = day - day0
@@ -282,7 +282,7 @@ def immediate(i, c, day, day0, r, value, tout, cout, dout):
     dout[D_COST, k] += r * value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def accrue(c, a, b, per_day, day0, cout, dout):
     """Spread a cost of `per_day` over days a..b (inclusive) of customer c's membership."""
     if b < a or per_day == 0.0:

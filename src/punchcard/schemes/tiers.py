@@ -34,7 +34,7 @@ def tier_table(tiers: tuple[Tier, ...]) -> tuple[np.ndarray, np.ndarray, np.ndar
             np.array([t.perk_cost_year for t in order], dtype=np.float64))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tier_of(spend, mins):
     """Return the index of the highest tier whose min_spend the spend reaches, or -1."""
     t = -1
@@ -44,7 +44,7 @@ def tier_of(spend, mins):
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def window_spend(day, amount, join, lo, hi, spend, d, wd, e):
     """Move the trailing window to end before day d; return (lo, hi, spend over days d-wd..d-1)."""
     while hi < e and day[hi] < d:
@@ -61,6 +61,9 @@ def window_spend(day, amount, join, lo, hi, spend, d, wd, e):
 @njit(cache=True, nogil=True)
 def _scan(off, day, amount, member, join, wd, mins, disc, perk, r, day0, end_day,
           tout, cout, dout):
+    has_perks = False
+    for k in range(perk.shape[0]):
+        has_perks |= perk[k] != 0.0
     for c in range(off.shape[0] - 1):
         if not member[c]:
             continue
@@ -78,11 +81,16 @@ def _scan(off, day, amount, member, join, wd, mins, disc, perk, r, day0, end_day
             t = tier_of(spend, mins)
             if t >= 0 and disc[t] > 0.0:
                 immediate(i, c, d, day0, r, disc[t] * a, tout, cout, dout)
-        # perks: the tier held on each member day, piece by piece between window changes
+        # perks: the tier held on each member day, piece by piece between window changes;
+        # consecutive pieces in the same tier accrue as one run
+        if not has_perks:
+            continue
         cur = max(join[c], day0)
         lo = s
         hi = s
         spend = 0.0
+        run_start = cur
+        run_tier = -2
         while cur <= end_day:
             lo, hi, spend = window_spend(day, amount, join[c], lo, hi, spend, cur, wd, e)
             nxt = end_day + 1
@@ -91,9 +99,14 @@ def _scan(off, day, amount, member, join, wd, mins, disc, perk, r, day0, end_day
             if lo < hi:
                 nxt = min(nxt, day[lo] + wd + 1)
             t = tier_of(spend, mins)
-            if t >= 0:
-                accrue(c, cur, nxt - 1, perk[t] / 365.25, day0, cout, dout)
+            if t != run_tier:
+                if run_tier >= 0:
+                    accrue(c, run_start, cur - 1, perk[run_tier] / 365.25, day0, cout, dout)
+                run_start = cur
+                run_tier = t
             cur = nxt
+        if run_tier >= 0:
+            accrue(c, run_start, end_day, perk[run_tier] / 365.25, day0, cout, dout)
 
 
 def replay(params: TiersParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
