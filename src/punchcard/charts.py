@@ -9,6 +9,8 @@ what the tables show.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -73,8 +75,13 @@ def theme(primary: str | None, separators: str) -> Theme:
     return Theme(primary or DEFAULT_PRIMARY, separators)
 
 
+@functools.lru_cache(maxsize=32)
 def template(t: Theme) -> go.layout.Template:
-    """Return the small plotly template every punchcard figure uses (fonts, colours, margins)."""
+    """Return the small plotly template every punchcard figure uses (fonts, colours, margins).
+
+    Built once per theme: plotly validates a template as it is made, which cost more than
+    the rest of a small figure (a figure copies it, so sharing it is safe).
+    """
     axis = {"gridcolor": GRID, "linecolor": "#c8c8c8", "zerolinecolor": "#9a9a9a",
             "ticks": "", "automargin": True, "title": {"font": {"color": MUTED, "size": 12}}}
     return go.layout.Template(layout={
