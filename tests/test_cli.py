@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -53,3 +54,27 @@ def test_environment_variables_reach_options(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli.cli, ["build", "x.yaml"])
     assert result.exit_code == 2
     assert "seed" in result.output.lower()
+
+
+def test_threads_do_not_change_the_figures(tmp_path: Path) -> None:
+    # one thread and two give identical figures (replays side by side, kernels on every thread)
+    import json as _json
+    import os
+
+    import numba
+
+    from punchcard.cli import cli
+
+    prog = Path(__file__).resolve().parents[1] / "programs" / "kaffebar-oslo.yaml"
+    outs = []
+    try:
+        for n in (1, 2):
+            out = tmp_path / f"t{n}"
+            res = CliRunner().invoke(cli, ["build", str(prog), "--out", str(out), "-q", "--threads", str(n)],
+                                     catch_exceptions=False)
+            assert res.exit_code == 0, res.output
+            outs.append(_json.loads((out / "kaffebar-oslo" / "results.json").read_text()))
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        os.environ.pop("PUNCHCARD_THREADS", None)
+    assert outs[0]["schemes"] == outs[1]["schemes"] and outs[0]["model"] == outs[1]["model"]

@@ -77,9 +77,12 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("-q", "--quiet", is_flag=True, envvar="PUNCHCARD_QUIET",
               help="Print nothing but errors (and --json).")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage with its timing.")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, envvar="PUNCHCARD_THREADS",
+              help="Threads to use (default: every CPU this process may use). The figures do "
+                   "not depend on it. [env: PUNCHCARD_THREADS]")
 def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
           templates: Path | None, self_contained: bool, force: bool, check: bool,
-          strict: bool, as_json: bool, quiet: bool, verbose: bool) -> None:
+          strict: bool, as_json: bool, quiet: bool, verbose: bool, threads: int | None) -> None:
     """Build the decision site for program files (default: programs/*.yaml) into --out.
 
     \b
@@ -91,6 +94,11 @@ def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
     """
     from punchcard.build import BuildOptions, build as run_build, stale_programs, summary
     from punchcard.progress import Reporter
+
+    if threads is not None:
+        from punchcard.shard import set_threads
+
+        set_threads(threads)
 
     options = BuildOptions(out=out, seed=seed, draws=draws, templates=templates,
                            self_contained=self_contained, force=force, strict=strict)

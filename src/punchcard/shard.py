@@ -130,3 +130,11 @@ def workers() -> int:
         n = os.cpu_count() or 1
     cap = os.environ.get("PUNCHCARD_THREADS", "")
     return max(1, min(n, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, n)
+
+
+def set_threads(n: int) -> None:
+    """Use at most n threads: for the schemes replayed side by side and for the compiled kernels."""
+    import numba
+
+    os.environ["PUNCHCARD_THREADS"] = str(int(n))
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
