@@ -9,8 +9,8 @@ first, for example
     .venv/bin/punchcard sample-data --customers 100000 --days 731 --start 2024-01-01 \\
         --seed 1 --dialect iso --profile cafe --birthdays -o /tmp/perf100k.csv
 
-Above ``forecast.max_customers`` (20,000) customers the forecast simulates a stratified
-sample of 20,000, which is what a 3 M-customer export gets too, so this case times the
+Above ``forecast.max_customers`` (10,000) customers the forecast simulates a stratified
+sample of 10,000, which is what a 3 M-customer export gets too, so this case times the
 forecast of the benchmark build. Each program is run once to compile (numba caches), then
 timed; ``prepare`` (model fits and checks) is timed apart from the simulation.
 """

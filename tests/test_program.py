@@ -88,7 +88,7 @@ def test_minimal_program_fills_defaults(tmp_path):
     assert p.sales.paths == ((tmp_path / "data" / "sales.csv").resolve(),)
     assert p.sales.declared == ("data/sales.csv",)
     assert p.business.horizon_months == 12
-    assert p.forecast == pg.ForecastSettings(200, 20000)
+    assert p.forecast == pg.ForecastSettings(200, 10000)
     assert p.assumptions == Assumptions()
     (scheme,) = p.schemes
     assert scheme.name == "tiende"  # defaults to the id
@@ -161,7 +161,7 @@ def test_full_program_round_trips(tmp_path):
     assert p.sales.window == (date(2025, 1, 1), date(2025, 12, 31))
     assert p.sales.cancel_prefix == "C"
     assert p.business == pg.Business(0.68, 24, pg.FixedCosts(15000.0, 990.0, 0.0))
-    assert p.forecast.draws == 50 and p.forecast.max_customers == 20000
+    assert p.forecast.draws == 50 and p.forecast.max_customers == 10000
     assert p.site.logo == (tmp_path / "logo.png").resolve()
     assert p.site.primary_color == "#1f6feb"
     assert p.assumptions == Assumptions(

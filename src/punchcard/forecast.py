@@ -99,26 +99,28 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
                        "needs at least %(min_customers)s customers and %(min_repeat)s who came back.",
                        {"customers": len(rfm.x), "repeat": n_rep, "min_customers": MIN_CUSTOMERS,
                         "min_repeat": MIN_REPEAT})
-    # The spend model fits on a second thread (its compiled likelihood releases the GIL)
-    # while the purchase model and then its calibration-period check fit on this one.
+    # Two threads (the compiled likelihoods release the GIL): the spend model and then the
+    # calibration-period check fit on a second one while this one fits the purchase model
+    # and works out the expectations.
     with ThreadPoolExecutor(1, thread_name_prefix="punchcard-fit") as pool:
         gg_job = pool.submit(M.fit_gamma_gamma, rfm.x, rfm.mean_value)
         fit = M.fit_bgnbd(rfm.x, rfm.t_x, rfm.T)
-        checks = M.holdout_checks(ledger, summary=summary, start=fit) if fit.converged else None
+        if not fit.converged:
+            return Message("The purchase model (BG/NBD) could not be fitted to these data (%(detail)s).",
+                           {"detail": str(fit.message)})
+        checks_job = pool.submit(M.holdout_checks, ledger, summary=summary, start=fit)
+        horizon_weeks = program.business.horizon_months * DAYS_PER_MONTH / 7.0
+        exp_tx = M.expected_transactions(fit, horizon_weeks, rfm.x, rfm.t_x, rfm.T)
         gg = gg_job.result()
-    if not fit.converged:
-        return Message("The purchase model (BG/NBD) could not be fitted to these data (%(detail)s).",
-                       {"detail": str(fit.message)})
-    if not gg.converged or gg.q <= 1.0:
-        return Message("The spend model (Gamma-Gamma) could not be fitted to these data.")
-    horizon_weeks = program.business.horizon_months * DAYS_PER_MONTH / 7.0
-    exp_tx = M.expected_transactions(fit, horizon_weeks, rfm.x, rfm.t_x, rfm.T)
-    exp_rev = exp_tx * M.expected_spend(gg, rfm.x, rfm.mean_value)
-    if not (np.all(np.isfinite(exp_tx)) and np.all(np.isfinite(exp_rev))):
-        return "The purchase model gives no finite forecast for these data."
+        if not gg.converged or gg.q <= 1.0:
+            return Message("The spend model (Gamma-Gamma) could not be fitted to these data.")
+        exp_rev = exp_tx * M.expected_spend(gg, rfm.x, rfm.mean_value)
+        if not (np.all(np.isfinite(exp_tx)) and np.all(np.isfinite(exp_rev))):
+            return "The purchase model gives no finite forecast for these data."
+        cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
+        keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
+        checks = checks_job.result()
     block = _model_block(fit, gg, rfm, horizon_weeks, exp_tx, exp_rev, checks)
-    cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
-    keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
     items = summary.items[rfm.cust] / (rfm.x + 1.0)  # mean items per purchase occasion
     bday = (np.full(ledger.n_customers, -1, dtype=np.int16) if ledger.birthday_doy is None
             else np.asarray(ledger.birthday_doy, dtype=np.int16))

@@ -116,8 +116,8 @@ BUSINESS = _Obj((
 FORECAST = _Obj((
     Key("draws", _Num(1, 100000, integer=True, example=200),
         "Monte Carlo draws of the ranged assumptions.", 200),
-    Key("max_customers", _Num(1, integer=True, example=20000),
-        "Customers simulated at most; a larger base is sampled and weighted.", 20000),
+    Key("max_customers", _Num(1, integer=True, example=10000),
+        "Customers simulated at most; a larger base is sampled and weighted.", 10000),
 ), build=lambda d: ForecastSettings(**d))
 
 SITE = _Obj((

@@ -80,7 +80,7 @@ class Assumptions:
 @dataclass(frozen=True)
 class ForecastSettings:
     draws: int = 200
-    max_customers: int = 20000
+    max_customers: int = 10000
 
 
 @dataclass(frozen=True)
