@@ -87,11 +87,14 @@ def sample_customers(x: np.ndarray, value: np.ndarray, cust_hash: np.ndarray, ma
             break
     k = np.maximum(np.minimum(np.floor(alloc), sizes), np.minimum(sizes, 1.0)).astype(np.int64)
     u = _hash_uniform(cust_hash, seed)
-    order = np.lexsort((np.arange(n), u, stratum))
-    rank = np.empty(n, dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(sizes.astype(np.int64))[:-1]))
-    rank[order] = np.arange(n) - starts[stratum[order]]
-    keep = np.sort(np.flatnonzero(rank < k[stratum]))
+    picked = []
+    for s_ in range(len(sizes)):  # each stratum's k customers with the smallest uniforms
+        members = np.flatnonzero(stratum == s_)
+        if k[s_] >= len(members):
+            picked.append(members)
+        elif k[s_] > 0:
+            picked.append(members[np.argpartition(u[members], k[s_] - 1)[:k[s_]]])
+    keep = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
     weight = (sizes / np.maximum(k, 1))[stratum[keep]]
     return keep, weight
 

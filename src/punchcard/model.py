@@ -230,11 +230,31 @@ class _Rows:
     wsum: tuple[np.ndarray, ...]  # total weight per distinct value of each column
 
 
+def _grid(c: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return (values, index) when every value is a whole number of days / 7 (counts too), else None.
+
+    Then the distinct values are a short grid, indexed without sorting the column.
+    """
+    if len(c) == 0:
+        return None
+    k = np.rint(c * 7.0)
+    lo, hi = float(k.min()), float(k.max())
+    if lo < 0 or hi > 5_000_000 or not np.array_equal(k / 7.0, c):
+        return None
+    days = k.astype(np.int64)
+    return np.arange(int(hi) + 1) / 7.0, days
+
+
 def _rows(w: np.ndarray, *columns: np.ndarray) -> _Rows:
     w = np.ascontiguousarray(w, dtype=np.float64)
     cols, sums = [], []
     for c in columns:
-        vals, idx = np.unique(np.asarray(c, dtype=np.float64), return_inverse=True)
+        c = np.asarray(c, dtype=np.float64)
+        grid = _grid(c)
+        if grid is None:
+            vals, idx = np.unique(c, return_inverse=True)
+        else:
+            vals, idx = grid
         idx = np.ascontiguousarray(idx.reshape(-1), dtype=np.int64)
         cols.append((vals, idx))
         sums.append(np.bincount(idx, weights=w, minlength=len(vals)))
@@ -494,12 +514,31 @@ def expected_transactions(
     r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     t = float(t_weeks)
-    z = t / (alpha + T + t)
-    lead = (a + b + x - 1.0) / (a - 1.0)
-    body = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp2f1(
-        r + x, b + x, a + b + x - 1.0, z
+    # Given survival the expectation depends on (x, T) alone. Counts and whole-day ages
+    # make few distinct pairs, so the hypergeometric function runs once per pair.
+    ux, uT, back = _pairs(x, T)
+    z = t / (alpha + uT + t)
+    lead = (a + b + ux - 1.0) / (a - 1.0)
+    body = 1.0 - np.exp((r + ux) * (np.log(alpha + uT) - np.log(alpha + uT + t))) * hyp2f1(
+        r + ux, b + ux, a + b + ux - 1.0, z
     )
-    return lead * body * p_alive(fit, x, t_x, T)
+    given_alive = lead * body
+    return (given_alive if back is None else given_alive[back]) * p_alive(fit, x, t_x, T)
+
+
+def _pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return the distinct (x, T) pairs on the day grid and each row's index into them (None: rows as they are)."""
+    gx, gT = _grid(x), _grid(T)
+    if gx is None or gT is None or len(x) < 1000:
+        return x, T, None
+    key = gx[1] * len(gT[0]) + gT[1]
+    if len(gx[0]) * len(gT[0]) > 4 * len(x):
+        return x, T, None
+    present = np.zeros(len(gx[0]) * len(gT[0]), dtype=bool)
+    present[key] = True
+    keys = np.flatnonzero(present)
+    slot = np.cumsum(present) - 1
+    return gx[0][keys // len(gT[0])], gT[0][keys % len(gT[0])], slot[key]
 
 
 def expected_cumulative(fit: BGNBDFit, t: np.ndarray) -> np.ndarray:
