@@ -34,7 +34,7 @@ from punchcard.errors import PunchcardError
 from punchcard.fingerprint import sha256_file
 from punchcard.keys import assemble, stable_hash
 from punchcard.ledger import EPOCH_ORDINAL, InputFile, Ledger
-from punchcard.parse import fix_rows, standard_rows
+from punchcard.parse import fix_rows, not_canonical, standard_rows
 from punchcard.program import Sales
 from punchcard.quality import MAX_EXAMPLES, accounting, example_lines, too_many_rejected
 from punchcard.rows import REASONS, classify, transactions
@@ -117,10 +117,10 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
     rows = pl.concat([standard_rows(s, i, sales, need_hash=need_hash, cust_dtype=dtype, order_numbers=orders)
                       for i, s in enumerate(sources)], how="vertical_relaxed")
     frame = rows.collect(engine="streaming")
-    for flag, role in (("__rekey", "numeric_ids"), ("__oddkey", "numeric_orders")):
-        if flag in frame.columns:
-            odd = frame[flag].any()
-            frame = frame.drop(flag)
+    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
+        if lengths in frame.columns:
+            odd = not_canonical(frame[col], frame[lengths])
+            frame = frame.drop(lengths)
             if odd:  # an id the sample did not foresee: read again with text ids
                 del frame
                 return read_rows([replace(s, **{role: False}) for s in sources], sales, need_hash)
