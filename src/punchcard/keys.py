@@ -2,17 +2,17 @@
 
 Raw customer ids end here: the ledger holds a compact key per customer and a stable hash
 of the raw id. The transactions are sorted by packing (cust, day, amount, items) into one
-64-bit number per row, in slices on a few threads.
+64-bit number per row; the passes over every row (keying, packing, unpacking) are
+compiled loops.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from punchcard.ledger import EPOCH_ORDINAL, DataQuality, InputFile, Ledger
 from punchcard.program import Sales
@@ -50,20 +50,7 @@ def stable_hash(ids: pl.Series) -> np.ndarray:
     return out
 
 
-CHUNK_ROWS = 1 << 20  # numpy work in slices: small temporaries, reused, instead of fresh big arrays
-
-
-def slices(n: int):
-    """Yield (start, stop) slices of up to CHUNK_ROWS rows covering 0..n."""
-    for start in range(0, n, CHUNK_ROWS):
-        yield start, min(start + CHUNK_ROWS, n)
-
-
-def in_slices(work, n: int) -> list:
-    """Return ``work(start, stop)`` over the slices of 0..n, run on a few threads (numpy
-    releases the GIL in its loops)."""
-    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(lambda span: work(*span), slices(n)))
+CHUNK_ROWS = 1 << 20  # the amounts' scale is chosen from this many rows (then checked on all)
 
 
 def id_order(ids: pl.Series) -> np.ndarray:
@@ -97,6 +84,44 @@ def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
     return None
 
 
+@njit(cache=True)
+def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, count_lo,
+          day_bits, money_bits, count_bits, key) -> bool:
+    """Write each row's (cust, day, amount, items) packed into ``key``; False as soon as an
+    amount or quantity is not an exact integer at its scale."""
+    for i in range(cust.size):
+        k = (np.uint64(cust[i]) << day_bits) | np.uint64(day[i] - day_lo)
+        value = amount[i]
+        scaled = np.rint(value * money_scale) if money_scale != 1.0 else np.rint(value)
+        if (scaled / money_scale if money_scale != 1.0 else scaled) != value:
+            return False
+        k = (k << money_bits) | np.uint64(scaled - money_lo)
+        value = items[i]
+        scaled = np.rint(value * count_scale) if count_scale != 1.0 else np.rint(value)
+        if (scaled / count_scale if count_scale != 1.0 else scaled) != value:
+            return False
+        key[i] = (k << count_bits) | np.uint64(scaled - count_lo)
+    return True
+
+
+@njit(cache=True)
+def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
+            day_bits, money_bits, count_bits, cust, day, amount, items) -> None:
+    """Write the fields packed in ``key`` back out; ``cust`` for the first ``known`` rows."""
+    day_mask = (np.uint64(1) << day_bits) - np.uint64(1)
+    money_mask = (np.uint64(1) << money_bits) - np.uint64(1)
+    count_mask = (np.uint64(1) << count_bits) - np.uint64(1)
+    for i in range(key.size):
+        k = key[i]
+        items[i] = (np.int64(k & count_mask) + count_lo) / count_scale
+        k >>= count_bits
+        amount[i] = (np.int64(k & money_mask) + money_lo) / money_scale
+        k >>= money_bits
+        day[i] = np.int64(k & day_mask) + day_lo
+        if i < known:
+            cust[i] = k >> day_bits
+
+
 def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame
                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
     """Return (identified, anonymous) columns sorted by (cust, day, amount, items), or None.
@@ -116,83 +141,81 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame
               (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
     if sum(widths) > 64:
         return None
-    shift = [np.uint64(w) for w in widths]
-    masks = [np.uint64((1 << w) - 1) for w in widths]
-    day, amount, items = day_col.to_numpy(), amount_col.to_numpy(), items_col.to_numpy()
+    bits = [np.uint64(w) for w in widths[1:]]
     key = np.empty(n, dtype=np.uint64)
-
-    def encode(s: int, e: int) -> bool:
-        part = key[s:e]
-        part[:] = cust[s:e]
-        part <<= shift[1]
-        part |= (day[s:e] - day_lo).astype(np.uint64)
-        for values, (scale, lo, _), width in ((amount[s:e], money, shift[2]), (items[s:e], count, shift[3])):
-            scaled = np.rint(values * scale) if scale != 1.0 else np.rint(values)
-            if not np.array_equal(scaled / scale if scale != 1.0 else scaled, values):
-                return False
-            scaled -= lo
-            part <<= width
-            part |= scaled.astype(np.uint64)
-        return True
-
-    if not all(in_slices(encode, n)):
+    if not _pack(cust, day_col.to_numpy(), day_lo, amount_col.to_numpy(), money[0], money[1],
+                 items_col.to_numpy(), count[0], count[1], *bits, key):
         return None
     key.sort()
     known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
     out = {"cust": np.empty(known, dtype=np.int32), "day": np.empty(n, dtype=np.int32),
            "amount": np.empty(n, dtype=np.float64), "items": np.empty(n, dtype=np.float64)}
-
-    def decode(s: int, e: int) -> None:
-        part = key[s:e]
-        out["items"][s:e] = ((part & masks[3]).astype(np.int64) + count[1]) / count[0]
-        part >>= shift[3]
-        out["amount"][s:e] = ((part & masks[2]).astype(np.int64) + money[1]) / money[0]
-        part >>= shift[2]
-        out["day"][s:e] = (part & masks[1]).astype(np.int64) + day_lo
-        if s < known:
-            part >>= shift[1]
-            out["cust"][s:min(e, known)] = part[: min(e, known) - s]
-
-    in_slices(decode, n)
+    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits,
+            out["cust"], out["day"], out["amount"], out["items"])
     del key
     ident = {c: out[c][:known] for c in ("cust", "day", "amount", "items")}
     anon = {c: out[c][known:] for c in ("day", "amount", "items")}
     return ident, anon
 
 
-def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, np.ndarray, pl.Series]:
-    """Return (codes, k, in_use, ids): a code per row (0..k-1, k for anonymous), the codes in
-    use and, for each of those, the customer id as text."""
+@njit(cache=True)
+def _in_use(codes, lo, k):
+    """Return whether each code 0..k (k: anonymous) occurs, and a row that has it (-1: none)."""
+    row_of = np.full(k + 1, -1, dtype=np.int64)
+    for i in range(codes.size):
+        c = codes[i] - lo
+        if row_of[c] < 0:
+            row_of[c] = i
+    return row_of
+
+
+@njit(cache=True)
+def _key_rows(codes, lo, rank, cust) -> None:
+    """Write each row's customer key: ``rank`` of its code."""
+    for i in range(codes.size):
+        cust[i] = rank[codes[i] - lo]
+
+
+@njit(cache=True)
+def _earliest(cust, has, pos, n_customers):
+    """Return, per customer, the row with the smallest ``pos`` among those ``has`` marks (-1: none)."""
+    best = np.full(n_customers, np.iinfo(np.int64).max, dtype=np.int64)
+    row = np.full(n_customers, -1, dtype=np.int64)
+    for i in range(cust.size):
+        c = cust[i]
+        if has[i] and c < n_customers and pos[i] < best[c]:
+            best[c] = pos[i]
+            row[c] = i
+    return row
+
+
+def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, pl.Series]:
+    """Return (codes, lo, k, in_use, ids): a code per row (code − lo is 0..k-1, k for
+    anonymous), the codes in use (0..k-1) and, for each of those, the customer id as text."""
     n = cust.len()
     if cust.dtype == pl.Int64:
         lo, hi = cust.min(), cust.max()
         if lo is None:
-            return np.zeros(n, dtype=np.uint32), 0, np.zeros(0, dtype=np.int64), pl.Series([], dtype=pl.String)
+            return (np.zeros(n, dtype=np.int64), 0, 0, np.zeros(0, dtype=np.int64),
+                    pl.Series([], dtype=pl.String))
         k = int(hi) - int(lo) + 1
         if k > 8 * n + (1 << 20):  # ids too spread out to index: key them as text
             cats = pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
             return customer_codes(cust.cast(pl.String).cast(cats))
-        values = cust.fill_null(int(hi) + 1).to_numpy()
-        codes = np.empty(n, dtype=np.uint32)
-        for s, e in slices(n):
-            codes[s:e] = values[s:e] - lo
-        seen = np.zeros(k + 1, dtype=bool)
-        seen[codes] = True
-        in_use = np.flatnonzero(seen[:k])
-        return codes, k, in_use, pl.Series(in_use + int(lo)).cast(pl.String)
+        codes = cust.fill_null(int(hi) + 1).to_numpy()
+        in_use = np.flatnonzero(_in_use(codes, int(lo), k)[:k] >= 0)
+        return codes, int(lo), k, in_use, pl.Series(in_use + int(lo)).cast(pl.String)
     k = int(cust.to_physical().max() or 0) + 1  # codes of this read's own mapping: 0..k-1
     codes = cust.to_physical().fill_null(k).to_numpy()
     # one row of each customer (any: they all carry the same id) gives the id's text
-    row_of = np.full(k + 1, -1, dtype=np.int64)
-    for s, e in slices(n):
-        row_of[codes[s:e]] = np.arange(s, e)
+    row_of = _in_use(codes, 0, k)
     in_use = np.flatnonzero(row_of[:k] >= 0)
-    return codes, k, in_use, cust.gather(row_of[in_use]).cast(pl.String)
+    return codes, 0, k, in_use, cust.gather(row_of[in_use]).cast(pl.String)
 
 
 def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...]) -> Ledger:
     """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted."""
-    codes, k, in_use, present = customer_codes(tx["cust_raw"])
+    codes, lo, k, in_use, present = customer_codes(tx["cust_raw"])
     n = codes.size
     by_id = id_order(present)
     ids = present.gather(by_id)
@@ -202,11 +225,7 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     rank[in_use[by_id]] = np.arange(n_customers, dtype=np.int32)
     del present, in_use
     cust = np.empty(n, dtype=np.int32)  # per row: the customer key, n_customers if anonymous
-
-    def key_rows(s: int, e: int) -> None:
-        np.take(rank, codes[s:e], out=cust[s:e])
-
-    in_slices(key_rows, n)
+    _key_rows(codes, lo, rank, cust)
     del rank, codes
     packed = packed_sort(cust, n_customers, tx)
     if packed is None:
@@ -225,14 +244,10 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     born = tx["birthday"]
     if born.is_not_null().any():
         # each customer's birthday: the one on their earliest line that gives one
-        rows = np.flatnonzero(born.is_not_null().to_numpy())
-        who = cust[rows]
-        pos = tx["__pos"].to_numpy()[rows]
-        earliest = np.full(n_customers + 1, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(earliest, who, pos)
-        pick = (pos == earliest[who]) & (who < n_customers)
+        row = _earliest(cust, born.is_not_null().to_numpy(), tx["__pos"].to_numpy(), n_customers)
+        known = row >= 0
         birthday = np.full(n_customers, -1, dtype=np.int16)
-        birthday[who[pick]] = born.gather(rows[pick]).dt.ordinal_day().cast(pl.Int16).to_numpy()
+        birthday[known] = born.gather(row[known]).dt.ordinal_day().cast(pl.Int16).to_numpy()
     start, end = sales.window if sales.window else (None, None)
     first, last = tx["day"].min(), tx["day"].max()
     start_day = start.toordinal() - EPOCH_ORDINAL if start else int(first)
