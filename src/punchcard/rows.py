@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from punchcard.ledger import EPOCH_ORDINAL
 from punchcard.program import Sales
@@ -48,31 +49,51 @@ def duplicate_lines(frame: pl.DataFrame, has_order: bool) -> pl.Series:
     return pl.Series("__dup", dup)
 
 
+@njit(cache=True)
+def _shared_neighbours(numbers: np.ndarray, known: np.ndarray):
+    """Return (ascending, shared): whether the known numbers ascend, and if so whether each
+    row's number equals that of the known row before or after it."""
+    shared = np.zeros(numbers.size, dtype=np.bool_)
+    prev = -1
+    for i in range(numbers.size):
+        if not known[i]:
+            continue
+        if prev >= 0:
+            if numbers[i] < numbers[prev]:
+                return False, shared
+            if numbers[i] == numbers[prev]:
+                shared[i] = True
+                shared[prev] = True
+        prev = i
+    return True, shared
+
+
 def multi_orders(order: pl.Series) -> pl.Series:
     """Return whether each row's order id is shared with another row (nulls: never)."""
     n = order.len()
     known = order.is_not_null()
+    numbers = order if order.dtype == pl.Int64 else order.cast(pl.Int64, strict=False)
+    if numbers.null_count() == order.null_count():
+        # Ascending numeric ids (the usual export): equal ids are neighbours.
+        ascending, shared = _shared_neighbours(numbers.fill_null(0).to_numpy(), known.to_numpy())
+        if ascending:
+            if order.dtype != pl.Int64 and shared.any():
+                # numeric look-alikes ("007", "7"): test the text itself
+                cand = np.flatnonzero(shared)
+                shared[cand] = order.gather(cand).is_duplicated().to_numpy()
+            return pl.Series("__multi", shared)
     ids = order.filter(known)
     if ids.len() < 2:
         return pl.Series("__multi", [False] * n, dtype=pl.Boolean)
-    numbers = ids.cast(pl.Int64, strict=False)
-    if numbers.null_count() == 0 and numbers.is_sorted():
-        # Ascending numeric ids (the usual export): equal ids are neighbours.
-        same = (numbers.diff(null_behavior="drop") == 0).to_numpy()
-        shared = np.zeros(ids.len(), dtype=bool)
-        if same.any():
-            shared[1:] |= same
-            shared[:-1] |= same
-    else:
-        h = ids.hash(20270101).to_numpy()
-        ordered, starts = runs(h)
-        sizes = np.diff(np.append(starts, h.size))
-        shared = np.empty(h.size, dtype=bool)
-        shared[ordered] = np.repeat(sizes > 1, sizes)
+    h = ids.hash(20270101).to_numpy()
+    ordered, starts = runs(h)
+    sizes = np.diff(np.append(starts, h.size))
+    shared = np.empty(h.size, dtype=bool)
+    shared[ordered] = np.repeat(sizes > 1, sizes)
     out = np.zeros(n, dtype=bool)
     where = known.arg_true().to_numpy()
     if shared.any():
-        # the candidates above may include hash or numeric look-alikes: test the text itself
+        # the candidates above may include hash look-alikes: test the text itself
         cand = np.flatnonzero(shared)
         shared[cand] = ids.gather(cand).is_duplicated().to_numpy()
     out[where] = shared
