@@ -143,8 +143,8 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame
         return None
     bits = [np.uint64(w) for w in widths[1:]]
     key = np.empty(n, dtype=np.uint64)
-    if not _pack(cust, day_col.to_numpy(), day_lo, amount_col.to_numpy(), money[0], money[1],
-                 items_col.to_numpy(), count[0], count[1], *bits, key):
+    if not _pack(cust, numpy_of(day_col, np.int32), day_lo, numpy_of(amount_col, np.float64),
+                 money[0], money[1], numpy_of(items_col, np.float64), count[0], count[1], *bits, key):
         return None
     key.sort()
     known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
@@ -158,22 +158,88 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame
     return ident, anon
 
 
+def numpy_of(series: pl.Series, dtype, fill=None) -> np.ndarray:
+    """Return the series' values as one numpy array, nulls replaced by ``fill``.
+
+    Copied chunk by chunk into an array numpy allocates: a column the streaming engine
+    returned in many chunks is not first joined into one by Polars (a second, column-sized
+    allocation, paged in 4 KiB at a time).
+    """
+    out = np.empty(series.len(), dtype=dtype)
+    start = 0
+    for chunk in series.get_chunks():
+        stop = start + chunk.len()
+        out[start:stop] = (chunk.fill_null(fill) if fill is not None and chunk.null_count()
+                           else chunk).to_numpy()
+        start = stop
+    return out
+
+
 @njit(cache=True)
-def _in_use(codes, lo, k):
-    """Return whether each code 0..k (k: anonymous) occurs, and a row that has it (-1: none)."""
-    row_of = np.full(k + 1, -1, dtype=np.int64)
+def _popcount(x):
+    """Return the number of set bits of a 64-bit word."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True)
+def _mark(codes, lo, k):
+    """Return a bitmap of the codes 0..k that occur (code = value − lo) and, per 64-bit word,
+    how many are set in the words before it."""
+    words = np.zeros(k // 64 + 1, dtype=np.uint64)
     for i in range(codes.size):
         c = codes[i] - lo
-        if row_of[c] < 0:
-            row_of[c] = i
-    return row_of
+        words[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+    before = np.empty(words.size, dtype=np.int64)
+    total = 0
+    for w in range(words.size):
+        before[w] = total
+        total += np.int64(_popcount(words[w]))
+    return words, before
 
 
 @njit(cache=True)
-def _key_rows(codes, lo, rank, cust) -> None:
-    """Write each row's customer key: ``rank`` of its code."""
+def _index(words, before, c):
+    """Return the number of set codes below code c (c's index among the set codes)."""
+    w = c >> 6
+    below = words[w] & ((np.uint64(1) << np.uint64(c & 63)) - np.uint64(1))
+    return before[w] + np.int64(_popcount(below))
+
+
+@njit(cache=True)
+def _set_codes(words, before, k):
+    """Return the codes below k that are set in the bitmap, ascending."""
+    out = np.empty(_index(words, before, k), dtype=np.int64)
+    j = 0
+    for w in range(words.size):
+        x = words[w]
+        while x:
+            low = x & (~x + np.uint64(1))  # the lowest set bit
+            c = w * 64 + np.int64(_popcount(low - np.uint64(1)))
+            if c >= k:
+                return out
+            out[j] = c
+            j += 1
+            x ^= low
+    return out
+
+
+@njit(cache=True)
+def _first_rows(codes, lo, words, before):
+    """Return, per set code (in code order), a row that has it."""
+    row = np.empty(before[-1] + np.int64(_popcount(words[-1])), dtype=np.int64)
+    for i in range(codes.size - 1, -1, -1):
+        row[_index(words, before, codes[i] - lo)] = i
+    return row
+
+
+@njit(cache=True)
+def _key_rows(codes, lo, words, before, rank, cust) -> None:
+    """Write each row's customer key: ``rank`` of its code's index among the set codes."""
     for i in range(codes.size):
-        cust[i] = rank[codes[i] - lo]
+        cust[i] = rank[_index(words, before, codes[i] - lo)]
 
 
 @njit(cache=True)
@@ -189,44 +255,51 @@ def _earliest(cust, has, pos, n_customers):
     return row
 
 
-def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, pl.Series]:
-    """Return (codes, lo, k, in_use, ids): a code per row (code − lo is 0..k-1, k for
-    anonymous), the codes in use (0..k-1) and, for each of those, the customer id as text."""
+def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray, pl.Series]:
+    """Return (codes, lo, k, words, before, ids): a code per row (code − lo is 0..k-1, k for
+    anonymous), the codes in use as a bitmap (``_mark``) and, for each code in use below k
+    (in code order), the customer id as text.
+
+    Numeric ids are coded by value, so a bitmap (k bits) rather than a table of k entries
+    tells which occur and, counting set bits, each one's place among them.
+    """
     n = cust.len()
     if cust.dtype == pl.Int64:
         lo, hi = cust.min(), cust.max()
         if lo is None:
-            return (np.zeros(n, dtype=np.int64), 0, 0, np.zeros(0, dtype=np.int64),
-                    pl.Series([], dtype=pl.String))
+            words, before = _mark(np.zeros(n, dtype=np.int64), 0, 0)
+            return np.zeros(n, dtype=np.int64), 0, 0, words, before, pl.Series([], dtype=pl.String)
         k = int(hi) - int(lo) + 1
         if k > 8 * n + (1 << 20):  # ids too spread out to index: key them as text
             cats = pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
             return customer_codes(cust.cast(pl.String).cast(cats))
-        codes = cust.fill_null(int(hi) + 1).to_numpy()
-        in_use = np.flatnonzero(_in_use(codes, int(lo), k)[:k] >= 0)
-        return codes, int(lo), k, in_use, pl.Series(in_use + int(lo)).cast(pl.String)
+        codes = numpy_of(cust, np.int64, int(hi) + 1)
+        words, before = _mark(codes, int(lo), k)
+        ids = pl.Series(_set_codes(words, before, k) + int(lo)).cast(pl.String)
+        return codes, int(lo), k, words, before, ids
     k = int(cust.to_physical().max() or 0) + 1  # codes of this read's own mapping: 0..k-1
-    codes = cust.to_physical().fill_null(k).to_numpy()
+    codes = numpy_of(cust.to_physical(), np.int64, k)
+    words, before = _mark(codes, 0, k)
     # one row of each customer (any: they all carry the same id) gives the id's text
-    row_of = _in_use(codes, 0, k)
-    in_use = np.flatnonzero(row_of[:k] >= 0)
-    return codes, 0, k, in_use, cust.gather(row_of[in_use]).cast(pl.String)
+    rows = _first_rows(codes, 0, words, before)
+    present = rows[:_index(words, before, k)]  # the anonymous code k, if set, is last
+    return codes, 0, k, words, before, cust.gather(present).cast(pl.String)
 
 
 def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...]) -> Ledger:
     """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted."""
-    codes, lo, k, in_use, present = customer_codes(tx["cust_raw"])
+    codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
     n = codes.size
     by_id = id_order(present)
     ids = present.gather(by_id)
     n_customers = ids.len()
-    rank = np.empty(k + 1, dtype=np.int32)  # only the codes in use are ever looked up
-    rank[k] = n_customers  # anonymous rows sort after every customer
-    rank[in_use[by_id]] = np.arange(n_customers, dtype=np.int32)
-    del present, in_use
+    # by index among the codes in use: the key; anonymous (code k, last) sorts after all
+    rank = np.full(n_customers + 1, n_customers, dtype=np.int32)
+    rank[by_id] = np.arange(n_customers, dtype=np.int32)
+    del present
     cust = np.empty(n, dtype=np.int32)  # per row: the customer key, n_customers if anonymous
-    _key_rows(codes, lo, rank, cust)
-    del rank, codes
+    _key_rows(codes, lo, words, before, rank, cust)
+    del rank, codes, words, before
     packed = packed_sort(cust, n_customers, tx)
     if packed is None:
         frame = tx.select("day", "amount", "items").with_columns(cust=cust).sort(
@@ -244,7 +317,7 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     born = tx["birthday"]
     if born.is_not_null().any():
         # each customer's birthday: the one on their earliest line that gives one
-        row = _earliest(cust, born.is_not_null().to_numpy(), tx["__pos"].to_numpy(), n_customers)
+        row = _earliest(cust, born.is_not_null().to_numpy(), numpy_of(tx["__pos"], np.int64), n_customers)
         known = row >= 0
         birthday = np.full(n_customers, -1, dtype=np.int16)
         birthday[known] = born.gather(row[known]).dt.ordinal_day().cast(pl.Int16).to_numpy()
