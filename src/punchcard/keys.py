@@ -15,6 +15,7 @@ import polars as pl
 from numba import njit
 
 from punchcard.ledger import EPOCH_ORDINAL, DataQuality, InputFile, Ledger
+from punchcard.parse import POW10
 from punchcard.program import Sales
 
 
@@ -50,6 +51,67 @@ def stable_hash(ids: pl.Series) -> np.ndarray:
     return out
 
 
+@njit(cache=True)
+def _decimal_hash(ids, offset, prime):
+    """Return ``stable_hash`` of each integer's decimal text (``str(n)``), from the numbers."""
+    out = np.empty(ids.size, dtype=np.uint64)
+    digits = np.empty(20, dtype=np.uint64)
+    for i in range(ids.size):
+        n = ids[i]
+        m = np.uint64(-(n + 1)) + np.uint64(1) if n < 0 else np.uint64(n)
+        j = 0
+        while True:
+            digits[j] = np.uint64(48) + m % np.uint64(10)  # ASCII '0' + the digit
+            m //= np.uint64(10)
+            j += 1
+            if m == 0:
+                break
+        h = offset
+        if n < 0:
+            h = (h ^ np.uint64(45)) * prime  # '-'
+        for t in range(j - 1, -1, -1):
+            h = (h ^ digits[t]) * prime
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[i] = h ^ (h >> np.uint64(31))
+    return out
+
+
+@njit(cache=True)
+def _decimal_keys(ids, pow10):
+    """Return (sign, aligned, width) per integer: sorted by sign, then aligned, then width,
+    the integers' decimal texts are in byte order.
+
+    A minus sign sorts before every digit (sign 0 first); the digits of |n| compare as text
+    when aligned left to 19 places (|n| × 10^(19 − width)), and where those are equal one text
+    is the other's prefix, the shorter first.
+    """
+    sign = np.empty(ids.size, dtype=np.uint8)
+    aligned = np.empty(ids.size, dtype=np.uint64)
+    width = np.empty(ids.size, dtype=np.uint8)
+    for i in range(ids.size):
+        n = ids[i]
+        sign[i] = 0 if n < 0 else 1
+        m = np.uint64(-(n + 1)) + np.uint64(1) if n < 0 else np.uint64(n)
+        w = 1
+        while w < 19 and m >= pow10[w]:
+            w += 1
+        width[i] = w
+        aligned[i] = m * pow10[19 - w]
+    return sign, aligned, width
+
+
+def decimal_order(ids: np.ndarray) -> np.ndarray:
+    """Return the permutation that sorts distinct integers by their decimal text (as ``id_order``)."""
+    sign, aligned, width = _decimal_keys(ids, POW10)
+    return np.lexsort((width, aligned, sign))
+
+
+def decimal_hash(ids: np.ndarray) -> np.ndarray:
+    """Return ``stable_hash`` of the integers' decimal texts."""
+    return _decimal_hash(ids, FNV_OFFSET, FNV_PRIME)
+
+
 CHUNK_ROWS = 1 << 20  # the amounts' scale is chosen from this many rows (then checked on all)
 
 
@@ -69,15 +131,15 @@ def id_order(ids: pl.Series) -> np.ndarray:
     return np.argsort(padded.view(">u8"), kind="stable")
 
 
-def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
+def int_scale(values: np.ndarray) -> tuple[float, int, int] | None:
     """Return (scale, min, max) where values × scale are exact integers (scale 1, 100, 10⁴ or
-    10⁶, the first that fits), or None."""
-    if values.len() == 0:
+    10⁶, the first that fits the first CHUNK_ROWS values), or None."""
+    if values.size == 0:
         return 1.0, 0, 0
-    lo, hi = values.min(), values.max()
-    if lo is None or not (abs(lo) < 2.0 ** 31 and abs(hi) < 2.0 ** 31):
+    lo, hi = float(values.min()), float(values.max())
+    if not (abs(lo) < 2.0 ** 31 and abs(hi) < 2.0 ** 31):  # NaN too
         return None
-    head = values.head(CHUNK_ROWS).to_numpy()
+    head = values[:CHUNK_ROWS]
     for scale in (1.0, 100.0, 1e4, 1e6):
         if np.array_equal(np.rint(head * scale) / scale, head):
             return scale, int(round(lo * scale)), int(round(hi * scale))
@@ -122,7 +184,7 @@ def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
             cust[i] = k >> day_bits
 
 
-def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame
+def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.ndarray
                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
     """Return (identified, anonymous) columns sorted by (cust, day, amount, items), or None.
 
@@ -130,31 +192,33 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame
     takes the bits of its range; amounts as exact integer cents or finer), so one sort of
     plain numbers orders them; anonymous rows get cust = n_customers and sort last. None
     when the fields do not fit in 64 bits or an amount is not an exact number of cents.
+
+    No new memory: ``key`` (uint64, a row each, its contents spare) holds the packed
+    numbers, and the sorted columns are written over ``cust`` and this function's own
+    copies of the day, amount and items columns. ``cust`` is left as it was when the
+    result is None.
     """
     n = tx.height
-    day_col, amount_col, items_col = tx["day"], tx["amount"], tx["items"]
-    money, count = int_scale(amount_col), int_scale(items_col)
-    if money is None or count is None or n == 0:
+    if n == 0:
         return None
-    day_lo, day_hi = int(day_col.min()), int(day_col.max())
+    day = numpy_of(tx["day"], np.int32)
+    amount, items = numpy_of(tx["amount"], np.float64), numpy_of(tx["items"], np.float64)
+    money, count = int_scale(amount), int_scale(items)
+    if money is None or count is None:
+        return None
+    day_lo, day_hi = int(day.min()), int(day.max())
     widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
               (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
     if sum(widths) > 64:
         return None
     bits = [np.uint64(w) for w in widths[1:]]
-    key = np.empty(n, dtype=np.uint64)
-    if not _pack(cust, numpy_of(day_col, np.int32), day_lo, numpy_of(amount_col, np.float64),
-                 money[0], money[1], numpy_of(items_col, np.float64), count[0], count[1], *bits, key):
+    if not _pack(cust, day, day_lo, amount, money[0], money[1], items, count[0], count[1], *bits, key):
         return None
     key.sort()
     known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
-    out = {"cust": np.empty(known, dtype=np.int32), "day": np.empty(n, dtype=np.int32),
-           "amount": np.empty(n, dtype=np.float64), "items": np.empty(n, dtype=np.float64)}
-    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits,
-            out["cust"], out["day"], out["amount"], out["items"])
-    del key
-    ident = {c: out[c][:known] for c in ("cust", "day", "amount", "items")}
-    anon = {c: out[c][known:] for c in ("day", "amount", "items")}
+    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, cust, day, amount, items)
+    ident = {"cust": cust[:known], "day": day[:known], "amount": amount[:known], "items": items[:known]}
+    anon = {"day": day[known:], "amount": amount[known:], "items": items[known:]}
     return ident, anon
 
 
@@ -244,9 +308,16 @@ def _key_rows(codes, lo, words, before, rank, cust) -> None:
 
 @njit(cache=True)
 def _earliest(cust, has, pos, n_customers):
-    """Return, per customer, the row with the smallest ``pos`` among those ``has`` marks (-1: none)."""
-    best = np.full(n_customers, np.iinfo(np.int64).max, dtype=np.int64)
+    """Return, per customer, the row with the smallest ``pos`` among those ``has`` marks (-1:
+    none); with ``pos`` empty, rows are in position order and the first such row is it."""
     row = np.full(n_customers, -1, dtype=np.int64)
+    if pos.size == 0:
+        for i in range(cust.size):
+            c = cust[i]
+            if has[i] and c < n_customers and row[c] < 0:
+                row[c] = i
+        return row
+    best = np.full(n_customers, np.iinfo(np.int64).max, dtype=np.int64)
     for i in range(cust.size):
         c = cust[i]
         if has[i] and c < n_customers and pos[i] < best[c]:
@@ -255,10 +326,11 @@ def _earliest(cust, has, pos, n_customers):
     return row
 
 
-def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray, pl.Series]:
+def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray,
+                                             pl.Series | np.ndarray]:
     """Return (codes, lo, k, words, before, ids): a code per row (code − lo is 0..k-1, k for
     anonymous), the codes in use as a bitmap (``_mark``) and, for each code in use below k
-    (in code order), the customer id as text.
+    (in code order), the customer id: as text, or as a number (numeric ids).
 
     Numeric ids are coded by value, so a bitmap (k bits) rather than a table of k entries
     tells which occur and, counting set bits, each one's place among them.
@@ -268,15 +340,14 @@ def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, n
         lo, hi = cust.min(), cust.max()
         if lo is None:
             words, before = _mark(np.zeros(n, dtype=np.int64), 0, 0)
-            return np.zeros(n, dtype=np.int64), 0, 0, words, before, pl.Series([], dtype=pl.String)
+            return np.zeros(n, dtype=np.int64), 0, 0, words, before, np.zeros(0, dtype=np.int64)
         k = int(hi) - int(lo) + 1
         if k > 8 * n + (1 << 20):  # ids too spread out to index: key them as text
             cats = pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
             return customer_codes(cust.cast(pl.String).cast(cats))
         codes = numpy_of(cust, np.int64, int(hi) + 1)
         words, before = _mark(codes, int(lo), k)
-        ids = pl.Series(_set_codes(words, before, k) + int(lo)).cast(pl.String)
-        return codes, int(lo), k, words, before, ids
+        return codes, int(lo), k, words, before, _set_codes(words, before, k) + int(lo)
     k = int(cust.to_physical().max() or 0) + 1  # codes of this read's own mapping: 0..k-1
     codes = numpy_of(cust.to_physical(), np.int64, k)
     words, before = _mark(codes, 0, k)
@@ -286,21 +357,43 @@ def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, n
     return codes, 0, k, words, before, cust.gather(present).cast(pl.String)
 
 
+def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarray | None:
+    """Return each customer's birthday (day of the year, -1 unknown): the one on their
+    earliest line that gives one; None when no line does."""
+    born = tx["birthday"]
+    if not born.is_not_null().any():
+        return None
+    pos = tx["__pos"]
+    pos = np.zeros(0, dtype=np.int64) if pos.is_sorted() else numpy_of(pos, np.int64)
+    row = _earliest(cust, born.is_not_null().to_numpy(), pos, n_customers)
+    known = row >= 0
+    days = numpy_of(born.to_physical(), np.int32, 0)[row[known]]
+    birthday = np.full(n_customers, -1, dtype=np.int16)
+    birthday[known] = pl.Series(days).cast(pl.Date).dt.ordinal_day().cast(pl.Int16).to_numpy()
+    return birthday
+
+
 def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...]) -> Ledger:
     """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted."""
     codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
     n = codes.size
-    by_id = id_order(present)
-    ids = present.gather(by_id)
-    n_customers = ids.len()
+    if isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
+        by_id = decimal_order(present)
+        cust_hash = decimal_hash(present[by_id])
+    else:
+        by_id = id_order(present)
+        cust_hash = stable_hash(present.gather(by_id))
+    n_customers = by_id.size
     # by index among the codes in use: the key; anonymous (code k, last) sorts after all
     rank = np.full(n_customers + 1, n_customers, dtype=np.int32)
     rank[by_id] = np.arange(n_customers, dtype=np.int32)
     del present
     cust = np.empty(n, dtype=np.int32)  # per row: the customer key, n_customers if anonymous
     _key_rows(codes, lo, words, before, rank, cust)
-    del rank, codes, words, before
-    packed = packed_sort(cust, n_customers, tx)
+    del rank, words, before
+    birthday = birthdays(tx, cust, n_customers)  # (before the sort writes over cust)
+    packed = packed_sort(cust, n_customers, tx, codes.view(np.uint64))  # codes' memory: the sort's
+    del codes
     if packed is None:
         frame = tx.select("day", "amount", "items").with_columns(cust=cust).sort(
             ["cust", "day", "amount", "items"])
@@ -313,20 +406,12 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
                                                 "items": pl.Float64})
     anon = pl.DataFrame(packed[1], schema={"day": pl.Int32, "amount": pl.Float64, "items": pl.Float64})
     del packed
-    birthday = None
-    born = tx["birthday"]
-    if born.is_not_null().any():
-        # each customer's birthday: the one on their earliest line that gives one
-        row = _earliest(cust, born.is_not_null().to_numpy(), numpy_of(tx["__pos"], np.int64), n_customers)
-        known = row >= 0
-        birthday = np.full(n_customers, -1, dtype=np.int16)
-        birthday[known] = born.gather(row[known]).dt.ordinal_day().cast(pl.Int16).to_numpy()
     start, end = sales.window if sales.window else (None, None)
     first, last = tx["day"].min(), tx["day"].max()
     start_day = start.toordinal() - EPOCH_ORDINAL if start else int(first)
     end_day = end.toordinal() - EPOCH_ORDINAL if end else int(last)
     return Ledger(
-        tx=ledger_tx, anon=anon, n_customers=n_customers, cust_hash=stable_hash(ids),
+        tx=ledger_tx, anon=anon, n_customers=n_customers, cust_hash=cust_hash,
         birthday_doy=birthday, start_day=start_day, end_day=end_day, quality=quality,
         inputs=inputs,
     )
