@@ -307,23 +307,27 @@ def _key_rows(codes, lo, words, before, rank, cust) -> None:
 
 
 @njit(cache=True)
-def _earliest(cust, has, pos, n_customers):
-    """Return, per customer, the row with the smallest ``pos`` among those ``has`` marks (-1:
-    none); with ``pos`` empty, rows are in position order and the first such row is it."""
-    row = np.full(n_customers, -1, dtype=np.int64)
-    if pos.size == 0:
-        for i in range(cust.size):
-            c = cust[i]
-            if has[i] and c < n_customers and row[c] < 0:
-                row[c] = i
-        return row
-    best = np.full(n_customers, np.iinfo(np.int64).max, dtype=np.int64)
-    for i in range(cust.size):
+def _earliest(cust, rows, days, pos, n_customers):
+    """Return, per customer, whether one of ``rows`` (ascending) is theirs and ``days`` of the
+    one with the smallest ``pos``; with ``pos`` empty, rows are in position order and the
+    first of a customer's rows is it."""
+    seen = np.zeros(n_customers, dtype=np.bool_)
+    out = np.zeros(n_customers, dtype=np.int32)
+    best = np.zeros(n_customers if pos.size else 0, dtype=np.int64)
+    for j in range(rows.size):
+        i = rows[j]
         c = cust[i]
-        if has[i] and c < n_customers and pos[i] < best[c]:
+        if c >= n_customers:
+            continue
+        if pos.size == 0:
+            if not seen[c]:
+                seen[c] = True
+                out[c] = days[j]
+        elif not seen[c] or pos[i] < best[c]:
+            seen[c] = True
             best[c] = pos[i]
-            row[c] = i
-    return row
+            out[c] = days[j]
+    return seen, out
 
 
 def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray,
@@ -365,11 +369,11 @@ def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarra
         return None
     pos = tx["__pos"]
     pos = np.zeros(0, dtype=np.int64) if pos.is_sorted() else numpy_of(pos, np.int64)
-    row = _earliest(cust, born.is_not_null().to_numpy(), pos, n_customers)
-    known = row >= 0
-    days = numpy_of(born.to_physical(), np.int32, 0)[row[known]]
+    rows = np.flatnonzero(born.is_not_null().to_numpy())  # the lines that give one, and their days
+    seen, days = _earliest(cust, rows, numpy_of(born.drop_nulls().to_physical(), np.int32), pos,
+                           n_customers)
     birthday = np.full(n_customers, -1, dtype=np.int16)
-    birthday[known] = pl.Series(days).cast(pl.Date).dt.ordinal_day().cast(pl.Int16).to_numpy()
+    birthday[seen] = pl.Series(days[seen]).cast(pl.Date).dt.ordinal_day().cast(pl.Int16).to_numpy()
     return birthday
 
 
