@@ -226,15 +226,17 @@ def numpy_of(series: pl.Series, dtype, fill=None) -> np.ndarray:
     """Return the series' values as one numpy array, nulls replaced by ``fill``.
 
     Copied chunk by chunk into an array numpy allocates: a column the streaming engine
-    returned in many chunks is not first joined into one by Polars (a second, column-sized
-    allocation, paged in 4 KiB at a time).
+    returned in many chunks is not first joined into one by Polars (another column-sized
+    allocation, paged in 4 KiB at a time). Nulls are filled on the whole column, which
+    Polars does in parallel; one chunk at a time it is several times slower.
     """
+    if fill is not None and series.null_count():
+        series = series.fill_null(fill)
     out = np.empty(series.len(), dtype=dtype)
     start = 0
     for chunk in series.get_chunks():
         stop = start + chunk.len()
-        out[start:stop] = (chunk.fill_null(fill) if fill is not None and chunk.null_count()
-                           else chunk).to_numpy()
+        out[start:stop] = chunk.to_numpy()
         start = stop
     return out
 

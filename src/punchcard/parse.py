@@ -190,7 +190,12 @@ def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:
     """
     if (lengths.is_not_null() & numbers.is_null()).any():
         return True
-    return _length_mismatch(numbers.fill_null(0).to_numpy(), lengths.fill_null(1).to_numpy(), POW10)
+    numbers, lengths = numbers.fill_null(0), lengths.fill_null(1)
+    if [c.len() for c in numbers.get_chunks()] != [c.len() for c in lengths.get_chunks()]:
+        numbers, lengths = numbers.rechunk(), lengths.rechunk()
+    # chunk by chunk (views of the streaming engine's chunks): no column-sized copies
+    return any(_length_mismatch(number.to_numpy(), length.to_numpy(), POW10)
+               for number, length in zip(numbers.get_chunks(), lengths.get_chunks()))
 
 
 def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash: bool,
