@@ -222,6 +222,12 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
     return ident, anon
 
 
+def warm_up() -> None:
+    """Make numba's first compiled call (a few tenths of a second to start its machinery),
+    so that it can run on a spare thread while the files are scanned."""
+    _popcount(np.uint64(0))
+
+
 def numpy_of(series: pl.Series, dtype, fill=None) -> np.ndarray:
     """Return the series' values as one numpy array, nulls replaced by ``fill``.
 
