@@ -9,6 +9,7 @@ compiled loops.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -51,7 +52,7 @@ def stable_hash(ids: pl.Series) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decimal_hash(ids, offset, prime):
     """Return ``stable_hash`` of each integer's decimal text (``str(n)``), from the numbers."""
     out = np.empty(ids.size, dtype=np.uint64)
@@ -77,7 +78,7 @@ def _decimal_hash(ids, offset, prime):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decimal_keys(ids, pow10):
     """Return (sign, aligned, width) per integer: sorted by sign, then aligned, then width,
     the integers' decimal texts are in byte order.
@@ -146,7 +147,7 @@ def int_scale(values: np.ndarray) -> tuple[float, int, int] | None:
     return None
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, count_lo,
           day_bits, money_bits, count_bits, key) -> bool:
     """Write each row's (cust, day, amount, items) packed into ``key``; False as soon as an
@@ -166,7 +167,7 @@ def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, 
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
             day_bits, money_bits, count_bits, cust, day, amount, items) -> None:
     """Write the fields packed in ``key`` back out; ``cust`` for the first ``known`` rows."""
@@ -184,7 +185,22 @@ def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
             cust[i] = k >> day_bits
 
 
-def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.ndarray
+def sort_columns(tx: pl.DataFrame) -> tuple | None:
+    """Return what ``packed_sort`` needs of the day, amount and items columns: numpy copies
+    (the sorted columns are later written over them), the amounts' and quantities'
+    (scale, min, max), and the first and last day; None when an amount or quantity has no
+    scale that makes it an exact integer, or there are no rows."""
+    if tx.height == 0:
+        return None
+    day = numpy_of(tx["day"], np.int32)
+    amount, items = numpy_of(tx["amount"], np.float64), numpy_of(tx["items"], np.float64)
+    money, count = int_scale(amount), int_scale(items)
+    if money is None or count is None:
+        return None
+    return day, amount, items, money, count, int(day.min()), int(day.max())
+
+
+def packed_sort(cust: np.ndarray, n_customers: int, columns: tuple | None, key: np.ndarray
                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
     """Return (identified, anonymous) columns sorted by (cust, day, amount, items), or None.
 
@@ -193,20 +209,13 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
     plain numbers orders them; anonymous rows get cust = n_customers and sort last. None
     when the fields do not fit in 64 bits or an amount is not an exact number of cents.
 
-    No new memory: ``key`` (uint64, a row each, its contents spare) holds the packed
-    numbers, and the sorted columns are written over ``cust`` and this function's own
-    copies of the day, amount and items columns. ``cust`` is left as it was when the
-    result is None.
+    ``columns`` comes from ``sort_columns``; ``key`` (uint64, a row each, its contents
+    spare) holds the packed numbers, and the sorted day, amount and items are written over
+    the copies in ``columns``: of new memory, only the identified rows' customer keys.
     """
-    n = tx.height
-    if n == 0:
+    if columns is None:
         return None
-    day = numpy_of(tx["day"], np.int32)
-    amount, items = numpy_of(tx["amount"], np.float64), numpy_of(tx["items"], np.float64)
-    money, count = int_scale(amount), int_scale(items)
-    if money is None or count is None:
-        return None
-    day_lo, day_hi = int(day.min()), int(day.max())
+    day, amount, items, money, count, day_lo, day_hi = columns
     widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
               (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
     if sum(widths) > 64:
@@ -216,8 +225,9 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
         return None
     key.sort()
     known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
-    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, cust, day, amount, items)
-    ident = {"cust": cust[:known], "day": day[:known], "amount": amount[:known], "items": items[:known]}
+    out = np.empty(known, dtype=np.int32)
+    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, out, day, amount, items)
+    ident = {"cust": out, "day": day[:known], "amount": amount[:known], "items": items[:known]}
     anon = {"day": day[known:], "amount": amount[known:], "items": items[known:]}
     return ident, anon
 
@@ -247,7 +257,7 @@ def numpy_of(series: pl.Series, dtype, fill=None) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _popcount(x):
     """Return the number of set bits of a 64-bit word."""
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
@@ -256,7 +266,7 @@ def _popcount(x):
     return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mark(codes, lo, k):
     """Return a bitmap of the codes 0..k that occur (code = value − lo) and, per 64-bit word,
     how many are set in the words before it."""
@@ -272,7 +282,7 @@ def _mark(codes, lo, k):
     return words, before
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _index(words, before, c):
     """Return the number of set codes below code c (c's index among the set codes)."""
     w = c >> 6
@@ -280,7 +290,7 @@ def _index(words, before, c):
     return before[w] + np.int64(_popcount(below))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _set_codes(words, before, k):
     """Return the codes below k that are set in the bitmap, ascending."""
     out = np.empty(_index(words, before, k), dtype=np.int64)
@@ -298,7 +308,7 @@ def _set_codes(words, before, k):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_rows(codes, lo, words, before):
     """Return, per set code (in code order), a row that has it."""
     row = np.empty(before[-1] + np.int64(_popcount(words[-1])), dtype=np.int64)
@@ -307,14 +317,14 @@ def _first_rows(codes, lo, words, before):
     return row
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _key_rows(codes, lo, words, before, rank, cust) -> None:
     """Write each row's customer key: ``rank`` of its code's index among the set codes."""
     for i in range(codes.size):
         cust[i] = rank[_index(words, before, codes[i] - lo)]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _earliest(cust, rows, days, pos, n_customers):
     """Return, per customer, whether one of ``rows`` (ascending) is theirs and ``days`` of the
     one with the smallest ``pos``; with ``pos`` empty, rows are in position order and the
@@ -386,26 +396,34 @@ def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarra
 
 
 def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...]) -> Ledger:
-    """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted."""
-    codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
-    n = codes.size
-    if isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
-        by_id = decimal_order(present)
-        cust_hash = decimal_hash(present[by_id])
-    else:
-        by_id = id_order(present)
-        cust_hash = stable_hash(present.gather(by_id))
-    n_customers = by_id.size
-    # by index among the codes in use: the key; anonymous (code k, last) sorts after all
-    rank = np.full(n_customers + 1, n_customers, dtype=np.int32)
-    rank[by_id] = np.arange(n_customers, dtype=np.int32)
-    del present
-    cust = np.empty(n, dtype=np.int32)  # per row: the customer key, n_customers if anonymous
-    _key_rows(codes, lo, words, before, rank, cust)
-    del rank, words, before
-    birthday = birthdays(tx, cust, n_customers)  # (before the sort writes over cust)
-    packed = packed_sort(cust, n_customers, tx, codes.view(np.uint64))  # codes' memory: the sort's
-    del codes
+    """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted.
+
+    Work that does not need the customer keys (copying the columns to sort) or needs only
+    them (birthdays) runs on a second thread beside the keying and the sort; each part's
+    result is the same whichever finishes first.
+    """
+    with ThreadPoolExecutor(1) as helper:
+        columns = helper.submit(sort_columns, tx)
+        codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
+        n = codes.size
+        if isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
+            by_id = decimal_order(present)
+            cust_hash = decimal_hash(present[by_id])
+        else:
+            by_id = id_order(present)
+            cust_hash = stable_hash(present.gather(by_id))
+        n_customers = by_id.size
+        # by index among the codes in use: the key; anonymous (code k, last) sorts after all
+        rank = np.full(n_customers + 1, n_customers, dtype=np.int32)
+        rank[by_id] = np.arange(n_customers, dtype=np.int32)
+        del present
+        cust = np.empty(n, dtype=np.int32)  # per row: the customer key, n_customers if anonymous
+        _key_rows(codes, lo, words, before, rank, cust)
+        del rank, words, before
+        born = helper.submit(birthdays, tx, cust, n_customers)
+        packed = packed_sort(cust, n_customers, columns.result(), codes.view(np.uint64))  # codes' memory
+        del codes, columns
+        birthday = born.result()
     if packed is None:
         frame = tx.select("day", "amount", "items").with_columns(cust=cust).sort(
             ["cust", "day", "amount", "items"])
