@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from punchcard.keys import numpy_of
 from punchcard.ledger import EPOCH_ORDINAL
 from punchcard.program import Sales
 from punchcard.sources import FILE_SHIFT
@@ -50,23 +49,22 @@ def duplicate_lines(frame: pl.DataFrame, has_order: bool) -> pl.Series:
     return pl.Series("__dup", dup)
 
 
-@njit(cache=True)
-def _shared_neighbours(numbers: np.ndarray, known: np.ndarray):
-    """Return (ascending, shared): whether the known numbers ascend, and if so whether each
-    row's number equals that of the known row before or after it."""
-    shared = np.zeros(numbers.size, dtype=np.bool_)
-    prev = -1
+@njit(cache=True, nogil=True)
+def _shared_neighbours(numbers, known, start, last, shared) -> bool:
+    """Mark in ``shared`` the rows whose number equals that of the known row before or after
+    it, for the rows start.. of one chunk (``known`` empty: all known); False as soon as the
+    known numbers descend. ``last`` carries (row, number) of the last known row so far."""
     for i in range(numbers.size):
-        if not known[i]:
+        if known.size and not known[i]:
             continue
-        if prev >= 0:
-            if numbers[i] < numbers[prev]:
-                return False, shared
-            if numbers[i] == numbers[prev]:
-                shared[i] = True
-                shared[prev] = True
-        prev = i
-    return True, shared
+        if last[0] >= 0:
+            if numbers[i] < last[1]:
+                return False
+            if numbers[i] == last[1]:
+                shared[start + i] = True
+                shared[last[0]] = True
+        last[0], last[1] = start + i, numbers[i]
+    return True
 
 
 def multi_orders(order: pl.Series) -> pl.Series:
@@ -75,8 +73,22 @@ def multi_orders(order: pl.Series) -> pl.Series:
     known = order.is_not_null()
     numbers = order if order.dtype == pl.Int64 else order.cast(pl.Int64, strict=False)
     if numbers.null_count() == order.null_count():
-        # Ascending numeric ids (the usual export): equal ids are neighbours.
-        ascending, shared = _shared_neighbours(numpy_of(numbers, np.int64, 0), known.to_numpy())
+        # Ascending numeric ids (the usual export): equal ids are neighbours. Read chunk by
+        # chunk, in place.
+        shared = np.zeros(n, dtype=np.bool_)
+        last = np.array([-1, 0], dtype=np.int64)
+        values, masks = numbers.fill_null(0).get_chunks(), None
+        if numbers.null_count():
+            masks = known.get_chunks()
+            if [c.len() for c in masks] != [c.len() for c in values]:
+                values, masks = [numbers.fill_null(0).rechunk()], [known.rechunk()]
+        start, ascending, everyone = 0, True, np.zeros(0, dtype=np.bool_)
+        for j, chunk in enumerate(values):
+            mask = masks[j].to_numpy() if masks is not None else everyone
+            ascending = _shared_neighbours(chunk.to_numpy(), mask, start, last, shared)
+            if not ascending:
+                break
+            start += chunk.len()
         if ascending:
             if order.dtype != pl.Int64 and shared.any():
                 # numeric look-alikes ("007", "7"): test the text itself
