@@ -199,7 +199,7 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
 def transactions(used: pl.DataFrame, has_order: bool) -> pl.DataFrame:
     """Return one row per transaction: rows sharing an order (and customer) are summed."""
     cols = ["cust_raw", "day", "amount", "items", "birthday", "__pos"]
-    if "__multi" not in used.columns:
+    if "__multi" not in used.columns or not used["__multi"].any():
         return used.select(cols)
     # Only orders of more than one line need summing; a single line is its own visit.
     multi = used["__multi"]
