@@ -132,15 +132,15 @@ def id_order(ids: pl.Series) -> np.ndarray:
     return np.argsort(padded.view(">u8"), kind="stable")
 
 
-def int_scale(values: np.ndarray) -> tuple[float, int, int] | None:
+def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
     """Return (scale, min, max) where values × scale are exact integers (scale 1, 100, 10⁴ or
     10⁶, the first that fits the first CHUNK_ROWS values), or None."""
-    if values.size == 0:
+    if values.len() == 0:
         return 1.0, 0, 0
-    lo, hi = float(values.min()), float(values.max())
-    if not (abs(lo) < 2.0 ** 31 and abs(hi) < 2.0 ** 31):  # NaN too
+    lo, hi = values.min(), values.max()
+    if lo is None or not (abs(lo) < 2.0 ** 31 and abs(hi) < 2.0 ** 31):
         return None
-    head = values[:CHUNK_ROWS]
+    head = values.head(CHUNK_ROWS).to_numpy()
     for scale in (1.0, 100.0, 1e4, 1e6):
         if np.array_equal(np.rint(head * scale) / scale, head):
             return scale, int(round(lo * scale)), int(round(hi * scale))
@@ -169,8 +169,10 @@ def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, 
 
 @njit(cache=True, nogil=True)
 def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
-            day_bits, money_bits, count_bits, cust, day, amount, items) -> None:
-    """Write the fields packed in ``key`` back out; ``cust`` for the first ``known`` rows."""
+            day_bits, money_bits, count_bits, cust, day, items) -> None:
+    """Write the fields packed in ``key`` back out: the amounts over ``key`` itself (as
+    float64), ``cust`` for the first ``known`` rows."""
+    amount = key.view(np.float64)  # row i's amount goes where its key was, once read
     day_mask = (np.uint64(1) << day_bits) - np.uint64(1)
     money_mask = (np.uint64(1) << money_bits) - np.uint64(1)
     count_mask = (np.uint64(1) << count_bits) - np.uint64(1)
@@ -185,23 +187,21 @@ def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
             cust[i] = k >> day_bits
 
 
-def sort_columns(tx: pl.DataFrame) -> tuple | None:
-    """Return what ``packed_sort`` needs of the day, amount and items columns: numpy copies
-    (the sorted columns are later written over them), the amounts' and quantities'
-    (scale, min, max), and the first and last day; None when an amount or quantity has no
-    scale that makes it an exact integer, or there are no rows."""
-    if tx.height == 0:
-        return None
-    day = numpy_of(tx["day"], np.int32)
-    amount, items = numpy_of(tx["amount"], np.float64), numpy_of(tx["items"], np.float64)
-    money, count = int_scale(amount), int_scale(items)
-    if money is None or count is None:
-        return None
-    return day, amount, items, money, count, int(day.min()), int(day.max())
+def same_chunks(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """Return the frame as slices along the chunks its columns share (one slice, copied into
+    one chunk, when they do not share them): each column of a slice reads as a numpy view."""
+    lengths = [c.len() for c in frame.to_series(0).get_chunks()]
+    if any([c.len() for c in col.get_chunks()] != lengths for col in frame.get_columns()):
+        return [frame.rechunk()]
+    out, start = [], 0
+    for length in lengths:
+        out.append(frame.slice(start, length))
+        start += length
+    return out
 
 
-def packed_sort(cust: np.ndarray, n_customers: int, columns: tuple | None, key: np.ndarray
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.ndarray,
+                outputs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
     """Return (identified, anonymous) columns sorted by (cust, day, amount, items), or None.
 
     Each row's (cust, day, amount, items) are packed into one 64-bit number (each field
@@ -209,27 +209,48 @@ def packed_sort(cust: np.ndarray, n_customers: int, columns: tuple | None, key: 
     plain numbers orders them; anonymous rows get cust = n_customers and sort last. None
     when the fields do not fit in 64 bits or an amount is not an exact number of cents.
 
-    ``columns`` comes from ``sort_columns``; ``key`` (uint64, a row each, its contents
-    spare) holds the packed numbers, and the sorted day, amount and items are written over
-    the copies in ``columns``: of new memory, only the identified rows' customer keys.
+    Memory already paged in is reused: ``key`` (uint64, a row each, its contents spare)
+    holds the packed numbers and then the sorted amounts; ``outputs(known)``, called once
+    the numbers are sorted, gives the arrays for the sorted days, items and customer keys
+    (int32 and float64 a row each, int32 for each of the ``known`` identified rows; the
+    days may go over ``cust``).
     """
-    if columns is None:
+    n = tx.height
+    day_col, amount_col, items_col = tx["day"], tx["amount"], tx["items"]
+    money, count = int_scale(amount_col), int_scale(items_col)
+    if money is None or count is None or n == 0:
         return None
-    day, amount, items, money, count, day_lo, day_hi = columns
+    day_lo, day_hi = int(day_col.min()), int(day_col.max())
     widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
               (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
     if sum(widths) > 64:
         return None
     bits = [np.uint64(w) for w in widths[1:]]
-    if not _pack(cust, day, day_lo, amount, money[0], money[1], items, count[0], count[1], *bits, key):
-        return None
+    start = 0
+    for part in same_chunks(tx.select("day", "amount", "items")):  # the columns read in place
+        stop = start + part.height
+        if not _pack(cust[start:stop], part["day"].to_numpy(), day_lo, part["amount"].to_numpy(),
+                     money[0], money[1], part["items"].to_numpy(), count[0], count[1], *bits,
+                     key[start:stop]):
+            return None
+        start = stop
     key.sort()
     known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
-    out = np.empty(known, dtype=np.int32)
-    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, out, day, amount, items)
-    ident = {"cust": out, "day": day[:known], "amount": amount[:known], "items": items[:known]}
+    day, items, keys = outputs(known)
+    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, keys, day, items)
+    amount = key.view(np.float64)
+    ident = {"cust": keys[:known], "day": day[:known], "amount": amount[:known], "items": items[:known]}
     anon = {"day": day[known:], "amount": amount[known:], "items": items[known:]}
     return ident, anon
+
+
+def paged_in(rows: int, known: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return a float64 array of ``rows`` and an int32 array of ``known`` entries, every page
+    touched (memory new to the process is slow the first time it is written)."""
+    items, keys = np.empty(rows, dtype=np.float64), np.empty(max(known, 0), dtype=np.int32)
+    items[::512] = 0.0
+    keys[::1024] = 0
+    return items, keys
 
 
 def warm_up() -> None:
@@ -325,15 +346,18 @@ def _key_rows(codes, lo, words, before, rank, cust) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _earliest(cust, rows, days, pos, n_customers):
-    """Return, per customer, whether one of ``rows`` (ascending) is theirs and ``days`` of the
-    one with the smallest ``pos``; with ``pos`` empty, rows are in position order and the
-    first of a customer's rows is it."""
+def _earliest(cust, has, days, pos, n_customers):
+    """Return, per customer, whether a row of theirs ``has`` a day and the day (``days``: one
+    per such row, in row order) of the one with the smallest ``pos``; with ``pos`` empty,
+    rows are in position order and the first of a customer's rows is it."""
     seen = np.zeros(n_customers, dtype=np.bool_)
     out = np.zeros(n_customers, dtype=np.int32)
     best = np.zeros(n_customers if pos.size else 0, dtype=np.int64)
-    for j in range(rows.size):
-        i = rows[j]
+    j = -1
+    for i in range(cust.size):
+        if not has[i]:
+            continue
+        j += 1
         c = cust[i]
         if c >= n_customers:
             continue
@@ -387,9 +411,8 @@ def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarra
         return None
     pos = tx["__pos"]
     pos = np.zeros(0, dtype=np.int64) if pos.is_sorted() else numpy_of(pos, np.int64)
-    rows = np.flatnonzero(born.is_not_null().to_numpy())  # the lines that give one, and their days
-    seen, days = _earliest(cust, rows, numpy_of(born.drop_nulls().to_physical(), np.int32), pos,
-                           n_customers)
+    seen, days = _earliest(cust, born.is_not_null().to_numpy(),  # the lines that give one, their days
+                           numpy_of(born.drop_nulls().to_physical(), np.int32), pos, n_customers)
     birthday = np.full(n_customers, -1, dtype=np.int16)
     birthday[seen] = pl.Series(days[seen]).cast(pl.Date).dt.ordinal_day().cast(pl.Int16).to_numpy()
     return birthday
@@ -402,10 +425,11 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     them (birthdays) runs on a second thread beside the keying and the sort; each part's
     result is the same whichever finishes first.
     """
+    n = tx.height
     with ThreadPoolExecutor(1) as helper:
-        columns = helper.submit(sort_columns, tx)
+        # memory for the sorted items and identified rows' keys, paged in beside the keying
+        spare = helper.submit(paged_in, n, n - tx["cust_raw"].null_count())
         codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
-        n = codes.size
         if isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
             by_id = decimal_order(present)
             cust_hash = decimal_hash(present[by_id])
@@ -421,8 +445,14 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
         _key_rows(codes, lo, words, before, rank, cust)
         del rank, words, before
         born = helper.submit(birthdays, tx, cust, n_customers)
-        packed = packed_sort(cust, n_customers, columns.result(), codes.view(np.uint64))  # codes' memory
-        del codes, columns
+
+        def outputs(known: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            items, keys = spare.result()
+            born.result()  # the birthdays have read the rows' keys: the sorted days go over them
+            return cust, items, keys if keys.size == known else np.empty(known, dtype=np.int32)
+
+        packed = packed_sort(cust, n_customers, tx, codes.view(np.uint64), outputs)  # codes' memory
+        del codes
         birthday = born.result()
     if packed is None:
         frame = tx.select("day", "amount", "items").with_columns(cust=cust).sort(
