@@ -421,9 +421,9 @@ def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarra
 def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...]) -> Ledger:
     """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted.
 
-    Work that does not need the customer keys (copying the columns to sort) or needs only
-    them (birthdays) runs on a second thread beside the keying and the sort; each part's
-    result is the same whichever finishes first.
+    Work that does not need the customer keys (paging in memory for the sorted columns) or
+    needs only them (birthdays) runs on a second thread beside the keying and the sort;
+    each part's result is the same whichever finishes first.
     """
     n = tx.height
     with ThreadPoolExecutor(1) as helper:
