@@ -142,7 +142,9 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
     if "birthday" in roles:
         col = roles["birthday"]
         if fast and src.plain_birthday:
-            born = pl.col(col).str.to_date(src.dialect.birthday_format, strict=False)
+            # A large export's birthdays take tens of thousands of distinct values: parsing
+            # each costs less than Polars' cache of parsed values (the dates are the same).
+            born = pl.col(col).str.to_date(src.dialect.birthday_format, strict=False, cache=False)
             fix.append(born.is_null() & pl.col(col).is_not_null())
         else:
             born = date_expr(col, schema[col], src.dialect.birthday_format)
