@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from punchcard.ledger import Ledger
 
@@ -71,39 +72,54 @@ def binned(values: np.ndarray, starts: tuple[int, ...]) -> list[int]:
     return [int(c) for c in np.bincount(idx, minlength=len(starts))[: len(starts)]]
 
 
-def _month_index(day: np.ndarray) -> np.ndarray:
-    """Return months since 1970-01 for epoch days (through a table of the few days there are)."""
-    if len(day) == 0:
-        return np.zeros(0, dtype=np.int64)
-    lo = int(day.min())
-    span = np.arange(lo, int(day.max()) + 1, dtype=np.int64)
-    table = span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return table[day - lo]
+def _month_table(lo: int, hi: int) -> np.ndarray:
+    """Return months since 1970-01 for the epoch days lo..hi (a table indexed by day − lo)."""
+    span = np.arange(lo, hi + 1, dtype=np.int64)
+    return span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+@njit(cache=True)
+def _monthly(cust, day, amount, anon_day, anon_amount, table, day_lo, month_lo, size):
+    """Return per month (index = month − month_lo): customers active, new customers,
+    transactions, revenue and anonymous revenue, in one pass over the (cust, day)-sorted
+    ledger; sums add in row order, as ``np.bincount`` with weights does."""
+    active = np.zeros(size, dtype=np.int64)
+    new = np.zeros(size, dtype=np.int64)
+    tx = np.zeros(size, dtype=np.int64)
+    rev = np.zeros(size, dtype=np.float64)
+    anon_rev = np.zeros(size, dtype=np.float64)
+    prev_cust, prev_month = -1, -1
+    for i in range(cust.size):
+        m = table[day[i] - day_lo] - month_lo
+        c = cust[i]
+        if c != prev_cust:  # a customer's first transaction (and first month)
+            new[m] += 1
+            active[m] += 1
+        elif m != prev_month:  # the same customer in a later month
+            active[m] += 1
+        tx[m] += 1
+        rev[m] += amount[i]
+        prev_cust, prev_month = c, m
+    for i in range(anon_day.size):
+        m = table[anon_day[i] - day_lo] - month_lo
+        tx[m] += 1
+        anon_rev[m] += anon_amount[i]
+    return active, new, tx, rev, anon_rev
 
 
 def monthly(ledger: Ledger) -> list[dict]:
     """Return per calendar month: new and returning customers, transactions, revenue, anonymous revenue."""
     cust, day, amount = _arrays(ledger)
-    anon_day = ledger.anon["day"].to_numpy().astype(np.int64)
-    anon_amount = ledger.anon["amount"].to_numpy().astype(np.float64)
-    month = _month_index(day)
-    anon_month = _month_index(anon_day)
-    every = np.concatenate([month, anon_month])
-    if len(every) == 0:
+    anon_day = ledger.anon["day"].to_numpy()
+    anon_amount = ledger.anon["amount"].to_numpy()
+    present = [d for d in (day, anon_day) if len(d)]
+    if not present:
         return []
-    lo, hi = int(every.min()), int(every.max())
-    size = hi - lo + 1
-    m, am = month - lo, anon_month - lo
-    # a (customer, month) pair starts where the customer or the month changes (sorted ledger)
-    pair = np.ones(len(cust), dtype=bool)
-    pair[1:] = (cust[1:] != cust[:-1]) | (m[1:] != m[:-1])
-    first_of_customer = np.ones(len(cust), dtype=bool)
-    first_of_customer[1:] = cust[1:] != cust[:-1]
-    active = np.bincount(m[pair], minlength=size)
-    new = np.bincount(m[first_of_customer], minlength=size)
-    tx = np.bincount(m, minlength=size) + np.bincount(am, minlength=size)
-    rev = np.bincount(m, weights=amount, minlength=size)
-    anon_rev = np.bincount(am, weights=anon_amount, minlength=size)
+    day_lo, day_hi = min(int(d.min()) for d in present), max(int(d.max()) for d in present)
+    table = _month_table(day_lo, day_hi)
+    lo = int(table[0])
+    size = int(table[-1]) - lo + 1
+    active, new, tx, rev, anon_rev = _monthly(cust, day, amount, anon_day, anon_amount, table, day_lo, lo, size)
     out = []
     for k in range(size):
         if tx[k] == 0:
@@ -114,6 +130,33 @@ def monthly(ledger: Ledger) -> list[dict]:
                     "transactions": int(tx[k]), "revenue": float(rev[k] + anon_rev[k]),
                     "anonymous_revenue": float(anon_rev[k])})
     return out
+
+
+@njit(cache=True)
+def _gap_counts(cust, day, longest):
+    """Return how many times each gap of 1..longest days separates a customer's consecutive
+    distinct days (index = gap)."""
+    counts = np.zeros(longest + 1, dtype=np.int64)
+    for i in range(1, cust.size):
+        if cust[i] == cust[i - 1]:
+            gap = day[i] - day[i - 1]
+            if gap > 0:
+                counts[gap] += 1
+    return counts
+
+
+def median_of_counts(counts: np.ndarray) -> float | None:
+    """Return the median of values given as how many times each (its index) occurs, as
+    ``np.median`` of those values would; None when there are none."""
+    total = int(counts.sum())
+    if total == 0:
+        return None
+    cum = np.cumsum(counts)
+    upper = int(np.searchsorted(cum, total // 2 + 1))  # the (total // 2)-th value, from 0
+    if total % 2:
+        return float(upper)
+    lower = int(np.searchsorted(cum, total // 2))  # the one before it
+    return float(np.mean(np.array([lower, upper], dtype=np.float64)))
 
 
 def describe(ledger: Ledger) -> dict:
@@ -128,14 +171,17 @@ def describe(ledger: Ledger) -> dict:
     recency = [{"weeks": lab, "customers": c}
                for lab, c in zip(bin_labels(RECENCY_WEEKS), binned(weeks, RECENCY_WEEKS))]
     ids, day, _ = _arrays(ledger)
-    step = np.diff(day)
-    gaps = step[(ids[1:] == ids[:-1]) & (step > 0)]  # between a customer's distinct days
-    inter = [{"days": lab, "count": c}
-             for lab, c in zip(bin_labels(INTERPURCHASE_DAYS), binned(gaps, INTERPURCHASE_DAYS))]
+    # gaps between a customer's distinct days, counted by length (whole days)
+    gaps = _gap_counts(ids, day, int(day.max() - day.min()) if len(day) else 0)
+    per_bin = np.bincount(np.searchsorted(np.asarray(INTERPURCHASE_DAYS[1:], dtype=np.float64),
+                                          np.arange(len(gaps)), side="right"),
+                          weights=gaps, minlength=len(INTERPURCHASE_DAYS))
+    inter = [{"days": lab, "count": int(c)}
+             for lab, c in zip(bin_labels(INTERPURCHASE_DAYS), per_bin[: len(INTERPURCHASE_DAYS)])]
     return {
         "top20_revenue_share": curve[20]["revenue_share"] if curve else 0.0,
         "repeat_share": float((cust["n"] >= 2).sum() / n) if n else 0.0,
-        "median_interpurchase_days": float(np.median(gaps)) if len(gaps) else None,
+        "median_interpurchase_days": median_of_counts(gaps),
         "pareto": curve,
         "frequency": frequency,
         "recency": recency,

@@ -13,9 +13,11 @@ keys, stable hash, the sorted ledger); this module runs them.
 Speed at scale (tens of millions of rows): the file is scanned once, streaming; columns
 the sniffed sample shows to be plain take a plain cast, and only rows that cast cannot
 settle are read again with the full rules; customer ids are keyed during the scan (as
-numbers when they are plain integers, else as categorical codes); order-level work
-(gap filling, summing lines) touches only orders of more than one line; and the ledger is
-sorted by packing (cust, day, amount, items) into one 64-bit number per row.
+numbers when they are plain integers, checked afterwards by their text's length, else as
+categorical codes); order-level work (gap filling, summing lines) touches only orders of
+more than one line; the scanned frame keeps the engine's chunks (no copy into one), and
+the passes over every row after the scan are compiled loops; and the ledger is sorted by
+packing (cust, day, amount, items) into one 64-bit number per row.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ import polars as pl
 from punchcard.dialect import sniff
 from punchcard.errors import PunchcardError
 from punchcard.fingerprint import sha256_file
-from punchcard.keys import assemble, stable_hash
+from punchcard.keys import assemble, stable_hash, warm_up
 from punchcard.ledger import EPOCH_ORDINAL, InputFile, Ledger
-from punchcard.parse import fix_rows, standard_rows
+from punchcard.parse import fix_rows, not_canonical, standard_rows
 from punchcard.program import Sales
 from punchcard.quality import MAX_EXAMPLES, accounting, example_lines, too_many_rejected
 from punchcard.rows import REASONS, classify, transactions
@@ -48,6 +50,7 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
     if not sales.paths:
         raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
     with tempfile.TemporaryDirectory(prefix="punchcard-") as tmp, ThreadPoolExecutor(2) as pool:
+        pool.submit(warm_up)  # numba starts while the files are scanned
         hashes = [pool.submit(sha256_file, p) for p in sales.paths]
         sources = [prepare(Path(p), sales, base, Path(tmp)) for p in sales.paths]
         for src in sources:
@@ -117,10 +120,10 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
     rows = pl.concat([standard_rows(s, i, sales, need_hash=need_hash, cust_dtype=dtype, order_numbers=orders)
                       for i, s in enumerate(sources)], how="vertical_relaxed")
     frame = rows.collect(engine="streaming")
-    for flag, role in (("__rekey", "numeric_ids"), ("__oddkey", "numeric_orders")):
-        if flag in frame.columns:
-            odd = frame[flag].any()
-            frame = frame.drop(flag)
+    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
+        if lengths in frame.columns:
+            odd = not_canonical(frame[col], frame[lengths])
+            frame = frame.drop(lengths)
             if odd:  # an id the sample did not foresee: read again with text ids
                 del frame
                 return read_rows([replace(s, **{role: False}) for s in sources], sales, need_hash)

@@ -7,7 +7,9 @@ settle again with the full expressions, so both ways give the same values.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+from numba import njit
 
 from punchcard.dialect import EXCEL, Dialect, date_part, normalise_header, strip_currency
 from punchcard.errors import PunchcardError
@@ -85,13 +87,12 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
         (pl.lit(index << FILE_SHIFT, dtype=pl.Int64) + pl.col("__row").cast(pl.Int64)).alias("__pos"),
     ]
     if cust_dtype == pl.Int64:
-        # Plain integer ids are kept as numbers: no text to strip or key. An id that is not
-        # written exactly as its number (spaces, a leading zero, …) sets ``__cbad``, and the
-        # files are read again with text ids.
-        number = pl.col(cust_col).cast(pl.Int64, strict=False)
-        exprs += [number.alias("cust_raw"),
-                  (pl.col(cust_col).is_not_null()
-                   & (number.cast(pl.String) != pl.col(cust_col)).fill_null(True)).alias("__rekey")]
+        # Plain integer ids are kept as numbers: no text to strip or key. The id's length in
+        # bytes (``__clen``) tells, after the scan, whether every id is written exactly as its
+        # number (``not_canonical``); if one is not (spaces, a leading zero, …), the files are
+        # read again with text ids.
+        exprs += [pl.col(cust_col).cast(pl.Int64, strict=False).alias("cust_raw"),
+                  pl.col(cust_col).cast(pl.String).str.len_bytes().alias("__clen")]
     else:
         exprs.append(pl.when(cust != "").then(cust).cast(cust_dtype).alias("cust_raw"))
     if need_hash:
@@ -128,21 +129,22 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
     value, absent = number("amount" if "amount" in roles else "unit_price", src.plain_amount)
     exprs += [absent.alias("__no_amount"), value.alias("amount")]
     if "order" in roles and order_numbers:
-        # plain integer order ids as numbers, like customer ids (``__oddkey`` as ``__rekey``)
+        # plain integer order ids as numbers, like customer ids (``__olen`` as ``__clen``)
         col = pl.col(roles["order"])
-        number = col.cast(pl.Int64, strict=False)
-        exprs += [number.alias("order"),
-                  (col.is_not_null() & (number.cast(pl.String) != col).fill_null(True)).alias("__oddkey")]
+        exprs += [col.cast(pl.Int64, strict=False).alias("order"),
+                  col.cast(pl.String).str.len_bytes().alias("__olen")]
     elif "order" in roles:
         exprs.append(pl.col(roles["order"]).cast(pl.String).str.strip_chars().alias("order"))
     else:
         exprs.append(pl.lit(None, dtype=pl.Int64 if order_numbers else pl.String).alias("order"))
         if order_numbers:
-            exprs.append(pl.lit(False).alias("__oddkey"))
+            exprs.append(pl.lit(None, dtype=pl.UInt32).alias("__olen"))
     if "birthday" in roles:
         col = roles["birthday"]
         if fast and src.plain_birthday:
-            born = pl.col(col).str.to_date(src.dialect.birthday_format, strict=False)
+            # A large export's birthdays take tens of thousands of distinct values: parsing
+            # each costs less than Polars' cache of parsed values (the dates are the same).
+            born = pl.col(col).str.to_date(src.dialect.birthday_format, strict=False, cache=False)
             fix.append(born.is_null() & pl.col(col).is_not_null())
         else:
             born = date_expr(col, schema[col], src.dialect.birthday_format)
@@ -157,6 +159,45 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
             (pl.col("amount") * pl.when(pl.col("__no_items")).then(1.0).otherwise(pl.col("items")))
             .alias("amount"))
     return lf
+
+
+# 10**k for k = 0..19 (10**19 still fits in 64 unsigned bits)
+POW10 = np.array([10 ** k for k in range(20)], dtype=np.uint64)
+
+
+@njit(cache=True)
+def _length_mismatch(numbers: np.ndarray, lengths: np.ndarray, pow10: np.ndarray) -> bool:
+    """Return whether some number is written in other than ``lengths[i]`` characters."""
+    for i in range(numbers.size):
+        n = numbers[i]
+        digits = np.int64(lengths[i])
+        if n < 0:
+            digits -= 1
+            magnitude = np.uint64(-(n + 1)) + np.uint64(1)  # |n|, even for the smallest int64
+        else:
+            magnitude = np.uint64(n)
+        if digits < 1 or digits > 19 or magnitude >= pow10[digits] or (
+                digits > 1 and magnitude < pow10[digits - 1]):
+            return True
+    return False
+
+
+def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:
+    """Return whether some id read as a number is not written exactly as that number.
+
+    ``numbers`` is the text cast to Int64 (which reads ``[+-]?[0-9]+`` only) and ``lengths``
+    the text's length in bytes (null where the cell is empty). Written exactly as its number
+    (as ``str(n)``) means: it was read, and its length is the number's digits plus its minus
+    sign; a plus sign, a leading zero or ``-0`` makes the text longer than that.
+    """
+    if (lengths.is_not_null() & numbers.is_null()).any():
+        return True
+    numbers, lengths = numbers.fill_null(0), lengths.fill_null(1)
+    if [c.len() for c in numbers.get_chunks()] != [c.len() for c in lengths.get_chunks()]:
+        numbers, lengths = numbers.rechunk(), lengths.rechunk()
+    # chunk by chunk (views of the streaming engine's chunks): no column-sized copies
+    return any(_length_mismatch(number.to_numpy(), length.to_numpy(), POW10)
+               for number, length in zip(numbers.get_chunks(), lengths.get_chunks()))
 
 
 def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash: bool,
