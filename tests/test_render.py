@@ -319,3 +319,17 @@ def test_decile_labels_use_the_locale_percent_format(site):
     table = soup(site / "kaffebar-oslo/schemes/tiende-gratis.html").select_one("#scheme-tiende-gratis-deciles-section table")
     labels = [tr.find("th").get_text() for tr in table.select("tbody tr")]
     assert labels[1] == f"{fmt.percent(0.1, 0)}–{fmt.percent(0.2, 0)}"
+
+
+def test_every_figure_passes_plotlys_own_validation(site):
+    # figures are assembled as plain dicts (not re-validated per figure): plotly must accept each
+    import plotly.graph_objects as go
+
+    found = 0
+    for page in sorted(site.rglob("*.html")):
+        for payload in re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(.*?)\s*\)\s*\}', page.read_text(), re.S):
+            data, layout, _config = json.loads("[" + payload + "]")
+            go.Figure(data=data, layout=layout)  # raises ValueError on an invalid key or value
+            assert layout["template"]["layout"]["font"] and layout["separators"]
+            found += 1
+    assert found >= 10

@@ -10,6 +10,7 @@ what the tables show.
 from __future__ import annotations
 
 import functools
+import json
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,19 +97,33 @@ def template(t: Theme) -> go.layout.Template:
     })
 
 
-def figure_html(fig: go.Figure, div_id: str) -> str:
-    """Return the figure as a ``<div>`` + ``<script>`` fragment that expects plotly.js loaded."""
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=CONFIG)
+def figure_html(fig: go.Figure | dict, div_id: str) -> str:
+    """Return the figure as a ``<div>`` + ``<script>`` fragment that expects plotly.js loaded.
+
+    A figure dict from ``_figure`` is written as it is: its traces were validated when
+    they were made, and its layout is plain keys punchcard sets.
+    """
+    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=CONFIG,
+                       validate=not isinstance(fig, dict))
 
 
-def _figure(t: Theme, traces: list[Any], **layout: Any) -> go.Figure:
-    """Return a figure with the punchcard template and the locale's separators applied."""
-    fig = go.Figure(data=traces)
-    fig.update_layout(template=template(t), separators=t.separators, **layout)
-    return fig
+@functools.lru_cache(maxsize=32)
+def _template_json(t: Theme) -> str:
+    return json.dumps(template(t).to_plotly_json())
 
 
-def _chart(div_id: str, title: str, caption: str, fig: go.Figure,
+def _figure(t: Theme, traces: list[Any], **layout: Any) -> dict:
+    """Return a figure (as plotly's dict) with the punchcard template and the locale's separators.
+
+    The traces are plotly objects (validated as they are made); the layout is assembled as
+    a plain dict, since validating it again for every figure cost more than the rest of
+    the page. ``tests/test_render.py`` checks it against plotly's own layout validation.
+    """
+    return {"data": [tr.to_plotly_json() for tr in traces],
+            "layout": {"template": json.loads(_template_json(t)), "separators": t.separators, **layout}}
+
+
+def _chart(div_id: str, title: str, caption: str, fig: go.Figure | dict,
            columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Chart:
     """Return a Chart with the figure rendered to HTML."""
     return Chart(div_id, title, caption, figure_html(fig, div_id), tuple(columns),
