@@ -78,8 +78,9 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
               help="Print nothing but errors (and --json).")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage with its timing.")
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, envvar="PUNCHCARD_THREADS",
-              help="Threads to use (default: every CPU this process may use). The figures do "
-                   "not depend on it. [env: PUNCHCARD_THREADS]")
+              help="Threads for the compiled kernels and the schemes replayed side by side "
+                   "(default: every CPU this process may use). The figures do not depend on it. "
+                   "[env: PUNCHCARD_THREADS]")
 def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
           templates: Path | None, self_contained: bool, force: bool, check: bool,
           strict: bool, as_json: bool, quiet: bool, verbose: bool, threads: int | None) -> None:
