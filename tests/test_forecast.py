@@ -154,9 +154,21 @@ def test_stratified_sample_is_weighted(cdnow) -> None:
     full = F.run(program(s), cdnow, draws=20, replay=fake_replay)
     part = F.run(program(s, max_customers=800), cdnow, draws=20, replay=fake_replay)
     assert part.run["customers_simulated"] <= 800 and part.run["sample_weight"] > 1
-    assert part.schemes["perks"]["members"] == pytest.approx(2357)
+    assert full.schemes["perks"]["members"] == pytest.approx(2357)  # everybody, exactly
+    # a sampled base thins each draw's members at random (weights ÷ THIN): an unbiased estimate
+    assert part.schemes["perks"]["members"] == pytest.approx(2357, rel=0.03)
     b_full, b_part = full.schemes["perks"]["baseline_revenue"], part.schemes["perks"]["baseline_revenue"]
     assert abs(b_part - b_full) < 0.1 * b_full
+
+
+def test_thinning_applies_to_sampled_bases_only(cdnow) -> None:
+    s = scheme("perks", enrollment=1.0)
+    whole, _ = F.prepare(program(s), cdnow, 3)
+    sampled, _ = F.prepare(program(s, max_customers=800), cdnow, 3)
+    assert whole.thin == 1.0 and sampled.thin == F.THIN < 1.0
+    # over many draws the thinned member count averages to the whole base
+    out = F.run(program(s, max_customers=800), cdnow, draws=200, replay=fake_replay)
+    assert out.schemes["perks"]["members"] == pytest.approx(2357, rel=0.01)
 
 
 @pytest.mark.parametrize("rows", [

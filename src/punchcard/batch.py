@@ -86,7 +86,10 @@ class _Group:
         bias = first.scheme.assumptions.frequency_bias
         self.share = np.array([[v["enrollment"] for v in job.values] for job in jobs]).reshape(len(jobs), n_e)
         self.top = self.share.max(axis=0)
-        self.pis = {float(s): join_probability(base.weight, base.x, float(s), bias) for s in np.unique(self.share)}
+        # a customer joins with probability π, and is simulated with probability π × thin
+        # (weight ÷ thin); with the same uniform, members at a lower share stay a subset
+        self.pis = {float(s): base.thin * join_probability(base.weight, base.x, float(s), bias)
+                    for s in np.unique(self.share)}
         self.rows = [np.flatnonzero(dr.join_u[self.draw[e]] < self.pis[float(self.top[e])]) for e in range(n_e)]
         self.schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
         self.acc = {k: np.zeros((len(jobs), n_e)) for k in ("base", "sim", "members", "cost", "accrued", "liability")}
@@ -141,7 +144,7 @@ class _Group:
             return  # nobody joined: revenue stays the baseline's, no cost
         mi, mb, dm, active, mb_act, tx = sim["mi"], sim["mb"], sim["dm"], sim["active"], sim["mb_act"], sim["tx"]
         n_c, sl = e1 - e0, slice(e0, e1)
-        w = base.weight[mi]
+        w = base.weight[mi] / base.thin
         # each job's weight on each simulated member: w where it joins at the job's share, else 0;
         # jobs with the same shares share their sums
         masks: dict[bytes, int] = {}

@@ -20,6 +20,10 @@ from punchcard.worlds import Base
 RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
           "goal_gradient", "endowed_progress")
 STRATA_EDGES = np.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0])
+#: Share of the members each draw simulates when the customers are a sample of a larger
+#: base (docs/forecast.md): every draw thins its members at random, so the sampling noise
+#: shows in the Monte Carlo standard error instead of hiding in one fixed sample.
+THIN = 0.5
 
 
 def triangular(rng: Range, u: float) -> float:

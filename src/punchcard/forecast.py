@@ -23,7 +23,7 @@ import numpy as np
 
 from punchcard import model as M
 from punchcard.batch import Job, Outcomes, evaluate
-from punchcard.draws import Draws, draw_values, make_draws, sample_customers
+from punchcard.draws import THIN, Draws, draw_values, make_draws, sample_customers
 from punchcard.i18n import Message, message_dict, nmessage
 from punchcard.ledger import Ledger
 from punchcard.program import Program, Scheme
@@ -133,6 +133,7 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
         horizon_weeks=horizon_weeks, start_day=start,
         end_day=start + int(np.ceil(horizon_weeks * 7.0)) - 1, data_start_day=int(ledger.start_day),
         gross_margin=program.business.gross_margin, horizon_months=program.business.horizon_months,
+        thin=THIN if len(keep) < len(rfm.x) else 1.0,
     )
     return base, block
 

@@ -39,6 +39,9 @@ class Base:
     data_start_day: int
     gross_margin: float
     horizon_months: int
+    # Share of the members each draw simulates (Poisson thinning, weights ÷ share): below 1
+    # only when the customers are already a weighted sample of a large base (draws.THIN)
+    thin: float = 1.0
 
 
 @dataclass(frozen=True)
