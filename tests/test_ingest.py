@@ -394,3 +394,17 @@ def test_same_ledger_every_run(tmp_path):
     assert first.tx.equals(second.tx) and first.anon.equals(second.anon)
     assert first.birthday_doy.tolist() == second.birthday_doy.tolist()
     assert first.cust_hash.tolist() == second.cust_hash.tolist()
+
+
+def test_reading_does_not_wait_for_the_hash(tmp_path: Path) -> None:
+    # the inputs' SHA-256 is taken on demand (results.json, the fingerprint), then remembered
+    import hashlib
+
+    from punchcard import fingerprint
+
+    path = write(tmp_path / "h.csv", EN_US)
+    fingerprint._sha256.cache_clear()
+    led = load(path)
+    assert fingerprint._sha256.cache_info().currsize == 0
+    assert led.inputs[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert led.inputs[0].record()["sha256"] == led.inputs[0].sha256

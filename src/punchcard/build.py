@@ -89,6 +89,15 @@ def _import_later_stages() -> None:
         pass
 
 
+def _hash_inputs(ledger) -> None:
+    """Hash every input file once (remembered by ``fingerprint.sha256_file``); errors surface later."""
+    for f in ledger.inputs:
+        try:
+            f.sha256  # noqa: B018 - computed for its cache
+        except OSError:
+            pass
+
+
 def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET) -> dict:
     """Run every stage up to the results dict for one loaded program (its fingerprint is the caller's)."""
     from punchcard import ingest
@@ -101,6 +110,11 @@ def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET) -> dict:
         ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
     later.join()
     from punchcard import backtest, describe, forecast, results
+
+    # The sales files' hashes (results.json inputs, the fingerprint) are taken beside the
+    # single-threaded stages that follow; results ask for them, and wait, only at the end.
+    hashing = threading.Thread(target=_hash_inputs, args=(ledger,), name="punchcard-hash", daemon=True)
+    hashing.start()
     with reporter.stage(f"{prog.id}: describing customers"):
         data = describe.data_summary(ledger)
         customers = describe.describe(ledger)
@@ -110,6 +124,7 @@ def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET) -> dict:
     with reporter.stage(f"{prog.id}: forecast"):
         fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
                           progress=reporter.step)
+    hashing.join()
     res = results.build_results(
         prog, ledger, backtests, fc,
         data=data, customers=customers, seed=options.seed,

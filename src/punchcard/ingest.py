@@ -33,7 +33,6 @@ import polars as pl
 
 from punchcard.dialect import sniff
 from punchcard.errors import PunchcardError
-from punchcard.fingerprint import sha256_file
 from punchcard.keys import assemble, stable_hash, warm_up
 from punchcard.ledger import EPOCH_ORDINAL, InputFile, Ledger
 from punchcard.parse import fix_rows, not_canonical, standard_rows
@@ -51,7 +50,6 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
         raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
     with tempfile.TemporaryDirectory(prefix="punchcard-") as tmp, ThreadPoolExecutor(2) as pool:
         pool.submit(warm_up)  # numba starts while the files are scanned
-        hashes = [pool.submit(sha256_file, p) for p in sales.paths]
         sources = [prepare(Path(p), sales, base, Path(tmp)) for p in sales.paths]
         for src in sources:
             if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
@@ -97,8 +95,8 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
         except pl.exceptions.ComputeError as exc:
             raise read_failure(exc, sources) from None
         inputs = tuple(
-            InputFile(s.label, h.result(), int(per_file.filter(pl.col("f") == i)["n"].sum()))
-            for i, (s, h) in enumerate(zip(sources, hashes))
+            InputFile(s.label, int(per_file.filter(pl.col("f") == i)["n"].sum()), source=str(p))
+            for i, (s, p) in enumerate(zip(sources, sales.paths))
         )
     quality, details = accounting(counts, picks, lines, sources)
     if quality.rows_read == 0:

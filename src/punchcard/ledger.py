@@ -7,18 +7,36 @@ customers are a compact integer key ``cust`` (0..n_customers-1).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from punchcard.fingerprint import sha256_file
 
 EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
 class InputFile:
+    """One sales file read: its label (as the program names it), rows read, and its SHA-256.
+
+    The hash is taken when first asked for (``fingerprint.sha256_file`` remembers it per
+    file version): reading does not wait for it, and a build hashes while a later stage
+    leaves a core free.
+    """
+
     path: str
-    sha256: str
     rows: int
+    source: str = ""  # the file on disk ("" → ``path``)
+
+    @property
+    def sha256(self) -> str:
+        return sha256_file(Path(self.source or self.path))
+
+    def record(self) -> dict:
+        """Return the ``inputs[]`` entry of results.json."""
+        return {"path": self.path, "sha256": self.sha256, "rows": self.rows}
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def build_results(
         "schema_version": SCHEMA_VERSION,
         "punchcard_version": __version__,
         "program": program_block(program),
-        "inputs": [dataclasses.asdict(f) for f in ledger.inputs],
+        "inputs": [f.record() for f in ledger.inputs],
         "data": data,
         "customers": customers,
         "model": forecast.model if forecast is not None else None,
