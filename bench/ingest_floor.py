@@ -4,8 +4,9 @@ Usage: python bench/ingest_floor.py PROGRAM.yaml [--reps 3] [--describe]
 
 Both read the same CSV (the program's sales file) in turns, so a busy machine slows both
 alike; prints each run's seconds, then the best of each and their ratio (the issue's
-target: read_ledger within 2× of the floor). The file's SHA-256 is taken once first, as a
-build's fingerprint does before it reads the ledger. With ``--describe`` it also times
+target: read_ledger within 2× of the floor). Reading does not hash the file (a build
+hashes it beside later stages); the hash is taken once first all the same, so that the
+page cache holds the file for both. With ``--describe`` it also times
 ``describe.data_summary`` + ``describe.describe`` on the ledger.
 """
 
