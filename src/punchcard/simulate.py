@@ -204,18 +204,6 @@ def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon):
 
 
 @njit(cache=True)
-def baseline(base, palive, x, T, mv, par, horizon):
-    """Return each customer's simulated revenue and purchase count over ``horizon`` weeks without a scheme."""
-    n = len(base)
-    rev = np.zeros(n)
-    cnt = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        lam, p, nu = _posterior_rates(base[i], palive[i], x[i], T[i], mv[i], par)
-        rev[i], cnt[i] = _baseline_one(base[i], lam, p, nu, par, horizon)
-    return rev, cnt
-
-
-@njit(cache=True)
 def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day):
     """Simulate one member's scheme world from their posterior draw (λ, p, ν); writes transactions
     when ``fill`` and returns (revenue, count)."""
