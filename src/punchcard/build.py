@@ -212,7 +212,7 @@ def build(paths: list[Path], options: BuildOptions,
         prev = previous.get(prog.id)
         prev_fp = (prev or {}).get("reproducibility", {}).get("fingerprint")
         # The fingerprint hashes the sales files. Only a possible reuse needs it before the
-        # build; otherwise it is taken afterwards, when reading has hashed them alongside.
+        # build; otherwise it is taken afterwards, from the hashes the build took beside its stages.
         fp = _fingerprint(prog, options) if prev is not None and not options.force else None
         if fp is not None and prev_fp == fp:
             reporter.info(f"{path}: unchanged since the last build (use --force to rebuild)")
