@@ -32,7 +32,7 @@ DAY0 = 19723  # 2024-01-01
 
 def synthetic(n_tx: int, seed: int = 1):
     """Return (TxArrays, ReplayContext) for ``n_tx`` synthetic transactions sorted by (cust, day)."""
-    from punchcard.ledger import TxArrays
+    from punchcard.ingest.ledger import TxArrays
     from punchcard.schemes import ReplayContext
 
     rng = np.random.default_rng(seed)
@@ -96,7 +96,7 @@ def time_kinds(schemes, sizes: list[str], repeat: int) -> dict:
 
 def load_ledger(program_path: Path, cache: Path | None):
     """Return (program, ledger), reading a pickled ledger from ``cache`` when there is one."""
-    from punchcard.ingest import read_ledger
+    from punchcard.ingest.read import read_ledger
     from punchcard.program import load_program
 
     prog = load_program(program_path)
@@ -116,7 +116,7 @@ def load_ledger(program_path: Path, cache: Path | None):
 
 def time_backtest(programs: list[Path], repeat: int, cache: Path | None) -> dict:
     """Return {program: seconds} of ``backtest.run`` (after a warm-up run)."""
-    from punchcard import backtest
+    from punchcard.schemes import backtest
 
     out = {}
     for path in programs:

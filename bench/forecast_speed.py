@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from punchcard import forecast  # noqa: E402
-from punchcard.ingest import read_ledger  # noqa: E402
+from punchcard.forecast import pipeline as forecast  # noqa: E402
+from punchcard.ingest.read import read_ledger  # noqa: E402
 from punchcard.program import load_program  # noqa: E402
 
 

@@ -22,8 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from floor import floor  # noqa: E402
 
-from punchcard import describe, ingest  # noqa: E402
-from punchcard.fingerprint import sha256_file  # noqa: E402
+from punchcard.results import describe  # noqa: E402
+
+from punchcard.ingest import read as ingest
+from punchcard.runtime import sha256_file  # noqa: E402
 from punchcard.program import load_program  # noqa: E402
 
 

@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    from punchcard import ingest
+    from punchcard.ingest import read as ingest
     from punchcard.program import load_program
 
     prog = load_program(args.program)
@@ -39,14 +39,14 @@ def main() -> None:
                rows_read=ledger.quality.rows_read, rows_used=ledger.quality.rows_used,
                transactions=int(ledger.tx.height), customers=int(ledger.n_customers))
     if args.stage == "backtest":
-        from punchcard import backtest
+        from punchcard.schemes import backtest
 
         t = time.perf_counter()
         res = backtest.run(prog, ledger)
         out.update(backtest_s=time.perf_counter() - t, backtest_peak_mib=_rss_mib(),
                    rewards_earned={k: v.summary["rewards_earned"] for k, v in res.items()})
     elif args.stage == "forecast":
-        from punchcard import forecast
+        from punchcard.forecast import pipeline as forecast
 
         t = time.perf_counter()
         forecast.run(prog, ledger, seed=args.seed)

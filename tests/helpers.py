@@ -1,10 +1,65 @@
-"""Small programs written in code for end-to-end tests (no downloads, no shipped data)."""
+"""What many tests share: the repository's paths, the real data files, small programs and ledgers.
+
+Programs and sales files are written in code (no downloads). Real public logs come from
+``tests/data/`` (small, shipped with the repository; see its README for sources and
+licences) or, for the larger ones, from a ``shared/data/real/`` folder beside the clone;
+a test that needs a file that is in neither place is skipped with the reason.
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import date, timedelta
 from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+DATA = ROOT / "tests" / "data"
+SHARED_REAL = ROOT.parent / "shared" / "data" / "real"
+
+
+def real_file(name: str) -> Path:
+    """Return the path of a real public data file, or skip the test saying where it was looked for."""
+    for folder in (DATA, SHARED_REAL):
+        if (folder / name).is_file():
+            return folder / name
+    pytest.skip(f"{name} is not in tests/data/ (too large to ship) nor in {SHARED_REAL}")
+
+
+def epoch(d: date) -> int:
+    """Return a date as days since 1970-01-01 (the ledger's day numbers)."""
+    return (d - date(1970, 1, 1)).days
+
+
+def make_ledger(tx: pl.DataFrame, start: int, end: int, n: int):
+    """Build a Ledger straight from a (cust, day, amount, items) frame."""
+    from punchcard.ingest import DataQuality, Ledger
+
+    tx = tx.select(
+        pl.col("cust").cast(pl.Int32), pl.col("day").cast(pl.Int32),
+        pl.col("amount").cast(pl.Float64), pl.col("items").cast(pl.Float64),
+    ).sort(["cust", "day", "amount"])
+    anon = pl.DataFrame(schema={"day": pl.Int32, "amount": pl.Float64, "items": pl.Float64})
+    cust_hash = (np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ np.uint64(12345)
+    return Ledger(tx=tx, anon=anon, n_customers=n, cust_hash=cust_hash, birthday_doy=None,
+                  start_day=start, end_day=end, quality=DataQuality(len(tx), len(tx)))
+
+
+def cdnow_ledger(path: Path | None = None):
+    """The CDNOW sample as a Ledger over 1997-01-01..1998-06-30, built by hand (no reading rules)."""
+    df = pl.read_csv(path or real_file("cdnow_sample.csv"),
+                     schema_overrides={"customer_id": pl.Utf8, "date": pl.Utf8})
+    ids = df["customer_id"].unique().sort()
+    df = df.with_columns(
+        pl.col("date").str.strptime(pl.Date, "%Y%m%d").cast(pl.Int32).alias("day"),
+        pl.col("customer_id").replace_strict(ids, pl.int_range(len(ids), eager=True)).alias("cust"),
+        pl.col("cds").alias("items"),
+    )
+    return make_ledger(df, epoch(date(1997, 1, 1)), epoch(date(1998, 6, 30)), len(ids))
 
 SECRET_IDS = [f"kunde-{i:04d}@example.no" for i in range(60)]
 
@@ -76,3 +131,32 @@ def write_program(folder: Path, *, name: str = "Test café", scheme_name: str = 
     path.write_text(PROGRAM.format(name=name, scheme_name=scheme_name, locale=locale,
                                    draws=draws), encoding="utf-8")
     return path
+
+
+# -- tiny programs for the forecast and the sentences --------------------------------------
+
+def fake_replay(scheme, tx, ctx):
+    """A stand-in for schemes.replay: 5 % of every member purchase, nothing for perks."""
+    from types import SimpleNamespace
+
+    rate = 0.0 if scheme.kind == "perks" else 0.05
+    return SimpleNamespace(cost=rate * tx.amount, liability=np.zeros(tx.n_customers))
+
+
+def program(*schemes, margin: float = 0.3, fixed=None, max_customers: int = 20000):
+    """Return a one-business Program around the given schemes (no sales files)."""
+    from punchcard.program import Business, FixedCosts, ForecastSettings, Program, Sales
+
+    return Program(path=Path("p.yaml"), id="p", name="p", locale="en-US", currency="USD",
+                   sales=Sales(paths=()), business=Business(gross_margin=margin, horizon_months=12,
+                                                            fixed_costs=fixed or FixedCosts()),
+                   schemes=schemes, forecast=ForecastSettings(max_customers=max_customers))
+
+
+def scheme(kind: str = "member_discount", params=None, **assume):
+    """Return a Scheme of a kind (a 5 % member discount by default) with fixed assumptions."""
+    from punchcard.program import Assumptions, MemberDiscountParams, PerksParams, Range, Scheme
+
+    params = params or (MemberDiscountParams(rate=0.05) if kind == "member_discount" else PerksParams())
+    a = Assumptions(**{k: v if isinstance(v, Range) else Range.fixed(v) for k, v in assume.items()})
+    return Scheme(id=kind, name=kind, kind=kind, params=params, assumptions=a)

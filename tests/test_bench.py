@@ -59,7 +59,8 @@ def test_cached_export_is_reused(harness: tuple[dict, Path]) -> None:
 
 def test_pandas_replay_agrees_with_backtest(harness: tuple[dict, Path]) -> None:
     try:
-        from punchcard import backtest, ingest
+        from punchcard.schemes import backtest
+        from punchcard.ingest import read as ingest
         from punchcard.program import load_program
     except ImportError as exc:  # the pipeline is not importable yet
         pytest.skip(f"punchcard backtest not importable: {exc}")

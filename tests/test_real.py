@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from punchcard import cli
+from tests.helpers import real_file
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 CDNOW = """\
 name: CDNOW — loyalty options (real data)
@@ -42,7 +42,7 @@ schemes:
 
 @pytest.mark.slow
 def test_cdnow_builds_with_plausible_figures(tmp_path):
-    path = REAL / "cdnow_master.csv"
+    path = real_file("cdnow_master.csv")
     (tmp_path / "cdnow.yaml").write_text(CDNOW.format(path=path.as_posix()), encoding="utf-8")
     result = CliRunner().invoke(cli.cli, ["build", str(tmp_path / "cdnow.yaml"), "--out",
                                           str(tmp_path / "site"), "--quiet"])

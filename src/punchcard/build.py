@@ -10,8 +10,8 @@ from pathlib import Path
 
 from punchcard.errors import PunchcardError
 from punchcard.progress import QUIET, Reporter
+from punchcard.runtime import DEFAULT_SEED
 
-DEFAULT_SEED = 20270101
 
 
 @dataclass(frozen=True)
@@ -51,46 +51,16 @@ def command_line(path: Path, options: BuildOptions) -> str:
     return shlex.join(parts)
 
 
-def build_warnings(data: dict, fc) -> list[str]:
-    """Return the warnings a build raises: rejected rows, a skipped or unconverged forecast.
-
-    Each warning is an `i18n.Message`: the English sentence results.json keeps in
-    ``warnings``, plus the ``{"msgid", "params"}`` form kept in ``warnings_detail`` so that
-    the site can show it in the program's language.
-    """
-    from punchcard.i18n import Message
-    from punchcard.verdicts import rejection_label
-
-    warnings = []
-    rejected = data.get("rows_rejected", {})
-    total = sum(rejected.values())
-    if total:
-        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(rejected.items()))
-        warnings.append(Message(
-            "%(rejected)s of %(rows)s rows were rejected (%(reasons)s).",
-            {"rejected": total, "rows": data["rows_read"],
-             "reasons": [Message("%(reason)s: %(n)s", {"reason": Message(rejection_label(k), english=k), "n": v},
-                                 english=f"{k}: {v:,}") for k, v in sorted(rejected.items())]},
-            english=f"{total:,} of {data['rows_read']:,} rows were rejected ({reasons})."))
-    if fc is None or fc.skipped_reason:
-        reason = fc.skipped_reason if fc else Message("not run")
-        warnings.append(Message("No forecast is shown: %(reason)s", {"reason": reason},
-                                english=f"No forecast is shown: {reason}"))
-    elif fc.model and not fc.model.get("converged", True):
-        warnings.append(Message("The customer model did not converge; treat the forecast with care."))
-    return warnings
-
-
 def _import_later_stages() -> None:
-    """Import the modules the stages after reading need (an import error surfaces in the main thread)."""
+    """Import the stages after reading (an import error surfaces in the main thread)."""
     try:
-        from punchcard import backtest, describe, forecast, results  # noqa: F401
+        from punchcard import forecast, results, schemes  # noqa: F401
     except Exception:  # noqa: BLE001 - the main thread's own import reports it
         pass
 
 
 def _hash_inputs(ledger) -> None:
-    """Hash every input file once (remembered by ``fingerprint.sha256_file``); errors surface later."""
+    """Hash every input file once (remembered by ``runtime.sha256_file``); errors surface later."""
     for f in ledger.inputs:
         try:
             f.sha256  # noqa: B018 - computed for its cache
@@ -98,10 +68,15 @@ def _hash_inputs(ledger) -> None:
             pass
 
 
-def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET) -> dict:
-    """Run every stage up to the results dict for one loaded program (its fingerprint is the caller's)."""
+def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET, *,
+            fingerprint: str | None = None, previous: dict | None = None) -> dict:
+    """Run every stage up to the results dict (results.json) for one loaded program.
+
+    ``fingerprint`` is the program's build fingerprint when the caller already took it;
+    otherwise it is taken at the end, from the hashes taken beside the stages.
+    ``previous`` is the program's last results.json in the same site, for ``changes``.
+    """
     from punchcard import ingest
-    from punchcard.i18n import message_dict
 
     # The later stages' imports (numba, scipy: about a second) load while Polars reads.
     later = threading.Thread(target=_import_later_stages, name="punchcard-import", daemon=True)
@@ -109,34 +84,33 @@ def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET) -> dict:
     with reporter.stage(f"{prog.id}: reading sales"):
         ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
     later.join()
-    from punchcard import backtest, describe, forecast, results
+    from punchcard import forecast, results, schemes
 
     # The sales files' hashes (results.json inputs, the fingerprint) are taken beside the
     # single-threaded stages that follow; results ask for them, and wait, only at the end.
     hashing = threading.Thread(target=_hash_inputs, args=(ledger,), name="punchcard-hash", daemon=True)
     hashing.start()
     with reporter.stage(f"{prog.id}: describing customers"):
-        data = describe.data_summary(ledger)
-        customers = describe.describe(ledger)
+        data = results.data_summary(ledger)
+        customers = results.describe(ledger)
     with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"):
-        backtests = backtest.run(prog, ledger, progress=lambda schemes: reporter.iterate(
-            schemes, f"{prog.id}: backtest", length=len(schemes)))
+        backtests = schemes.run_backtest(prog, ledger, progress=lambda kinds: reporter.iterate(
+            kinds, f"{prog.id}: backtest", length=len(kinds)))
     with reporter.stage(f"{prog.id}: forecast"):
         fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
                           progress=reporter.step)
     hashing.join()
-    res = results.build_results(
+    return results.build_results(
         prog, ledger, backtests, fc,
         data=data, customers=customers, seed=options.seed,
-        command=command_line(prog.path, options), warnings=build_warnings(data, fc),
+        command=command_line(prog.path, options),
+        fingerprint=fingerprint or _fingerprint(prog, options), previous=previous,
     )
-    res["warnings_detail"] = [message_dict(w) or {"msgid": str(w), "params": {}} for w in res["warnings"]]
-    return res
 
 
 def previous_results(out: Path) -> dict[str, dict]:
     """Return the results.json of each program in an existing punchcard site, by program id."""
-    from punchcard.write import is_punchcard_site
+    from punchcard.site import is_punchcard_site
 
     found: dict[str, dict] = {}
     if not out.is_dir() or not is_punchcard_site(out):
@@ -151,7 +125,7 @@ def previous_results(out: Path) -> dict[str, dict]:
 
 
 def _fingerprint(prog, options: BuildOptions) -> str:
-    from punchcard.fingerprint import build_fingerprint
+    from punchcard.results import build_fingerprint
 
     return build_fingerprint(prog, seed=options.seed, draws=options.draws, templates=options.templates)
 
@@ -198,14 +172,14 @@ def build(paths: list[Path], options: BuildOptions,
     An unchanged program (same fingerprint as in the existing site) reuses its previous
     results unless ``options.force``. A failed or strict-mode build writes nothing.
     """
-    from punchcard import changes, render, write
+    from punchcard import site
 
     if not paths:
         raise PunchcardError(
             "No program files to build. Pass PROGRAM.yaml files, or run from a folder "
             "with programs/*.yaml (`punchcard init SALES.csv` writes a starter)."
         )
-    write.check_replaceable(options.out)
+    site.check_replaceable(options.out)
     previous = previous_results(options.out)
     builds = []
     for path, prog, _ in _load(paths, options, fingerprints=False):
@@ -220,18 +194,7 @@ def build(paths: list[Path], options: BuildOptions,
                                        warnings=list(prev.get("warnings", []))))
             continue
         reporter.info(f"{path}: building")
-        res = analyse(prog, options, reporter)
-        fp = fp or _fingerprint(prog, options)
-        res["reproducibility"]["fingerprint"] = fp
-        if prev is not None and prev_fp != fp:
-            res["changes"] = changes.compare(prev, res)
-        elif prev is not None:
-            res["changes"] = prev.get("changes")  # same inputs: keep the last data drop's diff
-        else:
-            res["changes"] = None
-        # Render from exactly what results.json holds (sorted keys), so a later build that
-        # reuses results.json renders the same bytes.
-        res = json.loads(json.dumps(res, sort_keys=True, ensure_ascii=False))
+        res = analyse(prog, options, reporter, fingerprint=fp, previous=prev)
         builds.append(ProgramBuild(path, res, warnings=list(res["warnings"])))
 
     if options.strict:
@@ -245,13 +208,13 @@ def build(paths: list[Path], options: BuildOptions,
 
     def fill(tmp: Path) -> None:
         with reporter.stage("rendering the site"):
-            render.render_site([b.results for b in builds], tmp,
+            site.render_site([b.results for b in builds], tmp,
                                templates=options.templates,
                                self_contained=options.self_contained,
                                sources={b.results["program"]["id"]: b.path.resolve().parent
                                         for b in builds})
 
-    write.atomic_site(options.out, fill)
+    site.atomic_site(options.out, fill)
     return builds
 
 

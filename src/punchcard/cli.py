@@ -15,9 +15,9 @@ import click
 
 from punchcard import __version__
 from punchcard.errors import PunchcardError
+from punchcard.runtime import DEFAULT_SEED
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-DEFAULT_SEED = 20270101
 
 
 @click.group(context_settings=CONTEXT)
@@ -97,7 +97,7 @@ def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
     from punchcard.progress import Reporter
 
     if threads is not None:
-        from punchcard.shard import set_threads
+        from punchcard.runtime import set_threads
 
         set_threads(threads)
 

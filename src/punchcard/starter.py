@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from punchcard.dialect import DELIMITERS, EXCEL, Sniffed, normalise_header, sniff
+from punchcard.ingest import DELIMITERS, EXCEL, Sniffed, normalise_header, sniff
 from punchcard.errors import PunchcardError
 
 # `punchcard init` writes schema.json beside the program for editors (yaml-language-server).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from punchcard.ledger import TxArrays
+from punchcard.ingest.ledger import TxArrays
 from punchcard.program import *  # noqa: F403
 from tests.schemes.replaying import run
 

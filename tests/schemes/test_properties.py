@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from punchcard.ledger import TxArrays
+from punchcard.ingest.ledger import TxArrays
 from punchcard.program import (
     BirthdayParams, CouponsParams, MemberDiscountParams, PerksParams, PointsParams, Reward,
     Scheme, StampCardParams, Tier, TiersParams, WelcomeOfferParams,

@@ -74,7 +74,7 @@ def test_a_full_wallet_raises_instead_of_writing_past_its_end():
 
 
 def test_replay_rejects_unsorted_out_of_window_or_out_of_range_rows():
-    from punchcard.ledger import TxArrays
+    from punchcard.ingest.ledger import TxArrays
     from punchcard.program import MemberDiscountParams, Scheme
     from punchcard.schemes import ReplayContext, replay
 

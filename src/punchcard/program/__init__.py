@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from punchcard.program.containers import Check, Key, _List, _Obj, _Range
 from punchcard.program.converters import SLUG
-from punchcard.program.keys import (
+from punchcard.program.declarations import (
     ASSUMPTION_KEYS, ASSUMPTIONS, BUSINESS, FORECAST, KINDS, PROGRAM, REWARD, ROLES, SALES,
     SCHEME_COMMON, SITE, TIER, TIERS, KindSpec,
 )
 from punchcard.program.load import find_programs, load_program
-from punchcard.program.model import (
+from punchcard.program.types import (
     KIND_PARAMS, Assumptions, BirthdayParams, Business, CouponsParams, FixedCosts,
     ForecastSettings, MemberDiscountParams, PerksParams, PointsParams, Program, Range, Reward,
     Sales, SalesFormat, Scheme, SchemeParams, SiteSettings, StampCardParams, Tier, TiersParams,

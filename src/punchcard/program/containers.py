@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import yaml
 
-from punchcard.program.model import Range
+from punchcard.program.types import Range
 from punchcard.program.problems import (
     INVALID, REQUIRED, _a, _leaf, _num, _Shape, _show, _suggest,
 )

@@ -11,8 +11,8 @@ import yaml
 
 from punchcard.errors import PunchcardError
 from punchcard.program.converters import SLUG, _locale, _slugify
-from punchcard.program.keys import PROGRAM
-from punchcard.program.model import Assumptions, ForecastSettings, Program, Scheme, SiteSettings
+from punchcard.program.declarations import PROGRAM
+from punchcard.program.types import Assumptions, ForecastSettings, Program, Scheme, SiteSettings
 from punchcard.program.problems import INVALID, Problem, _report, _show
 from punchcard.program.yaml_marks import _Ctx, _find
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from punchcard.program.containers import _List, _Obj, _Range
-from punchcard.program.keys import KINDS, PROGRAM, SCHEME_COMMON
+from punchcard.program.declarations import KINDS, PROGRAM, SCHEME_COMMON
 from punchcard.program.value_types import _Type
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from punchcard.program.keys import PROGRAM
+from punchcard.program.declarations import PROGRAM
 
 
 def program_json_schema() -> dict:

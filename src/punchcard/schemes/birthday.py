@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 from numba import njit
 
-from punchcard.ledger import EPOCH_ORDINAL, TxArrays
+from punchcard.ingest import EPOCH_ORDINAL, TxArrays
 from punchcard.program import BirthdayParams
 from punchcard.schemes.settle import (
     buffers, close, expire, finish, hold, offsets, Replay, ReplayContext, settle,

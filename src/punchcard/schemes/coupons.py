@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from punchcard.ledger import TxArrays
+from punchcard.ingest import TxArrays
 from punchcard.program import CouponsParams
 from punchcard.schemes.settle import (
     buffers, close, data_start, expire, finish, hold, offsets, Replay, ReplayContext,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from punchcard.ledger import TxArrays
+from punchcard.ingest import TxArrays
 from punchcard.program import PerksParams
 from punchcard.schemes.settle import Replay, ReplayContext, accrue, buffers, finish
 

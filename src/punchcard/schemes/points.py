@@ -7,14 +7,15 @@ import math
 import numpy as np
 from numba import njit
 
-from punchcard.ledger import TxArrays
+from punchcard.ingest import TxArrays
 from punchcard.program import PointsParams, Tier
 from punchcard.schemes.settle import (
     C_COST, C_EARNED, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_COST, D_EARNED, D_EXPIRED,
     D_HELD, D_REDEEMED, T_COST, T_DISCOUNT, T_EARNED, T_REDEEMED, at, buffers, finish,
     mark_reward, offsets, Replay, ReplayContext,
 )
-from punchcard.schemes.tiers import DAYS_PER_MONTH, tier_of, tier_table, window_days, window_spend
+from punchcard.runtime import DAYS_PER_MONTH
+from punchcard.schemes.tiers import tier_of, tier_table, window_days, window_spend
 
 NO_LAPSE = 2**40
 

@@ -10,13 +10,13 @@ import math
 import numpy as np
 from numba import njit
 
-from punchcard.ledger import TxArrays
+from punchcard.ingest import TxArrays
+from punchcard.runtime import DAYS_PER_MONTH
 from punchcard.program import Tier, TiersParams
 from punchcard.schemes.settle import (
     accrue, buffers, finish, immediate, offsets, Replay, ReplayContext,
 )
 
-DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
 
 

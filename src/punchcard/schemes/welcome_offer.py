@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from punchcard.ledger import TxArrays
+from punchcard.ingest import TxArrays
 from punchcard.program import WelcomeOfferParams
 from punchcard.schemes.settle import (
     T_EARNED, at, buffers, close, data_start, expire, expiry_day, finish, hold, offsets,

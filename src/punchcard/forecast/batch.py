@@ -1,0 +1,325 @@
+"""Batched evaluation of the forecast: jobs, the groups that share a simulation, ``evaluate``.
+
+The compiled simulation runs in a helper thread a few batches ahead of the scheme replays.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from punchcard.forecast import simulate as S
+from punchcard.forecast.draws import RANGED, Draws, join_probability
+from punchcard.ingest import TxArrays
+from punchcard.program import Program, Scheme
+from punchcard.runtime import workers
+from punchcard.forecast.worlds import Base, DrawOutcome, anchor_day, replay_context, world_vector, fixed_cost
+
+# Every figure is a weighted sum over simulated customers of one (draw, assumption values)
+# entry. Rather than one simulation and one replay per entry, all entries of a job — and
+# all jobs that simulate the very same members in the very same world (schemes sharing
+# their assumptions, tornado ends that differ only in the redemption rate) — go through
+# one compiled simulation and one replay per scheme, with every entry's members as
+# distinct customers; per-entry sums come back with np.bincount. Each member's numbers
+# depend only on its own random-number key, so this gives what one call per draw gives.
+# The replay runs at redemption rate 1: every kind's cost and liability are the expected
+# value × the redemption rate (accruals do not depend on it), so each entry scales them
+# by its own rate.
+
+MAX_BATCH_MEMBERS = 80_000  # members simulated in one call (bounds memory, keeps the replay in cache)
+MAX_BATCH_TX = 400_000  # transactions replayed in one call (measured: larger batches replay slower)
+PIPELINE_DEPTH = 2  # simulated batches waiting for their replay
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scheme at a list of entries: the draw whose customer randomness it uses, and its assumption values."""
+
+    scheme: Scheme
+    draw: np.ndarray  # int64 per entry: index into Draws
+    values: list[dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Weighted totals over the simulated customers, one per entry of a job."""
+
+    revenue: np.ndarray
+    reward_cost: np.ndarray
+    liability: np.ndarray
+    members: np.ndarray
+
+    def net(self, program: Program, base_total: np.ndarray) -> np.ndarray:
+        """Return each entry's incremental margin − reward cost − fixed cost."""
+        gm = program.business.gross_margin
+        return gm * (self.revenue - base_total) - self.reward_cost - fixed_cost(program, self.members)
+
+
+def _sim_key(job: Job) -> bytes:
+    """Return what decides a job's simulated purchases: draws, worlds and bias (not enrollment or redemption)."""
+    bias = job.scheme.assumptions.frequency_bias
+    spec = np.array([np.append(world_vector(job.scheme, v), bias) for v in job.values])
+    return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
+
+
+class _Group:
+    """Jobs that share their simulated purchases (same draws, worlds and frequency bias).
+
+    Their enrollment may differ: a customer's chance of joining grows with the enrollment
+    share and is compared with the same uniform, so the members at a lower share are a
+    subset of those at a higher one. Each entry simulates and replays the members at the
+    highest share among the jobs once (and each scheme once); every job sums over its own
+    members.
+    """
+
+    def __init__(self, base: Base, dr: Draws, jobs: list[Job]) -> None:
+        first = jobs[0]
+        self.jobs = jobs
+        self.draw = np.asarray(first.draw, dtype=np.int64)
+        n_e = len(self.draw)
+        self.worlds = np.array([world_vector(first.scheme, v) for v in first.values]).reshape(n_e, -1)
+        bias = first.scheme.assumptions.frequency_bias
+        self.share = np.array([[v["enrollment"] for v in job.values] for job in jobs]).reshape(len(jobs), n_e)
+        self.top = self.share.max(axis=0)
+        # a customer joins with probability π, and is simulated with probability π × thin
+        # (weight ÷ thin); with the same uniform, members at a lower share stay a subset
+        self.pis = {float(s): base.thin * join_probability(base.weight, base.x, float(s), bias)
+                    for s in np.unique(self.share)}
+        self.rows = [np.flatnonzero(dr.join_u[self.draw[e]] < self.pis[float(self.top[e])]) for e in range(n_e)]
+        self.schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
+        self.acc = {k: np.zeros((len(jobs), n_e)) for k in ("base", "sim", "members", "cost", "accrued", "liability")}
+
+    def chunks(self, tx_per_member: list[float]):
+        """Yield (e0, e1) runs of entries bounded in members and (estimated) transactions."""
+        n_e, e0 = len(self.draw), 0
+        while e0 < n_e:
+            cap = max(1.0, min(MAX_BATCH_MEMBERS, MAX_BATCH_TX / max(tx_per_member[0], 1e-9)))
+            e1, m = e0 + 1, len(self.rows[e0])
+            while e1 < n_e and m + len(self.rows[e1]) <= cap:
+                m += len(self.rows[e1])
+                e1 += 1
+            yield e0, e1
+            e0 = e1
+
+    def members(self, e0: int, e1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the simulated members of entries e0..e1: (customer index, entry index from e0)."""
+        rows = self.rows[e0:e1]
+        lens = np.array([len(r) for r in rows], dtype=np.int64)
+        mi = np.concatenate(rows) if lens.sum() else np.zeros(0, dtype=np.int64)
+        return mi, np.repeat(np.arange(e1 - e0, dtype=np.int64), lens)
+
+    def simulate(self, base: Base, dr: Draws, e0: int, e1: int, tx_per_member: list[float]) -> dict | None:
+        """Return the scheme-world purchases of entries e0..e1's members (None when there are none)."""
+        mi, mb = self.members(e0, e1)
+        if len(mi) == 0:
+            return None
+        dm = self.draw[e0:e1][mb]
+        c, day, amt, items, rev_m, off = S.members_batch(
+            dr.keys[dm, mi], dr.lam[dm, mi], dr.p[dm, mi], dr.nu[dm, mi], base.items[mi],
+            base.par, base.horizon_weeks, self.worlds[e0:e1], mb, base.start_day,
+            int(len(mi) * tx_per_member[0] * 1.25) + 64,
+        )
+        tx_per_member[0] = max(len(c) / len(mi), 0.1)
+        # only members who bought are replayed; the others get their scheme's no-purchase outcome
+        cnt = np.diff(off)
+        active = cnt > 0
+        n_act = int(np.count_nonzero(active))
+        c_act = np.repeat(np.arange(n_act, dtype=np.int32), cnt[active]) if n_act < len(mi) else c
+        return {"mi": mi, "mb": mb, "dm": dm, "rev": rev_m, "active": active, "mi_act": mi[active],
+                "mb_act": mb[active], "tx": TxArrays(cust=c_act, day=day, amount=amt, items=items, n_customers=n_act)}
+
+    def account(self, base: Base, dr: Draws, e0: int, e1: int, sim: dict | None, replay: Callable, pool: ThreadPoolExecutor | None = None) -> None:
+        """Replay entries e0..e1's purchases through every scheme of the group and add up each job's entries.
+
+        The schemes replay side by side on ``pool`` (their compiled scans release the GIL);
+        the sums are then added up one scheme after another, in a fixed order.
+        """
+        if sim is None:
+            return  # nobody joined: revenue stays the baseline's, no cost
+        mi, mb, dm, active, mb_act, tx = sim["mi"], sim["mb"], sim["dm"], sim["active"], sim["mb_act"], sim["tx"]
+        n_c, sl = e1 - e0, slice(e0, e1)
+        w = base.weight[mi] / base.thin
+        # each job's weight on each simulated member: w where it joins at the job's share, else 0;
+        # jobs with the same shares share their sums
+        masks: dict[bytes, int] = {}
+        mask_of, jw = [], []
+        for j in range(len(self.jobs)):
+            key = self.share[j, sl].tobytes()
+            if key not in masks:
+                masks[key] = len(jw)
+                if np.array_equal(self.share[j, sl], self.top[sl]):
+                    jw.append(w)
+                else:
+                    thr = np.concatenate([self.pis[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
+                    jw.append(np.where(dr.join_u[dm, mi] < thr, w, 0.0))
+            mask_of.append(masks[key])
+        brev = dr.base_rev[dm, mi]
+
+        def per_entry(index: np.ndarray, weights: np.ndarray) -> np.ndarray:
+            return np.bincount(index, weights=weights, minlength=n_c)
+
+        sums = [(per_entry(mb, ww * brev), per_entry(mb, ww * sim["rev"]), per_entry(mb, ww)) for ww in jw]
+        jw_act = [ww[active] for ww in jw]
+        acc = self.acc
+        for j in range(len(self.jobs)):
+            acc["base"][j, sl], acc["sim"][j, sl], acc["members"][j, sl] = sums[mask_of[j]]
+        n_act = tx.n_customers
+        ctxs: dict[int, Any] = {}
+        if n_act:
+            for scheme in self.schemes.values():
+                anchor = anchor_day(base, scheme)
+                if anchor not in ctxs:
+                    ctxs[anchor] = replay_context(base, scheme, sim["mi_act"], 1.0)
+
+        def one(scheme: Scheme) -> tuple:
+            """Return the scheme's per-member cost, liability and accruals over the batch (run on the pool)."""
+            rep = replay(scheme, tx, ctxs[anchor_day(base, scheme)])
+            accrued = getattr(rep, "accrued", None)
+            cust_cost = getattr(rep, "cust_cost", None)
+            if cust_cost is None:  # a replay with per-transaction costs only
+                cust_cost = np.bincount(tx.cust, weights=np.asarray(rep.cost, dtype=np.float64), minlength=n_act)
+            return (np.asarray(cust_cost, dtype=np.float64),
+                    np.asarray(rep.liability, dtype=np.float64),
+                    None if accrued is None else np.asarray(accrued, dtype=np.float64))
+
+        idle = {key: _idle_outcome(base, dr, scheme, replay) for key, scheme in self.schemes.items()}
+        replays = dict(zip(self.schemes, _map(pool, one, list(self.schemes.values())))) if n_act else {}
+        for key, scheme in self.schemes.items():
+            z_acc, z_liab = idle[key]
+            if n_act:
+                cost_a, liab_a, acc_a = replays[key]
+                acc_a = None if z_acc is None else acc_a
+            done: dict[int, tuple] = {}
+            for j, job in enumerate(self.jobs):
+                if id(job.scheme) != key:
+                    continue
+                k = mask_of[j]
+                if k not in done:
+                    ww, wa = jw[k], jw_act[k]
+                    cost_e = per_entry(mb_act, wa * cost_a) if n_act else np.zeros(n_c)
+                    liab_e = per_entry(mb_act, wa * liab_a) if n_act else np.zeros(n_c)
+                    acc_e = None
+                    if z_acc is not None:
+                        acc_e = per_entry(mb_act, wa * acc_a) if n_act else np.zeros(n_c)
+                        if z_acc.any():  # members who bought nothing still accrue
+                            acc_e += per_entry(mb, np.where(active, 0.0, ww * z_acc[mi]))
+                    if z_liab.any():  # and may hold rewards issued without a purchase
+                        liab_e += per_entry(mb, np.where(active, 0.0, ww * z_liab[mi]))
+                    done[k] = (cost_e, acc_e, liab_e)
+                cost_e, acc_e, liab_e = done[k]
+                acc["cost"][j, sl] = cost_e
+                if acc_e is not None:
+                    acc["accrued"][j, sl] = acc_e
+                acc["liability"][j, sl] = liab_e
+
+    def outcomes(self, dr: Draws) -> list[Outcomes]:
+        base_total = dr.base_total[self.draw]
+        acc, out = self.acc, []
+        for j, job in enumerate(self.jobs):
+            r = np.array([v["redemption_rate"] for v in job.values], dtype=np.float64)
+            out.append(Outcomes(revenue=base_total - acc["base"][j] + acc["sim"][j],
+                                reward_cost=r * acc["cost"][j] + acc["accrued"][j],
+                                liability=r * acc["liability"][j], members=acc["members"][j]))
+        return out
+
+
+def _map(pool: ThreadPoolExecutor | None, fn: Callable, items: list) -> list:
+    """Return [fn(x) for x in items], on the pool when there is one and more than one item."""
+    if pool is None or len(items) < 2:
+        return [fn(x) for x in items]
+    return list(pool.map(fn, items))
+
+
+def _idle_outcome(base: Base, dr: Draws, scheme: Scheme, replay: Callable
+                  ) -> tuple[np.ndarray | None, np.ndarray]:
+    """Return every simulated customer's (accrued cost or None, liability) as a member who buys nothing.
+
+    A replay is per customer, so a member without purchases ends the same in every draw and
+    world (perks accrue, coupons and birthday rewards are issued and lapse): it is replayed
+    once per scheme, at redemption rate 1, and reused. Without purchases there is no
+    reward cost (costs are incurred at a purchase).
+    """
+    key = (id(scheme), id(replay))
+    if key not in dr.idle:
+        n = len(base.cust)
+        none_i, none_f = np.zeros(0, dtype=np.int32), np.zeros(0)
+        tx = TxArrays(cust=none_i, day=none_i, amount=none_f, items=none_f, n_customers=n)
+        rep = replay(scheme, tx, replay_context(base, scheme, np.arange(n), 1.0))
+        accrued = getattr(rep, "accrued", None)
+        dr.idle[key] = (None if accrued is None else np.asarray(accrued, dtype=np.float64),
+                        np.asarray(rep.liability, dtype=np.float64))
+    return dr.idle[key]
+
+
+def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable) -> list[Outcomes]:
+    """Return every job's outcomes, simulating once per distinct (draws, world) and replaying once per scheme.
+
+    The simulation (compiled, without the GIL, on every core) runs in a helper thread a few
+    batches ahead of the replays, so the replays, which hold the GIL, overlap it. Each
+    batch's numbers depend only on its members' random-number keys, so the result does
+    not depend on the timing.
+    """
+    keyed: dict[bytes, list[int]] = {}
+    for j, job in enumerate(jobs):
+        keyed.setdefault(_sim_key(job), []).append(j)
+    groups = [(_Group(base, dr, [jobs[j] for j in idx]), idx) for idx in keyed.values()]
+    q: queue.Queue = queue.Queue(maxsize=PIPELINE_DEPTH)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            tpm = [8.0]  # transactions per member, learnt as batches come back
+            for g, (group, _) in enumerate(groups):
+                for e0, e1 in group.chunks(tpm):
+                    if not put((g, e0, e1, group.simulate(base, dr, e0, e1, tpm))):
+                        return
+            put(None)
+        except BaseException as exc:  # handed to the caller's thread
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="punchcard-simulate", daemon=True)
+    worker.start()
+    pool = ThreadPoolExecutor(workers(), thread_name_prefix="punchcard-replay") if workers() > 1 else None
+    try:
+        while (item := q.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            g, e0, e1, sim = item
+            groups[g][0].account(base, dr, e0, e1, sim, replay, pool)
+    finally:
+        stop.set()
+        worker.join()
+        if pool is not None:
+            pool.shutdown()
+    out: list[Outcomes | None] = [None] * len(jobs)
+    for group, idx in groups:
+        for j, res in zip(idx, group.outcomes(dr)):
+            out[j] = res
+    return out  # type: ignore[return-value]
+
+
+def scheme_draw(base: Base, scheme: Scheme, v: dict[str, float], keys: np.ndarray, join_u: np.ndarray,
+                base_rev: np.ndarray, replay: Callable) -> DrawOutcome:
+    """Return one draw of the scheme world: revenue, reward cost and liability (weighted)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    lam, p, nu = S.posterior(keys, base.palive, base.x, base.T, base.mean_value, base.par)
+    one = Draws(keys=keys[None, :], join_u=np.asarray(join_u)[None, :],
+                base_rev=np.asarray(base_rev)[None, :],
+                base_total=np.array([float(np.sum(base.weight * base_rev))]), u=np.zeros((1, len(RANGED))),
+                lam=lam[None, :], p=p[None, :], nu=nu[None, :])
+    o = evaluate(base, one, [Job(scheme, np.zeros(1, dtype=np.int64), [v])], replay)[0]
+    return DrawOutcome(float(o.revenue[0]), float(o.reward_cost[0]), float(o.liability[0]), float(o.members[0]))

@@ -1,0 +1,129 @@
+"""The random inputs of the Monte Carlo draws: assumption values, who joins, the customer sample.
+
+Each ranged assumption is drawn from its triangular (low, likely, high) distribution;
+``make_draws`` gives every draw its customers' random-number keys, enrollment uniforms
+and baseline-world revenue, shared by every scheme (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.random import PCG64, Generator
+
+from punchcard.forecast import simulate as S
+from punchcard.program import Assumptions, Range
+from punchcard.forecast.worlds import Base
+
+RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
+          "goal_gradient", "endowed_progress")
+STRATA_EDGES = np.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0])
+#: Share of the members each draw simulates when the customers are a sample of a larger
+#: base (docs/forecast.md): every draw thins its members at random, so the sampling noise
+#: shows in the Monte Carlo standard error instead of hiding in one fixed sample.
+THIN = 0.5
+
+
+def triangular(rng: Range, u: float) -> float:
+    """Return the triangular (low, likely, high) quantile at probability u."""
+    lo, mode, hi = rng.low, rng.likely, rng.high
+    if hi <= lo:
+        return float(lo)
+    fc = (mode - lo) / (hi - lo)
+    if u < fc:
+        return float(lo + np.sqrt(u * (hi - lo) * (mode - lo)))
+    return float(hi - np.sqrt((1.0 - u) * (hi - lo) * (hi - mode)))
+
+
+def draw_values(a: Assumptions, u: np.ndarray) -> dict[str, float]:
+    """Return one Monte Carlo draw of the ranged assumptions from uniforms u (one per RANGED name)."""
+    return {name: triangular(getattr(a, name), float(u[j])) for j, name in enumerate(RANGED)}
+
+
+def likely_values(a: Assumptions) -> dict[str, float]:
+    """Return every ranged assumption at its likely value."""
+    return {name: float(getattr(a, name).likely) for name in RANGED}
+
+
+def join_probability(weight: np.ndarray, x: np.ndarray, share: float, bias: float) -> np.ndarray:
+    """Return each customer's chance of joining so the weighted share is ``share``, tilted by (x+1)^bias."""
+    share = min(max(share, 0.0), 1.0)
+    if share >= 1.0 or bias == 0.0:
+        return np.full(len(x), share)
+    tilt = (x + 1.0) ** bias
+    total = float(np.sum(weight))
+    lo, hi = 0.0, 1.0 / max(float(np.min(tilt)), 1e-300)
+    for _ in range(60):  # bisection on the scale c of min(1, c·tilt)
+        c = 0.5 * (lo + hi)
+        if float(np.sum(weight * np.minimum(1.0, c * tilt))) < share * total:
+            lo = c
+        else:
+            hi = c
+    return np.minimum(1.0, 0.5 * (lo + hi) * tilt)
+
+
+def _hash_uniform(cust_hash: np.ndarray, seed: int) -> np.ndarray:
+    """Return a fixed uniform per customer (for the stratified sample), keyed by hash and seed."""
+    return S.join_uniforms(S.customer_base(np.uint64(seed & 0xFFFFFFFFFFFFFFFF), cust_hash))
+
+
+def sample_customers(x: np.ndarray, value: np.ndarray, cust_hash: np.ndarray, max_n: int, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Return (indices, weights) of a stratified sample by repeat count, allocated ∝ √(n·value) per stratum."""
+    n = len(x)
+    if n <= max_n:
+        return np.arange(n), np.ones(n)
+    stratum = np.searchsorted(STRATA_EDGES, x, side="right") - 1
+    sizes = np.bincount(stratum, minlength=len(STRATA_EDGES)).astype(np.float64)
+    worth = np.sqrt(sizes * np.bincount(stratum, weights=value, minlength=len(STRATA_EDGES)) + 1e-12)
+    alloc = np.zeros(len(sizes))
+    left, open_ = float(max_n), sizes > 0
+    while left > 0.5 and np.any(open_):  # water-filling over at most six strata
+        share = np.where(open_, worth, 0.0)
+        want = alloc + left * share / share.sum()
+        capped = want >= sizes
+        alloc = np.where(open_ & capped, sizes, np.where(open_, want, alloc))
+        left = max_n - float(alloc.sum())
+        open_ = open_ & ~capped
+        if not np.any(capped & (share > 0)):
+            break
+    k = np.maximum(np.minimum(np.floor(alloc), sizes), np.minimum(sizes, 1.0)).astype(np.int64)
+    u = _hash_uniform(cust_hash, seed)
+    picked = []
+    for s_ in range(len(sizes)):  # each stratum's k customers with the smallest uniforms
+        members = np.flatnonzero(stratum == s_)
+        if k[s_] >= len(members):
+            picked.append(members)
+        elif k[s_] > 0:
+            picked.append(members[np.argpartition(u[members], k[s_] - 1)[:k[s_]]])
+    keep = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    weight = (sizes / np.maximum(k, 1))[stratum[keep]]
+    return keep, weight
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Per-draw random inputs shared by every scheme: keys, enrollment uniforms, baseline revenue."""
+
+    keys: np.ndarray  # (draws, customers) random-number base keys
+    join_u: np.ndarray  # (draws, customers) enrollment uniforms
+    base_rev: np.ndarray  # (draws, customers) baseline revenue
+    base_total: np.ndarray  # (draws,) weighted baseline revenue
+    u: np.ndarray  # (draws, len(RANGED)) uniforms for the ranged assumptions
+    lam: np.ndarray  # (draws, customers) posterior purchase rate (0: no longer active)
+    p: np.ndarray  # (draws, customers) posterior drop-out probability per purchase
+    nu: np.ndarray  # (draws, customers) posterior spend scale
+    idle: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)  # see batch._idle_outcome
+
+
+def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0) -> Draws:
+    """Return the per-draw random inputs and the baseline world (stream ≠ 0 gives independent numbers)."""
+    rng = Generator(PCG64([seed, stream]) if stream else PCG64(seed))
+    dkeys = rng.integers(0, np.iinfo(np.uint64).max, size=draws, dtype=np.uint64, endpoint=True)
+    u = rng.random((draws, len(RANGED)))
+    keys, join_u, base_rev, lam, p, nu = S.draws_baseline(dkeys, base.cust_hash, base.palive, base.x, base.T,
+                                                          base.mean_value, base.par, base.horizon_weeks)
+    totals = np.array([float(np.sum(base.weight * base_rev[d])) for d in range(draws)])
+    return Draws(keys, join_u, base_rev, totals, u, lam, p, nu)

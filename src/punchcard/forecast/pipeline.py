@@ -1,0 +1,237 @@
+"""Stage 4b: Monte Carlo forecast of each scheme against a no-scheme baseline (SPEC §5).
+
+Fits BG/NBD + Gamma-Gamma to the identified customers, simulates ``horizon_months`` of
+their purchases with common random numbers in both worlds (``simulate.py``), replays the
+scheme world through the scheme's own accounting (``schemes.replay``) and summarises the
+per-draw net impact. docs/forecast.md explains every step and assumption.
+
+This module is the stage's entry (``run``, ``prepare``, the model block, the skip
+messages, each scheme's summary); its parts live beside it: ``worlds.py`` (the simulated
+customers, a scheme's world vector and replay context, costs), ``draws.py`` (assumption
+draws, who joins, the customer sample, each draw's random inputs), ``batch.py`` (the
+batched evaluation) and ``scenarios.py`` (tornado and break-even).
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from punchcard.forecast import btyd as M
+from punchcard.forecast.batch import Job, Outcomes, evaluate
+from punchcard.forecast.draws import THIN, Draws, draw_values, make_draws, sample_customers
+from punchcard.messages import Message, message_dict, nmessage
+from punchcard.ingest import Ledger
+from punchcard.program import Program, Scheme
+from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
+from punchcard.forecast.scenarios import (
+    BREAK_EVEN_GRID, SCENARIO_DRAWS, break_even_all, lift_job, mean_net, tornado_jobs, tornado_rows,
+)
+from punchcard.forecast.worlds import Base, fixed_cost
+
+MIN_CUSTOMERS = 20
+MIN_REPEAT = 10
+MIN_DAYS = 28
+
+
+@dataclass(frozen=True)
+class ForecastOutput:
+    """The forecast blocks of results.json: model (with checks), per-scheme forecasts, run settings."""
+
+    model: dict | None
+    schemes: dict[str, dict] | None
+    run: dict
+    skipped_reason: str | None
+
+
+# --- preparation ------------------------------------------------------------------------
+
+
+def _skip(program: Program, seed: int, draws: int, reason: str) -> ForecastOutput:
+    return ForecastOutput(model=None, schemes=None, run=_run_block(program, seed, draws, 0, 1.0, reason),
+                          skipped_reason=reason)
+
+
+def _run_block(program: Program, seed: int, draws: int, n_sim: int, weight: float, reason: str | None) -> dict:
+    return {"draws": draws, "seed": seed, "horizon_months": program.business.horizon_months,
+            "customers_simulated": n_sim, "sample_weight": weight, "skipped_reason": reason,
+            "skipped": message_dict(reason)}  # the reason as {"msgid", "params"}, for translation
+
+
+def _model_block(fit: M.BGNBDFit, gg: M.GammaGammaFit, rfm: M.RFM, horizon_weeks: float,
+                 exp_tx: np.ndarray, exp_rev: np.ndarray, checks: dict | None) -> dict:
+    return {
+        "bgnbd": {"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b, "loglik": fit.loglik},
+        "gamma_gamma": {"p": gg.p, "q": gg.q, "v": gg.v, "loglik": gg.loglik},
+        "horizon_weeks": horizon_weeks,
+        "expected_transactions": float(np.sum(exp_tx)),
+        "expected_revenue": float(np.sum(exp_rev)),
+        "converged": bool(fit.converged and gg.converged),
+        "customers": int(len(rfm.x)),
+        "repeat_customers": int(np.sum(rfm.x > 0)),
+        "checks": checks,
+    }
+
+
+def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | str:
+    """Return the simulation inputs and the model block, or a plain sentence saying why not."""
+    days = int(ledger.end_day) - int(ledger.start_day) + 1
+    if days < MIN_DAYS:
+        return nmessage("The sales history covers %(n)s day; the forecast needs at least %(min_days)s.",
+                        "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
+                        {"n": days, "min_days": MIN_DAYS},
+                        english=f"The sales history covers {days} days; the forecast needs at least {MIN_DAYS}.")
+    summary = M.summarise(ledger, cal_end=M.holdout_end(ledger))  # one pass for both periods
+    rfm = M.rfm_of(summary)
+    n_rep = int(np.sum(rfm.x > 0))
+    if len(rfm.x) < MIN_CUSTOMERS or n_rep < MIN_REPEAT:
+        return Message("Only %(customers)s identified customers and %(repeat)s repeat customers; the forecast "
+                       "needs at least %(min_customers)s customers and %(min_repeat)s who came back.",
+                       {"customers": len(rfm.x), "repeat": n_rep, "min_customers": MIN_CUSTOMERS,
+                        "min_repeat": MIN_REPEAT})
+    # Two threads (the compiled likelihoods release the GIL): the spend model and then the
+    # calibration-period check fit on a second one while this one fits the purchase model
+    # and works out the expectations.
+    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-fit") as pool:
+        gg_job = pool.submit(M.fit_gamma_gamma, rfm.x, rfm.mean_value)
+        fit = M.fit_bgnbd(rfm.x, rfm.t_x, rfm.T)
+        if not fit.converged:
+            return Message("The purchase model (BG/NBD) could not be fitted to these data (%(detail)s).",
+                           {"detail": str(fit.message)})
+        checks_job = pool.submit(M.holdout_checks, ledger, summary=summary, start=fit)
+        horizon_weeks = program.business.horizon_months * DAYS_PER_MONTH / 7.0
+        exp_tx = M.expected_transactions(fit, horizon_weeks, rfm.x, rfm.t_x, rfm.T)
+        gg = gg_job.result()
+        if not gg.converged or gg.q <= 1.0:
+            return Message("The spend model (Gamma-Gamma) could not be fitted to these data.")
+        exp_rev = exp_tx * M.expected_spend(gg, rfm.x, rfm.mean_value)
+        if not (np.all(np.isfinite(exp_tx)) and np.all(np.isfinite(exp_rev))):
+            return "The purchase model gives no finite forecast for these data."
+        cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
+        keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
+        checks = checks_job.result()
+    block = _model_block(fit, gg, rfm, horizon_weeks, exp_tx, exp_rev, checks)
+    items = summary.items[rfm.cust] / (rfm.x + 1.0)  # mean items per purchase occasion
+    bday = (np.full(ledger.n_customers, -1, dtype=np.int16) if ledger.birthday_doy is None
+            else np.asarray(ledger.birthday_doy, dtype=np.int16))
+    start = int(ledger.end_day) + 1
+    base = Base(
+        cust=rfm.cust[keep], weight=weight, palive=M.p_alive(fit, rfm.x, rfm.t_x, rfm.T)[keep],
+        x=rfm.x[keep], T=rfm.T[keep], mean_value=rfm.mean_value[keep], items=items[keep],
+        cust_hash=cust_hash[keep], birthday_doy=bday[rfm.cust[keep]],
+        par=np.array([fit.r, fit.alpha, fit.a, fit.b, gg.p, gg.q, gg.v]),
+        horizon_weeks=horizon_weeks, start_day=start,
+        end_day=start + int(np.ceil(horizon_weeks * 7.0)) - 1, data_start_day=int(ledger.start_day),
+        gross_margin=program.business.gross_margin, horizon_months=program.business.horizon_months,
+        thin=THIN if len(keep) < len(rfm.x) else 1.0,
+    )
+    return base, block
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def _histogram(values: np.ndarray, bins: int = 20) -> list[dict]:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if hi <= lo:
+        return [{"x0": lo, "x1": hi, "count": int(len(values))}]
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    return [{"x0": float(edges[i]), "x1": float(edges[i + 1]), "count": int(counts[i])} for i in range(bins)]
+
+
+def _summary(program: Program, dr: Draws, o: Outcomes) -> dict:
+    """Return the per-draw summary of one scheme's main run (everything but break-even and tornado)."""
+    draws = len(dr.base_total)
+    rev, reward, members = o.revenue, o.reward_cost, o.members
+    fixed = np.array([fixed_cost(program, float(m)) for m in members])
+    inc_rev = rev - dr.base_total
+    net = program.business.gross_margin * inc_rev - reward - fixed
+    se = (lambda a: float(np.std(a, ddof=1) / np.sqrt(draws)) if draws > 1 else 0.0)
+    q10, q50, q90 = (float(v) for v in np.quantile(net, [0.1, 0.5, 0.9]))
+    return {
+        "horizon_months": program.business.horizon_months, "draws": draws,
+        "net_impact": {"mean": float(np.mean(net)), "p10": q10, "p50": q50, "p90": q90, "se": se(net)},
+        "incremental_revenue": float(np.mean(inc_rev)), "incremental_revenue_se": se(inc_rev),
+        "incremental_margin": float(np.mean(program.business.gross_margin * inc_rev)),
+        "scheme_cost": float(np.mean(reward + fixed)), "reward_cost": float(np.mean(reward)),
+        "fixed_cost": float(np.mean(fixed)), "members": float(np.mean(members)),
+        "liability": float(np.mean(o.liability)),
+        "baseline_revenue": float(np.mean(dr.base_total)),
+        "probability_positive": float(np.mean(net > 0)),
+        "break_even_visit_lift": None,
+        "histogram": _histogram(net),
+        "tornado": [],
+    }
+
+
+def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Draws, replay: Callable, *, scenarios: bool = True) -> dict[str, dict]:
+    """Return the ``schemes[].forecast`` block of every scheme, evaluating all of them together.
+
+    The main draws, the tornado ends and the break-even grid of every scheme go through one
+    batched evaluation (schemes that share their assumptions share the simulation); only
+    the break-even refinement (Brent's method) evaluates one lift at a time.
+    """
+    draws = len(dr.base_total)
+    n_sc = min(draws, SCENARIO_DRAWS)
+    jobs: list[Job] = []
+    plan: list[tuple[Scheme, int, list[tuple[str, str, int]], list[int]]] = []
+    for s in schemes:
+        main = len(jobs)
+        jobs.append(Job(s, np.arange(draws, dtype=np.int64),
+                        [draw_values(s.assumptions, dr.u[d]) for d in range(draws)]))
+        torn, grid = [], []
+        if scenarios:
+            for name, end, job in tornado_jobs(s, n_sc):
+                torn.append((name, end, len(jobs)))
+                jobs.append(job)
+            for x in BREAK_EVEN_GRID:
+                grid.append(len(jobs))
+                jobs.append(lift_job(s, dr, n_sc, x))
+        plan.append((s, main, torn, grid))
+    outs = evaluate(base, dr, jobs, replay)
+    result = {s.id: _summary(program, dr, outs[main]) for s, main, _, _ in plan}
+    if scenarios:
+        known = [{x: mean_net(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, grid)}
+                 for _, _, _, grid in plan]
+        roots = break_even_all(program, base, [p[0] for p in plan], dr, n_sc, replay, known)
+        for (s, _, torn, _), root in zip(plan, roots):
+            result[s.id]["break_even_visit_lift"] = root
+            result[s.id]["tornado"] = tornado_rows(s, {(name, end): mean_net(outs[j].net(program, dr.base_total[:n_sc]))
+                                                        for name, end, j in torn})
+    return result
+
+
+def _default_replay() -> Callable:
+    from punchcard import schemes
+
+    # simulated purchases are built sorted, and only per-customer figures are summed
+    return functools.partial(schemes.replay, per_tx=False, check=False)
+
+
+def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: int | None = None,
+        replay: Callable | None = None,
+        progress: Callable[[str], None] | None = None) -> ForecastOutput:
+    """Return the fitted model, each scheme's simulated forecast and the run settings (or why it was skipped).
+
+    ``progress(message)`` is told when each phase starts (fit, draws, break-even).
+    """
+    note = progress or (lambda _message: None)
+    n_draws = int(draws if draws is not None else program.forecast.draws)
+    note("fitting the customer model")
+    prep = prepare(program, ledger, seed)
+    if isinstance(prep, str):
+        return _skip(program, seed, n_draws, prep)
+    base, block = prep
+    replay = replay or _default_replay()
+    note(f"simulating {n_draws} draws of {len(base.cust):,} customers for "
+         f"{len(program.schemes)} schemes, with their tornado and break-even lifts")
+    dr = make_draws(base, seed, n_draws)
+    schemes = forecast_schemes(program, base, list(program.schemes), dr, replay)
+    mean_w = float(np.sum(base.weight) / len(base.weight))
+    return ForecastOutput(model=block, schemes=schemes,
+                          run=_run_block(program, seed, n_draws, int(len(base.cust)), mean_w, None),
+                          skipped_reason=None)

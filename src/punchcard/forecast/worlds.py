@@ -1,0 +1,97 @@
+"""What the simulated worlds are made of: the customers simulated, a scheme's world, a draw's cost.
+
+``Base`` holds the customers the forecast simulates (possibly a weighted sample) and the
+fitted model; ``world_vector`` turns a scheme and its assumption values into the vector the
+compiled kernels read; ``replay_context`` builds the replay context of simulated members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from punchcard.forecast import simulate as S
+from punchcard.program import Program, Scheme
+from punchcard.schemes import ReplayContext
+
+COUNTERS = {"visits": S.COUNTER_VISITS, "items": S.COUNTER_ITEMS, "spend": S.COUNTER_SPEND}
+
+
+@dataclass(frozen=True)
+class Base:
+    """The simulated customers (possibly a weighted sample) and everything the kernels read."""
+
+    cust: np.ndarray  # ledger customer key
+    weight: np.ndarray  # customers each simulated one stands for
+    palive: np.ndarray
+    x: np.ndarray
+    T: np.ndarray
+    mean_value: np.ndarray
+    items: np.ndarray  # items per simulated purchase
+    cust_hash: np.ndarray
+    birthday_doy: np.ndarray
+    par: np.ndarray  # r, alpha, a, b, p, q, v
+    horizon_weeks: float
+    start_day: int
+    end_day: int
+    data_start_day: int
+    gross_margin: float
+    horizon_months: int
+    # Share of the members each draw simulates (Poisson thinning, weights ÷ share): below 1
+    # only when the customers are already a weighted sample of a large base (draws.THIN)
+    thin: float = 1.0
+
+
+@dataclass(frozen=True)
+class DrawOutcome:
+    """One draw of one scheme: weighted totals over the simulated customers."""
+
+    revenue: float
+    reward_cost: float
+    liability: float
+    members: float
+
+
+def world_vector(scheme: Scheme, v: dict[str, float]) -> np.ndarray:
+    """Return the kernel's world vector: multipliers and the stamp-card state machine settings."""
+    a = scheme.assumptions
+    stamp = scheme.kind == "stamp_card"
+    p = scheme.params
+    return np.array([
+        1.0 + v["visit_lift"], 1.0 + v["spend_lift"], 1.0 - v["retention_lift"],
+        min(max(v["goal_gradient"], 0.0), 0.95) if stamp else 0.0,
+        1.0 if a.post_reward_reset else 0.0, 1.0 if stamp else 0.0,
+        float(p.stamps) if stamp else 1.0, float(COUNTERS[p.counter]) if stamp else 0.0,
+        float(p.min_purchase) if stamp else 0.0, float(p.head_start) if stamp else 0.0,
+        max(v["endowed_progress"], 0.0) if stamp else 0.0,
+    ])
+
+
+def anchor_day(base: Base, scheme: Scheme) -> int:
+    # only today's customers are simulated, none of them new: anchor welcome newness at the horizon end
+    return base.end_day if scheme.kind == "welcome_offer" else base.data_start_day
+
+
+def replay_context(base: Base, scheme: Scheme, idx: np.ndarray, redemption: float) -> ReplayContext:
+    """Return the replay context of simulated customers ``idx``: all members from the horizon's start."""
+    return ReplayContext(
+        start_day=base.start_day, end_day=base.end_day, gross_margin=base.gross_margin,
+        redemption_rate=redemption, member=np.ones(len(idx), dtype=bool),
+        join_day=np.full(len(idx), base.start_day, dtype=np.int32),
+        birthday_doy=base.birthday_doy[idx], cust_hash=base.cust_hash[idx],
+        data_start_day=anchor_day(base, scheme),
+    )
+
+
+def fixed_cost(program: Program, members: Any) -> Any:
+    """Return setup + monthly × horizon + per_member_year × members × horizon years."""
+    fc, h = program.business.fixed_costs, program.business.horizon_months
+    return fc.setup + fc.monthly * h + fc.per_member_year * members * h / 12.0
+
+
+def net_impact(program: Program, out: DrawOutcome, base_total: float) -> float:
+    """Return incremental margin − reward cost − fixed cost for one draw."""
+    gm = program.business.gross_margin
+    return gm * (out.revenue - base_total) - out.reward_cost - fixed_cost(program, out.members)

@@ -1,0 +1,477 @@
+"""Stage 2, the ledger built: customers keyed in order of raw id, hashed, transactions sorted.
+
+Raw customer ids end here: the ledger holds a compact key per customer and a stable hash
+of the raw id. The transactions are sorted by packing (cust, day, amount, items) into one
+64-bit number per row; the passes over every row (keying, packing, unpacking) are
+compiled loops.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import polars as pl
+from numba import njit
+
+from punchcard.ingest.ledger import EPOCH_ORDINAL, DataQuality, InputFile, Ledger
+from punchcard.ingest.parse import POW10
+from punchcard.program import Sales
+
+
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def stable_hash(ids: pl.Series) -> np.ndarray:
+    """Return a uint64 FNV-1a (+ splitmix64 finaliser) hash of each string's UTF-8 bytes."""
+    n = ids.len()
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    lengths = ids.str.len_bytes().fill_null(0).to_numpy().astype(np.int64)
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    buf = np.frombuffer(ids.fill_null("").str.join("")[0].encode("utf-8"), dtype=np.uint8)
+    # FNV-1a one byte position at a time over the strings still that long (longest first)
+    by_len = np.argsort(-lengths, kind="stable")
+    desc = lengths[by_len]
+    first = starts[by_len]
+    h = np.full(n, FNV_OFFSET, dtype=np.uint64)
+    ascending = desc[::-1]
+    with np.errstate(over="ignore"):
+        for j in range(int(desc[0]) if n else 0):
+            k = n - int(np.searchsorted(ascending, j, side="right"))
+            h[:k] = (h[:k] ^ buf[first[:k] + j].astype(np.uint64)) * FNV_PRIME
+        # splitmix64 finaliser: spreads FNV's weak low bits
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    out = np.empty(n, dtype=np.uint64)
+    out[by_len] = h
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _decimal_hash(ids, offset, prime):
+    """Return ``stable_hash`` of each integer's decimal text (``str(n)``), from the numbers."""
+    out = np.empty(ids.size, dtype=np.uint64)
+    digits = np.empty(20, dtype=np.uint64)
+    for i in range(ids.size):
+        n = ids[i]
+        m = np.uint64(-(n + 1)) + np.uint64(1) if n < 0 else np.uint64(n)
+        j = 0
+        while True:
+            digits[j] = np.uint64(48) + m % np.uint64(10)  # ASCII '0' + the digit
+            m //= np.uint64(10)
+            j += 1
+            if m == 0:
+                break
+        h = offset
+        if n < 0:
+            h = (h ^ np.uint64(45)) * prime  # '-'
+        for t in range(j - 1, -1, -1):
+            h = (h ^ digits[t]) * prime
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[i] = h ^ (h >> np.uint64(31))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _decimal_keys(ids, pow10):
+    """Return (sign, aligned, width) per integer: sorted by sign, then aligned, then width,
+    the integers' decimal texts are in byte order.
+
+    A minus sign sorts before every digit (sign 0 first); the digits of |n| compare as text
+    when aligned left to 19 places (|n| × 10^(19 − width)), and where those are equal one text
+    is the other's prefix, the shorter first.
+    """
+    sign = np.empty(ids.size, dtype=np.uint8)
+    aligned = np.empty(ids.size, dtype=np.uint64)
+    width = np.empty(ids.size, dtype=np.uint8)
+    for i in range(ids.size):
+        n = ids[i]
+        sign[i] = 0 if n < 0 else 1
+        m = np.uint64(-(n + 1)) + np.uint64(1) if n < 0 else np.uint64(n)
+        w = 1
+        while w < 19 and m >= pow10[w]:
+            w += 1
+        width[i] = w
+        aligned[i] = m * pow10[19 - w]
+    return sign, aligned, width
+
+
+def decimal_order(ids: np.ndarray) -> np.ndarray:
+    """Return the permutation that sorts distinct integers by their decimal text (as ``id_order``)."""
+    sign, aligned, width = _decimal_keys(ids, POW10)
+    return np.lexsort((width, aligned, sign))
+
+
+def decimal_hash(ids: np.ndarray) -> np.ndarray:
+    """Return ``stable_hash`` of the integers' decimal texts."""
+    return _decimal_hash(ids, FNV_OFFSET, FNV_PRIME)
+
+
+CHUNK_ROWS = 1 << 20  # the amounts' scale is chosen from this many rows (then checked on all)
+
+
+def id_order(ids: pl.Series) -> np.ndarray:
+    """Return the permutation that sorts distinct strings by their UTF-8 bytes."""
+    n = ids.len()
+    lengths = ids.str.len_bytes().to_numpy()
+    buf = np.frombuffer(ids.str.join("")[0].encode("utf-8"), dtype=np.uint8) if n else None
+    if n == 0 or int(lengths.max()) > 8 or not buf.all():
+        return ids.arg_sort().to_numpy()
+    # Up to 8 bytes and no NUL: the bytes, zero-padded, read as a big-endian number sort
+    # the same way as the strings.
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    padded = np.zeros(n * 8, dtype=np.uint8)
+    padded[np.repeat(np.arange(n, dtype=np.int64) * 8 - starts, lengths) + np.arange(buf.size)] = buf
+    return np.argsort(padded.view(">u8"), kind="stable")
+
+
+def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
+    """Return (scale, min, max) where values × scale are exact integers (scale 1, 100, 10⁴ or
+    10⁶, the first that fits the first CHUNK_ROWS values), or None."""
+    if values.len() == 0:
+        return 1.0, 0, 0
+    lo, hi = values.min(), values.max()
+    if lo is None or not (abs(lo) < 2.0 ** 31 and abs(hi) < 2.0 ** 31):
+        return None
+    head = values.head(CHUNK_ROWS).to_numpy()
+    for scale in (1.0, 100.0, 1e4, 1e6):
+        if np.array_equal(np.rint(head * scale) / scale, head):
+            return scale, int(round(lo * scale)), int(round(hi * scale))
+    return None
+
+
+@njit(cache=True, nogil=True)
+def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, count_lo,
+          day_bits, money_bits, count_bits, key) -> bool:
+    """Write each row's (cust, day, amount, items) packed into ``key``; False as soon as an
+    amount or quantity is not an exact integer at its scale."""
+    for i in range(cust.size):
+        k = (np.uint64(cust[i]) << day_bits) | np.uint64(day[i] - day_lo)
+        value = amount[i]
+        scaled = np.rint(value * money_scale) if money_scale != 1.0 else np.rint(value)
+        if (scaled / money_scale if money_scale != 1.0 else scaled) != value:
+            return False
+        k = (k << money_bits) | np.uint64(scaled - money_lo)
+        value = items[i]
+        scaled = np.rint(value * count_scale) if count_scale != 1.0 else np.rint(value)
+        if (scaled / count_scale if count_scale != 1.0 else scaled) != value:
+            return False
+        key[i] = (k << count_bits) | np.uint64(scaled - count_lo)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
+            day_bits, money_bits, count_bits, cust, day, items) -> None:
+    """Write the fields packed in ``key`` back out: the amounts over ``key`` itself (as
+    float64), ``cust`` for the first ``known`` rows."""
+    amount = key.view(np.float64)  # row i's amount goes where its key was, once read
+    day_mask = (np.uint64(1) << day_bits) - np.uint64(1)
+    money_mask = (np.uint64(1) << money_bits) - np.uint64(1)
+    count_mask = (np.uint64(1) << count_bits) - np.uint64(1)
+    for i in range(key.size):
+        k = key[i]
+        items[i] = (np.int64(k & count_mask) + count_lo) / count_scale
+        k >>= count_bits
+        amount[i] = (np.int64(k & money_mask) + money_lo) / money_scale
+        k >>= money_bits
+        day[i] = np.int64(k & day_mask) + day_lo
+        if i < known:
+            cust[i] = k >> day_bits
+
+
+def same_chunks(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """Return the frame as slices along the chunks its columns share (one slice, copied into
+    one chunk, when they do not share them): each column of a slice reads as a numpy view."""
+    lengths = [c.len() for c in frame.to_series(0).get_chunks()]
+    if any([c.len() for c in col.get_chunks()] != lengths for col in frame.get_columns()):
+        return [frame.rechunk()]
+    out, start = [], 0
+    for length in lengths:
+        out.append(frame.slice(start, length))
+        start += length
+    return out
+
+
+def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.ndarray,
+                outputs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """Return (identified, anonymous) columns sorted by (cust, day, amount, items), or None.
+
+    Each row's (cust, day, amount, items) are packed into one 64-bit number (each field
+    takes the bits of its range; amounts as exact integer cents or finer), so one sort of
+    plain numbers orders them; anonymous rows get cust = n_customers and sort last. None
+    when the fields do not fit in 64 bits or an amount is not an exact number of cents.
+
+    Memory already paged in is reused: ``key`` (uint64, a row each, its contents spare)
+    holds the packed numbers and then the sorted amounts; ``outputs(known)``, called once
+    the numbers are sorted, gives the arrays for the sorted days, items and customer keys
+    (int32 and float64 a row each, int32 for each of the ``known`` identified rows; the
+    days may go over ``cust``).
+    """
+    n = tx.height
+    day_col, amount_col, items_col = tx["day"], tx["amount"], tx["items"]
+    money, count = int_scale(amount_col), int_scale(items_col)
+    if money is None or count is None or n == 0:
+        return None
+    day_lo, day_hi = int(day_col.min()), int(day_col.max())
+    widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
+              (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
+    if sum(widths) > 64:
+        return None
+    bits = [np.uint64(w) for w in widths[1:]]
+    start = 0
+    for part in same_chunks(tx.select("day", "amount", "items")):  # the columns read in place
+        stop = start + part.height
+        if not _pack(cust[start:stop], part["day"].to_numpy(), day_lo, part["amount"].to_numpy(),
+                     money[0], money[1], part["items"].to_numpy(), count[0], count[1], *bits,
+                     key[start:stop]):
+            return None
+        start = stop
+    key.sort()
+    known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
+    day, items, keys = outputs(known)
+    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, keys, day, items)
+    amount = key.view(np.float64)
+    ident = {"cust": keys[:known], "day": day[:known], "amount": amount[:known], "items": items[:known]}
+    anon = {"day": day[known:], "amount": amount[known:], "items": items[known:]}
+    return ident, anon
+
+
+def paged_in(rows: int, known: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return a float64 array of ``rows`` and an int32 array of ``known`` entries, every page
+    touched (memory new to the process is slow the first time it is written)."""
+    items, keys = np.empty(rows, dtype=np.float64), np.empty(max(known, 0), dtype=np.int32)
+    items[::512] = 0.0
+    keys[::1024] = 0
+    return items, keys
+
+
+def warm_up() -> None:
+    """Make numba's first compiled call (a few tenths of a second to start its machinery),
+    so that it can run on a spare thread while the files are scanned."""
+    _popcount(np.uint64(0))
+
+
+def numpy_of(series: pl.Series, dtype, fill=None) -> np.ndarray:
+    """Return the series' values as one numpy array, nulls replaced by ``fill``.
+
+    Copied chunk by chunk into an array numpy allocates: a column the streaming engine
+    returned in many chunks is not first joined into one by Polars (another column-sized
+    allocation, paged in 4 KiB at a time). Nulls are filled on the whole column, which
+    Polars does in parallel; one chunk at a time it is several times slower.
+    """
+    if fill is not None and series.null_count():
+        series = series.fill_null(fill)
+    out = np.empty(series.len(), dtype=dtype)
+    start = 0
+    for chunk in series.get_chunks():
+        stop = start + chunk.len()
+        out[start:stop] = chunk.to_numpy()
+        start = stop
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _popcount(x):
+    """Return the number of set bits of a 64-bit word."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True, nogil=True)
+def _mark(codes, lo, k):
+    """Return a bitmap of the codes 0..k that occur (code = value − lo) and, per 64-bit word,
+    how many are set in the words before it."""
+    words = np.zeros(k // 64 + 1, dtype=np.uint64)
+    for i in range(codes.size):
+        c = codes[i] - lo
+        words[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+    before = np.empty(words.size, dtype=np.int64)
+    total = 0
+    for w in range(words.size):
+        before[w] = total
+        total += np.int64(_popcount(words[w]))
+    return words, before
+
+
+@njit(cache=True, nogil=True)
+def _index(words, before, c):
+    """Return the number of set codes below code c (c's index among the set codes)."""
+    w = c >> 6
+    below = words[w] & ((np.uint64(1) << np.uint64(c & 63)) - np.uint64(1))
+    return before[w] + np.int64(_popcount(below))
+
+
+@njit(cache=True, nogil=True)
+def _set_codes(words, before, k):
+    """Return the codes below k that are set in the bitmap, ascending."""
+    out = np.empty(_index(words, before, k), dtype=np.int64)
+    j = 0
+    for w in range(words.size):
+        x = words[w]
+        while x:
+            low = x & (~x + np.uint64(1))  # the lowest set bit
+            c = w * 64 + np.int64(_popcount(low - np.uint64(1)))
+            if c >= k:
+                return out
+            out[j] = c
+            j += 1
+            x ^= low
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _first_rows(codes, lo, words, before):
+    """Return, per set code (in code order), a row that has it."""
+    row = np.empty(before[-1] + np.int64(_popcount(words[-1])), dtype=np.int64)
+    for i in range(codes.size - 1, -1, -1):
+        row[_index(words, before, codes[i] - lo)] = i
+    return row
+
+
+@njit(cache=True, nogil=True)
+def _key_rows(codes, lo, words, before, rank, cust) -> None:
+    """Write each row's customer key: ``rank`` of its code's index among the set codes."""
+    for i in range(codes.size):
+        cust[i] = rank[_index(words, before, codes[i] - lo)]
+
+
+@njit(cache=True, nogil=True)
+def _earliest(cust, has, days, pos, n_customers):
+    """Return, per customer, whether a row of theirs ``has`` a day and the day (``days``: one
+    per such row, in row order) of the one with the smallest ``pos``; with ``pos`` empty,
+    rows are in position order and the first of a customer's rows is it."""
+    seen = np.zeros(n_customers, dtype=np.bool_)
+    out = np.zeros(n_customers, dtype=np.int32)
+    best = np.zeros(n_customers if pos.size else 0, dtype=np.int64)
+    j = -1
+    for i in range(cust.size):
+        if not has[i]:
+            continue
+        j += 1
+        c = cust[i]
+        if c >= n_customers:
+            continue
+        if pos.size == 0:
+            if not seen[c]:
+                seen[c] = True
+                out[c] = days[j]
+        elif not seen[c] or pos[i] < best[c]:
+            seen[c] = True
+            best[c] = pos[i]
+            out[c] = days[j]
+    return seen, out
+
+
+def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray,
+                                             pl.Series | np.ndarray]:
+    """Return (codes, lo, k, words, before, ids): a code per row (code − lo is 0..k-1, k for
+    anonymous), the codes in use as a bitmap (``_mark``) and, for each code in use below k
+    (in code order), the customer id: as text, or as a number (numeric ids).
+
+    Numeric ids are coded by value, so a bitmap (k bits) rather than a table of k entries
+    tells which occur and, counting set bits, each one's place among them.
+    """
+    n = cust.len()
+    if cust.dtype == pl.Int64:
+        lo, hi = cust.min(), cust.max()
+        if lo is None:
+            words, before = _mark(np.zeros(n, dtype=np.int64), 0, 0)
+            return np.zeros(n, dtype=np.int64), 0, 0, words, before, np.zeros(0, dtype=np.int64)
+        k = int(hi) - int(lo) + 1
+        if k > 8 * n + (1 << 20):  # ids too spread out to index: key them as text
+            cats = pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
+            return customer_codes(cust.cast(pl.String).cast(cats))
+        codes = numpy_of(cust, np.int64, int(hi) + 1)
+        words, before = _mark(codes, int(lo), k)
+        return codes, int(lo), k, words, before, _set_codes(words, before, k) + int(lo)
+    k = int(cust.to_physical().max() or 0) + 1  # codes of this read's own mapping: 0..k-1
+    codes = numpy_of(cust.to_physical(), np.int64, k)
+    words, before = _mark(codes, 0, k)
+    # one row of each customer (any: they all carry the same id) gives the id's text
+    rows = _first_rows(codes, 0, words, before)
+    present = rows[:_index(words, before, k)]  # the anonymous code k, if set, is last
+    return codes, 0, k, words, before, cust.gather(present).cast(pl.String)
+
+
+def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarray | None:
+    """Return each customer's birthday (day of the year, -1 unknown): the one on their
+    earliest line that gives one; None when no line does."""
+    born = tx["birthday"]
+    if not born.is_not_null().any():
+        return None
+    pos = tx["__pos"]
+    pos = np.zeros(0, dtype=np.int64) if pos.is_sorted() else numpy_of(pos, np.int64)
+    seen, days = _earliest(cust, born.is_not_null().to_numpy(),  # the lines that give one, their days
+                           numpy_of(born.drop_nulls().to_physical(), np.int32), pos, n_customers)
+    birthday = np.full(n_customers, -1, dtype=np.int16)
+    birthday[seen] = pl.Series(days[seen]).cast(pl.Date).dt.ordinal_day().cast(pl.Int16).to_numpy()
+    return birthday
+
+
+def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...]) -> Ledger:
+    """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted.
+
+    Work that does not need the customer keys (paging in memory for the sorted columns) or
+    needs only them (birthdays) runs on a second thread beside the keying and the sort;
+    each part's result is the same whichever finishes first.
+    """
+    n = tx.height
+    with ThreadPoolExecutor(1) as helper:
+        # memory for the sorted items and identified rows' keys, paged in beside the keying
+        spare = helper.submit(paged_in, n, n - tx["cust_raw"].null_count())
+        codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
+        if isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
+            by_id = decimal_order(present)
+            cust_hash = decimal_hash(present[by_id])
+        else:
+            by_id = id_order(present)
+            cust_hash = stable_hash(present.gather(by_id))
+        n_customers = by_id.size
+        # by index among the codes in use: the key; anonymous (code k, last) sorts after all
+        rank = np.full(n_customers + 1, n_customers, dtype=np.int32)
+        rank[by_id] = np.arange(n_customers, dtype=np.int32)
+        del present
+        cust = np.empty(n, dtype=np.int32)  # per row: the customer key, n_customers if anonymous
+        _key_rows(codes, lo, words, before, rank, cust)
+        del rank, words, before
+        born = helper.submit(birthdays, tx, cust, n_customers)
+
+        def outputs(known: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            items, keys = spare.result()
+            born.result()  # the birthdays have read the rows' keys: the sorted days go over them
+            return cust, items, keys if keys.size == known else np.empty(known, dtype=np.int32)
+
+        packed = packed_sort(cust, n_customers, tx, codes.view(np.uint64), outputs)  # codes' memory
+        del codes
+        birthday = born.result()
+    if packed is None:
+        frame = tx.select("day", "amount", "items").with_columns(cust=cust).sort(
+            ["cust", "day", "amount", "items"])
+        packed = ({c: frame[c].to_numpy() for c in ("cust", "day", "amount", "items")},
+                  {c: frame[c].to_numpy() for c in ("day", "amount", "items")})
+        known = int(np.searchsorted(frame["cust"].to_numpy(), n_customers))
+        packed = ({c: v[:known] for c, v in packed[0].items()}, {c: v[known:] for c, v in packed[1].items()})
+        del frame
+    ledger_tx = pl.DataFrame(packed[0], schema={"cust": pl.Int32, "day": pl.Int32, "amount": pl.Float64,
+                                                "items": pl.Float64})
+    anon = pl.DataFrame(packed[1], schema={"day": pl.Int32, "amount": pl.Float64, "items": pl.Float64})
+    del packed
+    start, end = sales.window if sales.window else (None, None)
+    first, last = tx["day"].min(), tx["day"].max()
+    start_day = start.toordinal() - EPOCH_ORDINAL if start else int(first)
+    end_day = end.toordinal() - EPOCH_ORDINAL if end else int(last)
+    return Ledger(
+        tx=ledger_tx, anon=anon, n_customers=n_customers, cust_hash=cust_hash,
+        birthday_doy=birthday, start_day=start_day, end_day=end_day, quality=quality,
+        inputs=inputs,
+    )

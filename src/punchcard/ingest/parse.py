@@ -1,0 +1,223 @@
+"""Stage 2, parsing: a file's cells (amounts, dates, ids) read into standard columns with Polars expressions.
+
+``standard_rows`` parses one ``Source``; with the fast paths a plain cast reads the
+columns the sample showed to be plain, and ``fix_rows`` parses the rows that cast cannot
+settle again with the full expressions, so both ways give the same values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from numba import njit
+
+from punchcard.ingest.dialect import EXCEL, Dialect, date_part, normalise_header, strip_currency
+from punchcard.errors import PunchcardError
+from punchcard.program import Sales
+from punchcard.ingest.sources import FILE_SHIFT, Source, scan
+
+EXCEL_EPOCH = 25569  # Excel serial day number of 1970-01-01 (1900 date system)
+
+
+def amount_expr(col: str, dtype: pl.DataType, dialect: Dialect) -> pl.Expr:
+    """Return a Float64 expression for a money/quantity column; null where it cannot be read."""
+    if dtype.is_numeric():
+        return pl.col(col).cast(pl.Float64)
+    dec = dialect.decimal or "."
+    if dialect.thousands is not None:
+        thou = "".join(c for c in dialect.thousands if c not in " \u00a0\u202f\u2009")
+    else:
+        thou = ("," if dec == "." else ".") + "'"
+    d, t = _re_escape(dec), _re_escape(thou) if thou else ""
+    grouped = rf"|\d{{1,3}}(?:[{t}]\d{{3}})+(?:{d}\d*)?" if t else ""
+    exponent = r"(?:[eE][-+]?\d+)?" if dec == "." else ""
+    valid = rf"^(?:\d+(?:{d}\d*)?{exponent}{grouped}|{d}\d+)$"
+    text = strip_currency(pl.col(col).cast(pl.String).str.strip_chars())
+    negative = text.str.contains(r"^\(.*\)$|^-|-$")
+    core = text.str.replace(r"^[(+\-]+", "").str.replace(r"[)\-]+$", "")
+    number = core.str.replace_all(f"[{t}]", "") if t else core
+    number = number.str.replace_all(_re_escape(dec), ".", literal=False) if dec != "." else number
+    value = pl.when(core.str.contains(valid)).then(number.cast(pl.Float64, strict=False))
+    return pl.when(negative).then(-value).otherwise(value)
+
+
+def _re_escape(text: str) -> str:
+    return "".join("\\" + c if c in r".^$*+?{}[]\|()-" else c for c in text)
+
+
+def date_expr(col: str, dtype: pl.DataType, fmt: str | None) -> pl.Expr:
+    """Return a Date expression for a date column; null where it cannot be read."""
+    if dtype == pl.Date:
+        return pl.col(col)
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(col).dt.date()
+    if dtype.is_numeric() or fmt == EXCEL:
+        serial = pl.col(col).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        days = serial.floor().cast(pl.Int32, strict=False) - EXCEL_EPOCH
+        return pl.when(serial.is_between(1, 2_958_465)).then(days.cast(pl.Date))
+    text = pl.col(col).cast(pl.String).str.strip_chars()
+    if fmt and ("%H" in fmt or "%T" in fmt):
+        return text.str.to_datetime(fmt, strict=False).dt.date()
+    return date_part(text).str.to_date(fmt or "%Y-%m-%d", strict=False)
+
+
+def missing(expr: pl.Expr) -> pl.Expr:
+    """Return whether a string cell is empty (null or only spaces)."""
+    return expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
+
+
+def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
+                  need_hash: bool = True, rows: pl.Series | None = None,
+                  cust_dtype: pl.DataType = pl.String, order_numbers: bool = False) -> pl.LazyFrame:
+    """Return the file's rows as standard columns.
+
+    With ``fast``, columns the sample showed to be plain are parsed with a plain cast, and
+    ``__fix`` marks the rows that cast cannot settle; ``fix_rows`` parses those again with
+    the full expressions, so both ways give the same values.
+    """
+    lf = scan(src, rows)
+    schema = lf.collect_schema()
+    roles, raw = src.roles, [c for c in schema.names() if c != "__row"]
+    fix: list[pl.Expr] = []
+    cust_col = roles["customer"]
+    cust = pl.col(cust_col).cast(pl.String).str.strip_chars()
+    if "mail" in normalise_header(cust_col):
+        cust = cust.str.to_lowercase()
+    exprs = [
+        (pl.lit(index << FILE_SHIFT, dtype=pl.Int64) + pl.col("__row").cast(pl.Int64)).alias("__pos"),
+    ]
+    if cust_dtype == pl.Int64:
+        # Plain integer ids are kept as numbers: no text to strip or key. The id's length in
+        # bytes (``__clen``) tells, after the scan, whether every id is written exactly as its
+        # number (``not_canonical``); if one is not (spaces, a leading zero, …), the files are
+        # read again with text ids.
+        exprs += [pl.col(cust_col).cast(pl.Int64, strict=False).alias("cust_raw"),
+                  pl.col(cust_col).cast(pl.String).str.len_bytes().alias("__clen")]
+    else:
+        exprs.append(pl.when(cust != "").then(cust).cast(cust_dtype).alias("cust_raw"))
+    if need_hash:
+        exprs.append(pl.struct(raw).hash(20270101).alias("__h"))
+    date_col = roles["date"]
+    if fast and src.plain_date:
+        # A row without a date is empty only if every cell is missing; a cell of spaces
+        # needs the full test, so such rows are parsed again.
+        all_null = pl.all_horizontal([pl.col(c).is_null() for c in raw])
+        no_date = pl.col(date_col).is_null()
+        date = pl.col(date_col).str.to_date(src.dialect.date_format, strict=False)
+        exprs += [all_null.alias("__empty"), no_date.alias("__no_date"), date.alias("date")]
+        fix += [date.is_null() & ~no_date, no_date & ~all_null]
+    else:
+        exprs += [
+            pl.all_horizontal([missing(pl.col(c)) for c in raw]).alias("__empty"),
+            missing(pl.col(date_col)).alias("__no_date"),
+            date_expr(date_col, schema[date_col], src.dialect.date_format).alias("date"),
+        ]
+
+    def number(role: str, plain: bool) -> tuple[pl.Expr, pl.Expr]:
+        col = roles[role]
+        if fast and plain:
+            value = pl.col(col).cast(pl.Float64, strict=False)
+            fix.append(pl.col(col).is_not_null() & ~value.is_finite().fill_null(False))
+            return value, pl.col(col).is_null()
+        return amount_expr(col, schema[col], src.dialect), missing(pl.col(col))
+
+    if "items" in roles:
+        value, absent = number("items", src.plain_items)
+        exprs += [value.alias("items"), absent.alias("__no_items")]
+    else:
+        exprs += [pl.lit(1.0).alias("items"), pl.lit(True).alias("__no_items")]
+    value, absent = number("amount" if "amount" in roles else "unit_price", src.plain_amount)
+    exprs += [absent.alias("__no_amount"), value.alias("amount")]
+    if "order" in roles and order_numbers:
+        # plain integer order ids as numbers, like customer ids (``__olen`` as ``__clen``)
+        col = pl.col(roles["order"])
+        exprs += [col.cast(pl.Int64, strict=False).alias("order"),
+                  col.cast(pl.String).str.len_bytes().alias("__olen")]
+    elif "order" in roles:
+        exprs.append(pl.col(roles["order"]).cast(pl.String).str.strip_chars().alias("order"))
+    else:
+        exprs.append(pl.lit(None, dtype=pl.Int64 if order_numbers else pl.String).alias("order"))
+        if order_numbers:
+            exprs.append(pl.lit(None, dtype=pl.UInt32).alias("__olen"))
+    if "birthday" in roles:
+        col = roles["birthday"]
+        if fast and src.plain_birthday:
+            # A large export's birthdays take tens of thousands of distinct values: parsing
+            # each costs less than Polars' cache of parsed values (the dates are the same).
+            born = pl.col(col).str.to_date(src.dialect.birthday_format, strict=False, cache=False)
+            fix.append(born.is_null() & pl.col(col).is_not_null())
+        else:
+            born = date_expr(col, schema[col], src.dialect.birthday_format)
+        exprs.append(born.alias("birthday"))
+    else:
+        exprs.append(pl.lit(None, dtype=pl.Date).alias("birthday"))
+    if fast:
+        exprs.append((pl.any_horizontal(fix).fill_null(True) if fix else pl.lit(False)).alias("__fix"))
+    lf = lf.select(exprs)
+    if "amount" not in roles:
+        lf = lf.with_columns(
+            (pl.col("amount") * pl.when(pl.col("__no_items")).then(1.0).otherwise(pl.col("items")))
+            .alias("amount"))
+    return lf
+
+
+# 10**k for k = 0..19 (10**19 still fits in 64 unsigned bits)
+POW10 = np.array([10 ** k for k in range(20)], dtype=np.uint64)
+
+
+@njit(cache=True)
+def _length_mismatch(numbers: np.ndarray, lengths: np.ndarray, pow10: np.ndarray) -> bool:
+    """Return whether some number is written in other than ``lengths[i]`` characters."""
+    for i in range(numbers.size):
+        n = numbers[i]
+        digits = np.int64(lengths[i])
+        if n < 0:
+            digits -= 1
+            magnitude = np.uint64(-(n + 1)) + np.uint64(1)  # |n|, even for the smallest int64
+        else:
+            magnitude = np.uint64(n)
+        if digits < 1 or digits > 19 or magnitude >= pow10[digits] or (
+                digits > 1 and magnitude < pow10[digits - 1]):
+            return True
+    return False
+
+
+def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:
+    """Return whether some id read as a number is not written exactly as that number.
+
+    ``numbers`` is the text cast to Int64 (which reads ``[+-]?[0-9]+`` only) and ``lengths``
+    the text's length in bytes (null where the cell is empty). Written exactly as its number
+    (as ``str(n)``) means: it was read, and its length is the number's digits plus its minus
+    sign; a plus sign, a leading zero or ``-0`` makes the text longer than that.
+    """
+    if (lengths.is_not_null() & numbers.is_null()).any():
+        return True
+    numbers, lengths = numbers.fill_null(0), lengths.fill_null(1)
+    if [c.len() for c in numbers.get_chunks()] != [c.len() for c in lengths.get_chunks()]:
+        numbers, lengths = numbers.rechunk(), lengths.rechunk()
+    # chunk by chunk (views of the streaming engine's chunks): no column-sized copies
+    return any(_length_mismatch(number.to_numpy(), length.to_numpy(), POW10)
+               for number, length in zip(numbers.get_chunks(), lengths.get_chunks()))
+
+
+def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash: bool,
+             cust_dtype: pl.DataType, order_numbers: bool) -> pl.DataFrame:
+    """Return the frame with the rows marked ``__fix`` parsed again with the full expressions."""
+    fix = frame["__fix"]
+    frame = frame.drop("__fix")
+    if not fix.any():
+        return frame
+    at = fix.arg_true()
+    pos = frame["__pos"].gather(at)
+    parts = []
+    for index, src in enumerate(sources):
+        rows = pos.filter(pos // (1 << FILE_SHIFT) == index) - (index << FILE_SHIFT)
+        if rows.len():
+            parts.append(standard_rows(src, index, sales, fast=False, need_hash=need_hash,
+                                       rows=rows.cast(pl.UInt32), cust_dtype=cust_dtype,
+                                       order_numbers=order_numbers))
+    redo = pl.concat(parts, how="vertical_relaxed").collect().select(frame.columns)
+    if not redo["__pos"].equals(pos, check_names=False):  # pragma: no cover - a reader mismatch
+        raise PunchcardError(f"{sources[0].label}: rows changed while reading the file; try again.")
+    return frame.with_columns(
+        frame[c].scatter(at, redo[c].cast(frame[c].dtype)) for c in frame.columns if c != "__pos")

@@ -1,0 +1,95 @@
+"""Stage 2, data quality: rejections counted per reason, masked example lines, and the errors.
+
+Example lines show every personal column (customer id, birthday, names, contacts) as a
+mask; the error for a mostly unreadable file names a line, a column and the fix.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from punchcard.ingest.dialect import MASK, PERSONAL, WHITESPACE, normalise_header
+from punchcard.errors import PunchcardError
+from punchcard.ingest.ledger import DataQuality
+from punchcard.ingest.rows import REASONS
+from punchcard.ingest.sources import FILE_SHIFT, Source, scan
+
+MAX_EXAMPLES = 5
+REASON_ROLE = {"missing_date": "date", "bad_date": "date", "missing_amount": "amount",
+               "bad_amount": "amount", "bad_items": "items", "zero_amount": "amount"}
+
+
+def example_lines(sources: list[Source], picks: pl.DataFrame) -> dict[int, tuple[str, dict[str, str]]]:
+    """Return pos -> (masked line text, raw values by header) for the picked rows."""
+    out: dict[int, tuple[str, dict[str, str]]] = {}
+    for index, src in enumerate(sources):
+        rows = picks.filter((pl.col("__pos") // (1 << FILE_SHIFT)) == index)["__pos"]
+        if rows.len() == 0:
+            continue
+        wanted = (rows - (index << FILE_SHIFT)).cast(pl.UInt32).sort()
+        found = scan(src, wanted).collect()  # reads the file only up to the last example
+        hidden = {src.roles["customer"], src.roles.get("birthday")}
+        shown = [
+            pl.lit(MASK) if (c in hidden or PERSONAL.search(normalise_header(c))) and c not in (
+                src.roles.get("date"), src.roles.get("amount"), src.roles.get("order"),
+                src.roles.get("items"), src.roles.get("unit_price"))
+            else pl.col(c).cast(pl.String).fill_null("")
+            for c in found.columns if c != "__row"
+        ]
+        sep = src.dialect.delimiter if src.dialect.delimiter != WHITESPACE else " "
+        texts = found.select(pl.col("__row"), pl.concat_str(shown, separator=sep).alias("t"))
+        for row, text, values in zip(texts["__row"].to_list(), texts["t"].to_list(),
+                                     found.drop("__row").cast(pl.String).to_dicts()):
+            out[(index << FILE_SHIFT) + row] = (text, values)
+    return out
+
+
+HINTS = {
+    "missing_date": "every row needs a date; check that `columns: {date: …}` names the right column",
+    "bad_date": "give the date format under `sales:` → `format:`, e.g. `date_format: \"%d.%m.%Y\"`",
+    "missing_amount": "every row needs an amount; check that `columns: {amount: …}` names the right column",
+    "bad_amount": "check the decimal mark under `sales:` → `format:`, e.g. `decimal: \",\"` or `thousands: \".\"`",
+    "bad_items": "check that `columns: {items: …}` names a quantity column",
+    "zero_amount": "check that `columns: {amount: …}` names the money column",
+    "duplicate_line": "the file repeats the same lines; remove the repeated export",
+    "outside_window": "widen or remove `sales.window`",
+    "empty_line": "the file is mostly empty lines; check the export",
+}
+
+
+def too_many_rejected(quality: DataQuality, details: dict[str, tuple[str, str | None, str | None]]) -> PunchcardError:
+    """Return the error for a file that is mostly unreadable: top reasons with an example line."""
+    top = sorted(quality.rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    reason = top[0][0]
+    ex = quality.examples[reason][0]
+    column, value = details[reason][1], details[reason][2]
+    where = f"{ex['file']}: line {ex['line']}"
+    if column is not None:
+        where += f", column {column!r}, value {value!r}"
+    counts = ", ".join(f"{k} {v:,}" for k, v in top)
+    return PunchcardError(
+        f"{where}: {quality.rows_read - quality.rows_used:,} of {quality.rows_read:,} rows cannot "
+        f"be used ({counts}); e.g. `{ex['text']}`. Fix: {HINTS.get(reason, 'check the export')}."
+    )
+
+
+def accounting(counts: pl.DataFrame, picks: pl.DataFrame, lines: dict, sources: list[Source]):
+    """Return the DataQuality and, per reason, (masked text, column, value) of its first example."""
+    rejected = {r: int(n) for r, n in zip(counts["reason"].to_list(), counts["n"].to_list())
+                if r is not None}
+    rejected = {r: rejected[r] for r in REASONS if r in rejected}
+    used = int(counts.filter(pl.col("reason").is_null())["n"].sum())
+    examples: dict[str, list[dict]] = {}
+    details: dict[str, tuple[str, str | None, str | None]] = {}
+    picks = picks.sort(["reason", "__pos"])
+    for reason, pos in zip(picks["reason"].to_list(), picks["__pos"].to_list()):
+        src = sources[pos >> FILE_SHIFT]
+        row = pos - ((pos >> FILE_SHIFT) << FILE_SHIFT)
+        text, values = lines.get(pos, ("", {}))
+        examples.setdefault(reason, []).append({"file": src.label, "line": row + 2, "text": text})
+        if reason not in details:
+            role = REASON_ROLE.get(reason)
+            column = src.roles.get(role) or (src.roles.get("unit_price") if role == "amount" else None)
+            details[reason] = (text, column, values.get(column) if column else None)
+    examples = {r: examples[r] for r in REASONS if r in examples}
+    return DataQuality(used + sum(rejected.values()), used, rejected, examples), details

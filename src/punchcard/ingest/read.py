@@ -1,0 +1,136 @@
+"""Stage 2: sales exports → ``Ledger``.
+
+Each file is sniffed (``dialect.py``), scanned lazily by Polars as all-string columns and
+parsed with expressions; every row read ends in exactly one bucket (used, or rejected
+with a reason). Raw customer identifiers stay in the ingest modules: the ledger only
+holds a compact integer key per customer and a stable hash of the raw id.
+
+The stage's modules: ``sources.py`` (files prepared and scanned), ``parse.py`` (cells
+into standard columns), ``rows.py`` (classification, orders, duplicates),
+``quality.py`` (rejection counts, masked examples, errors) and ``keys.py`` (customer
+keys, stable hash, the sorted ledger); this module runs them.
+
+Speed at scale (tens of millions of rows): the file is scanned once, streaming; columns
+the sniffed sample shows to be plain take a plain cast, and only rows that cast cannot
+settle are read again with the full rules; customer ids are keyed during the scan (as
+numbers when they are plain integers, checked afterwards by their text's length, else as
+categorical codes); order-level work (gap filling, summing lines) touches only orders of
+more than one line; the scanned frame keeps the engine's chunks (no copy into one), and
+the passes over every row after the scan are compiled loops; and the ledger is sorted by
+packing (cust, day, amount, items) into one 64-bit number per row.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from punchcard.ingest.dialect import sniff
+from punchcard.errors import PunchcardError
+from punchcard.ingest.customers import assemble, stable_hash, warm_up
+from punchcard.ingest.ledger import EPOCH_ORDINAL, InputFile, Ledger
+from punchcard.ingest.parse import fix_rows, not_canonical, standard_rows
+from punchcard.program import Sales
+from punchcard.ingest.quality import MAX_EXAMPLES, accounting, example_lines, too_many_rejected
+from punchcard.ingest.rows import REASONS, classify, transactions
+from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, read_failure
+
+__all__ = ["read_ledger", "sniff", "stable_hash"]
+
+
+def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
+    """Return the ledger of ``sales``: parsed, accounted for, customers keyed; raises PunchcardError."""
+    if not sales.paths:
+        raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
+    with tempfile.TemporaryDirectory(prefix="punchcard-") as tmp, ThreadPoolExecutor(2) as pool:
+        pool.submit(warm_up)  # numba starts while the files are scanned
+        sources = [prepare(Path(p), sales, base, Path(tmp)) for p in sales.paths]
+        for src in sources:
+            if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
+                    or "customer" not in src.roles:
+                need = [r for r in ("customer", "date", "amount") if r not in src.roles
+                        and not (r == "amount" and "unit_price" in src.roles)]
+                raise PunchcardError(
+                    f"{src.label}: line 1: no {need[0]} column found among "
+                    f"{', '.join(src.header)}. Name it under `sales:` → `columns:`, "
+                    f"e.g. `{need[0]}: {src.header[0]}`."
+                )
+        has_order = any("order" in s.roles for s in sources)
+        # Duplicate lines need a hash of every line, except in a single line-item export,
+        # where only repeats across files count.
+        need_hash = not has_order or len(sources) > 1
+        try:
+            frame = read_rows(sources, sales, need_hash)
+        except pl.exceptions.ComputeError as exc:
+            raise read_failure(exc, sources) from None
+        frame = classify(frame, sales, has_order)
+        reason = frame["reason"]
+        counts = reason.value_counts(name="n")
+        if len(sources) == 1:
+            per_file = pl.DataFrame({"f": [0], "n": [frame.height]})
+        else:
+            per_file = (frame.select((pl.col("__pos") // (1 << FILE_SHIFT)).alias("f"))
+                        .group_by("f").agg(pl.len().alias("n")))
+        rejected = reason.is_not_null()
+        picks = pl.DataFrame({"reason": pl.Series([], dtype=pl.String), "__pos": pl.Series([], dtype=pl.Int64)})
+        if rejected.any():
+            picks = (frame.filter(rejected).select("reason", "__pos").sort("__pos")
+                     .group_by("reason", maintain_order=True).head(MAX_EXAMPLES)
+                     .with_columns(pl.col("reason").replace_strict(list(range(len(REASONS))), list(REASONS),
+                                                                 return_dtype=pl.String)))
+            frame = frame.filter(~rejected)
+        del reason, rejected
+        tx = transactions(frame, has_order)
+        del frame  # the rows are no longer needed: only the transactions go on
+        counts = counts.with_columns(pl.col("reason").replace_strict(
+            list(range(len(REASONS))), list(REASONS), default=None, return_dtype=pl.String))
+        try:
+            lines = example_lines(sources, picks) if picks.height else {}
+        except pl.exceptions.ComputeError as exc:
+            raise read_failure(exc, sources) from None
+        inputs = tuple(
+            InputFile(s.label, int(per_file.filter(pl.col("f") == i)["n"].sum()), source=str(p))
+            for i, (s, p) in enumerate(zip(sources, sales.paths))
+        )
+    quality, details = accounting(counts, picks, lines, sources)
+    if quality.rows_read == 0:
+        raise PunchcardError(f"{sources[0].label}: the file has a header but no rows. "
+                             "Fix: export the sales history with its rows.")
+    if quality.rows_used * 2 < quality.rows_read:
+        raise too_many_rejected(quality, details)
+    return assemble(tx, sales, quality, inputs)
+
+
+def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFrame:
+    """Return every row of every file in standard columns, in file and line order."""
+    # Customer ids as numbers when they are plain integers, else as categorical codes (a
+    # mapping of this read alone): either way keyed once, while the file is scanned.
+    numbers = all(s.numeric_ids for s in sources)
+    dtype = pl.Int64 if numbers else pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
+    orders = (not sales.cancel_prefix and any("order" in s.roles for s in sources)
+              and all(s.numeric_orders or "order" not in s.roles for s in sources))
+    rows = pl.concat([standard_rows(s, i, sales, need_hash=need_hash, cust_dtype=dtype, order_numbers=orders)
+                      for i, s in enumerate(sources)], how="vertical_relaxed")
+    frame = rows.collect(engine="streaming")
+    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
+        if lengths in frame.columns:
+            odd = not_canonical(frame[col], frame[lengths])
+            frame = frame.drop(lengths)
+            if odd:  # an id the sample did not foresee: read again with text ids
+                del frame
+                return read_rows([replace(s, **{role: False}) for s in sources], sales, need_hash)
+    frame = fix_rows(frame, sources, sales, need_hash, dtype, orders)
+    if not frame["__pos"].is_sorted():  # pragma: no cover - the engine keeps the file order
+        frame = frame.sort("__pos")
+    return frame
+
+
+def epoch_day(d: date) -> int:
+    """Return the day number of a date counted from 1970-01-01."""
+    return d.toordinal() - EPOCH_ORDINAL

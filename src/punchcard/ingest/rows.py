@@ -1,0 +1,221 @@
+"""Stage 2, rows: each row classified (used, or rejected for one reason), orders filled and summed.
+
+Duplicate lines are found by a hash of the whole line; a line of a multi-line order that
+lacks its customer, date or amount takes them from the order, and the order's lines are
+summed into one transaction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from numba import njit
+
+from punchcard.ingest.ledger import EPOCH_ORDINAL
+from punchcard.program import Sales
+from punchcard.ingest.sources import FILE_SHIFT
+
+# Reasons in the order they are tested: a row lands in the first that applies.
+REASONS = ("empty_line", "missing_date", "bad_date", "missing_amount", "bad_amount",
+           "bad_items", "zero_amount", "duplicate_line", "outside_window")
+
+
+def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (order, starts): a sort of ``keys`` and where each run of equal keys begins in it."""
+    order = pl.Series(keys).arg_sort().to_numpy()
+    ordered = keys[order]
+    change = np.empty(ordered.size, dtype=bool)
+    change[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
+    return order, np.flatnonzero(change)
+
+
+def duplicate_lines(frame: pl.DataFrame, has_order: bool) -> pl.Series:
+    """Return whether each row repeats an earlier identical line (same ``__h``).
+
+    Without orders, any repeat is a duplicate. In a line-item export, identical lines on one
+    receipt are two identical items (two coffees); only a line repeated from an earlier file
+    (overlapping exports) is a duplicate.
+    """
+    h = frame["__h"].to_numpy()
+    order, starts = runs(h)
+    first = np.repeat(np.minimum.reduceat(order, starts), np.diff(np.append(starts, h.size)))
+    dup = np.empty(h.size, dtype=bool)
+    if has_order:
+        files = frame["__pos"].to_numpy() >> FILE_SHIFT
+        dup[order] = files[order] != files[first]
+    else:
+        dup[order] = order != first
+    return pl.Series("__dup", dup)
+
+
+@njit(cache=True, nogil=True)
+def _shared_neighbours(numbers, known, start, last, shared) -> bool:
+    """Mark in ``shared`` the rows whose number equals that of the known row before or after
+    it, for the rows start.. of one chunk (``known`` empty: all known); False as soon as the
+    known numbers descend. ``last`` carries (row, number) of the last known row so far."""
+    for i in range(numbers.size):
+        if known.size and not known[i]:
+            continue
+        if last[0] >= 0:
+            if numbers[i] < last[1]:
+                return False
+            if numbers[i] == last[1]:
+                shared[start + i] = True
+                shared[last[0]] = True
+        last[0], last[1] = start + i, numbers[i]
+    return True
+
+
+def multi_orders(order: pl.Series) -> pl.Series:
+    """Return whether each row's order id is shared with another row (nulls: never)."""
+    n = order.len()
+    known = order.is_not_null()
+    numbers = order if order.dtype == pl.Int64 else order.cast(pl.Int64, strict=False)
+    if numbers.null_count() == order.null_count():
+        # Ascending numeric ids (the usual export): equal ids are neighbours. Read chunk by
+        # chunk, in place.
+        shared = np.zeros(n, dtype=np.bool_)
+        last = np.array([-1, 0], dtype=np.int64)
+        values, masks = numbers.fill_null(0).get_chunks(), None
+        if numbers.null_count():
+            masks = known.get_chunks()
+            if [c.len() for c in masks] != [c.len() for c in values]:
+                values, masks = [numbers.fill_null(0).rechunk()], [known.rechunk()]
+        start, ascending, everyone = 0, True, np.zeros(0, dtype=np.bool_)
+        for j, chunk in enumerate(values):
+            mask = masks[j].to_numpy() if masks is not None else everyone
+            ascending = _shared_neighbours(chunk.to_numpy(), mask, start, last, shared)
+            if not ascending:
+                break
+            start += chunk.len()
+        if ascending:
+            if order.dtype != pl.Int64 and shared.any():
+                # numeric look-alikes ("007", "7"): test the text itself
+                cand = np.flatnonzero(shared)
+                shared[cand] = order.gather(cand).is_duplicated().to_numpy()
+            return pl.Series("__multi", shared)
+    ids = order.filter(known)
+    if ids.len() < 2:
+        return pl.Series("__multi", [False] * n, dtype=pl.Boolean)
+    h = ids.hash(20270101).to_numpy()
+    ordered, starts = runs(h)
+    sizes = np.diff(np.append(starts, h.size))
+    shared = np.empty(h.size, dtype=bool)
+    shared[ordered] = np.repeat(sizes > 1, sizes)
+    out = np.zeros(n, dtype=bool)
+    where = known.arg_true().to_numpy()
+    if shared.any():
+        # the candidates above may include hash look-alikes: test the text itself
+        cand = np.flatnonzero(shared)
+        shared[cand] = ids.gather(cand).is_duplicated().to_numpy()
+    out[where] = shared
+    return pl.Series("__multi", out)
+
+
+def aligned(values: pl.Series, like: pl.Series) -> pl.Series:
+    """Return ``values`` cut into the same chunks as ``like``.
+
+    A frame read by the streaming engine comes in many chunks, shared by its columns; a
+    column added in one chunk would make ``select`` copy every column into one chunk.
+    """
+    if like.n_chunks() == 1:
+        return values
+    parts, start = [], 0
+    for chunk in like.get_chunks():
+        parts.append(values.slice(start, chunk.len()).rechunk())
+        start += chunk.len()
+    return pl.concat(parts, rechunk=False)
+
+
+def fill_orders(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return the frame with ``__multi`` (only where some order has more than one line), and
+    the gaps of multi-line orders filled from the order (``__amount_filled``)."""
+    multi = multi_orders(frame["order"])
+    if not multi.any():
+        return frame
+    frame = frame.with_columns(multi, pl.lit(False).alias("__amount_filled"))
+    at = multi.arg_true()
+    sub = frame[at].with_columns(
+        pl.col("cust_raw").fill_null(
+            pl.col("cust_raw").cast(pl.String).max().over("order").cast(frame["cust_raw"].dtype)),
+        pl.col("date").fill_null(pl.col("date").min().over("order")),
+        (pl.col("__no_date") & pl.col("date").min().over("order").is_not_null()).alias("__date_filled"),
+        (pl.col("__no_amount") & pl.col("amount").is_not_null().any().over("order")).alias("__amount_filled"),
+    ).with_columns(
+        pl.when(pl.col("__amount_filled")).then(0.0).otherwise(pl.col("amount")).alias("amount"),
+        (pl.col("__no_date") & ~pl.col("__date_filled")).alias("__no_date"),
+        (pl.col("__no_amount") & ~pl.col("__amount_filled")).alias("__no_amount"),
+    )
+    return frame.with_columns(
+        frame[c].scatter(at, sub[c]) for c in
+        ("cust_raw", "date", "amount", "__no_date", "__no_amount", "__amount_filled"))
+
+
+def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame:
+    """Return the rows with ``reason`` (a REASONS index; null = used), order gaps filled, returns
+    signed; ``__multi`` marks the lines of multi-line orders (no such column: none)."""
+    dup = pl.lit(False)
+    if "__h" in frame.columns:
+        frame = frame.with_columns(aligned(duplicate_lines(frame, has_order), frame["__pos"])).drop("__h")
+        dup = pl.col("__dup")
+    if has_order:
+        frame = fill_orders(frame)
+    multi = "__multi" in frame.columns
+    day = pl.col("date").cast(pl.Int32)
+    start, end = sales.window if sales.window else (None, None)
+    outside = pl.lit(False)
+    if start is not None:
+        outside = outside | (day < start.toordinal() - EPOCH_ORDINAL)
+    if end is not None:
+        outside = outside | (day > end.toordinal() - EPOCH_ORDINAL)
+    filled_zero = pl.col("__amount_filled") if multi else pl.lit(False)
+    tests = [
+        pl.col("__empty"), pl.col("__no_date"), pl.col("date").is_null(), pl.col("__no_amount"),
+        pl.col("amount").is_null(), ~pl.col("__no_items") & pl.col("items").is_null(),
+        (pl.col("amount") == 0) & ~filled_zero, dup, outside,
+    ]
+    # Each test alone is a cheap pass; the chain (first test that applies) only needs the
+    # tests that hit some row — on a clean export, none.
+    hits = frame.select(test.any().alias(str(code)) for code, test in enumerate(tests)).row(0)
+    reason = pl.lit(None, dtype=pl.UInt8)
+    for code in reversed([c for c, hit in enumerate(hits) if hit]):
+        reason = pl.when(tests[code]).then(pl.lit(code, dtype=pl.UInt8)).otherwise(reason)
+    amount = pl.col("amount")
+    if sales.cancel_prefix and has_order:
+        cancelled = pl.col("order").str.starts_with(sales.cancel_prefix).fill_null(False)
+        amount = pl.when(cancelled).then(-amount.abs()).otherwise(amount)
+    keep = ["__pos", "cust_raw", "birthday"] + (["order"] if has_order else []) + (["__multi"] if multi else [])
+    return frame.select(
+        *keep,
+        reason.alias("reason"),
+        amount.alias("amount"),
+        day.alias("day"),
+        # a missing quantity counts one item (a quantity that cannot be read is rejected)
+        pl.col("items").fill_null(1.0).alias("items"),
+    )
+
+
+def transactions(used: pl.DataFrame, has_order: bool) -> pl.DataFrame:
+    """Return one row per transaction: rows sharing an order (and customer) are summed."""
+    cols = ["cust_raw", "day", "amount", "items", "birthday", "__pos"]
+    if "__multi" not in used.columns or not used["__multi"].any():
+        return used.select(cols)
+    # Only orders of more than one line need summing; a single line is its own visit.
+    multi = used["__multi"]
+    grouped = (
+        used.filter(multi)
+        .group_by(["cust_raw", "order"])
+        .agg(
+            pl.col("day").sort_by("__pos").first(),
+            pl.col("amount").sum(),
+            pl.col("items").sum(),
+            pl.col("birthday").sort_by("__pos").drop_nulls().first(),
+            pl.col("__pos").min(),
+        )
+        # A parallel sum may add an order's lines in any order; rounding far below a
+        # cent makes the total the same bits on every run.
+        .with_columns(pl.col("amount").round(6), pl.col("items").round(6))
+        .select(cols)
+    )
+    return pl.concat([used.filter(~multi).select(cols), grouped])

@@ -1,0 +1,201 @@
+"""Stage 2, the input files: each file sniffed, transcoded to UTF-8 CSV where needed, and scanned.
+
+A ``Source`` is one file ready to scan: its dialect (``dialect.py``) merged with the
+program's ``sales.format``, its column roles, and which columns the sample shows to be
+plain enough for a plain cast. Rows are addressed by a position key (``FILE_SHIFT``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from punchcard.ingest.dialect import (
+    EXCEL,
+    WHITESPACE,
+    Dialect,
+    detect_roles,
+    open_binary,
+    resolve_day_month,
+    sniff_dialect,
+    whitespace_to_csv,
+)
+from punchcard.errors import PunchcardError
+from punchcard.program import Sales
+
+CHUNK = 4 * 1024 * 1024
+FILE_SHIFT = 40  # position key = file index << 40 | row index
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, ready to scan: where to read it, its dialect and column roles."""
+
+    path: Path
+    label: str  # path as shown to users (relative to the program file)
+    scan_path: Path  # the file itself, or a UTF-8 CSV transcoded from it
+    kind: str  # "csv" or "parquet"
+    dialect: Dialect
+    header: tuple[str, ...]
+    roles: dict[str, str]
+    # Fast parse paths, chosen from the sample: a plain cast per column, and any row the
+    # cast cannot read is parsed again with the full expressions (so the result is the same).
+    plain_amount: bool = False  # every sampled amount is a bare number
+    plain_date: bool = False  # every sampled date is a bare date: no time part, no spaces
+    plain_items: bool = False  # every sampled quantity is a bare number
+    plain_birthday: bool = False  # every sampled birthday is a bare date
+    numeric_ids: bool = False  # every sampled customer id is a plain integer such as 1042
+    numeric_orders: bool = False  # every sampled order id is a plain integer
+
+
+PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
+PLAIN_DATE = r"^[0-9./-]+$"
+
+
+def plain_sample(frame: pl.DataFrame, roles: dict[str, str], dialect: Dialect) -> tuple[bool, bool, bool, bool]:
+    """Return whether the sample's amounts, dates, quantities and birthdays can take the fast paths."""
+    numeric = dialect.decimal == "." and "." not in (dialect.thousands or "")
+
+    def plain(role: str, pattern: str, fmt: str | None = "") -> bool:
+        col = roles.get(role)
+        if col is None or col not in frame.columns:
+            return False
+        if fmt is not None and fmt != "" and (fmt == EXCEL or fmt.startswith("?") or "%H" in fmt
+                                              or "%T" in fmt):
+            return False
+        values = frame[col].drop_nulls()
+        return bool(values.str.contains(pattern).all())
+
+    money = "amount" if "amount" in roles else "unit_price"
+    amount = numeric and plain(money, PLAIN_NUMBER)
+    dates = (bool(dialect.date_format) and "date" in roles and roles["date"] in frame.columns
+             and frame[roles["date"]].null_count() == 0
+             and plain("date", PLAIN_DATE, dialect.date_format))
+    items = numeric and plain("items", PLAIN_NUMBER)
+    birthday = bool(dialect.birthday_format) and plain("birthday", PLAIN_DATE, dialect.birthday_format)
+    return amount, dates, items, birthday
+
+
+def label_of(path: Path, base: Path | None) -> str:
+    """Return the path as users see it: relative to the program file's folder when possible."""
+    if base is None:
+        return str(path)
+    try:
+        return Path(os.path.relpath(path, base)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def transcode(path: Path, dialect: Dialect, tmp: Path) -> Path:
+    """Return a UTF-8 CSV copy of a cp1252 or whitespace-aligned file, converted in chunks."""
+    out = tmp / f"{len(list(tmp.iterdir()))}.csv"
+    decoder = codecs.getincrementaldecoder(dialect.encoding)()
+    carry = ""
+    lines = 0
+    with open_binary(path) as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            raw = src.read(CHUNK)
+            try:
+                text = carry + decoder.decode(raw, final=not raw).lstrip("\ufeff")
+            except UnicodeDecodeError as exc:
+                line = lines + carry.count("\n") + raw[: exc.start].count(b"\n") + 1
+                raise PunchcardError(
+                    f"{path}: line {line}: byte 0x{raw[exc.start]:02x} cannot be read as "
+                    f"{dialect.encoding}. Fix: set the file's real encoding under `sales:` "
+                    "as `format: {encoding: utf-8}` (or latin-1, cp1252, …), or re-export "
+                    "the file as UTF-8."
+                ) from None
+            lines += raw.count(b"\n")
+            if raw and "\n" in text:
+                cut = text.rindex("\n") + 1
+                text, carry = text[:cut], text[cut:]
+            elif raw:
+                carry, text = text, ""
+            if dialect.delimiter == WHITESPACE:
+                text = whitespace_to_csv(text)
+            dst.write(text)
+            if not raw:
+                break
+    return out
+
+
+def prepare(path: Path, sales: Sales, base: Path | None, tmp: Path) -> Source:
+    """Return the file's ``Source``: sniffed dialect merged with ``sales.format``, roles resolved."""
+    label = label_of(path, base)
+    if not path.exists():
+        raise PunchcardError(f"{label}: file not found. Check `sales.path` in the program file.")
+    if path.suffix.lower() == ".parquet":
+        header = tuple(pl.scan_parquet(path).collect_schema().names())
+        roles = detect_roles(header, dict(sales.columns), label)
+        dialect = Dialect(date_format=sales.format.date_format)
+        return Source(path, label, path, "parquet", dialect, header, roles)
+    fmt = sales.format
+    given = Dialect(fmt.encoding or "", fmt.delimiter or "", fmt.decimal or "", fmt.thousands,
+                    fmt.date_format)
+    try:
+        dialect, header, roles, frame, _ = sniff_dialect(path, given, dict(sales.columns))
+    except PunchcardError as exc:
+        raise PunchcardError(str(exc.message).replace(str(path), label, 1)) from None
+    if dialect.date_format and dialect.date_format.startswith("?"):
+        dialect = replace(dialect, date_format=resolve_dates_fully(path, dialect, roles, label))
+    if dialect.birthday_format and dialect.birthday_format.startswith("?"):
+        col = roles["birthday"]
+        dialect = replace(dialect, birthday_format=resolve_day_month(
+            dialect.birthday_format, frame[col], label, col))
+    utf8 = codecs.lookup(dialect.encoding).name == "utf-8"
+    scan_path = path
+    if not utf8 or dialect.delimiter == WHITESPACE:
+        scan_path = transcode(path, dialect, tmp)
+        dialect = replace(dialect, delimiter="," if dialect.delimiter == WHITESPACE else dialect.delimiter)
+    def integers(role: str) -> bool:
+        if roles.get(role) not in frame.columns:
+            return False
+        return bool(frame[roles[role]].drop_nulls().str.contains(r"^(?:-?[1-9][0-9]{0,17}|0)$").all())
+
+    return Source(path, label, scan_path, "csv", dialect, header, roles,
+                  *plain_sample(frame, roles, dialect), integers("customer"), integers("order"))
+
+
+def resolve_dates_fully(path: Path, dialect: Dialect, roles: dict[str, str], label: str) -> str:
+    """Return the day/month order of a slash/dash date column, looking at the whole column."""
+    col = roles["date"]
+    if codecs.lookup(dialect.encoding).name == "utf-8" and dialect.delimiter != WHITESPACE:
+        values = pl.scan_csv(path, separator=dialect.delimiter, infer_schema=False).select(
+            pl.col(col)
+        ).collect()[col]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = transcode(path, dialect, Path(tmp))
+            values = pl.scan_csv(copy, infer_schema=False).select(pl.col(col)).collect()[col]
+    return resolve_day_month(dialect.date_format or "?/", values, label, col)
+
+
+def scan(src: Source, rows: pl.Series | None = None) -> pl.LazyFrame:
+    """Return the file as all-string columns plus ``__row``; only ``rows`` (row indexes) if given."""
+    if src.kind == "parquet":
+        lf = pl.scan_parquet(src.scan_path, row_index_name="__row")
+    else:
+        lf = pl.scan_csv(src.scan_path, separator=src.dialect.delimiter, infer_schema=False,
+                         row_index_name="__row", truncate_ragged_lines=True)
+    if rows is not None:
+        # rows are ascending: stop reading after the last one
+        lf = lf.head(int(rows.max()) + 1).filter(pl.col("__row").is_in(rows.implode()))
+    return lf
+
+
+def read_failure(exc: Exception, sources: list[Source]) -> PunchcardError:
+    """Return a user-facing error for a file Polars cannot read (usually the encoding)."""
+    text = str(exc)
+    label = sources[0].label if len(sources) == 1 else ", ".join(s.label for s in sources)
+    if "utf-8" in text.lower() or "utf8" in text.lower():
+        return PunchcardError(
+            f"{label}: the file is not valid UTF-8 beyond its first lines ({text.splitlines()[0]}). "
+            "Fix: this looks like cp1252: add `format: {encoding: cp1252}` under `sales:`."
+        )
+    return PunchcardError(f"{label}: cannot read the file ({text.splitlines()[0]}). "
+                          "Fix: check `delimiter:` under `sales:` → `format:`.")

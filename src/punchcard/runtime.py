@@ -1,0 +1,54 @@
+"""What several stages share: the default seed, the length of a month, threads, file hashes."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+#: The seed of every random draw when none is given (`build --seed`), so two builds match.
+DEFAULT_SEED = 20270101
+
+#: Days per month: 365.25 / 12, the calendar's mean month (SPEC §4: monthly fixed costs,
+#: points lapsing after ``expiry_months``, tier windows, the forecast horizon).
+DAYS_PER_MONTH = 30.4375
+
+_CHUNK = 1 << 20
+
+
+def workers() -> int:
+    """Return how many threads may work at once: the CPUs this process may use (PUNCHCARD_THREADS caps it)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    cap = os.environ.get("PUNCHCARD_THREADS", "")
+    return max(1, min(n, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, n)
+
+
+def set_threads(n: int) -> None:
+    """Use at most n threads: for the schemes replayed side by side and for the compiled kernels."""
+    import numba
+
+    os.environ["PUNCHCARD_THREADS"] = str(int(n))
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex SHA-256 of a file, streamed in 1 MiB chunks (once per file version).
+
+    A build hashes each sales file for its fingerprint and again for ``results.json``;
+    the second time is answered from memory while the file's inode, size and mtime are unchanged.
+    """
+    stat = os.stat(path)
+    return _sha256(os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,326 @@
+"""The context of every page of one program: tables, charts and sentences, ready for its template.
+
+``Pages`` builds the program page (ranked verdicts, comparison, caveats, changes since the
+previous build), one page per scheme, the customers page and the method page.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from markupsafe import Markup, escape
+
+from punchcard.site import charts
+from punchcard.site.tables import figure_columns, figure_label, format_figure, lookup
+from punchcard.site.fmt import Formatter
+from punchcard.site.i18n import render_message
+from punchcard.messages import rejection_label
+from punchcard.site.verdicts import kind_label, scheme_summary, settings, verdict
+
+
+def assumption_label(name: str, _: Callable[[str], str]) -> str:
+    """Return the plain-language name of an assumption."""
+    labels = {"enrollment": _("Customers who join"), "visit_lift": _("Extra visits by members"),
+              "spend_lift": _("Extra spend per visit"), "retention_lift": _("Better retention"),
+              "redemption_rate": _("Rewards actually redeemed"), "frequency_bias": _("Frequent customers join more"),
+              "goal_gradient": _("Faster visits near a reward"), "post_reward_reset": _("Slower visits after a reward"),
+              "endowed_progress": _("Effect of a head start")}
+    return labels.get(name, name.replace("_", " "))
+
+
+class Pages:
+    """Builds the context (tables, charts, sentences) of every page of one program."""
+
+    def __init__(self, res: dict, schemes: list[dict], fmt: Formatter, gettext: Callable[[str], str],
+                 theme: charts.Theme, docs: dict[str, Markup]):
+        self.res, self.schemes, self.fmt, self._, self.theme, self.docs = res, schemes, fmt, gettext, theme, docs
+        run = res.get("forecast") or {}
+        self.skip_reason = (render_message(run.get("skipped") or run.get("skipped_reason"), fmt, gettext)
+                            or gettext("No forecast was made for this program."))
+
+    def _table(self, caption: str, columns: list[str], rows: list[list[str]], cls: str = "") -> dict:
+        return {"caption": caption, "columns": columns, "rows": rows, "class": cls}
+
+    def program(self) -> dict:
+        """Return the program page: ranked verdicts, comparison charts and the full table."""
+        _, f, t, ss = self._, charts.Whole(self.fmt), self.theme, self.schemes
+        months = self.res["program"].get("horizon_months", 12)
+        forecasted = [s for s in ss if s.get("forecast")]
+        chart_list = [charts.cost_uptake("program-cost-uptake", ss, t, f, _)]
+        if forecasted:
+            chart_list.append(charts.net_impact_ranges("program-net-impact", forecasted, t, f, _, months))
+            chart_list.append(charts.break_even("program-break-even", forecasted, t, f, _))
+        else:
+            chart_list.append(charts.skipped("program-net-impact", _("What each scheme may earn or cost"),
+                                             self.skip_reason))
+        chart_list.append(charts.cost_over_time("program-cost-monthly", ss, t, f, _))
+        ranked = [{"scheme": s, "verdict": verdict(s, self.res, f, _), "kind": kind_label(s["kind"], _),
+                   "facts": self._facts(s)} for s in ss]
+        return {"page": "program", "page_title": self.res["program"]["name"], "ranked": ranked,
+                "charts": chart_list, "tables": self._comparison(), "warnings": self._warnings(),
+                "period": (f.date(self.res["data"]["first_date"]), f.date(self.res["data"]["last_date"])),
+                "overview": self._overview(), "forecast_skipped": None if forecasted else self.skip_reason,
+                "changes": self._changes()}
+
+    def _warnings(self) -> list[str]:
+        """Return the build's warnings in the page's language (from ``warnings_detail`` when present)."""
+        plain = self.res.get("warnings") or []
+        detail = self.res.get("warnings_detail")
+        if not isinstance(detail, list) or len(detail) != len(plain):
+            return [str(w) for w in plain]  # results.json from an older punchcard
+        return [render_message(d, self.fmt, self._) for d in detail]
+
+    def _changes(self) -> dict | None:
+        """Return what changed since the previous build's data (None on a first build)."""
+        ch = self.res.get("changes")
+        if not ch:
+            return None
+        _, f = self._, self.fmt
+        fmt_of = {"revenue": lambda v: f.money(v, 0), "customers": f.number, "transactions": f.number,
+                  "rows_read": f.number, "last_date": f.date,
+                  "backtest.total_cost": lambda v: f.money(v, 0),
+                  "backtest.cost_share_of_revenue": lambda v: f.percent(v, 1),
+                  "backtest.customers_rewarded": f.number,
+                  "backtest.rewarded_share": lambda v: f.percent(v, 0),
+                  "forecast.net_impact.mean": lambda v: f.money(v, 0),
+                  "forecast.probability_positive": lambda v: f.percent(v, 0)}
+        labels = {"revenue": _("Revenue"), "customers": _("Customers"), "transactions": _("Transactions"),
+                  "rows_read": _("Rows read"), "last_date": _("Last sale"),
+                  "backtest.total_cost": _("Cost over your history"),
+                  "backtest.cost_share_of_revenue": _("Cost share of revenue"),
+                  "backtest.customers_rewarded": _("Customers rewarded"),
+                  "backtest.rewarded_share": _("Members rewarded"),
+                  "forecast.net_impact.mean": _("Expected net impact"),
+                  "forecast.probability_positive": _("Chance it pays")}
+
+        def show(key: str, v) -> str:
+            return "–" if v is None else fmt_of.get(key, str)(v)
+
+        rows = [[_("Your data"), labels.get(k, k), show(k, d["old"]), show(k, d["new"])]
+                for k, d in ch.get("data", {}).items()]
+        for sc in ch.get("schemes", []):
+            if sc.get("new"):
+                rows.append([sc["name"], _("New scheme"), "–", str(sc["rank"]["new"])])
+                continue
+            if sc.get("rank_changed"):
+                rows.append([sc["name"], _("Rank"), str(sc["rank"]["old"]), str(sc["rank"]["new"])])
+            for k, d in sc.get("figures", {}).items():
+                rows.append([sc["name"], labels.get(k, k), show(k, d["old"]), show(k, d["new"])])
+        return {"previous_last_date": show("last_date", ch.get("previous_last_date")),
+                "ranking_changed": ch.get("ranking_changed", False),
+                "table": self._table(_("What changed since the previous build"),
+                                     [_("Where"), _("Figure"), _("Before"), _("Now")], rows)}
+
+    def _facts(self, s: dict) -> list[tuple[str, str]]:
+        """Return the two or three headline figures shown on a scheme's card."""
+        _, f, fc, bt = self._, self.fmt, s.get("forecast"), s["backtest"]
+        facts = []
+        if fc:
+            facts.append((_("Expected net impact"), f.money(fc["net_impact"]["mean"], 0)))
+            facts.append((_("Chance it pays"), f.percent(fc["probability_positive"], 0)))
+        facts.append((_("Cost over your history"), f.money(bt["total_cost"], 0)))
+        facts.append((_("Members rewarded"), f.percent(bt.get("rewarded_share", 0.0), 0)))
+        return facts
+
+    def _overview(self) -> list[tuple[str, str]]:
+        """Return the facts about the data behind the comparison."""
+        _, f, d = self._, self.fmt, self.res["data"]
+        return [(_("Revenue"), f.money(d["revenue"], 0)), (_("Identified customers"), f.number(d["customers"])),
+                (_("Transactions"), f.number(d["transactions"])), (_("Days of history"), f.number(d.get("days")))]
+
+    def _comparison(self) -> list[dict]:
+        """Return the comparison tables (history, then forecast): one column per scheme."""
+        _, ss = self._, self.schemes
+        cols = [_("Figure")] + [s["name"] for s in ss]
+        tables = []
+        for block, caption in (("backtest", _("Replayed on your sales history")),
+                               ("forecast", _("Forecast for the months ahead"))):
+            rows = [[figure_label(k, _)] + [format_figure(lookup(s, k), kind, self.fmt) for s in ss]
+                    for k, kind in figure_columns(ss) if k.startswith(block + ".")]
+            if block == "forecast" and not any(s.get("forecast") for s in ss):
+                continue
+            tables.append(self._table(caption, cols, rows, "comparison"))
+        return tables
+
+    def scheme(self, s: dict) -> dict:
+        """Return one scheme's page: what it is, who earns, when, forecast and caveats."""
+        _, f, t = self._, charts.Whole(self.fmt), self.theme
+        bt, fc, sid = s["backtest"], s.get("forecast"), s["id"]
+        chart_list = [charts.rewards_per_member(f"scheme-{sid}-rewards", bt, t, f, _),
+                      charts.cost_by_decile(f"scheme-{sid}-deciles", bt, t, f, _),
+                      charts.monthly_cost_liability(f"scheme-{sid}-monthly", bt, t, f, _),
+                      charts.days_to_first_reward(f"scheme-{sid}-first-reward", bt, t, f, _)]
+        if fc:
+            chart_list.append(charts.forecast_histogram(f"scheme-{sid}-forecast", fc, t, f, _))
+            if fc.get("tornado"):
+                chart_list.append(charts.tornado(f"scheme-{sid}-tornado", fc, t, f, _,
+                                                 lambda a: assumption_label(a, _)))
+        else:
+            chart_list.append(charts.skipped(f"scheme-{sid}-forecast", _("Range of outcomes"), self.skip_reason))
+        params = self._table(_("Settings as configured"), [_("Setting"), _("Value")],
+                             [[_setting_cell(label, key), value]
+                              for label, key, value in settings(s.get("params") or {}, self.fmt, _)], "params")
+        return {"page": "scheme", "page_title": s["name"], "scheme": s, "kind": kind_label(s["kind"], _),
+                "summary": scheme_summary(s, f, _), "verdict": verdict(s, self.res, f, _), "params": params,
+                "facts": self._facts(s), "charts": chart_list, "caveats": self._caveats(s)}
+
+    def _caveats(self, s: dict) -> list[str]:
+        """Return the warnings the data raise about one scheme's figures."""
+        _, f, bt, fc = self._, self.fmt, s["backtest"], s.get("forecast")
+        out = []
+        customers = self.res["data"].get("customers", 0)
+        if customers < 500:
+            out.append(_("The figures rest on only %(n)s identified customers; treat them as rough.")
+                       % {"n": f.number(customers)})
+        if not fc:
+            out.append(self.skip_reason)
+        if bt["total_cost"] > 0 and bt["liability"] > 0.25 * bt["total_cost"]:
+            out.append(_("At the end of the history members still hold rewards worth %(l)s (%(s)s of the total "
+                         "cost): a liability to provide for.")
+                       % {"l": f.money(bt["liability"], 0), "s": f.percent(bt["liability"] / bt["total_cost"], 0)})
+        if bt.get("rewarded_share", 1.0) < 0.15:
+            out.append(_("Only %(s)s of members would ever earn a reward; most would see no benefit.")
+                       % {"s": f.percent(bt.get("rewarded_share", 0.0), 0)})
+        if bt.get("top20_cost_share", 0.0) > 0.6:
+            out.append(_("%(s)s of the reward cost goes to your top 20 %% of customers, who may come anyway.")
+                       % {"s": f.percent(bt["top20_cost_share"], 0)})
+        if fc and fc["net_impact"]["p10"] < 0 < fc["net_impact"]["p90"]:
+            out.append(_("The outcome is uncertain: the pessimistic case (P10) loses money and the optimistic "
+                         "case (P90) makes money."))
+        if fc and fc.get("break_even_visit_lift") is None:
+            out.append(_("No visit lift between −50 % and +200 % makes this scheme break even."))
+        model = self.res.get("model") or {}
+        if model and model.get("converged") is False:
+            out.append(_("The customer model did not converge; read the forecast with extra care."))
+        return out
+
+    def customers(self) -> dict:
+        """Return the customers page: concentration, frequency, recency and data quality."""
+        _, f, t, c = self._, charts.Whole(self.fmt), self.theme, self.res["customers"]
+        chart_list = [
+            charts.pareto("customers-pareto", c, t, f, _),
+            charts.count_bars("customers-frequency", _("How often customers buy"),
+                              _("Identified customers by the number of purchases they made in the history. "
+                                "%(s)s of them came back at least once.") % {"s": f.percent(c["repeat_share"])},
+                              c["frequency"], "transactions", "customers", t, f, (_("Purchases"), _("Customers"))),
+            charts.count_bars("customers-recency", _("When customers last bought"),
+                              _("Identified customers by weeks since their last purchase at the end of the data. "
+                                "The bars on the right are customers you may already have lost."),
+                              c["recency"], "weeks", "customers", t, f, (_("Weeks since last purchase"), _("Customers"))),
+            charts.count_bars("customers-interpurchase", _("Time between purchases"),
+                              _("Gaps between one purchase and the next by the same customer. Half of the gaps are "
+                                "shorter than %(d)s days — a natural rhythm for reward timing.")
+                              % {"d": f.number(c["median_interpurchase_days"])},
+                              c["interpurchase"], "days", "count", t, f, (_("Days between purchases"), _("Purchases"))),
+            charts.new_returning("customers-new-returning", c, t, f, _),
+        ]
+        return {"page": "customers", "page_title": _("Your customers"), "charts": chart_list,
+                "quality": self._quality(), "overview": self._overview()}
+
+    def _quality(self) -> dict:
+        """Return the data-quality ledger: rows read, used and rejected by reason with examples."""
+        _, f, d = self._, self.fmt, self.res["data"]
+        rows = [[_("Rows read"), f.number(d["rows_read"])], [_("Rows used"), f.number(d["rows_used"])]]
+        for reason, n in sorted((d.get("rows_rejected") or {}).items()):
+            rows.append([_("Rejected: %(reason)s") % {"reason": _(rejection_label(reason))}, f.number(n)])
+        rows += [[_("Anonymous transactions"), f.number(d.get("anonymous_transactions"))],
+                 [_("Anonymous revenue"), f.money(d.get("anonymous_revenue"), 0)],
+                 [_("Returns"), f.money(d.get("returns"), 0)]]
+        examples = [{"reason": _(rejection_label(reason)), "lines": lines}
+                    for reason, lines in sorted((d.get("rejected_examples") or {}).items())]
+        table = self._table(_("Every row of the sales export ends in exactly one bucket"),
+                            [_("Rows"), _("Count")], rows, "quality")
+        return {"table": table, "examples": examples, "inputs": self.res.get("inputs") or []}
+
+    def method(self) -> dict:
+        """Return the method page: docs, model fit, assumptions and reproducibility."""
+        _, f, t = self._, self.fmt, self.theme
+        model = self.res.get("model")
+        chart_list, model_table = [], None
+        if model:
+            bg, gg = model.get("bgnbd") or {}, model.get("gamma_gamma") or {}
+            rows = [[f"BG/NBD {k}", f.number(bg.get(k), 4)] for k in ("r", "alpha", "a", "b")]
+            rows += [[_("BG/NBD log-likelihood"), f.number(bg.get("loglik"), 2)]]
+            rows += [[f"Gamma-Gamma {k}", f.number(gg.get(k), 4)] for k in ("p", "q", "v")]
+            if gg.get("loglik") is not None:
+                rows.append([_("Gamma-Gamma log-likelihood"), f.number(gg["loglik"], 2)])
+            rows += [[_("Customers fitted"), f.number(model.get("customers"))],
+                     [_("Repeat customers"), f.number(model.get("repeat_customers"))],
+                     [_("Converged"), _("yes") if model.get("converged") else _("no")],
+                     [_("Expected transactions without a scheme"), f.number(model.get("expected_transactions"))],
+                     [_("Expected revenue without a scheme"), f.money(model.get("expected_revenue"), 0)]]
+            model_table = self._table(_("Customer model"), [_("Parameter"), _("Value")], rows, "model")
+            checks = model.get("checks")
+            if checks:
+                chart_list = [charts.tracking("method-tracking", checks, t, f, _),
+                              charts.repeat_histogram("method-repeat", checks, t, f, _)]
+        return {"page": "method", "page_title": _("Method and assumptions"), "docs": self.docs,
+                "model_table": model_table, "charts": chart_list, "model_skipped": None if model else self.skip_reason,
+                "assumptions": self._assumptions(), "business": self._business(), "repro": self._repro()}
+
+    def _assumptions(self) -> dict:
+        """Return every assumption with low/likely/high and where it comes from."""
+        _, f = self._, self.fmt
+        rows = []
+        base = self.res["program"].get("assumptions") or {}
+        for name, value in base.items():
+            rows.append([assumption_label(name, _), *_range_cells(value, f, _), _("program file")])
+        for s in self.schemes:
+            for name, value in (s.get("assumptions") or {}).items():
+                if value != base.get(name):
+                    rows.append([assumption_label(name, _), *_range_cells(value, f, _),
+                                 _("scheme “%(name)s”") % {"name": s["name"]}])
+        return self._table(_("Assumptions"), [_("Assumption"), _("Low"), _("Most likely"), _("High"), _("Source")],
+                           rows, "assumptions")
+
+    def _business(self) -> dict:
+        """Return the business settings (margin, horizon, fixed costs)."""
+        _, f, p = self._, self.fmt, self.res["program"]
+        fixed = p.get("fixed_costs") or {}
+        rows = [[_("Gross margin"), f.percent(p.get("gross_margin"))],
+                [_("Forecast horizon (months)"), f.number(p.get("horizon_months"))],
+                [_("Set-up cost"), f.money(fixed.get("setup"))], [_("Running cost per month"), f.money(fixed.get("monthly"))],
+                [_("Cost per member per year"), f.money(fixed.get("per_member_year"))]]
+        return self._table(_("Business settings"), [_("Setting"), _("Value")], rows, "business")
+
+    def _repro(self) -> dict:
+        """Return what is needed to reproduce the build: version, inputs, seed and command."""
+        _, f, r = self._, self.fmt, self.res.get("reproducibility") or {}
+        fc = self.res.get("forecast") or {}
+        rows = [[_("punchcard version"), str(r.get("punchcard_version", self.res.get("punchcard_version", "")))],
+                [_("Command"), str(r.get("command", ""))], [_("Random seed"), str(r.get("seed", fc.get("seed", "")))],
+                [_("Simulations"), f.number(fc.get("draws"))],
+                [_("Customers simulated"), f.number(fc.get("customers_simulated"))]]
+        names = {"fingerprint": _("Fingerprint of inputs and settings"), "python": "Python", "polars": "Polars",
+                 "numpy": "NumPy", "scipy": "SciPy"}
+        rows += [[names.get(k, k), str(v)] for k, v in sorted(r.items())
+                 if k not in ("punchcard_version", "command", "seed") and isinstance(v, (str, int, float))]
+        inputs = [[i["path"], i["sha256"], f.number(i["rows"])] for i in self.res.get("inputs") or []]
+        return {"table": self._table(_("Reproducibility"), [_("Item"), _("Value")], rows, "repro"),
+                "inputs": self._table(_("Input files"), [_("File"), "SHA-256", _("Rows")], inputs, "inputs")}
+
+
+def _range_cells(value: Any, f: Formatter, _: Callable[[str], str]) -> list[str]:
+    """Return low/likely/high cells for a range, or the single value in the middle cell."""
+    if isinstance(value, dict) and {"low", "likely", "high"} <= value.keys():
+        return [_plain(value["low"], f, _), _plain(value["likely"], f, _), _plain(value["high"], f, _)]
+    return ["", _plain(value, f, _), ""]
+
+
+def _plain(value: Any, f: Formatter, _: Callable[[str], str]) -> str:
+    """Return a configured value formatted for a settings table."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if value is None:
+        return _("none")
+    if isinstance(value, int):
+        return f.number(value)
+    if isinstance(value, float):
+        digits = 0 if value == int(value) else min(4, len(repr(value).split(".")[-1]))
+        return f.number(value, digits)
+    return str(value)
+
+
+def _setting_cell(label: str, key: str) -> Markup:
+    """Return a settings-table row header: the translated label, then the raw key in ``<code>``."""
+    return Markup('{} <code class="param-key">{}</code>').format(escape(label), key)

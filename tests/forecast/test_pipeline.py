@@ -1,0 +1,230 @@
+"""Forecast: common random numbers, determinism, break-even and skipping on thin data."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import polars as pl
+import pytest
+
+from punchcard.forecast import batch, scenarios, worlds
+from punchcard.forecast import draws as D
+from punchcard.forecast import pipeline as F
+from punchcard.program import (
+    Assumptions, Business, FixedCosts, ForecastSettings, MemberDiscountParams, PerksParams, Program,
+    Range, Reward, Sales, Scheme, StampCardParams,
+)
+from tests.helpers import cdnow_ledger, fake_replay, make_ledger, program, scheme
+
+
+def test_zero_lift_zero_cost_scheme_matches_baseline(cdnow) -> None:
+    s = scheme("perks", enrollment=1.0)
+    out = F.run(program(s), cdnow, draws=30, replay=fake_replay)
+    f = out.schemes["perks"]
+    assert out.skipped_reason is None and f["members"] == pytest.approx(2357)
+    assert abs(f["incremental_revenue"]) <= 3 * f["incremental_revenue_se"] + 1e-9 * f["baseline_revenue"]
+    assert f["scheme_cost"] == 0.0
+    # the simulated baseline agrees with the analytic BG/NBD × Gamma-Gamma expectation
+    se_base = np.std([0.0]) + 0.05 * out.model["expected_revenue"]
+    assert abs(f["baseline_revenue"] - out.model["expected_revenue"]) < se_base
+
+
+def test_common_random_numbers_shrink_the_error(cdnow) -> None:
+    s = scheme(enrollment=0.5, visit_lift=0.05)
+    p = program(s)
+    prep = F.prepare(p, cdnow, 7)
+    assert not isinstance(prep, str)
+    base, _ = prep
+    n = 60
+    crn = D.make_draws(base, 7, n)
+    other = D.make_draws(base, 7, n, stream=1)  # independent numbers for the baseline
+    v = D.likely_values(s.assumptions)
+    outs = [batch.scheme_draw(base, s, v, crn.keys[d], crn.join_u[d], crn.base_rev[d], fake_replay)
+            for d in range(n)]
+    rev = np.array([o.revenue for o in outs])
+    se_crn = np.std(rev - crn.base_total, ddof=1) / np.sqrt(n)
+    se_ind = np.std(rev - other.base_total, ddof=1) / np.sqrt(n)
+    print(f"\nincremental revenue {np.mean(rev - crn.base_total):.1f}: "
+          f"SE with CRN {se_crn:.1f}, SE with independent runs {se_ind:.1f} ({se_ind / se_crn:.0f}×)")
+    assert se_crn < 0.25 * se_ind
+
+
+def test_same_seed_is_identical_and_other_seed_within_error(cdnow) -> None:
+    s = scheme(enrollment=Range(0.3, 0.4, 0.5), visit_lift=Range(0.0, 0.04, 0.1), redemption_rate=0.9)
+    p = program(s, fixed=FixedCosts(setup=100, monthly=10, per_member_year=0.5))
+    a = F.run(p, cdnow, draws=40, replay=fake_replay)
+    b = F.run(p, cdnow, draws=40, replay=fake_replay)
+    dump = lambda o: json.dumps([o.model, o.schemes, o.run], sort_keys=True)  # noqa: E731
+    assert dump(a) == dump(b)
+    c = F.run(p, cdnow, seed=99, draws=40, replay=fake_replay)
+    na, nc = a.schemes[s.id]["net_impact"], c.schemes[s.id]["net_impact"]
+    assert na["mean"] != nc["mean"]
+    assert abs(na["mean"] - nc["mean"]) < 4 * np.hypot(na["se"], nc["se"])
+    assert a.model == c.model  # the fit does not depend on the seed
+    f = a.schemes[s.id]
+    assert f["net_impact"]["p10"] <= f["net_impact"]["p50"] <= f["net_impact"]["p90"]
+    assert sum(h["count"] for h in f["histogram"]) == 40
+    assert {t["assumption"] for t in f["tornado"]} == {"enrollment", "visit_lift"}
+    assert f["fixed_cost"] == pytest.approx(100 + 120 + 0.5 * f["members"])
+
+
+def test_break_even_visit_lift_zeroes_expected_net_impact(cdnow) -> None:
+    s = scheme(enrollment=0.4, visit_lift=Range(0.0, 0.02, 0.05))
+    p = program(s, fixed=FixedCosts(setup=200))
+    out = F.run(p, cdnow, draws=20, replay=fake_replay)
+    lift = out.schemes[s.id]["break_even_visit_lift"]
+    assert lift is not None and -0.5 < lift < 2.0
+    base, _ = F.prepare(p, cdnow, 20270101)
+    dr = D.make_draws(base, 20270101, 20)
+
+    def net(x: float) -> float:
+        def values(d):
+            v = D.draw_values(s.assumptions, dr.u[d])
+            v["visit_lift"] = x
+            return v
+        return scenarios.expected_net(p, base, s, dr, values, 20, fake_replay)
+
+    scale = abs(net(0.0))
+    print(f"\nbreak-even visit lift {lift:.4f}: net there {net(lift):.3f}, at 0 {net(0.0):.1f}")
+    assert abs(net(lift)) < 5e-3 * scale  # brentq stops within 0.0005 of the root
+    assert net(lift - 0.01) < 0 < net(lift + 0.01)
+
+
+def test_break_even_is_none_when_nothing_pays(cdnow) -> None:
+    s = scheme(enrollment=0.4)
+    out = F.run(program(s, fixed=FixedCosts(setup=1e9)), cdnow, draws=5, replay=fake_replay)
+    assert out.schemes[s.id]["break_even_visit_lift"] is None
+    assert out.schemes[s.id]["probability_positive"] == 0.0
+
+
+def _stamp(**kw) -> Scheme:
+    params = StampCardParams(stamps=3, reward=Reward(value=10.0, cost=4.0), head_start=kw.pop("head_start", 0))
+    return scheme("stamp_card", params, enrollment=1.0, **kw)
+
+
+def test_behavioural_effects_add_purchases(cdnow) -> None:
+    p = program(_stamp())
+    base, _ = F.prepare(p, cdnow, 1)
+    dr = D.make_draws(base, 1, 10)
+
+    def inc(s: Scheme) -> float:
+        return scenarios.expected_net(replace(p, business=replace(p.business, gross_margin=1.0)), base, s, dr,
+                              lambda d: D.likely_values(s.assumptions), 10,
+                              lambda sc, tx, ctx: SimpleNamespace(cost=0 * tx.amount,
+                                                                  liability=np.zeros(tx.n_customers)))
+
+    off = inc(_stamp())
+    goal = inc(_stamp(goal_gradient=0.2))
+    endowed = inc(_stamp(head_start=1, endowed_progress=0.3))
+    print(f"\nincremental revenue: none {off:.1f}, goal gradient {goal:.1f}, endowed progress {endowed:.1f}")
+    assert off == 0.0 and goal > 0 and endowed > 0
+
+
+def test_stratified_sample_is_weighted(cdnow) -> None:
+    s = scheme("perks", enrollment=1.0)
+    full = F.run(program(s), cdnow, draws=20, replay=fake_replay)
+    part = F.run(program(s, max_customers=800), cdnow, draws=20, replay=fake_replay)
+    assert part.run["customers_simulated"] <= 800 and part.run["sample_weight"] > 1
+    assert full.schemes["perks"]["members"] == pytest.approx(2357)  # everybody, exactly
+    # a sampled base thins each draw's members at random (weights ÷ THIN): an unbiased estimate
+    assert part.schemes["perks"]["members"] == pytest.approx(2357, rel=0.03)
+    b_full, b_part = full.schemes["perks"]["baseline_revenue"], part.schemes["perks"]["baseline_revenue"]
+    assert abs(b_part - b_full) < 0.1 * b_full
+
+
+def test_thinning_applies_to_sampled_bases_only(cdnow) -> None:
+    s = scheme("perks", enrollment=1.0)
+    whole, _ = F.prepare(program(s), cdnow, 3)
+    sampled, _ = F.prepare(program(s, max_customers=800), cdnow, 3)
+    assert whole.thin == 1.0 and sampled.thin == F.THIN < 1.0
+    # over many draws the thinned member count averages to the whole base
+    out = F.run(program(s, max_customers=800), cdnow, draws=200, replay=fake_replay)
+    assert out.schemes["perks"]["members"] == pytest.approx(2357, rel=0.01)
+
+
+@pytest.mark.parametrize("rows", [
+    [(0, 0, 5.0), (1, 3, 6.0), (2, 9, 7.0)],                      # a handful of customers
+    [(c, c % 300, 10.0) for c in range(200)],                     # everybody bought once
+    [(c % 40, c % 30, 10.0) for c in range(120)],                 # one month
+    [],                                                           # nothing at all
+])
+def test_thin_data_is_skipped_with_a_sentence(rows) -> None:
+    tx = pl.DataFrame({"cust": [r[0] for r in rows], "day": [r[1] for r in rows],
+                       "amount": [r[2] for r in rows], "items": [1.0] * len(rows)},
+                      schema={"cust": pl.Int32, "day": pl.Int32, "amount": pl.Float64, "items": pl.Float64})
+    n = max([r[0] for r in rows], default=-1) + 1
+    end = max([r[1] for r in rows], default=0)
+    out = F.run(program(scheme()), make_ledger(tx, 0, end, n), draws=5, replay=fake_replay)
+    assert out.model is None and out.schemes is None
+    assert out.skipped_reason and out.skipped_reason.endswith(".")
+    assert out.run["skipped_reason"] == out.skipped_reason
+
+
+def test_real_scheme_engine(cdnow) -> None:
+    schemes = pytest.importorskip("punchcard.schemes")
+    if not hasattr(schemes, "replay"):
+        pytest.skip("punchcard.schemes.replay not available yet")
+    s = _stamp(visit_lift=0.05)
+    t = time.perf_counter()
+    out = F.run(program(s), cdnow, draws=20)
+    print(f"\nreal replay, 2,357 customers, 20 draws: {time.perf_counter() - t:.1f} s")
+    f = out.schemes[s.id]
+    assert f["reward_cost"] > 0 and f["incremental_revenue"] > 0
+
+
+def test_batched_simulation_matches_one_draw_at_a_time(cdnow) -> None:
+    from punchcard.forecast import simulate as S
+
+    s = scheme(enrollment=0.5)
+    base, _ = F.prepare(program(s), cdnow, 3)
+    dr = D.make_draws(base, 3, 4)
+    n = len(base.cust)
+    mi, mb = np.tile(np.arange(n), 4), np.repeat(np.arange(4), n)
+    vectors = np.array([worlds.world_vector(_stamp(), dict(D.likely_values(s.assumptions), visit_lift=x))
+                       for x in (0.0, 0.1, -0.3, 1.0)])
+    cols = (dr.lam[mb, mi], dr.p[mb, mi], dr.nu[mb, mi], base.items[mi])
+    # the posterior draws make_draws keeps are those of each member's own key
+    lam, p, nu = S.posterior(dr.keys[mb, mi], base.palive[mi], base.x[mi], base.T[mi], base.mean_value[mi], base.par)
+    assert np.array_equal(lam, cols[0]) and np.array_equal(p, cols[1]) and np.array_equal(nu, cols[2])
+    ref = []
+    for d in range(4):
+        sel = mb == d
+        c, day, amt, items, rev = S.members(dr.keys[d], *(a[sel] for a in cols), base.par, base.horizon_weeks,
+                                            vectors[d], base.start_day)
+        order = np.lexsort((amt, day, c))
+        ref.append((c[order] + d * n, day[order], amt[order], items[order], rev))
+    want = [np.concatenate([r[k] for r in ref]) for k in range(5)]
+    for capacity in (1, 10**6):  # too little room: blocks are run again with more
+        got = S.members_batch(dr.keys[mb, mi], *cols, base.par, base.horizon_weeks, vectors, mb, base.start_day,
+                              capacity)
+        for a, b in zip(got[:5], want):
+            assert np.array_equal(a, b)
+
+
+def test_brent_steps_are_scipys() -> None:
+    from scipy.optimize import brentq
+
+    for f in (lambda x: x**3 - 0.1, lambda x: np.floor(x * 1000) / 1000 - 0.0333):
+        gen = scenarios.brent(-0.5, 2.0, f(-0.5), f(2.0), 5e-4, 1e-6, 100)
+        try:
+            x = next(gen)
+            while True:
+                x = gen.send(f(x))
+        except StopIteration as done:
+            assert done.value == brentq(f, -0.5, 2.0, xtol=5e-4, rtol=1e-6)
+
+
+def test_scenario_draws_are_a_latin_hypercube() -> None:
+    from punchcard.forecast.scenarios import stratified
+
+    u = np.random.default_rng(3).random((10, 7))
+    s = stratified(u)
+    # every column holds each tenth's centre exactly once, in the order of the draws' own uniforms
+    for j in range(7):
+        assert sorted(s[:, j].tolist()) == [(k + 0.5) / 10 for k in range(10)]
+        assert np.array_equal(np.argsort(s[:, j]), np.argsort(u[:, j]))

@@ -1,0 +1,91 @@
+"""Real-browser check of the built examples (the committed site/): every chart draws, offline,
+quickly, quietly; a screenshot of every page is written to tests/_artifacts/screens/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES, ROOT
+from punchcard.site import render
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENS = ROOT / "tests" / "_artifacts" / "screens"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Yield a headless Chromium, or skip when Playwright or the browser is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+ROOT = ROOT
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    """Return the committed site/ — the build of programs/ (tests/test_golden.py keeps it current)."""
+    built = ROOT / "site"
+    assert (built / "index.html").is_file(), "site/ is missing: run `punchcard build`"
+    return built
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html"))
+
+
+def test_every_page_draws_offline_without_errors(browser, site):
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((site / "kaffebar-oslo/index.html").as_uri(), wait_until="load")  # warm the script cache
+    timings = []
+    for path in _pages(site):
+        elapsed = 10.0
+        for _attempt in range(3):  # best of three: a busy machine adds noise, not page weight
+            page.goto(path.as_uri(), wait_until="load")
+            elapsed = min(elapsed, page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
+        plots = page.locator(".js-plotly-plot")
+        n = plots.count()
+        assert n == page.locator(".plotly-graph-div").count(), path
+        for i in range(n):
+            assert plots.nth(i).locator("svg").count() > 0, f"{path}: chart {i} did not draw"
+        timings.append(f"{elapsed:.3f} s  {path.relative_to(site).as_posix()}")
+        assert elapsed < 1.0, f"{path} took {elapsed:.2f}s to load"
+        name = "_".join(path.relative_to(site).with_suffix(".png").parts)
+        page.screenshot(path=str(SCREENS / name), full_page=True)
+    page.close()
+    (SCREENS.parent / "load-times.txt").write_text("\n".join(timings) + "\n", encoding="utf-8")
+    assert not errors, errors
+    remote = [u for u in requests if not u.startswith(("file://", "data:", "about:"))]
+    assert not remote, remote
+
+
+def test_self_contained_file_draws(browser, tmp_path):
+    results = [json.loads((FIXTURES / "results_kaffebar.json").read_text(encoding="utf-8"))]
+    render.render_site(results, tmp_path, self_contained=True)
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((tmp_path / "kaffebar-oslo.html").as_uri(), wait_until="load")
+    plots = page.locator(".js-plotly-plot")
+    assert plots.count() > 10
+    assert all(plots.nth(i).locator("svg").count() for i in range(plots.count()))
+    assert [u for u in requests if u.startswith("file://")] == [(tmp_path / "kaffebar-oslo.html").as_uri()]
+    page.close()
