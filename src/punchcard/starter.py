@@ -8,6 +8,7 @@ from pathlib import Path
 
 from punchcard.ingest import DELIMITERS, EXCEL, Sniffed, normalise_header, sniff
 from punchcard.errors import PunchcardError
+from punchcard.program import kinds
 
 # `punchcard init` writes schema.json beside the program for editors (yaml-language-server).
 SCHEMA_LINE = "# yaml-language-server: $schema=schema.json"
@@ -19,73 +20,11 @@ LANGUAGE_HINTS = (
     ({"cliente", "valor", "pedido", "quantidade", "datadenascimento"}, "pt-BR", "BRL"),
 )
 
-SCHEMES = """\
-schemes:
-  - id: stamp-card
-    name: Tenth visit free
-    kind: stamp_card
-    stamps: 9                 # buy nine …
-    counter: visits           # visits | items | spend
-    min_purchase: 0           # smallest bill that earns a stamp
-    reward: {value: 10, type: item}   # TODO: what the free item is worth to the customer; add cost: to override value × (1 − gross_margin)
-    expiry_days: 365
-    head_start: 0             # stamps pre-filled on every new card
 
-  # - id: points
-  #   name: Points on every purchase
-  #   kind: points
-  #   earn_per_unit: 1        # points per currency unit spent
-  #   point_value: 0.01       # value of one point when redeemed
-  #   min_redeem: 500
-  #   redeem_step: 500
-  #   expiry_months: 12
-  #   min_purchase: 0
 
-  # - id: tiers
-  #   name: Silver and gold
-  #   kind: tiers
-  #   window_months: 12
-  #   tiers:
-  #     - {name: Silver, min_spend: 1000, discount: 0.05, multiplier: 1, perk_cost_year: 0}
-  #     - {name: Gold, min_spend: 5000, discount: 0.10, multiplier: 1, perk_cost_year: 20}
-
-  # - id: member-discount
-  #   name: Five per cent off for members
-  #   kind: member_discount
-  #   rate: 0.05
-  #   cashback: false         # true: credit settled at the next visit instead
-
-  # - id: welcome
-  #   name: Welcome voucher
-  #   kind: welcome_offer
-  #   value: 10
-  #   type: discount          # discount | item
-  #   min_purchase: 0
-  #   expiry_days: 60
-  #   new_after_days: 90
-
-  # - id: birthday
-  #   name: Birthday treat
-  #   kind: birthday
-  #   value: 10
-  #   type: item
-  #   window_days: 30
-
-  # - id: coupons
-  #   name: Monthly coupon
-  #   kind: coupons
-  #   every_days: 30
-  #   active_days: 90
-  #   valid_days: 14
-  #   rate: 0.10              # or value: 5 (exactly one of rate / value)
-
-  # - id: perks
-  #   name: Member evenings
-  #   kind: perks
-  #   cost_per_member_year: 2
-  #   cost_per_event: 2.5       # per member per event (drinks, a gift)
-  #   events_per_year: 4
-"""
+def schemes_yaml() -> str:
+    """Return the ``schemes:`` section: every kind's commented example, the first one live."""
+    return "schemes:\n" + "\n".join(k.starter for k in kinds().values())
 
 
 def q(text: str) -> str:
@@ -144,7 +83,7 @@ def starter_yaml(found: Sniffed, sales_ref: str) -> str:
         "  retention_lift: 0.0",
         "  redemption_rate: 0.85",
     ]
-    return "\n".join(lines) + "\n" + SCHEMES
+    return "\n".join(lines) + "\n" + schemes_yaml()
 
 
 def write_starter(sales_path: Path, out: Path, *, force: bool = False,

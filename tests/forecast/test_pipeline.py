@@ -16,9 +16,11 @@ from punchcard.forecast import batch, scenarios, worlds
 from punchcard.forecast import draws as D
 from punchcard.forecast import pipeline as F
 from punchcard.program import (
-    Assumptions, Business, FixedCosts, ForecastSettings, MemberDiscountParams, PerksParams, Program,
-    Range, Reward, Sales, Scheme, StampCardParams,
+    Assumptions, Business, FixedCosts, ForecastSettings, Program, Range, Reward, Sales, Scheme,
 )
+from punchcard.schemes.member_discount import MemberDiscountParams
+from punchcard.schemes.perks import PerksParams
+from punchcard.schemes.stamp_card import StampCardParams
 from tests.helpers import cdnow_ledger, fake_replay, make_ledger, program, scheme
 
 

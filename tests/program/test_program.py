@@ -15,16 +15,11 @@ from tests.helpers import ROOT
 from punchcard import program as pg
 from punchcard.errors import PunchcardError
 from punchcard.program import (
-    Assumptions,
-    CouponsParams,
-    PointsParams,
-    Range,
-    StampCardParams,
-    find_programs,
-    load_program,
-    program_json_schema,
-    reference_markdown,
+    Assumptions, Range, find_programs, load_program, program_json_schema, reference_markdown,
 )
+from punchcard.schemes.coupons import CouponsParams
+from punchcard.schemes.points import PointsParams
+from punchcard.schemes.stamp_card import StampCardParams
 
 
 
@@ -346,7 +341,7 @@ def plain(value):
 @pytest.mark.parametrize("obj, cls", [
     (pg.ASSUMPTIONS, Assumptions), (pg.FORECAST, pg.ForecastSettings), (pg.SITE, pg.SiteSettings),
     (pg.BUSINESS, pg.Business), (pg.REWARD, pg.Reward), (pg.TIER, pg.Tier),
-    *[(pg._Obj(spec.keys), pg.KIND_PARAMS[kind]) for kind, spec in pg.KINDS.items()],
+    *[(pg._Obj(spec.keys), spec.params) for spec in pg.kinds().values()],
 ])
 def test_declared_defaults_match_dataclasses(obj, cls):
     fields = {f.name: f for f in dataclasses.fields(cls)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from punchcard.ingest.ledger import TxArrays
+from punchcard.ingest import TxArrays
 from punchcard.program import Scheme
 from punchcard.schemes import ReplayContext, replay
 

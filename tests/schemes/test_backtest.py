@@ -11,9 +11,10 @@ import polars as pl
 from punchcard.schemes import backtest
 from punchcard.ingest.ledger import DataQuality, Ledger
 from punchcard.program import (
-    Assumptions, Business, FixedCosts, PerksParams, Program, Range, Reward, Sales, Scheme,
-    StampCardParams,
+    Assumptions, Business, FixedCosts, Program, Range, Reward, Sales, Scheme,
 )
+from punchcard.schemes.perks import PerksParams
+from punchcard.schemes.stamp_card import StampCardParams
 
 SUMMARY_KEYS = {"members", "customers_rewarded", "rewards_earned", "rewards_redeemed",
                 "rewards_expired", "rewards_outstanding", "reward_cost", "fixed_cost",

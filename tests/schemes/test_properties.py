@@ -6,11 +6,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from punchcard.ingest.ledger import TxArrays
-from punchcard.program import (
-    BirthdayParams, CouponsParams, MemberDiscountParams, PerksParams, PointsParams, Reward,
-    Scheme, StampCardParams, Tier, TiersParams, WelcomeOfferParams,
-)
+from punchcard.ingest import TxArrays
+from punchcard.program import Reward, Scheme, Tier
+from punchcard.schemes.birthday import BirthdayParams
+from punchcard.schemes.coupons import CouponsParams
+from punchcard.schemes.member_discount import MemberDiscountParams
+from punchcard.schemes.perks import PerksParams
+from punchcard.schemes.points import PointsParams
+from punchcard.schemes.stamp_card import StampCardParams
+from punchcard.schemes.tiers import TiersParams
+from punchcard.schemes.welcome_offer import WelcomeOfferParams
 from punchcard.schemes import ReplayContext, replay
 
 END = 400

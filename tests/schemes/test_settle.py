@@ -75,7 +75,8 @@ def test_a_full_wallet_raises_instead_of_writing_past_its_end():
 
 def test_replay_rejects_unsorted_out_of_window_or_out_of_range_rows():
     from punchcard.ingest.ledger import TxArrays
-    from punchcard.program import MemberDiscountParams, Scheme
+    from punchcard.program import Scheme
+    from punchcard.schemes.member_discount import MemberDiscountParams
     from punchcard.schemes import ReplayContext, replay
 
     scheme = Scheme("s", "s", "member_discount", MemberDiscountParams(rate=0.1))

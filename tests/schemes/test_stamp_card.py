@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from punchcard.ingest.ledger import TxArrays
-from punchcard.program import Reward, Scheme, StampCardParams
+from punchcard.ingest import TxArrays
+from punchcard.program import Reward, Scheme
+from punchcard.schemes.stamp_card import StampCardParams
 from punchcard.schemes import ReplayContext, replay
 
 

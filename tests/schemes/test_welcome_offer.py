@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from punchcard.ingest.ledger import TxArrays
-from punchcard.program import *  # noqa: F403
+from punchcard.ingest import TxArrays
+from punchcard.program import Scheme
+from punchcard.schemes.welcome_offer import WelcomeOfferParams
 from tests.schemes.replaying import run
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from punchcard.forecast import simulate as S
-from punchcard.program import Program, Scheme
+from punchcard.program import Program, Scheme, kinds
 from punchcard.schemes import ReplayContext
 
 COUNTERS = {"visits": S.COUNTER_VISITS, "items": S.COUNTER_ITEMS, "spend": S.COUNTER_SPEND}
@@ -55,23 +55,27 @@ class DrawOutcome:
 
 
 def world_vector(scheme: Scheme, v: dict[str, float]) -> np.ndarray:
-    """Return the kernel's world vector: multipliers and the stamp-card state machine settings."""
+    """Return the kernel's world vector: multipliers and, for a card, the goal-gradient state machine's settings."""
     a = scheme.assumptions
-    stamp = scheme.kind == "stamp_card"
-    p = scheme.params
+    kind = kinds()[scheme.kind]
+    card = kind.card(scheme.params) if kind.card is not None else None
+    if card is None:
+        return np.array([1.0 + v["visit_lift"], 1.0 + v["spend_lift"], 1.0 - v["retention_lift"],
+                         0.0, 1.0 if a.post_reward_reset else 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
     return np.array([
         1.0 + v["visit_lift"], 1.0 + v["spend_lift"], 1.0 - v["retention_lift"],
-        min(max(v["goal_gradient"], 0.0), 0.95) if stamp else 0.0,
-        1.0 if a.post_reward_reset else 0.0, 1.0 if stamp else 0.0,
-        float(p.stamps) if stamp else 1.0, float(COUNTERS[p.counter]) if stamp else 0.0,
-        float(p.min_purchase) if stamp else 0.0, float(p.head_start) if stamp else 0.0,
-        max(v["endowed_progress"], 0.0) if stamp else 0.0,
+        min(max(v["goal_gradient"], 0.0), 0.95),
+        1.0 if a.post_reward_reset else 0.0, 1.0,
+        float(card["stamps"]), float(COUNTERS[card["counter"]]),
+        float(card["min_purchase"]), float(card["head_start"]),
+        max(v["endowed_progress"], 0.0),
     ])
 
 
 def anchor_day(base: Base, scheme: Scheme) -> int:
-    # only today's customers are simulated, none of them new: anchor welcome newness at the horizon end
-    return base.end_day if scheme.kind == "welcome_offer" else base.data_start_day
+    """Return the day newness is counted from: only today's customers are simulated, none of
+    them new, so a kind for new customers only is anchored at the horizon's end."""
+    return base.end_day if kinds()[scheme.kind].new_customers_only else base.data_start_day
 
 
 def replay_context(base: Base, scheme: Scheme, idx: np.ndarray, redemption: float) -> ReplayContext:

@@ -1,8 +1,10 @@
 """Stage 1: program files (YAML) → a typed, validated ``Program``.
 
-The dataclasses in ``model`` are the contract every later stage reads. The loader and
+The dataclasses in ``types`` are the contract every later stage reads. The loader and
 validation (file/line/column/key messages, "did you mean"), the JSON Schema and the
-reference docs are all built from one declaration of the keys, in ``keys``.
+reference docs are all built from one declaration of the keys: ``declarations`` for the
+sections, and each scheme kind's ``KIND`` (``kinds``: one module per kind in
+``punchcard/schemes/``, found there when first needed).
 """
 
 from __future__ import annotations
@@ -10,30 +12,31 @@ from __future__ import annotations
 from punchcard.program.containers import Check, Key, _List, _Obj, _Range
 from punchcard.program.converters import SLUG
 from punchcard.program.declarations import (
-    ASSUMPTION_KEYS, ASSUMPTIONS, BUSINESS, FORECAST, KINDS, PROGRAM, REWARD, ROLES, SALES,
-    SCHEME_COMMON, SITE, TIER, TIERS, KindSpec,
+    ASSUMPTION_KEYS, ASSUMPTIONS, BUSINESS, COST, DAYS, FORECAST, MIN_PURCHASE, MONEY, POSITIVE,
+    PROGRAM, REWARD, REWARD_TYPE, ROLES, SALES, SCHEME_COMMON, SHARE, SITE, TIER, TIERS, WINDOW_MONTHS,
 )
+from punchcard.program.kinds import Kind, kind, kinds
 from punchcard.program.load import find_programs, load_program
 from punchcard.program.types import (
-    KIND_PARAMS, Assumptions, BirthdayParams, Business, CouponsParams, FixedCosts,
-    ForecastSettings, MemberDiscountParams, PerksParams, PointsParams, Program, Range, Reward,
-    Sales, SalesFormat, Scheme, SchemeParams, SiteSettings, StampCardParams, Tier, TiersParams,
-    WelcomeOfferParams,
+    Assumptions, Business, FixedCosts, ForecastSettings, Program, Range, Reward, Sales, SalesFormat,
+    Scheme, SiteSettings, Tier,
 )
 from punchcard.program.problems import INVALID, REQUIRED, Problem
 from punchcard.program.reference import reference_markdown
 from punchcard.program.schema import program_json_schema
+from punchcard.program.value_types import Bool, Num, Str
 
 __all__ = [
-    # model
+    # types
     "Range", "SalesFormat", "Sales", "FixedCosts", "Business", "Assumptions",
-    "ForecastSettings", "SiteSettings", "Reward", "Tier", "StampCardParams", "PointsParams",
-    "TiersParams", "MemberDiscountParams", "WelcomeOfferParams", "BirthdayParams",
-    "CouponsParams", "PerksParams", "SchemeParams", "KIND_PARAMS", "Scheme", "Program",
+    "ForecastSettings", "SiteSettings", "Reward", "Tier", "Scheme", "Program",
+    # scheme kinds
+    "Kind", "kind", "kinds",
     # loading, schema, reference
     "find_programs", "load_program", "program_json_schema", "reference_markdown",
-    # problems and key declarations
-    "Problem", "INVALID", "REQUIRED", "Key", "Check", "KindSpec", "SLUG",
+    # problems and key declarations (what a kind's KIND declares its keys with)
+    "Problem", "INVALID", "REQUIRED", "Key", "Check", "SLUG", "Num", "Str", "Bool",
     "ASSUMPTION_KEYS", "ASSUMPTIONS", "ROLES", "SALES", "BUSINESS", "FORECAST", "SITE",
-    "REWARD", "TIER", "TIERS", "KINDS", "SCHEME_COMMON", "PROGRAM",
+    "REWARD", "REWARD_TYPE", "COST", "TIER", "TIERS", "WINDOW_MONTHS", "MIN_PURCHASE",
+    "MONEY", "POSITIVE", "SHARE", "DAYS", "SCHEME_COMMON", "PROGRAM",
 ]

@@ -12,7 +12,7 @@ from punchcard.program.types import Range
 from punchcard.program.problems import (
     INVALID, REQUIRED, _a, _leaf, _num, _Shape, _show, _suggest,
 )
-from punchcard.program.value_types import _is_number, _Num, _Type
+from punchcard.program.value_types import _is_number, Num, _Type
 from punchcard.program.yaml_marks import _commented_out, _Ctx, _find, _is_null
 
 
@@ -199,7 +199,7 @@ class _List(_Type):
 class _Range(_Type):
     """A number, or a triangular range ``{low, likely, high}``, each within ``bounds``."""
 
-    bounds: _Num = _Num()
+    bounds: Num = Num()
     example: Any = None
 
     def label(self) -> str:

@@ -7,42 +7,43 @@ from typing import Any, Callable
 
 import yaml
 
-from punchcard.program.containers import Check, Key, _List, _Obj, _Range
+from punchcard.program.containers import Key, _List, _Obj, _Range
+from punchcard.program.kinds import kinds
 from punchcard.program.converters import SLUG, _currency, _encoding, _locale, _slug_hint
 from punchcard.program.types import (
-    KIND_PARAMS, Business, FixedCosts, ForecastSettings, Reward, Sales, SalesFormat,
+    Business, FixedCosts, ForecastSettings, Reward, Sales, SalesFormat,
     SiteSettings, Tier,
 )
 from punchcard.program.problems import INVALID, _show
-from punchcard.program.value_types import _Bool, _Date, _File, _Num, _SalesPaths, _Str, _Type
+from punchcard.program.value_types import Bool, _Date, _File, Num, _SalesPaths, Str, _Type
 from punchcard.program.yaml_marks import _Ctx, _find
 
 
-_SHARE = _Num(0, 1, example=0.25)
-_MONEY = _Num(0, example=0)
-_POSITIVE = _Num(0, min_exclusive=True, example=10)
-_DAYS = _Num(1, integer=True, example=30)
+SHARE = Num(0, 1, example=0.25)
+MONEY = Num(0, example=0)
+POSITIVE = Num(0, min_exclusive=True, example=10)
+DAYS = Num(1, integer=True, example=30)
 
 ASSUMPTION_KEYS = (
-    Key("enrollment", _Range(_Num(0, 1)),
+    Key("enrollment", _Range(Num(0, 1)),
         "Share of identified customers who join the scheme.", 0.4),
-    Key("visit_lift", _Range(_Num(-1)),
+    Key("visit_lift", _Range(Num(-1)),
         "Relative change in members' visit rate (0.05 = 5 % more visits).", 0.0),
-    Key("spend_lift", _Range(_Num(-1)),
+    Key("spend_lift", _Range(Num(-1)),
         "Relative change in members' basket size.", 0.0),
-    Key("retention_lift", _Range(_Num(-1, 1)),
+    Key("retention_lift", _Range(Num(-1, 1)),
         "Relative cut in members' probability of dropping out.", 0.0),
-    Key("redemption_rate", _Range(_Num(0, 1)),
+    Key("redemption_rate", _Range(Num(0, 1)),
         "Share of earned rewards that are actually claimed.", 1.0),
-    Key("frequency_bias", _Num(0, example=1),
+    Key("frequency_bias", Num(0, example=1),
         "How strongly enrollment favours frequent customers (0 = every customer as likely to join).",
         0.0),
-    Key("goal_gradient", _Range(_Num(0, 0.9)),
+    Key("goal_gradient", _Range(Num(0, 0.9)),
         "Largest cut in the time between purchases as a stamp card nears its reward "
         "(0 = off; Kivetz et al. 2006 found about 0.2).", 0.0),
-    Key("post_reward_reset", _Bool(),
+    Key("post_reward_reset", Bool(),
         "Whether the purchase pace falls back to normal once a reward is earned.", True),
-    Key("endowed_progress", _Range(_Num(0)),
+    Key("endowed_progress", _Range(Num(0)),
         "Relative lift in card completion from a `head_start` (0 = off).", 0.0),
 )
 ASSUMPTIONS = _Obj(ASSUMPTION_KEYS, what="mapping of assumptions")
@@ -60,7 +61,7 @@ _ROLE_DOCS = {
     "store": "Store or till.",
     "birthday": "Customer's birthday (for `birthday` schemes).",
 }
-_HEADER = _Str(what="column header", example='"Kundenummer"')
+_HEADER = Str(what="column header", example='"Kundenummer"')
 
 
 def _window_order(values: dict, nodes: dict, node: yaml.Node, path: str, ctx: _Ctx) -> None:
@@ -79,14 +80,14 @@ SALES = _Obj((
                         what="mapping of roles to headers"),
         "Export header for each role; roles left out are detected.", {}),
     Key("format", _Obj((
-        Key("delimiter", _Str(pattern=r"(?s:.)", what="single character", example='";"'),
+        Key("delimiter", Str(pattern=r"(?s:.)", what="single character", example='";"'),
             "Field separator.", None),
-        Key("decimal", _Str(choices=(".", ",")), "Decimal mark.", None),
-        Key("thousands", _Str(pattern=r"(?s:.)", what="single character", example='" "'),
+        Key("decimal", Str(choices=(".", ",")), "Decimal mark.", None),
+        Key("thousands", Str(pattern=r"(?s:.)", what="single character", example='" "'),
             "Thousands separator.", None),
-        Key("date_format", _Str(pattern=r".*%.*", what="strftime pattern", example='"%d.%m.%Y"'),
+        Key("date_format", Str(pattern=r".*%.*", what="strftime pattern", example='"%d.%m.%Y"'),
             "Date format, e.g. `%d.%m.%Y`; needed when day and month order is ambiguous.", None),
-        Key("encoding", _Str(convert=_encoding, what="text encoding", example="cp1252"),
+        Key("encoding", Str(convert=_encoding, what="text encoding", example="cp1252"),
             "Text encoding, e.g. `utf-8` or `cp1252`.", None),
     ), build=lambda d: SalesFormat(**d), what="mapping of format settings"),
         "How the export is written; anything left out is sniffed.", {}),
@@ -96,180 +97,89 @@ SALES = _Obj((
     ), build=lambda d: (d.get("start"), d.get("end")), checks=(_window_order,),
         what="mapping with start and end"),
         "Only analyse this period; rows outside it count as rejected.", None),
-    Key("cancel_prefix", _Str(example='"C"'),
+    Key("cancel_prefix", Str(example='"C"'),
         "Order numbers starting with this text are cancellations (returns).", None),
 ), build=lambda d: Sales(paths=d["path"][1], declared=d["path"][0],
                          **{k: v for k, v in d.items() if k != "path" and v is not None}))
 
 BUSINESS = _Obj((
-    Key("gross_margin", _Num(0, 1, example=0.65),
+    Key("gross_margin", Num(0, 1, example=0.65),
         "Share of revenue kept after the cost of goods sold."),
-    Key("horizon_months", _Num(1, 60, integer=True, example=12), "Forecast horizon in months.", 12),
+    Key("horizon_months", Num(1, 60, integer=True, example=12), "Forecast horizon in months.", 12),
     Key("fixed_costs", _Obj((
-        Key("setup", _MONEY, "One-off cost of launching the scheme.", 0.0),
-        Key("monthly", _MONEY, "Running cost per month (software, staff time).", 0.0),
-        Key("per_member_year", _MONEY, "Cost per member per year (cards, app seats).", 0.0),
+        Key("setup", MONEY, "One-off cost of launching the scheme.", 0.0),
+        Key("monthly", MONEY, "Running cost per month (software, staff time).", 0.0),
+        Key("per_member_year", MONEY, "Cost per member per year (cards, app seats).", 0.0),
     ), build=lambda d: FixedCosts(**d), what="mapping of costs"),
         "Costs added to every scheme, in the program's currency.", {}),
 ), build=lambda d: Business(**d))
 
 FORECAST = _Obj((
-    Key("draws", _Num(1, 100000, integer=True, example=200),
+    Key("draws", Num(1, 100000, integer=True, example=200),
         "Monte Carlo draws of the ranged assumptions.", 200),
-    Key("max_customers", _Num(1, integer=True, example=10000),
+    Key("max_customers", Num(1, integer=True, example=10000),
         "Customers simulated at most; a larger base is sampled and weighted.", 10000),
 ), build=lambda d: ForecastSettings(**d))
 
 SITE = _Obj((
-    Key("title", _Str(example='"Loyalty options"'), "Site title (default: the program's name).",
+    Key("title", Str(example='"Loyalty options"'), "Site title (default: the program's name).",
         None),
     Key("logo", _File(), "Logo image, relative to this file.", None),
-    Key("primary_color", _Str(pattern=r"#(?:[0-9a-fA-F]{3}){1,2}", what="colour like #1f6feb",
+    Key("primary_color", Str(pattern=r"#(?:[0-9a-fA-F]{3}){1,2}", what="colour like #1f6feb",
                               example='"#1f6feb"',
                               hint="quote it: YAML reads an unquoted `#` as a comment"),
         "Accent colour, `#rgb` or `#rrggbb`.", None),
-    Key("footer", _Str(example='"Prepared for …"'), "Text at the foot of every page.", None),
+    Key("footer", Str(example='"Prepared for …"'), "Text at the foot of every page.", None),
 ), build=lambda d: SiteSettings(**d))
 
-_REWARD_TYPE = _Str(choices=("discount", "item"))
-_COST = Key("cost", _MONEY, "What one redeemed reward costs the business "
+REWARD_TYPE = Str(choices=("discount", "item"))
+COST = Key("cost", MONEY, "What one redeemed reward costs the business "
             "(default: value × (1 − gross_margin)).", None)
 
 REWARD = _Obj((
-    Key("value", _POSITIVE, "What the reward is worth to the customer."),
-    _COST,
-    Key("type", _Str(choices=("item", "discount")),
+    Key("value", POSITIVE, "What the reward is worth to the customer."),
+    COST,
+    Key("type", Str(choices=("item", "discount")),
         "`item`: a free product; `discount`: money off, capped at the bill.", "item"),
 ), build=lambda d: Reward(**d), what="mapping with value, cost and type")
 
 TIER = _Obj((
-    Key("name", _Str(example="Gold"), "Tier name shown in the report."),
-    Key("min_spend", _MONEY, "Spend in the trailing window needed to reach the tier."),
-    Key("discount", _SHARE, "Discount on every transaction in the tier (0.05 = 5 %).", 0.0),
-    Key("multiplier", _Num(0, example=1.5), "Points multiplier in the tier.", 1.0),
-    Key("perk_cost_year", _MONEY, "Cost of the tier's perks per member per year.", 0.0),
+    Key("name", Str(example="Gold"), "Tier name shown in the report."),
+    Key("min_spend", MONEY, "Spend in the trailing window needed to reach the tier."),
+    Key("discount", SHARE, "Discount on every transaction in the tier (0.05 = 5 %).", 0.0),
+    Key("multiplier", Num(0, example=1.5), "Points multiplier in the tier.", 1.0),
+    Key("perk_cost_year", MONEY, "Cost of the tier's perks per member per year.", 0.0),
 ), build=lambda d: Tier(**d), what="tier")
 TIERS = _List(TIER, unique="name", what="list of tiers")
-_WINDOW_MONTHS = Key("window_months", _Num(1, integer=True, example=12),
+WINDOW_MONTHS = Key("window_months", Num(1, integer=True, example=12),
                      "Trailing months of spend that decide a member's tier.", 12)
-_MIN_PURCHASE = Key("min_purchase", _MONEY, "Smallest bill that qualifies.", 0.0)
+MIN_PURCHASE = Key("min_purchase", MONEY, "Smallest bill that qualifies.", 0.0)
 
 
 @dataclass(frozen=True)
-class KindSpec:
-    """A scheme kind: what it is, its keys, and checks across them."""
+class _KindName(_Type):
+    """The `kind:` of a scheme: one of the kinds declared in ``schemes/`` (found when first read)."""
 
-    doc: str
-    keys: tuple[Key, ...]
-    checks: tuple[Check, ...] = ()
-    schema_extra: tuple[tuple[str, Any], ...] = ()
+    def _names(self) -> Str:
+        return Str(choices=tuple(kinds()))
 
+    def label(self) -> str:
+        return self._names().label()
 
-def _head_start_below_stamps(values: dict, nodes: dict, node: yaml.Node, path: str,
-                             ctx: _Ctx) -> None:
-    head, stamps = values.get("head_start", 0), values["stamps"]
-    if head >= stamps:
-        ctx.report(nodes["head_start"], f"{path}.head_start",
-                   f"head_start {head} must be less than stamps {stamps}",
-                   f"lower `head_start` below {stamps}, e.g. `head_start: {min(2, stamps - 1)}`")
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        return self._names().load(node, path, ctx)
+
+    def schema(self) -> dict:
+        return self._names().schema()
 
 
-def _rate_or_value(values: dict, nodes: dict, node: yaml.Node, path: str, ctx: _Ctx) -> None:
-    given = [k for k in ("rate", "value") if values.get(k) is not None]
-    if len(given) != 1:
-        found = "both" if given else "neither"
-        ctx.report(node, path, f"a coupon needs exactly one of `rate` and `value`, found {found}",
-                   "give either `rate: 0.2` (a share of the bill) or `value: 30` (money off)")
-
-
-KINDS: dict[str, KindSpec] = {
-    "stamp_card": KindSpec(
-        "A stamp per qualifying purchase; a reward when the card is full.", (
-            Key("stamps", _Num(1, integer=True, example=9), "Stamps needed for a reward."),
-            Key("counter", _Str(choices=("visits", "items", "spend")),
-                "What earns stamps: each visit, each item, or each currency unit spent.",
-                "visits"),
-            _MIN_PURCHASE,
-            Key("reward", REWARD, "The reward for a full card."),
-            Key("expiry_days", _DAYS, "Days an earned reward stays valid (none = never expires).",
-                None),
-            Key("head_start", _Num(0, integer=True, example=2),
-                "Stamps already on every new card (endowed progress).", 0),
-        ), checks=(_head_start_below_stamps,)),
-    "points": KindSpec(
-        "Points per currency unit, redeemed as money off.", (
-            Key("earn_per_unit", _POSITIVE, "Points earned per currency unit paid."),
-            Key("point_value", _POSITIVE, "Money off per point redeemed."),
-            Key("min_redeem", _Num(1, integer=True, example=100),
-                "Smallest balance that is redeemed."),
-            Key("redeem_step", _Num(1, integer=True, example=100),
-                "Points are redeemed in multiples of this.", None, "`min_redeem`"),
-            Key("expiry_months", _Num(1, integer=True, example=12),
-                "Months without a purchase after which the balance lapses (none = never).", None),
-            _MIN_PURCHASE,
-            Key("tiers", TIERS, "Optional tiers whose `multiplier` scales the points earned.",
-                None),
-            _WINDOW_MONTHS,
-        )),
-    "tiers": KindSpec(
-        "Status tiers by trailing spend, each with a discount and perks.", (
-            Key("tiers", TIERS, "The tiers (sorted by `min_spend` when read)."),
-            _WINDOW_MONTHS,
-        )),
-    "member_discount": KindSpec(
-        "A flat discount on every member purchase.", (
-            Key("rate", _SHARE, "Discount as a share of the bill (0.1 = 10 %)."),
-            Key("cashback", _Bool(),
-                "Pay the discount as credit at the next purchase instead of at once.", False),
-            Key("expiry_days", _DAYS, "Days cashback credit stays valid (none = never).", None),
-        )),
-    "welcome_offer": KindSpec(
-        "A voucher for new customers, used at their second purchase.", (
-            Key("value", _POSITIVE, "Voucher value."),
-            Key("type", _REWARD_TYPE, "`discount`: money off; `item`: a free product.",
-                "discount"),
-            _COST,
-            _MIN_PURCHASE,
-            Key("expiry_days", _DAYS, "Days the voucher stays valid (none = never).", 60),
-            Key("new_after_days", _Num(0, integer=True, example=90),
-                "A customer is new if first seen at least this many days after the data starts.",
-                90),
-        )),
-    "birthday": KindSpec(
-        "A yearly birthday voucher.", (
-            Key("value", _POSITIVE, "Voucher value."),
-            Key("type", _REWARD_TYPE, "`discount`: money off; `item`: a free product.",
-                "discount"),
-            _COST,
-            Key("window_days", _DAYS, "Days after the birthday the voucher can be used.", 30),
-        )),
-    "coupons": KindSpec(
-        "Periodic coupons for recently active members; give `rate` or `value`.", (
-            Key("every_days", _DAYS, "Days between coupon rounds."),
-            Key("active_days", _DAYS, "Members with a purchase in this many days get a coupon."),
-            Key("valid_days", _DAYS, "Days a coupon stays valid."),
-            Key("rate", _SHARE, "Discount as a share of the bill (instead of `value`).", None),
-            Key("value", _POSITIVE, "Money off, capped at the bill (instead of `rate`).", None),
-            _COST,
-            _MIN_PURCHASE,
-        ), checks=(_rate_or_value,),
-        schema_extra=(("oneOf", [{"required": ["rate"]}, {"required": ["value"]}]),)),
-    "perks": KindSpec(
-        "Non-monetary benefits: their costs only; benefits come through the lifts.", (
-            Key("cost_per_member_year", _MONEY, "Cost per member per year.", 0.0),
-            Key("cost_per_event", _MONEY, "Cost per member of one member event (drinks, a gift).", 0.0),
-            Key("events_per_year", _MONEY, "Member events per year; each costs `cost_per_event` per member.", 0.0),
-        )),
-}
-
-_KIND = _Str(choices=tuple(KINDS))
-_ID = _Str(pattern=SLUG, what="slug", hint=_slug_hint("scheme id"))
+_ID = Str(pattern=SLUG, what="slug", hint=_slug_hint("scheme id"))
 SCHEME_COMMON = (
     Key("id", _ID, "Short name used in file names and links (a slug)."),
-    Key("name", _Str(example='"Tenth coffee free"'), "Name shown in the report.",
+    Key("name", Str(example='"Tenth coffee free"'), "Name shown in the report.",
         default_doc="the id"),
-    Key("kind", _KIND, "Scheme kind; decides the other keys."),
-    Key("description", _Str(example='"…"'), "A sentence or two shown with the scheme.", None),
+    Key("kind", _KindName(), "Scheme kind; decides the other keys."),
+    Key("description", Str(example='"…"'), "A sentence or two shown with the scheme.", None),
     Key("assumptions", ASSUMPTIONS, "Overrides of the program's assumptions for this scheme.", {}),
 )
 _COMMON_NAMES = frozenset(k.name for k in SCHEME_COMMON)
@@ -281,7 +191,7 @@ def _scheme_builder(kind: str) -> Callable[[dict], dict]:
         if params.get("tiers"):
             params["tiers"] = tuple(sorted(params["tiers"], key=lambda t: t.min_spend))
         common = {k: v for k, v in values.items() if k in _COMMON_NAMES}
-        return {**common, "kind": kind, "params": KIND_PARAMS[kind](**params)}
+        return {**common, "kind": kind, "params": kinds()[kind].params(**params)}
     return build
 
 
@@ -292,7 +202,7 @@ class _SchemeType(_Type):
     def objects(self) -> dict[str, _Obj]:
         return {kind: _Obj(SCHEME_COMMON + spec.keys, build=_scheme_builder(kind),
                            checks=spec.checks, schema_extra=spec.schema_extra)
-                for kind, spec in KINDS.items()}
+                for kind, spec in kinds().items()}
 
     def label(self) -> str:
         return "scheme"
@@ -305,8 +215,8 @@ class _SchemeType(_Type):
         kind_node = _find(node, "kind")
         if kind_node is None:
             return ctx.report(node, f"{path}.kind", "`kind` is missing",
-                              "add `kind:` with one of " + ", ".join(KINDS))
-        kind = _KIND.load(kind_node, f"{path}.kind", ctx)
+                              "add `kind:` with one of " + ", ".join(kinds()))
+        kind = _KindName().load(kind_node, f"{path}.kind", ctx)
         if kind is INVALID:
             return kind
         return self.objects()[kind].load(node, path, ctx)
@@ -314,22 +224,22 @@ class _SchemeType(_Type):
     def schema(self) -> dict:
         common = _Obj(SCHEME_COMMON).schema()
         branches = [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                     "then": {**obj.schema(), "description": KINDS[kind].doc}}
+                     "then": {**obj.schema(), "description": kinds()[kind].doc}}
                     for kind, obj in self.objects().items()]
         return {"type": "object", "properties": common["properties"],
                 "required": common["required"], "allOf": branches}
 
 
-_PROGRAM_ID = _Str(pattern=SLUG, what="slug", hint=_slug_hint("program id"))
+_PROGRAM_ID = Str(pattern=SLUG, what="slug", hint=_slug_hint("program id"))
 PROGRAM = _Obj((
     Key("id", _PROGRAM_ID, "Short name of the program: its folder in the site (a slug).",
         default_doc="the file's stem"),
-    Key("name", _Str(example='"Kaffebar — loyalty options 2027"'), "Title of the report.",
+    Key("name", Str(example='"Kaffebar — loyalty options 2027"'), "Title of the report.",
         default_doc="the id"),
-    Key("locale", _Str(convert=_locale, what="locale", example="nb-NO"),
+    Key("locale", Str(convert=_locale, what="locale", example="nb-NO"),
         "Report language and number, date and currency formats (e.g. `nb-NO`, `pt-BR`).",
         "en-GB"),
-    Key("currency", _Str(convert=_currency, what="ISO 4217 currency code", example="NOK"),
+    Key("currency", Str(convert=_currency, what="ISO 4217 currency code", example="NOK"),
         "Currency of the sales export (ISO 4217, e.g. `NOK`)."),
     Key("sales", SALES, "The sales export and how to read it."),
     Key("business", BUSINESS, "Margin, forecast horizon and fixed costs."),

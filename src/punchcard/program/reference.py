@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from punchcard.program.containers import _List, _Obj, _Range
-from punchcard.program.declarations import KINDS, PROGRAM, SCHEME_COMMON
+from punchcard.program.declarations import PROGRAM, SCHEME_COMMON
+from punchcard.program.kinds import kinds
 from punchcard.program.value_types import _Type
 
 
 _REFERENCE_INTRO = """\
 # Program file reference
 
-<!-- Generated from the key declarations in src/punchcard/program/keys.py; do not edit.
+<!-- Generated from the key declarations (src/punchcard/program/declarations.py and each
+     scheme kind's KIND in src/punchcard/schemes/); do not edit.
      Regenerate: python -m punchcard.program > docs/program-reference.md -->
 
 A program file is YAML: one business, one sales history, several candidate schemes.
@@ -35,7 +37,7 @@ def reference_markdown() -> str:
     out.append("## Schemes\n")
     out.append("Every item of `schemes` has the common keys below plus the keys of its `kind`.\n")
     _doc_object(out, "`schemes[]`: common keys", _Obj(SCHEME_COMMON), "schemes[]", seen, 3)
-    for kind, spec in KINDS.items():
+    for kind, spec in kinds().items():
         _doc_object(out, f"`kind: {kind}`", _Obj(spec.keys), "schemes[]", seen, 3, spec.doc)
     return "\n".join(out).rstrip() + "\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -111,99 +111,11 @@ class Tier:
 
 
 @dataclass(frozen=True)
-class StampCardParams:
-    stamps: int
-    reward: Reward
-    counter: Literal["visits", "items", "spend"] = "visits"
-    min_purchase: float = 0.0
-    expiry_days: int | None = None
-    head_start: int = 0
-
-
-@dataclass(frozen=True)
-class PointsParams:
-    earn_per_unit: float
-    point_value: float
-    min_redeem: int
-    redeem_step: int | None = None
-    expiry_months: int | None = None
-    min_purchase: float = 0.0
-    tiers: tuple[Tier, ...] | None = None
-    window_months: int = 12
-
-
-@dataclass(frozen=True)
-class TiersParams:
-    tiers: tuple[Tier, ...]
-    window_months: int = 12
-
-
-@dataclass(frozen=True)
-class MemberDiscountParams:
-    rate: float
-    cashback: bool = False
-    expiry_days: int | None = None
-
-
-@dataclass(frozen=True)
-class WelcomeOfferParams:
-    value: float
-    type: Literal["item", "discount"] = "discount"
-    cost: float | None = None
-    min_purchase: float = 0.0
-    expiry_days: int | None = 60
-    new_after_days: int = 90
-
-
-@dataclass(frozen=True)
-class BirthdayParams:
-    value: float
-    type: Literal["item", "discount"] = "discount"
-    cost: float | None = None
-    window_days: int = 30
-
-
-@dataclass(frozen=True)
-class CouponsParams:
-    every_days: int
-    active_days: int
-    valid_days: int
-    rate: float | None = None
-    value: float | None = None
-    cost: float | None = None
-    min_purchase: float = 0.0
-
-
-@dataclass(frozen=True)
-class PerksParams:
-    cost_per_member_year: float = 0.0
-    cost_per_event: float = 0.0
-    events_per_year: float = 0.0
-
-
-SchemeParams = (
-    StampCardParams | PointsParams | TiersParams | MemberDiscountParams
-    | WelcomeOfferParams | BirthdayParams | CouponsParams | PerksParams
-)
-
-KIND_PARAMS: dict[str, type] = {
-    "stamp_card": StampCardParams,
-    "points": PointsParams,
-    "tiers": TiersParams,
-    "member_discount": MemberDiscountParams,
-    "welcome_offer": WelcomeOfferParams,
-    "birthday": BirthdayParams,
-    "coupons": CouponsParams,
-    "perks": PerksParams,
-}
-
-
-@dataclass(frozen=True)
 class Scheme:
     id: str
     name: str
     kind: str
-    params: SchemeParams
+    params: Any  # the frozen dataclass of its kind (``KIND.params`` in schemes/<kind>.py)
     assumptions: Assumptions = Assumptions()
     description: str | None = None
 

@@ -43,7 +43,7 @@ class _Type:
 
 
 @dataclass(frozen=True)
-class _Num(_Type):
+class Num(_Type):
     min: float | None = None
     max: float | None = None
     min_exclusive: bool = False
@@ -96,7 +96,7 @@ def _is_number(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Str(_Type):
+class Str(_Type):
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     what: str = "text"
@@ -144,7 +144,7 @@ class _Str(_Type):
 
 
 @dataclass(frozen=True)
-class _Bool(_Type):
+class Bool(_Type):
     example: Any = "true"
 
     def label(self) -> str:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Literal
+
 from datetime import date
 
 import numpy as np
 from numba import njit
 
+from punchcard.messages import N_
+from punchcard.program import COST, DAYS, Key, Kind, POSITIVE, REWARD_TYPE
+from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import EPOCH_ORDINAL, TxArrays
-from punchcard.program import BirthdayParams
 from punchcard.schemes.settle import (
     buffers, close, expire, finish, hold, offsets, Replay, ReplayContext, settle,
     unit_cost, wallet,
@@ -89,3 +94,56 @@ def replay(params: BirthdayParams, tx: TxArrays, ctx: ReplayContext, per_tx: boo
           float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(None, len(jan1)),
           tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx)
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BirthdayParams:
+    value: float
+    type: Literal["item", "discount"] = "discount"
+    cost: float | None = None
+    window_days: int = 30
+
+
+
+def summary(p: dict, fmt: Any, tr: Any) -> list[str]:
+    """Return the scheme as configured, in sentences."""
+    values = {"value": money(fmt, p.get("value"))}
+    if p.get("type", "discount") == "item":
+        out = [tr.gettext("Members get a birthday treat worth %(value)s.") % values]
+    else:
+        out = [tr.gettext("Members get %(value)s off around their birthday.") % values]
+    n = int(p.get("window_days", 30))
+    out.append(count_sentence(tr.ngettext("The voucher must be used within %(n)s day of the birthday.",
+                              "The voucher must be used within %(n)s days of the birthday.", n), n, fmt))
+    return out
+
+
+KIND = Kind(
+    name="birthday",
+    order=60,
+    doc="A yearly birthday voucher.",
+    params=BirthdayParams,
+    keys=(
+        Key("value", POSITIVE, "Voucher value."),
+        Key("type", REWARD_TYPE, "`discount`: money off; `item`: a free product.",
+            "discount"),
+        COST,
+        Key("window_days", DAYS, "Days after the birthday the voucher can be used.", 30),
+    ),
+    replay=replay,
+    label=N_("Birthday reward"),
+    summary=summary,
+    settings={
+        "window_days": (N_("Usable for"), "days"),
+    },
+    starter="""\
+  # - id: birthday
+  #   name: Birthday treat
+  #   kind: birthday
+  #   value: 10
+  #   type: item
+  #   window_days: 30
+""",
+)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from numba import njit
 
+from punchcard.messages import N_
+from punchcard.program import COST, DAYS, Key, Kind, MIN_PURCHASE, POSITIVE, SHARE
+from punchcard.schemes.words import share, money, count_sentence
 from punchcard.ingest import TxArrays
-from punchcard.program import CouponsParams
 from punchcard.schemes.settle import (
     buffers, close, data_start, expire, finish, hold, offsets, Replay, ReplayContext,
     settle, unit_cost, wallet,
@@ -83,3 +88,72 @@ def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool
               int(ctx.end_day), wallet(None, (int(ctx.end_day) - int(ctx.start_day)) // int(params.every_days) + 2),
               tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx)
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CouponsParams:
+    every_days: int
+    active_days: int
+    valid_days: int
+    rate: float | None = None
+    value: float | None = None
+    cost: float | None = None
+    min_purchase: float = 0.0
+
+
+def _rate_or_value(values: dict, nodes: dict, node: Any, path: str, ctx: Any) -> None:
+    given = [k for k in ("rate", "value") if values.get(k) is not None]
+    if len(given) != 1:
+        found = "both" if given else "neither"
+        ctx.report(node, path, f"a coupon needs exactly one of `rate` and `value`, found {found}",
+                   "give either `rate: 0.2` (a share of the bill) or `value: 30` (money off)")
+
+
+def summary(p: dict, fmt: Any, tr: Any) -> list[str]:
+    """Return the scheme as configured, in sentences."""
+    offer = share(fmt, p["rate"]) if p.get("rate") is not None else money(fmt, p.get("value"))
+    every, active, valid = (int(p.get(k, 1)) for k in ("every_days", "active_days", "valid_days"))
+    return [tr.ngettext("Every day, members who shopped recently get a coupon for %(offer)s off.",
+                        "Every %(n)s days, members who shopped recently get a coupon for %(offer)s off.",
+                        every) % {"n": fmt.number(every), "offer": offer},
+            count_sentence(tr.ngettext("Only members who shopped in the last %(n)s day get one.",
+                           "Only members who shopped in the last %(n)s days get one.", active), active, fmt),
+            count_sentence(tr.ngettext("Each coupon is valid for %(n)s day.",
+                           "Each coupon is valid for %(n)s days.", valid), valid, fmt)]
+
+
+KIND = Kind(
+    name="coupons",
+    order=70,
+    doc="Periodic coupons for recently active members; give `rate` or `value`.",
+    params=CouponsParams,
+    keys=(
+        Key("every_days", DAYS, "Days between coupon rounds."),
+        Key("active_days", DAYS, "Members with a purchase in this many days get a coupon."),
+        Key("valid_days", DAYS, "Days a coupon stays valid."),
+        Key("rate", SHARE, "Discount as a share of the bill (instead of `value`).", None),
+        Key("value", POSITIVE, "Money off, capped at the bill (instead of `rate`).", None),
+        COST,
+        MIN_PURCHASE,
+    ),
+    checks=(_rate_or_value,), schema_extra=(("oneOf", [{"required": ["rate"]}, {"required": ["value"]}]),),
+    replay=replay,
+    label=N_("Coupons"),
+    summary=summary,
+    settings={
+        "every_days": (N_("A new coupon every"), "days"),
+        "active_days": (N_("For members who shopped within"), "days"),
+        "valid_days": (N_("Each coupon valid for"), "days"),
+    },
+    starter="""\
+  # - id: coupons
+  #   name: Monthly coupon
+  #   kind: coupons
+  #   every_days: 30
+  #   active_days: 90
+  #   valid_days: 14
+  #   rate: 0.10              # or value: 5 (exactly one of rate / value)
+""",
+)

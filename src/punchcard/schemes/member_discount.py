@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from numba import njit
 
+from punchcard.messages import N_
+from punchcard.program import Bool, DAYS, Key, Kind, SHARE
+from punchcard.schemes.words import share, count_sentence
 from punchcard.ingest import TxArrays
-from punchcard.program import MemberDiscountParams
 from punchcard.schemes.settle import (
     T_EARNED, at, buffers, close, expire, expiry_day, finish, hold, immediate, offsets, Replay,
     ReplayContext, settle, wallet,
@@ -50,3 +55,53 @@ def replay(params: MemberDiscountParams, tx: TxArrays, ctx: ReplayContext, per_t
               float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(off),
               tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx)
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MemberDiscountParams:
+    rate: float
+    cashback: bool = False
+    expiry_days: int | None = None
+
+
+
+def summary(p: dict, fmt: Any, tr: Any) -> list[str]:
+    """Return the scheme as configured, in sentences."""
+    values = {"rate": share(fmt, p.get("rate", 0))}
+    if not p.get("cashback"):
+        return [tr.gettext("Members get %(rate)s off every purchase.") % values]
+    out = [tr.gettext("Members get %(rate)s of every purchase back as credit for their next visit.") % values]
+    if p.get("expiry_days") is not None:
+        n = int(p["expiry_days"])
+        out.append(count_sentence(tr.ngettext("Credit must be used within %(n)s day.",
+                                  "Credit must be used within %(n)s days.", n), n, fmt))
+    return out
+
+
+KIND = Kind(
+    name="member_discount",
+    order=40,
+    doc="A flat discount on every member purchase.",
+    params=MemberDiscountParams,
+    keys=(
+        Key("rate", SHARE, "Discount as a share of the bill (0.1 = 10 %)."),
+        Key("cashback", Bool(),
+            "Pay the discount as credit at the next purchase instead of at once.", False),
+        Key("expiry_days", DAYS, "Days cashback credit stays valid (none = never).", None),
+    ),
+    replay=replay,
+    label=N_("Member discount"),
+    summary=summary,
+    settings={
+        "cashback": (N_("Paid back as credit for the next visit"), "bool"),
+    },
+    starter="""\
+  # - id: member-discount
+  #   name: Five per cent off for members
+  #   kind: member_discount
+  #   rate: 0.05
+  #   cashback: false         # true: credit settled at the next visit instead
+""",
+)

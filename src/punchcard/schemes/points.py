@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import math
 
 import numpy as np
 from numba import njit
 
+from punchcard.messages import N_
+from punchcard.program import Key, Kind, MIN_PURCHASE, Num, POSITIVE, Tier, TIERS, WINDOW_MONTHS
+from punchcard.schemes.words import share, money, tier_list, window_sentence
 from punchcard.ingest import TxArrays
-from punchcard.program import PointsParams, Tier
 from punchcard.schemes.settle import (
     C_COST, C_EARNED, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_COST, D_EARNED, D_EXPIRED,
     D_HELD, D_REDEEMED, T_COST, T_DISCOUNT, T_EARNED, T_REDEEMED, at, buffers, finish,
@@ -110,3 +115,82 @@ def replay(params: PointsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool 
           params.tiers is not None, window_days(params.window_months), mins, mult,
           float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx)
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PointsParams:
+    earn_per_unit: float
+    point_value: float
+    min_redeem: int
+    redeem_step: int | None = None
+    expiry_months: int | None = None
+    min_purchase: float = 0.0
+    tiers: tuple[Tier, ...] | None = None
+    window_months: int = 12
+
+
+
+def summary(p: dict, fmt: Any, tr: Any) -> list[str]:
+    """Return the scheme as configured, in sentences."""
+    rate = p.get("earn_per_unit", 0) * p.get("point_value", 0)
+    threshold = p.get("min_redeem", 0) * p.get("point_value", 0)
+    out = [tr.gettext("Members collect points worth %(rate)s of what they spend and can use them as "
+                      "a discount once they have %(threshold)s saved up.")
+           % {"rate": share(fmt, rate), "threshold": money(fmt, threshold)}]
+    if p.get("min_purchase"):
+        out.append(tr.gettext("Purchases under %(min)s earn no points.") % {"min": money(fmt, p["min_purchase"])})
+    if p.get("expiry_months"):
+        months = int(p["expiry_months"])
+        out.append(tr.ngettext("Points lapse after %(n)s month without a purchase.",
+                               "Points lapse after %(n)s months without a purchase.",
+                               months) % {"n": fmt.number(months)})
+    if p.get("tiers"):
+        out.append(tr.gettext("Higher tiers earn points faster: %(tiers)s.")
+                   % {"tiers": tier_list(p["tiers"], fmt, tr, multiplier=True)})
+        out.append(window_sentence(p, fmt, tr))
+    return out
+
+
+KIND = Kind(
+    name="points",
+    order=20,
+    doc="Points per currency unit, redeemed as money off.",
+    params=PointsParams,
+    keys=(
+        Key("earn_per_unit", POSITIVE, "Points earned per currency unit paid."),
+        Key("point_value", POSITIVE, "Money off per point redeemed."),
+        Key("min_redeem", Num(1, integer=True, example=100),
+            "Smallest balance that is redeemed."),
+        Key("redeem_step", Num(1, integer=True, example=100),
+            "Points are redeemed in multiples of this.", None, "`min_redeem`"),
+        Key("expiry_months", Num(1, integer=True, example=12),
+            "Months without a purchase after which the balance lapses (none = never).", None),
+        MIN_PURCHASE,
+        Key("tiers", TIERS, "Optional tiers whose `multiplier` scales the points earned.",
+            None),
+        WINDOW_MONTHS,
+    ),
+    replay=replay,
+    label=N_("Points"),
+    summary=summary,
+    settings={
+        "earn_per_unit": (N_("Points per unit of money spent"), "number"),
+        "point_value": (N_("Value of one point"), "money"),
+        "min_redeem": (N_("Points needed before use"), "count"),
+        "redeem_step": (N_("Points are used in steps of"), "step"),
+        "expiry_months": (N_("Points lapse after inactivity of"), "months_or_never"),
+    },
+    starter="""\
+  # - id: points
+  #   name: Points on every purchase
+  #   kind: points
+  #   earn_per_unit: 1        # points per currency unit spent
+  #   point_value: 0.01       # value of one point when redeemed
+  #   min_redeem: 500
+  #   redeem_step: 500
+  #   expiry_months: 12
+  #   min_purchase: 0
+""",
+)

@@ -6,27 +6,17 @@ by (cust, day); every kind but points settles its rewards through ``settle.py``.
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from numba import njit
 
 from punchcard.ingest import TxArrays
-from punchcard.program import Scheme
-from punchcard.schemes import (
-    birthday, coupons, member_discount, perks, points, stamp_card, tiers, welcome_offer,
-)
+from punchcard.program import Kind, Scheme, kinds
 from punchcard.schemes.settle import Replay, ReplayContext
 
-KINDS: dict[str, ModuleType] = {
-    "stamp_card": stamp_card,
-    "points": points,
-    "tiers": tiers,
-    "member_discount": member_discount,
-    "welcome_offer": welcome_offer,
-    "birthday": birthday,
-    "coupons": coupons,
-    "perks": perks,
-}
+
+def registry() -> dict[str, Kind]:
+    """Return every scheme kind by name: each module of this package that declares a ``KIND``."""
+    return kinds()
+
 
 def _check(tx: TxArrays, ctx: ReplayContext) -> None:
     """Raise ValueError when the transactions or the context break the replay's contract."""
@@ -81,8 +71,9 @@ def replay(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, *, per_tx: bool = T
     per-day figures are the same, for less memory and time. ``check=False`` skips the
     pass that checks the input's order and ranges, for callers that built it sorted.
     """
-    if scheme.kind not in KINDS:
-        raise ValueError(f"unknown scheme kind {scheme.kind!r}; expected one of {sorted(KINDS)}")
+    known = kinds()
+    if scheme.kind not in known:
+        raise ValueError(f"unknown scheme kind {scheme.kind!r}; expected one of {sorted(known)}")
     if check:
         _check(tx, ctx)
-    return KINDS[scheme.kind].replay(scheme.params, tx, ctx, per_tx)
+    return known[scheme.kind].replay(scheme.params, tx, ctx, per_tx)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Literal
+
 import numpy as np
 from numba import njit
 
+from punchcard.messages import N_
+from punchcard.program import DAYS, Key, Kind, MIN_PURCHASE, Num, REWARD, Reward, Str
+from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import TxArrays
-from punchcard.program import StampCardParams
 from punchcard.schemes.settle import (
     T_EARNED, at, buffers, close, expire, expiry_day, finish, hold, offsets, Replay,
     ReplayContext, settle, unit_cost, wallet,
@@ -65,3 +70,110 @@ def replay(params: StampCardParams, tx: TxArrays, ctx: ReplayContext, per_tx: bo
           liab, 1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
           int(ctx.end_day), wallet(off), tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx)
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StampCardParams:
+    stamps: int
+    reward: Reward
+    counter: Literal["visits", "items", "spend"] = "visits"
+    min_purchase: float = 0.0
+    expiry_days: int | None = None
+    head_start: int = 0
+
+
+def _head_start_below_stamps(values: dict, nodes: dict, node: Any, path: str,
+                             ctx: Any) -> None:
+    head, stamps = values.get("head_start", 0), values["stamps"]
+    if head >= stamps:
+        ctx.report(nodes["head_start"], f"{path}.head_start",
+                   f"head_start {head} must be less than stamps {stamps}",
+                   f"lower `head_start` below {stamps}, e.g. `head_start: {min(2, stamps - 1)}`")
+
+
+def summary(p: dict, fmt: Any, tr: Any) -> list[str]:
+    """Return the scheme as configured, in sentences."""
+    reward = p.get("reward") or {}
+    stamps = int(p.get("stamps", 0))
+    item = reward.get("type", "item") == "item"
+    values = {"stamps": fmt.number(stamps), "value": money(fmt, reward.get("value")),
+              "threshold": money(fmt, stamps)}
+    counter = p.get("counter", "visits")
+    if counter == "items" and item:
+        first = tr.ngettext("Buy %(stamps)s item, get the next one free (worth %(value)s).",
+                            "Buy %(stamps)s items, get the next one free (worth %(value)s).", stamps)
+    elif counter == "items":
+        first = tr.ngettext("Buy %(stamps)s item, get %(value)s off the next purchase.",
+                            "Buy %(stamps)s items, get %(value)s off the next purchase.", stamps)
+    elif counter == "spend" and item:
+        first = tr.gettext("Spend %(threshold)s in total, get a free item worth %(value)s.")
+    elif counter == "spend":
+        first = tr.gettext("Spend %(threshold)s in total, get %(value)s off the next purchase.")
+    elif item:
+        first = tr.gettext("Buy %(stamps)s, get the next one free (worth %(value)s).")
+    else:
+        first = tr.gettext("Buy %(stamps)s, get %(value)s off the next purchase.")
+    out = [first % values]
+    if p.get("min_purchase"):
+        out.append(tr.gettext("Purchases under %(min)s do not count.") % {"min": money(fmt, p["min_purchase"])})
+    if p.get("head_start"):
+        n = int(p["head_start"])
+        out.append(count_sentence(tr.ngettext("New cards start with %(n)s stamp already filled in.",
+                                  "New cards start with %(n)s stamps already filled in.", n), n, fmt))
+    if p.get("expiry_days") is None:
+        out.append(tr.gettext("Rewards never expire."))
+    else:
+        n = int(p["expiry_days"])
+        out.append(count_sentence(tr.ngettext("A reward must be used within %(n)s day.",
+                                  "A reward must be used within %(n)s days.", n), n, fmt))
+    return out
+
+
+def card(p: StampCardParams) -> dict:
+    """Return the card the forecast's goal-gradient state machine runs for (forecast.worlds)."""
+    return {"stamps": p.stamps, "counter": p.counter, "min_purchase": p.min_purchase,
+            "head_start": p.head_start}
+
+
+KIND = Kind(
+    name="stamp_card",
+    order=10,
+    doc="A stamp per qualifying purchase; a reward when the card is full.",
+    params=StampCardParams,
+    keys=(
+        Key("stamps", Num(1, integer=True, example=9), "Stamps needed for a reward."),
+        Key("counter", Str(choices=("visits", "items", "spend")),
+            "What earns stamps: each visit, each item, or each currency unit spent.",
+            "visits"),
+        MIN_PURCHASE,
+        Key("reward", REWARD, "The reward for a full card."),
+        Key("expiry_days", DAYS, "Days an earned reward stays valid (none = never expires).",
+            None),
+        Key("head_start", Num(0, integer=True, example=2),
+            "Stamps already on every new card (endowed progress).", 0),
+    ),
+    checks=(_head_start_below_stamps,),
+    replay=replay,
+    label=N_("Stamp card"),
+    summary=summary,
+    settings={
+        "stamps": (N_("Stamps for a reward"), "count"),
+        "counter": (N_("A stamp for each"), "counter"),
+        "reward": (N_("Reward"), "text"),
+        "head_start": (N_("Stamps already on a new card"), "count"),
+    },
+    starter="""\
+  - id: stamp-card
+    name: Tenth visit free
+    kind: stamp_card
+    stamps: 9                 # buy nine …
+    counter: visits           # visits | items | spend
+    min_purchase: 0           # smallest bill that earns a stamp
+    reward: {value: 10, type: item}   # TODO: what the free item is worth to the customer; add cost: to override value × (1 − gross_margin)
+    expiry_days: 365
+    head_start: 0             # stamps pre-filled on every new card
+""",
+    card=card,
+)

@@ -5,14 +5,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import math
 
 import numpy as np
 from numba import njit
 
+from punchcard.messages import N_
+from punchcard.program import Key, Kind, Tier, TIERS, WINDOW_MONTHS
+from punchcard.schemes.words import money, tier_list, window_sentence
 from punchcard.ingest import TxArrays
 from punchcard.runtime import DAYS_PER_MONTH
-from punchcard.program import Tier, TiersParams
 from punchcard.schemes.settle import (
     accrue, buffers, finish, immediate, offsets, Replay, ReplayContext,
 )
@@ -118,3 +123,48 @@ def replay(params: TiersParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool =
           window_days(params.window_months), mins, disc, perk, float(ctx.redemption_rate),
           int(ctx.start_day), int(ctx.end_day), tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx)
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TiersParams:
+    tiers: tuple[Tier, ...]
+    window_months: int = 12
+
+
+
+def summary(p: dict, fmt: Any, tr: Any) -> list[str]:
+    """Return the scheme as configured, in sentences."""
+    tiers = p.get("tiers") or []
+    out = [tr.gettext("The more members spend, the bigger their discount: %(tiers)s.")
+           % {"tiers": tier_list(tiers, fmt, tr, multiplier=False)}, window_sentence(p, fmt, tr)]
+    perk = max((t.get("perk_cost_year", 0) for t in tiers), default=0)
+    if perk:
+        out.append(tr.gettext("Tier perks cost up to %(cost)s per member a year.") % {"cost": money(fmt, perk)})
+    return out
+
+
+KIND = Kind(
+    name="tiers",
+    order=30,
+    doc="Status tiers by trailing spend, each with a discount and perks.",
+    params=TiersParams,
+    keys=(
+        Key("tiers", TIERS, "The tiers (sorted by `min_spend` when read)."),
+        WINDOW_MONTHS,
+    ),
+    replay=replay,
+    label=N_("Tiers"),
+    summary=summary,
+    settings={},
+    starter="""\
+  # - id: tiers
+  #   name: Silver and gold
+  #   kind: tiers
+  #   window_months: 12
+  #   tiers:
+  #     - {name: Silver, min_spend: 1000, discount: 0.05, multiplier: 1, perk_cost_year: 0}
+  #     - {name: Gold, min_spend: 5000, discount: 0.10, multiplier: 1, perk_cost_year: 20}
+""",
+)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Literal
+
 import numpy as np
 from numba import njit
 
+from punchcard.messages import N_
+from punchcard.program import COST, DAYS, Key, Kind, MIN_PURCHASE, Num, POSITIVE, REWARD_TYPE
+from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import TxArrays
-from punchcard.program import WelcomeOfferParams
 from punchcard.schemes.settle import (
     T_EARNED, at, buffers, close, data_start, expire, expiry_day, finish, hold, offsets,
     Replay, ReplayContext, settle, unit_cost, wallet,
@@ -51,3 +56,68 @@ def replay(params: WelcomeOfferParams, tx: TxArrays, ctx: ReplayContext, per_tx:
           1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
           int(ctx.end_day), wallet(), tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx)
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WelcomeOfferParams:
+    value: float
+    type: Literal["item", "discount"] = "discount"
+    cost: float | None = None
+    min_purchase: float = 0.0
+    expiry_days: int | None = 60
+    new_after_days: int = 90
+
+
+
+def summary(p: dict, fmt: Any, tr: Any) -> list[str]:
+    """Return the scheme as configured, in sentences."""
+    values = {"value": money(fmt, p.get("value")), "min": money(fmt, p.get("min_purchase"))}
+    if p.get("type", "discount") == "item":
+        out = [tr.gettext("New customers get a free item worth %(value)s on their second visit.") % values]
+    else:
+        out = [tr.gettext("New customers get %(value)s off their second purchase.") % values]
+    if p.get("min_purchase"):
+        out.append(tr.gettext("Only a first purchase of at least %(min)s qualifies.") % values)
+    if p.get("expiry_days") is not None:
+        n = int(p["expiry_days"])
+        out.append(count_sentence(tr.ngettext("The voucher must be used within %(n)s day.",
+                                  "The voucher must be used within %(n)s days.", n), n, fmt))
+    return out
+
+
+KIND = Kind(
+    name="welcome_offer",
+    order=50,
+    doc="A voucher for new customers, used at their second purchase.",
+    params=WelcomeOfferParams,
+    keys=(
+        Key("value", POSITIVE, "Voucher value."),
+        Key("type", REWARD_TYPE, "`discount`: money off; `item`: a free product.",
+            "discount"),
+        COST,
+        MIN_PURCHASE,
+        Key("expiry_days", DAYS, "Days the voucher stays valid (none = never).", 60),
+        Key("new_after_days", Num(0, integer=True, example=90),
+            "A customer is new if first seen at least this many days after the data starts.",
+            90),
+    ),
+    replay=replay,
+    label=N_("Welcome offer"),
+    summary=summary,
+    settings={
+        "new_after_days": (N_("New when first seen at least this long after the data start"), "days"),
+    },
+    starter="""\
+  # - id: welcome
+  #   name: Welcome voucher
+  #   kind: welcome_offer
+  #   value: 10
+  #   type: discount          # discount | item
+  #   min_purchase: 0
+  #   expiry_days: 60
+  #   new_after_days: 90
+""",
+    new_customers_only=True,
+)
