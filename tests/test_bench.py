@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "bench"
+from punchcard.ingest import read_ledger
+from punchcard.program import load_program
+from punchcard.schemes import run_backtest
+from tests.helpers import ROOT
 
-pytest.importorskip("pandas")
-pytest.importorskip("yaml")
+BENCH = ROOT / "bench"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_harness_runs_end_to_end(harness: tuple[dict, Path]) -> None:
         r = entry["steps"][step]
         assert not r.get("error"), r
         assert r["wall_s"] > 0 and r["peak_rss_mib"] > 0
-    assert entry["steps"]["pandas"]["inner"]["stamp_card"]["rewards_earned"] >= 0
+    assert entry["steps"]["pandas"]["inner"]["stamp_card"]["rewards_earned"] > 0  # 2k rows earn some
     md = (tmp / "RESULTS.md").read_text(encoding="utf-8")
     assert "### 2k rows" in md and "| floor |" in md and "| pandas |" in md
     assert "nproc" in md
@@ -58,17 +59,11 @@ def test_cached_export_is_reused(harness: tuple[dict, Path]) -> None:
 
 
 def test_pandas_replay_agrees_with_backtest(harness: tuple[dict, Path]) -> None:
-    try:
-        from punchcard.schemes import backtest
-        from punchcard.ingest import read as ingest
-        from punchcard.program import load_program
-    except ImportError as exc:  # the pipeline is not importable yet
-        pytest.skip(f"punchcard backtest not importable: {exc}")
     results, tmp = harness
     inner = results["sizes"]["2k"]["steps"]["pandas"]["inner"]
     prog = load_program(tmp / "data" / "perf-2k.yaml")
-    ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
-    bt = backtest.run(prog, ledger)
+    ledger = read_ledger(prog.sales, base=prog.path.parent)
+    bt = run_backtest(prog, ledger)
     stamp = inner["stamp_card"]
     ours = bt[stamp["id"]].summary
     assert stamp["rewards_earned"] == ours["rewards_earned"]

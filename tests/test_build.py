@@ -75,8 +75,9 @@ def test_unchanged_program_is_not_rebuilt_unless_forced(tmp_path):
 def test_check_reports_stale_site(tmp_path):
     program = write_program(tmp_path / "programs")
     out = tmp_path / "site"
-    assert CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out),
-                                        "--check"]).exit_code == 1
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--check"])
+    assert result.exit_code == 1
+    assert "not built yet" in result.output
     _build(str(program), "--out", str(out), "--quiet")
     assert CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out),
                                         "--check"]).exit_code == 0

@@ -168,9 +168,6 @@ def test_thin_data_is_skipped_with_a_sentence(rows) -> None:
 
 
 def test_real_scheme_engine(cdnow) -> None:
-    schemes = pytest.importorskip("punchcard.schemes")
-    if not hasattr(schemes, "replay"):
-        pytest.skip("punchcard.schemes.replay not available yet")
     s = _stamp(visit_lift=0.05)
     t = time.perf_counter()
     out = F.run(program(s), cdnow, draws=20)

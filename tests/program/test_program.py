@@ -11,7 +11,6 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helpers import ROOT
 from punchcard import program as pg
 from punchcard.errors import PunchcardError
 from punchcard.program import (
@@ -20,6 +19,7 @@ from punchcard.program import (
 from punchcard.schemes.coupons import CouponsParams
 from punchcard.schemes.points import PointsParams
 from punchcard.schemes.stamp_card import StampCardParams
+from tests.helpers import ROOT
 
 
 

@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import ROOT
 from punchcard.schemes import backtest
 from punchcard.ingest.read import read_ledger
 from punchcard.program import load_program
 from punchcard.results.document import plain
 from punchcard.schemes import replay
 from punchcard.schemes.shard import SHARD_TX, plan_shards, replay_sharded, shard_count, shard_of
+from tests.helpers import ROOT
 
 ROOT = ROOT
 

