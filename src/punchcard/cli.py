@@ -175,7 +175,7 @@ def schema(out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Write a starter program file from a sales export.")
 @click.argument("sales", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Program file to write (default: programs/<sales file stem>.yaml).")
@@ -183,28 +183,58 @@ def schema(out: Path | None) -> None:
 @click.option("--date-format", default=None, metavar="FORMAT",
               help="Date format when day/month order is ambiguous, e.g. %d/%m/%Y.")
 def init(sales: Path, out: Path | None, force: bool, date_format: str | None) -> None:
-    """Sniff a sales export and write a starter program file, then validate it.
+    """Sniff a sales export and write a starter program file.
 
     \b
     Examples:
         punchcard init exports/sales-2026.csv
         punchcard init kassa.csv -o programs/kaffebar.yaml
         punchcard init sales.csv --date-format %d/%m/%Y   # when 01/02 could be either
+
+    It prints each column it guessed (customer, date, amount, …) with its evidence and a
+    confidence, counts the rows, and marks every guessed value and default assumption in
+    the file with `# TODO: check`. It then reads the whole export with the new file, as a
+    build would, and reports the rows used and rejected. It also writes schema.json (the
+    JSON Schema editors use to autocomplete the file) beside the program, unless one is
+    there. Exit 1 when the customer, date or amount column was not found (the file is
+    written with the gap marked) or the export cannot be read with it.
     """
     from punchcard.program import load_program, program_json_schema
-    from punchcard.starter import write_starter
+    from punchcard.starter import report, write_starter
 
     if out is None:
         stem = sales.name.split(".")[0]
         out = Path("programs") / f"{stem}.yaml"
-    written = write_starter(sales, out, force=force, date_format=date_format)
-    schema_file = written.parent / "schema.json"
+    started = write_starter(sales, out, force=force, date_format=date_format)
+    for line in report(started):
+        click.echo(line)
+    schema_file = out.parent / "schema.json"
     if not schema_file.exists():  # for editors' autocompletion (the file's first line)
         schema_file.write_text(json.dumps(program_json_schema(), indent=2, ensure_ascii=False,
                                           sort_keys=True) + "\n", encoding="utf-8")
-    prog = load_program(written)
-    click.echo(f"Wrote {written} ({len(prog.schemes)} scheme active; the other kinds are "
-               "commented out). Edit it, then run `punchcard build " + str(written) + "`.")
+        click.echo(f"Wrote {schema_file} (the JSON Schema of program files, which the "
+                   "program's first line points editors to; delete it if you do not need it).")
+    missing = started.guessed.missing()
+    if missing:
+        raise PunchcardError(
+            f"{sales}: no {' and no '.join(missing)} column found; wrote {out} with what was "
+            f"found and the gap marked `# TODO: not found`. Fix: name the column under "
+            f"`sales:` → `columns:` in {out} (columns: {', '.join(started.sample.header)}).")
+    from punchcard import ingest
+
+    prog = load_program(out)
+    try:
+        ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
+    except PunchcardError as exc:
+        raise PunchcardError(f"Wrote {out}, but reading the export with it failed: "
+                             f"{exc.message}") from None
+    q = ledger.quality
+    rejected = ", ".join(f"{k} {v:,}" for k, v in q.rejected.items()) or "none"
+    click.echo(f"Read the whole export with it: {q.rows_used:,} of {q.rows_read:,} rows used "
+               f"(rejected: {rejected}), {len(ledger.tx):,} visits of {ledger.n_customers:,} "
+               "customers.")
+    click.echo(f"Wrote {out} ({len(prog.schemes)} scheme active; the other kinds are commented "
+               f"out). Check every `# TODO: check`, then run `punchcard build {out}`.")
 
 
 @cli.command("sample-data", context_settings=CONTEXT)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from punchcard.ingest import DELIMITERS, EXCEL, Sniffed, normalise_header, sniff
+import polars as pl
+
+from punchcard.columns import ROLES, Guessed, guess
+from punchcard.dialect import (DELIMITERS, EXCEL, Dialect, date_part, day_month_order,
+                               detect_delimiter, detect_encoding, open_binary, read_sample,
+                               resolve_day_month, sample_frame, sample_text)
 from punchcard.errors import PunchcardError
 from punchcard.program import kinds
 
 # `punchcard init` writes schema.json beside the program for editors (yaml-language-server).
 SCHEMA_LINE = "# yaml-language-server: $schema=schema.json"
-# Header words that give away the export's language → (locale, currency) guess.
-LANGUAGE_HINTS = (
-    ({"kundenummer", "kundenr", "dato", "belop", "kvitteringsnr", "antall", "fodselsdato"}, "nb-NO", "NOK"),
-    ({"kundid", "kundnr", "datum", "belopp", "kvittonr", "antal", "fodelsedatum"}, "sv-SE", "SEK"),
-    ({"klient", "kwota", "paragon", "ilosc", "dataurodzenia", "idklienta"}, "pl-PL", "PLN"),
-    ({"cliente", "valor", "pedido", "quantidade", "datadenascimento"}, "pt-BR", "BRL"),
-)
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", "whitespace": "space"}
+# The locales the site is written in (an en-* locale: English with that region's formats).
+SUPPORTED_LOCALES = ("en-GB", "en-US", "nb-NO", "sv-SE", "pl-PL", "pt-BR", "pt-PT")
 
 
 
@@ -32,69 +34,215 @@ def q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def guess_locale(header: tuple[str, ...]) -> tuple[str, str]:
-    """Return a (locale, currency) guess from the header's language, en-US/USD by default."""
-    norm = {normalise_header(h) for h in header}
-    for words, locale, currency in LANGUAGE_HINTS:
-        if norm & words:
-            return locale, currency
-    return "en-US", "USD"
+TODO = "# TODO: check"
+# The default business figures and assumptions a starter program is written with: every
+# one is marked `# TODO: check` (a build on them says so at the top of its pages).
+DEFAULTS = (
+    ("business", "gross_margin", "0.6",
+     "share of revenue kept after cost of goods; a default, not from your data"),
+    ("business", "horizon_months", "12", "forecast horizon"),
+    ("business", "fixed_costs", "{setup: 0, monthly: 0, per_member_year: 0}",
+     "software, cards, staff time; a default of nothing"),
+    ("assumptions", "enrollment", "{low: 0.25, likely: 0.4, high: 0.55}",
+     "share of identified customers who join; a default (docs/method.md)"),
+    ("assumptions", "visit_lift", "{low: 0.0, likely: 0.04, high: 0.10}",
+     "members' extra visits; a default, the same for every scheme, so the ranking follows cost"),
+    ("assumptions", "spend_lift", "0.0", "members' basket-size change; a default of none"),
+    ("assumptions", "retention_lift", "0.0", "cut in members' drop-out; a default of none"),
+    ("assumptions", "redemption_rate", "0.85", "share of earned rewards claimed; a default"),
+)
 
 
-def starter_yaml(found: Sniffed, sales_ref: str) -> str:
-    """Return the text of a starter program for a sniffed export."""
-    locale, currency = guess_locale(found.header)
-    d = found.dialect
+@dataclass(frozen=True)
+class Sample:
+    """What ``init`` read of an export: its format, a sample of its rows, and its row count."""
+
+    path: Path
+    kind: str  # "csv" or "parquet"
+    dialect: Dialect
+    header: tuple[str, ...]
+    frame: pl.DataFrame  # the sample, every column as text
+    rows: int  # counted, not estimated
+
+
+def count_rows(path: Path) -> int:
+    """Return the number of data rows of a text export: its lines after the header (counted)."""
+    lines, last = 0, b"\n"
+    with open_binary(path) as fh:
+        while chunk := fh.read(1 << 22):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
+
+def read_export(path: Path) -> Sample:
+    """Return the export's dialect (all but the date format), header, a sample and its rows."""
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        frame = pl.scan_parquet(path).head(5000).collect()
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        text = frame.select(pl.all().cast(pl.String))
+        return Sample(path, "parquet", Dialect(), tuple(frame.columns), text, int(rows))
+    raw, _ = read_sample(path)
+    encoding = detect_encoding(raw)
+    text = sample_text(raw, encoding)
+    delimiter = detect_delimiter(text)
+    try:
+        frame = sample_frame(text, delimiter)
+    except pl.exceptions.PolarsError as exc:
+        raise PunchcardError(f"{path}: line 1: cannot read the file as a table ({exc}). Fix: "
+                             "check that it is a CSV export (comma, semicolon or tab between "
+                             "columns).") from None
+    return Sample(path, "csv", Dialect(encoding, delimiter), tuple(frame.columns), frame,
+                  count_rows(path))
+
+
+def resolve_format(sample: Sample, fmt: str | None, column: str, given: str | None) -> str | None:
+    """Return a concrete date format for a column: given, read from the sample, or (where the
+    sample leaves day/month open) from the whole column."""
+    if given:
+        return given
+    if not fmt or not fmt.startswith("?"):
+        return fmt
+    first, second = day_month_maxima(sample.frame[column])
+    resolved = day_month_order(first, second, fmt[1], "%y" if fmt.endswith("y") else "%Y")
+    if resolved or sample.kind != "csv":
+        return resolved or resolve_day_month(fmt, sample.frame[column], str(sample.path), column)
+    from punchcard.sources import resolve_dates_fully
+
+    dialect = replace(sample.dialect, date_format=fmt)
+    return resolve_dates_fully(sample.path, dialect, {"date": column}, str(sample.path))
+
+
+def day_month_maxima(values: pl.Series) -> tuple[int, int]:
+    """Return the largest first and second numbers of slash/dash dates."""
+    nums = pl.DataFrame({"v": values}).select(date_part(pl.col("v")).alias("v")).select(
+        pl.col("v").str.extract(r"^(\d{1,2})\D", 1).cast(pl.Int32, strict=False).max().alias("a"),
+        pl.col("v").str.extract(r"^\d{1,2}\D(\d{1,2})\D", 1).cast(pl.Int32, strict=False).max().alias("b"))
+    return nums["a"][0] or 0, nums["b"][0] or 0
+
+
+@dataclass(frozen=True)
+class Starter:
+    """What ``init`` found and wrote: the sample, the guesses, the dialect, the program file."""
+
+    sample: Sample
+    guessed: Guessed
+    dialect: Dialect
+    text: str
+
+
+def sniff_export(path: Path, date_format: str | None = None) -> tuple[Sample, Guessed, Dialect]:
+    """Return the export's sample, the guessed roles/currency/locale, and its full dialect."""
+    sample = read_export(path)
+    guessed, decimal, profiles = guess(sample.frame)
+    date_fmt = birthday_fmt = None
+    if "date" in guessed.roles:
+        col = guessed.roles["date"].value
+        date_fmt = resolve_format(sample, profiles[col].date_format, col, date_format)
+    if "birthday" in guessed.roles:
+        col = guessed.roles["birthday"].value
+        fmt = profiles[col].date_format
+        birthday_fmt = fmt if fmt and not fmt.startswith("?") else None
+    dialect = replace(sample.dialect, decimal=decimal, date_format=date_fmt,
+                      birthday_format=birthday_fmt)
+    return sample, guessed, dialect
+
+
+def marked(line: str, note: str, width: int = 44) -> str:
+    """Return a YAML line with a `# TODO: check` comment (and why) after it."""
+    return f"{line.ljust(width)} {TODO} — {note}"
+
+
+def starter_yaml(sample: Sample, guessed: Guessed, dialect: Dialect, sales_ref: str) -> str:
+    """Return the text of a starter program for a sniffed export; every guess marked TODO."""
+    cur, loc = guessed.currency, guessed.locale
     lines = [
         SCHEMA_LINE,
-        f"# Starter program written by `punchcard init` from {found.path.name}.",
-        "# Replace every TODO, uncomment the schemes you want to compare, then run",
-        "# `punchcard build` on this file.",
-        f"name: {q(found.path.stem + ' — loyalty options')}   # TODO: the decision in one line",
-        f"locale: {locale}             # TODO: report language and number formats",
-        f"currency: {currency}",
+        f"# Starter program written by `punchcard init` from {sample.path.name}.",
+        f"# Every value marked `{TODO}` is a guess or a default: check it, then delete the",
+        "# mark (a site built while marks remain says so at the top of its pages).",
+        "# Uncomment the schemes you want to compare, then run `punchcard build` on this file.",
+        marked(f"name: {q(sample.path.stem + ' — loyalty options')}", "the decision in one line"),
+        marked(f"locale: {loc.value}", f"{loc.evidence} ({loc.confidence}); the site's "
+               f"language and number formats: {', '.join(SUPPORTED_LOCALES)}"),
+        marked(f"currency: {cur.value}", f"{cur.evidence} ({cur.confidence})"),
         "sales:",
         f"  path: {q(sales_ref)}",
-        f"  # about {found.rows_estimate:,} rows; columns found: {', '.join(found.header)}",
+        f"  # {sample.rows:,} rows (counted); columns: {', '.join(sample.header)}",
         "  columns:",
     ]
-    lines += [f"    {role}: {q(col)}" for role, col in found.roles.items()]
+    for role in ROLES:
+        g = guessed.roles.get(role)
+        if g is not None:
+            lines.append(marked(f"    {role}: {q(g.value)}", f"{g.evidence} ({g.confidence})"))
+    for role in guessed.missing():
+        lines.append(f"    # {role}: ???    # TODO: not found — name the {role} column here "
+                     f"(one of: {', '.join(sample.header)})")
+    if "order" not in guessed.roles:
+        lines.append("    # order: ???    # no order column found: the lines of one customer at one "
+                     "date (and time) are one visit")
     fmt = []
-    if found.kind == "csv":
+    if sample.kind == "csv":
+        d = dialect
         if d.delimiter in DELIMITERS:
-            fmt.append(f"    delimiter: {q(d.delimiter)}")
-        fmt.append(f"    decimal: {q(d.decimal)}")
-        if d.thousands:
-            fmt.append(f"    thousands: {q(d.thousands)}")
-        fmt.append(f"    encoding: {d.encoding}")
-    if d.date_format and d.date_format != EXCEL:
-        fmt.append(f"    date_format: {q(d.date_format)}")
+            fmt.append(marked(f"    delimiter: {q(d.delimiter)}", "sniffed"))
+        fmt.append(marked(f"    decimal: {q(d.decimal)}", "sniffed from the numbers"))
+        fmt.append(marked(f"    encoding: {d.encoding}", "sniffed"))
+    if dialect.date_format and dialect.date_format != EXCEL:
+        fmt.append(marked(f"    date_format: {q(dialect.date_format)}", "sniffed from the dates"))
     if fmt:
         lines += ["  format:"] + fmt
-    lines += [
-        "business:",
-        "  gross_margin: 0.6          # TODO: share of revenue kept after cost of goods",
-        "  horizon_months: 12",
-        "  fixed_costs: {setup: 0, monthly: 0, per_member_year: 0}   # TODO: software, cards, staff time",
-        "assumptions:",
-        "  enrollment: {low: 0.25, likely: 0.4, high: 0.55}   # share of identified customers who join",
-        "  visit_lift: {low: 0.0, likely: 0.04, high: 0.10}   # members' visit-rate change",
-        "  spend_lift: 0.0",
-        "  retention_lift: 0.0",
-        "  redemption_rate: 0.85",
-    ]
+    section = None
+    for part, key, value, note in DEFAULTS:
+        if part != section:
+            lines.append(f"{part}:")
+            section = part
+        lines.append(marked(f"  {key}: {value}", note))
     return "\n".join(lines) + "\n" + schemes_yaml()
 
 
 def write_starter(sales_path: Path, out: Path, *, force: bool = False,
-                  date_format: str | None = None) -> Path:
-    """Write a starter program for ``sales_path`` to ``out`` and return ``out``."""
+                  date_format: str | None = None) -> Starter:
+    """Write a starter program for ``sales_path`` to ``out`` and return what was found and written.
+
+    The file is written even when a required column was not found (marked TODO there);
+    ``Starter.guessed.missing()`` tells the caller.
+    """
     out = Path(out)
     if out.exists() and not force:
         raise PunchcardError(f"{out}: the file already exists. Fix: choose another name, "
                              "or pass `--force` to overwrite it.")
-    found = sniff(Path(sales_path), date_format=date_format)
+    sample, guessed, dialect = sniff_export(Path(sales_path), date_format=date_format)
     ref = Path(os.path.relpath(Path(sales_path).resolve(), out.resolve().parent)).as_posix()
+    text = starter_yaml(sample, guessed, dialect, ref)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(starter_yaml(found, ref), encoding="utf-8")
-    return out
+    out.write_text(text, encoding="utf-8")
+    return Starter(sample, guessed, dialect, text)
+
+
+def report(started: Starter) -> list[str]:
+    """Return the lines ``init`` prints: the format found and each guess with its evidence."""
+    s, d, g = started.sample, started.dialect, started.guessed
+    fmt = (f"{d.encoding}, {DELIMITER_NAMES.get(d.delimiter, repr(d.delimiter))}-separated, "
+           f"decimal {d.decimal!r}, dates {d.date_format or '?'}" if s.kind == "csv" else "parquet")
+    lines = [f"{s.path.name}: {s.rows:,} rows (counted), {len(s.header)} columns ({fmt}).",
+             "Guessed (confidence; evidence):"]
+    width = max([len(r) for r in g.roles] + [8])
+    for role in ROLES:
+        if role in g.roles:
+            x = g.roles[role]
+            lines.append(f"  {role.ljust(width)}  {x.value!r} ({x.confidence}; {x.evidence})")
+    for role in g.missing():
+        lines.append(f"  {role.ljust(width)}  NOT FOUND")
+    lines.append(f"  {'currency'.ljust(width)}  {g.currency.value} ({g.currency.confidence}; "
+                 f"{g.currency.evidence})")
+    lines.append(f"  {'locale'.ljust(width)}  {g.locale.value} ({g.locale.confidence}; "
+                 f"{g.locale.evidence})")
+    if "order" not in g.roles:
+        lines.append("  No order column: the lines of one customer at one date (and time) "
+                     "count as one visit.")
+    lines += [f"  note: {n}" for n in g.notes]
+    return lines
