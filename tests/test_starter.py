@@ -16,7 +16,7 @@ def test_starter(tmp_path):
     sales = tmp_path / "data" / "salg.csv"
     sales.parent.mkdir()
     sales.write_bytes("Kundenummer;Dato;Beløp\n1;31.01.2024;kr 49,00\n".encode("cp1252"))
-    out = write_starter(sales, tmp_path / "programs" / "kaffe.yaml")
+    out = write_starter(sales, tmp_path / "programs" / "kaffe.yaml").path
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=")
     doc = yaml.safe_load(text)
@@ -30,7 +30,7 @@ def test_starter(tmp_path):
         assert f"#   kind: {kind}" in text
     with pytest.raises(PunchcardError, match="--force"):
         write_starter(sales, out)
-    assert write_starter(sales, out, force=True) == out
+    assert write_starter(sales, out, force=True).path == out
     from punchcard.program import load_program
 
     assert load_program(out).sales.columns["customer"] == "Kundenummer"

@@ -271,8 +271,7 @@ def profile(frame: pl.DataFrame, col: str, decimal: str) -> Profile:
 
 def quantity_like(p: Profile) -> bool:
     """Return whether a column holds small whole numbers (how many of an item)."""
-    return p.numeric >= 0.95 and p.integers >= 0.99 and p.low >= -1000 and p.high <= 10000 \
-        and p.median <= 20
+    return p.numeric >= 0.95 and p.integers >= 0.99 and p.median <= 20
 
 
 def money_like(p: Profile) -> bool:
@@ -356,9 +355,10 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
     notes: list[str] = []
 
     def said(col: str, role: str) -> str:
-        score, word, lang = header[col][role]
+        score, word, _ = header[col][role]
         how = "is" if score == 3 else "contains"
-        return f"header {how} {word!r} ({LANGUAGE_NAMES[lang]})"
+        langs = [LANGUAGE_NAMES[k] for k, vocab in VOCABULARY[role].items() if word in vocab]
+        return f"header {how} {word!r} ({', '.join(langs)})"
 
     def take(role: str, col: str, evidence: str, confidence: str) -> None:
         roles[role] = Guess(col, evidence, confidence)
@@ -393,8 +393,9 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
 
     # 2. numbers: quantities, money
     numeric = [c for c, p in profiles.items() if c not in taken and p.numeric >= 0.95]
-    qty = [c for c in numeric if quantity_like(profiles[c]) and not money_like(profiles[c])
-           and header[c]["unit_price"][0] <= header[c]["amount"][0]]
+    qty = [c for c in numeric if not money_like(profiles[c]) and (
+        quantity_like(profiles[c]) or header[c]["items"][0] and profiles[c].integers >= 0.95)
+        and header[c]["unit_price"][0] <= header[c]["amount"][0]]
     # money: numbers with decimals or a currency sign, or whole numbers under a money header
     money = [c for c in numeric if money_like(profiles[c]) or (
         c not in qty and (header[c]["amount"][0] or header[c]["unit_price"][0])
@@ -470,6 +471,12 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
             c = rest[-1]
             take("amount", c, f"one of {len(rest)} columns of money ({', '.join(map(repr, rest))}); "
                  "the last of them", LOW)
+    if "amount" not in roles and "unit_price" not in roles:
+        # no column of money anywhere: whole amounts (prices in whole kroner) under a money header
+        for c in by_header("amount", [c for c in qty if c not in taken]):
+            take("amount", c, f"{said(c, 'amount')}; whole numbers ({profiles[c].low:g} to "
+                 f"{profiles[c].high:g}) and no other column of money", MEDIUM)
+            break
 
     # 3. ids: customer and order (never a date, a quantity or money)
     ids = [c for c in frame.columns if c not in taken and not profiles[c].date_format

@@ -128,6 +128,7 @@ def day_month_maxima(values: pl.Series) -> tuple[int, int]:
 class Starter:
     """What ``init`` found and wrote: the sample, the guesses, the dialect, the program file."""
 
+    path: Path  # the program file written
     sample: Sample
     guessed: Guessed
     dialect: Dialect
@@ -220,7 +221,7 @@ def write_starter(sales_path: Path, out: Path, *, force: bool = False,
     text = starter_yaml(sample, guessed, dialect, ref)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    return Starter(sample, guessed, dialect, text)
+    return Starter(out, sample, guessed, dialect, text)
 
 
 def report(started: Starter) -> list[str]:

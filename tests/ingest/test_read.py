@@ -180,9 +180,10 @@ def test_window_and_sort(tmp_path):
     text = ("customer,date,amount\nb,2024-01-05,5\na,2024-01-02,9\na,2024-01-02,3\n"
             "a,2023-12-31,1\nb,2024-02-01,2\n")
     led = load(write(tmp_path / "w.csv", text), window=(date(2024, 1, 1), date(2024, 1, 31)))
-    # 2023-12-31 and 2024-02-01 fall outside; a = cust 0: (day, amount) sorted 3 then 9
-    assert figures(led) == (17.0, 2, 3, 0, {"outside_window": 2})
-    assert led.tx.rows() == [(0, 19724, 3.0, 1.0), (0, 19724, 9.0, 1.0), (1, 19727, 5.0, 1.0)]
+    # 2023-12-31 and 2024-02-01 fall outside; a = cust 0. No order column: a's two lines of
+    # 2024-01-02 are one visit of 9 + 3 = 12 (2 items), so 2 transactions in all
+    assert figures(led) == (17.0, 2, 2, 0, {"outside_window": 2})
+    assert led.tx.rows() == [(0, 19724, 12.0, 2.0), (1, 19727, 5.0, 1.0)]
     assert (led.start_day, led.end_day) == (19723, 19753)
 
 
@@ -284,7 +285,10 @@ def test_cdnow_master():
     assert (q.rows_read, zero) == (69659, 80)
     assert q.rejected == {"zero_amount": zero, "duplicate_line": dup}
     assert led.n_customers == len({r[0] for r in used})
-    assert led.tx.height == len(used)
+    # no order column: a customer's lines of one date are one visit (CDNOW: several orders
+    # on one day, 2,068 repeated (customer, date) pairs among all rows)
+    assert led.visits == "date"
+    assert led.tx.height == len({(r[0], r[1]) for r in used})
     assert led.tx["amount"].sum() == pytest.approx(sum(float(r[3]) for r in used), abs=1e-6)
     assert len({r[0] for r in rows}) == 23570
 
@@ -378,8 +382,9 @@ def test_order_lines_apart_and_unsorted(tmp_path):
 
 def test_amounts_beyond_cents_and_ties_sort_fully(tmp_path):
     # Amounts with many decimals take the general sort; equal (day, amount) sort by items.
-    text = ("customer,date,amount,items\n"
-            "a,2024-01-01,1.123456789,3\na,2024-01-01,1.123456789,1\na,2024-01-01,0.5,2\n")
+    # (Three receipts: without the order column the three lines would be one visit.)
+    text = ("customer,date,amount,items,order\n"
+            "a,2024-01-01,1.123456789,3,1\na,2024-01-01,1.123456789,1,2\na,2024-01-01,0.5,2,3\n")
     led = load(write(tmp_path / "d.csv", text))
     assert led.tx.rows() == [(0, 19723, 0.5, 2.0), (0, 19723, 1.123456789, 1.0),
                              (0, 19723, 1.123456789, 3.0)]
@@ -408,3 +413,39 @@ def test_reading_does_not_wait_for_the_hash(tmp_path: Path) -> None:
     assert runtime._sha256.cache_info().currsize == 0
     assert led.inputs[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert led.inputs[0].record()["sha256"] == led.inputs[0].sha256
+
+
+def test_missing_column_error_suggests_a_header_by_its_words(tmp_path):
+    # The first column is the invoice number: the fix names the customer number instead.
+    text = "Rechnungsnummer;Datum;Kundennummer;Betrag\nRE-1;01.02.2025;K1;3,50\n"
+    with pytest.raises(PunchcardError, match=r"e\.g\. `customer: Kundennummer`"):
+        load(write(tmp_path / "de.csv", text))
+
+
+# --- visits without an order column (SPEC §3) ------------------------------------------
+
+
+def test_lines_at_one_timestamp_are_one_visit(tmp_path):
+    # a: two lines at 08:15 (one visit of 5), one at 17:40 the same day (another visit);
+    # b: two lines at 09:00 (one visit of 7 = 3 + 4, 2 items)
+    text = ("customer,date,amount\n"
+            "a,2024-01-02 08:15,2.00\na,2024-01-02 08:15,3.00\nb,2024-01-02 09:00,3.00\n"
+            "a,2024-01-02 17:40,1.50\nb,2024-01-02 09:00,4.00\n")
+    led = load(write(tmp_path / "t.csv", text))
+    assert led.visits == "time"
+    assert led.tx.rows() == [(0, 19724, 1.5, 1.0), (0, 19724, 5.0, 2.0), (1, 19724, 7.0, 2.0)]
+
+
+def test_midnight_everywhere_is_no_time(tmp_path):
+    # times written as 00:00:00 on every line carry no time: the lines of one day are one visit
+    text = ("customer,date,amount\n"
+            "a,2024-01-02 00:00:00,2.00\na,2024-01-02 00:00:00,3.00\na,2024-01-03 00:00:00,1.00\n")
+    led = load(write(tmp_path / "m.csv", text))
+    assert led.visits == "date"
+    assert led.tx.rows() == [(0, 19724, 5.0, 2.0), (0, 19725, 1.0, 1.0)]
+
+
+def test_anonymous_lines_stay_one_visit_each(tmp_path):
+    text = "customer,date,amount\n,2024-01-02,2.00\n,2024-01-02,3.00\na,2024-01-02,1.00\n"
+    led = load(write(tmp_path / "n.csv", text))
+    assert led.anon.height == 2 and led.tx.height == 1

@@ -418,8 +418,39 @@ def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarra
     return birthday
 
 
-def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...]) -> Ledger:
+@njit(cache=True, nogil=True)
+def _merge_days(cust, day, amount, items) -> int:
+    """Sum each run of rows with the same (cust, day) into its first row, in place; return the
+    number of rows left (the rows are sorted by cust, then day)."""
+    j = -1
+    for i in range(cust.size):
+        if j >= 0 and cust[i] == cust[j] and day[i] == day[j]:
+            amount[j] += amount[i]
+            items[j] += items[i]
+        else:
+            j += 1
+            cust[j], day[j], amount[j], items[j] = cust[i], day[i], amount[i], items[i]
+    return j + 1
+
+
+def merge_days(ident: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return the identified rows with each customer's rows of one day summed into one visit."""
+    ident = {c: v if v.flags.writeable else v.copy() for c, v in ident.items()}
+    n = _merge_days(ident["cust"], ident["day"], ident["amount"], ident["items"])
+    if n == ident["cust"].size:
+        return ident
+    out = {c: v[:n] for c, v in ident.items()}
+    # sums of cents may carry float noise (0.1 + 0.2): rounded far below a cent
+    out["amount"], out["items"] = np.round(out["amount"], 6), np.round(out["items"], 6)
+    return out
+
+
+def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...],
+             visits: str = "order") -> Ledger:
     """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted.
+
+    With ``visits="date"`` (an export without order column or times), each customer's rows
+    of one day are summed into one visit.
 
     Work that does not need the customer keys (paging in memory for the sorted columns) or
     needs only them (birthdays) runs on a second thread beside the keying and the sort;
@@ -462,6 +493,8 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
         known = int(np.searchsorted(frame["cust"].to_numpy(), n_customers))
         packed = ({c: v[:known] for c, v in packed[0].items()}, {c: v[known:] for c, v in packed[1].items()})
         del frame
+    if visits == "date":
+        packed = (merge_days(packed[0]), packed[1])
     ledger_tx = pl.DataFrame(packed[0], schema={"cust": pl.Int32, "day": pl.Int32, "amount": pl.Float64,
                                                 "items": pl.Float64})
     anon = pl.DataFrame(packed[1], schema={"day": pl.Int32, "amount": pl.Float64, "items": pl.Float64})
@@ -473,5 +506,5 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     return Ledger(
         tx=ledger_tx, anon=anon, n_customers=n_customers, cust_hash=cust_hash,
         birthday_doy=birthday, start_day=start_day, end_day=end_day, quality=quality,
-        inputs=inputs,
+        inputs=inputs, visits=visits,
     )

@@ -60,6 +60,9 @@ class Ledger:
     end_day: int
     quality: DataQuality
     inputs: tuple[InputFile, ...] = ()
+    # what one visit (transaction) is: the lines of one "order", or, without an order
+    # column, a customer's lines at one date and "time", or on one "date"
+    visits: str = "order"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from numba import njit
 from punchcard.ingest.dialect import EXCEL, Dialect, date_part, normalise_header, strip_currency
 from punchcard.errors import PunchcardError
 from punchcard.program import Sales
-from punchcard.ingest.sources import FILE_SHIFT, Source, scan
+from punchcard.ingest.sources import FILE_SHIFT, TIME_OF_DAY, Source, scan
 
 EXCEL_EPOCH = 25569  # Excel serial day number of 1970-01-01 (1900 date system)
 
@@ -61,6 +61,19 @@ def date_expr(col: str, dtype: pl.DataType, fmt: str | None) -> pl.Expr:
     return date_part(text).str.to_date(fmt or "%Y-%m-%d", strict=False)
 
 
+def time_of_day(col: str, dtype: pl.DataType) -> pl.Expr:
+    """Return ``__tod``: the seconds since midnight of a date-time cell (null without a time)."""
+    if isinstance(dtype, pl.Datetime):
+        t = pl.col(col)
+        return (t.dt.hour().cast(pl.Int32) * 3600 + t.dt.minute().cast(pl.Int32) * 60
+                + t.dt.second().cast(pl.Int32)).alias("__tod")
+    if dtype == pl.Date or dtype.is_numeric():
+        return pl.lit(None, dtype=pl.Int32).alias("__tod")
+    text = pl.col(col).cast(pl.String)
+    part = [text.str.extract(TIME_OF_DAY, k).cast(pl.Int32, strict=False) for k in (1, 2, 3)]
+    return (part[0] * 3600 + part[1] * 60 + part[2].fill_null(0)).alias("__tod")
+
+
 def missing(expr: pl.Expr) -> pl.Expr:
     """Return whether a string cell is empty (null or only spaces)."""
     return expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
@@ -68,12 +81,15 @@ def missing(expr: pl.Expr) -> pl.Expr:
 
 def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
                   need_hash: bool = True, rows: pl.Series | None = None,
-                  cust_dtype: pl.DataType = pl.String, order_numbers: bool = False) -> pl.LazyFrame:
+                  cust_dtype: pl.DataType = pl.String, order_numbers: bool = False,
+                  times: bool = False) -> pl.LazyFrame:
     """Return the file's rows as standard columns.
 
     With ``fast``, columns the sample showed to be plain are parsed with a plain cast, and
     ``__fix`` marks the rows that cast cannot settle; ``fix_rows`` parses those again with
-    the full expressions, so both ways give the same values.
+    the full expressions, so both ways give the same values. With ``times``, ``__tod`` holds
+    each row's time of day in seconds (null where the cell has none): without an order
+    column, the lines of one customer at one date and time are one visit.
     """
     lf = scan(src, rows)
     schema = lf.collect_schema()
@@ -139,6 +155,9 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
         exprs.append(pl.lit(None, dtype=pl.Int64 if order_numbers else pl.String).alias("order"))
         if order_numbers:
             exprs.append(pl.lit(None, dtype=pl.UInt32).alias("__olen"))
+    if times:
+        exprs.append(time_of_day(date_col, schema[date_col]) if src.has_time
+                     else pl.lit(None, dtype=pl.Int32).alias("__tod"))
     if "birthday" in roles:
         col = roles["birthday"]
         if fast and src.plain_birthday:
@@ -201,7 +220,7 @@ def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:
 
 
 def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash: bool,
-             cust_dtype: pl.DataType, order_numbers: bool) -> pl.DataFrame:
+             cust_dtype: pl.DataType, order_numbers: bool, times: bool = False) -> pl.DataFrame:
     """Return the frame with the rows marked ``__fix`` parsed again with the full expressions."""
     fix = frame["__fix"]
     frame = frame.drop("__fix")
@@ -215,7 +234,7 @@ def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash
         if rows.len():
             parts.append(standard_rows(src, index, sales, fast=False, need_hash=need_hash,
                                        rows=rows.cast(pl.UInt32), cust_dtype=cust_dtype,
-                                       order_numbers=order_numbers))
+                                       order_numbers=order_numbers, times=times))
     redo = pl.concat(parts, how="vertical_relaxed").collect().select(frame.columns)
     if not redo["__pos"].equals(pos, check_names=False):  # pragma: no cover - a reader mismatch
         raise PunchcardError(f"{sources[0].label}: rows changed while reading the file; try again.")

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
+from punchcard.ingest.columns import header_suggestion
 from punchcard.ingest.dialect import sniff
 from punchcard.errors import PunchcardError
 from punchcard.ingest.customers import assemble, stable_hash, warm_up
@@ -56,10 +57,13 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
                     or "customer" not in src.roles:
                 need = [r for r in ("customer", "date", "amount") if r not in src.roles
                         and not (r == "amount" and "unit_price" in src.roles)]
+                guess = header_suggestion(src.header, need[0], set(src.roles.values()))
+                example = (f"e.g. `{need[0]}: {guess}`" if guess else
+                           "with the header of that column")
                 raise PunchcardError(
                     f"{src.label}: line 1: no {need[0]} column found among "
-                    f"{', '.join(src.header)}. Name it under `sales:` → `columns:`, "
-                    f"e.g. `{need[0]}: {src.header[0]}`."
+                    f"{', '.join(src.header)}. Name it under `sales:` → `columns:`, {example} "
+                    "(`punchcard init` guesses every column and says why)."
                 )
         has_order = any("order" in s.roles for s in sources)
         # Duplicate lines need a hash of every line, except in a single line-item export,
@@ -70,6 +74,9 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
         except pl.exceptions.ComputeError as exc:
             raise read_failure(exc, sources) from None
         frame = classify(frame, sales, has_order)
+        # Without an order column, the lines of one customer at one timestamp are one visit:
+        # summed here by date and time where the export has times, else by date (keys.assemble).
+        visits = "order" if has_order else "time" if any(s.has_time for s in sources) else "date"
         reason = frame["reason"]
         counts = reason.value_counts(name="n")
         if len(sources) == 1:
@@ -104,7 +111,7 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
                              "Fix: export the sales history with its rows.")
     if quality.rows_used * 2 < quality.rows_read:
         raise too_many_rejected(quality, details)
-    return assemble(tx, sales, quality, inputs)
+    return assemble(tx, sales, quality, inputs, visits=visits)
 
 
 def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFrame:
@@ -115,7 +122,9 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
     dtype = pl.Int64 if numbers else pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
     orders = (not sales.cancel_prefix and any("order" in s.roles for s in sources)
               and all(s.numeric_orders or "order" not in s.roles for s in sources))
-    rows = pl.concat([standard_rows(s, i, sales, need_hash=need_hash, cust_dtype=dtype, order_numbers=orders)
+    times = not any("order" in s.roles for s in sources) and any(s.has_time for s in sources)
+    rows = pl.concat([standard_rows(s, i, sales, need_hash=need_hash, cust_dtype=dtype,
+                                    order_numbers=orders, times=times)
                       for i, s in enumerate(sources)], how="vertical_relaxed")
     frame = rows.collect(engine="streaming")
     for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
@@ -125,7 +134,7 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
             if odd:  # an id the sample did not foresee: read again with text ids
                 del frame
                 return read_rows([replace(s, **{role: False}) for s in sources], sales, need_hash)
-    frame = fix_rows(frame, sources, sales, need_hash, dtype, orders)
+    frame = fix_rows(frame, sources, sales, need_hash, dtype, orders, times)
     if not frame["__pos"].is_sorted():  # pragma: no cover - the engine keeps the file order
         frame = frame.sort("__pos")
     return frame

@@ -186,6 +186,7 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
         cancelled = pl.col("order").str.starts_with(sales.cancel_prefix).fill_null(False)
         amount = pl.when(cancelled).then(-amount.abs()).otherwise(amount)
     keep = ["__pos", "cust_raw", "birthday"] + (["order"] if has_order else []) + (["__multi"] if multi else [])
+    keep += ["__tod"] if "__tod" in frame.columns else []
     return frame.select(
         *keep,
         reason.alias("reason"),
@@ -196,9 +197,28 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
     )
 
 
+def visits_at_times(used: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """Return one row per visit of an export with times and no order column: a customer's
+    lines at one date and time are summed (anonymous lines stay one a visit)."""
+    known = used["cust_raw"].is_not_null()
+    grouped = (
+        used.filter(known)
+        .group_by(["cust_raw", "day", "__tod"])
+        .agg(pl.col("amount").sum(), pl.col("items").sum(),
+             pl.col("birthday").sort_by("__pos").drop_nulls().first(), pl.col("__pos").min())
+        .with_columns(pl.col("amount").round(6), pl.col("items").round(6))
+        .sort("__pos")  # group_by does not keep an order: keep the file's
+        .select(cols)
+    )
+    return pl.concat([grouped, used.filter(~known).select(cols)])
+
+
 def transactions(used: pl.DataFrame, has_order: bool) -> pl.DataFrame:
-    """Return one row per transaction: rows sharing an order (and customer) are summed."""
+    """Return one row per transaction: rows sharing an order (and customer) are summed;
+    without an order column, a customer's lines at one date and time (``visits_at_times``)."""
     cols = ["cust_raw", "day", "amount", "items", "birthday", "__pos"]
+    if "__tod" in used.columns:
+        return visits_at_times(used, cols)
     if "__multi" not in used.columns or not used["__multi"].any():
         return used.select(cols)
     # Only orders of more than one line need summing; a single line is its own visit.

@@ -51,9 +51,17 @@ class Source:
     plain_birthday: bool = False  # every sampled birthday is a bare date
     numeric_ids: bool = False  # every sampled customer id is a plain integer such as 1042
     numeric_orders: bool = False  # every sampled order id is a plain integer
+    has_time: bool = False  # the dates carry a time of day (not all midnight)
 
 
 PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
+TIME_OF_DAY = r"[ T](\d{1,2}):(\d\d)(?::(\d\d))?"
+
+
+def has_time(values: pl.Series) -> bool:
+    """Return whether sampled date cells carry a time of day other than midnight."""
+    times = values.drop_nulls().str.extract(TIME_OF_DAY, 0).drop_nulls()
+    return bool(times.len()) and bool(times.str.contains(r"[1-9]").any())
 PLAIN_DATE = r"^[0-9./-]+$"
 
 
@@ -133,7 +141,14 @@ def prepare(path: Path, sales: Sales, base: Path | None, tmp: Path) -> Source:
         header = tuple(pl.scan_parquet(path).collect_schema().names())
         roles = detect_roles(header, dict(sales.columns), label)
         dialect = Dialect(date_format=sales.format.date_format)
-        return Source(path, label, path, "parquet", dialect, header, roles)
+        timed = False
+        if "date" in roles:
+            dates = pl.scan_parquet(path).select(roles["date"]).head(2000).collect().to_series()
+            if isinstance(dates.dtype, pl.Datetime):
+                timed = bool((dates.dt.time().cast(pl.Int64).fill_null(0) != 0).any())
+            elif dates.dtype == pl.String:
+                timed = has_time(dates)
+        return Source(path, label, path, "parquet", dialect, header, roles, has_time=timed)
     fmt = sales.format
     given = Dialect(fmt.encoding or "", fmt.delimiter or "", fmt.decimal or "", fmt.thousands,
                     fmt.date_format)
@@ -157,8 +172,10 @@ def prepare(path: Path, sales: Sales, base: Path | None, tmp: Path) -> Source:
             return False
         return bool(frame[roles[role]].drop_nulls().str.contains(r"^(?:-?[1-9][0-9]{0,17}|0)$").all())
 
+    timed = "date" in roles and roles["date"] in frame.columns and has_time(frame[roles["date"]])
     return Source(path, label, scan_path, "csv", dialect, header, roles,
-                  *plain_sample(frame, roles, dialect), integers("customer"), integers("order"))
+                  *plain_sample(frame, roles, dialect), integers("customer"), integers("order"),
+                  has_time=timed)
 
 
 def resolve_dates_fully(path: Path, dialect: Dialect, roles: dict[str, str], label: str) -> str:

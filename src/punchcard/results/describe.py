@@ -209,4 +209,5 @@ def data_summary(ledger: Ledger) -> dict:
         "first_date": iso_day(first) if first is not None else None,
         "last_date": iso_day(last) if last is not None else None,
         "days": int(ledger.end_day - ledger.start_day + 1),
+        "visits": ledger.visits,
     }

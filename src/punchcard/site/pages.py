@@ -230,7 +230,15 @@ class Pages:
                     for reason, lines in sorted((d.get("rejected_examples") or {}).items())]
         table = self._table(_("Every row of the sales export ends in exactly one bucket"),
                             [_("Rows"), _("Count")], rows, "quality")
-        return {"table": table, "examples": examples, "inputs": self.res.get("inputs") or []}
+        visits = {
+            "order": _("Lines that share an order number are one visit: %(n)s visits in all."),
+            "time": _("The export has no order column, so the lines of one customer at one date and "
+                      "time are one visit: %(n)s visits in all."),
+            "date": _("The export has no order column, so the lines of one customer on one date are "
+                      "one visit: %(n)s visits in all."),
+        }[d.get("visits", "order")] % {"n": f.number(d.get("transactions"))}
+        return {"table": table, "examples": examples, "inputs": self.res.get("inputs") or [],
+                "visits": visits}
 
     def method(self) -> dict:
         """Return the method page: docs, model fit, assumptions and reproducibility."""
