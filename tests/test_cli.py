@@ -78,3 +78,62 @@ def test_threads_do_not_change_the_figures(tmp_path: Path) -> None:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         os.environ.pop("PUNCHCARD_THREADS", None)
     assert outs[0]["schemes"] == outs[1]["schemes"] and outs[0]["model"] == outs[1]["model"]
+
+
+# --- help (issue 17, item 8) and init on unseen exports (items 2, 4) ----------------------
+
+
+def test_command_summaries_are_not_cut():
+    result = CliRunner().invoke(cli.cli, ["-h"], terminal_width=80)
+    commands = result.output.split("Commands:")[1]
+    assert "..." not in commands
+    for name in cli.cli.commands:
+        assert f"  {name} " in commands
+
+
+def test_build_help_names_every_environment_variable():
+    text = CliRunner().invoke(cli.cli, ["build", "-h"]).output
+    for var in ("OUT", "SEED", "DRAWS", "TEMPLATES", "FORCE", "CHECK", "STRICT", "JSON", "QUIET",
+                "THREADS"):
+        assert f"PUNCHCARD_{var}" in text, var
+
+
+def test_init_help_says_what_it_checks():
+    text = " ".join(CliRunner().invoke(cli.cli, ["init", "-h"]).output.split())
+    assert "then validate it" not in text
+    assert "reads the whole export" in text and "schema.json" in text
+
+
+def test_init_on_a_german_export(tmp_path):
+    from tests.exports import german_line_items
+
+    truth = german_line_items(tmp_path / "rechnungen.csv")
+    out = tmp_path / "programs" / "rechnungen.yaml"
+    result = CliRunner().invoke(cli.cli, ["init", str(tmp_path / "rechnungen.csv"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'customer: "Kundennummer"' in text and 'decimal: ","' in text
+    assert "currency: EUR" in text
+    # every guess and every default carries the mark
+    for key in ("locale:", "currency:", "customer:", "date:", "amount:", "gross_margin:",
+                "enrollment:", "visit_lift:", "redemption_rate:"):
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(key))
+        assert "# TODO: check" in line, line
+    # the report: counted rows, each guess with evidence and confidence, the whole file read
+    assert f"{truth['lines']:,} rows (counted)" in result.output
+    assert "'Kundennummer' (high; header is 'kundennummer' (German)" in result.output
+    assert f"{truth['lines']:,} of {truth['lines']:,} rows used" in result.output
+    assert f"{truth['invoices']:,} visits of {truth['customers']:,} customers" in result.output
+    assert "schema.json (the JSON Schema" in result.output
+
+
+def test_init_exits_1_with_what_it_found(tmp_path):
+    sales = tmp_path / "s.csv"
+    sales.write_text("Ref,Kundennummer,Notiz\nA1,17,hallo\nA2,18,ja\n", encoding="utf-8")
+    out = tmp_path / "p.yaml"
+    result = CliRunner().invoke(cli.cli, ["init", str(sales), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "'Kundennummer' (" in result.output  # what it found is reported
+    assert "date      NOT FOUND" in result.output and "amount    NOT FOUND" in result.output
+    assert "no date and no amount column found" in result.output
+    assert "# date: ???" in out.read_text(encoding="utf-8")  # written, with the gap marked

@@ -49,7 +49,7 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
     return found
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Build the decision site from program files.")
 @click.argument("programs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("site"), show_default=True, envvar="PUNCHCARD_OUT",
@@ -66,16 +66,20 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--self-contained", is_flag=True,
               help="Also write one HTML file per program with everything inlined (for e-mail).")
 @click.option("--force", is_flag=True, envvar="PUNCHCARD_FORCE",
-              help="Rebuild programs whose inputs are unchanged since the last build.")
+              help="Rebuild programs whose inputs are unchanged since the last build. "
+                   "[env: PUNCHCARD_FORCE]")
 @click.option("--check", is_flag=True, envvar="PUNCHCARD_CHECK",
-              help="Write nothing; exit 1 when the site is stale against its inputs.")
+              help="Write nothing; exit 1 when the site is stale against its inputs. "
+                   "[env: PUNCHCARD_CHECK]")
 @click.option("--strict", is_flag=True, envvar="PUNCHCARD_STRICT",
-              help="Fail (exit 1, nothing written) on any warning: rejected rows, no forecast, "
-                   "a model that did not converge. [env: PUNCHCARD_STRICT]")
+              help="Fail (exit 1, nothing written) on any warning: rejected rows (beyond what "
+                   "the program's `sales.accept` allows), no forecast, a model that did not "
+                   "converge. [env: PUNCHCARD_STRICT]")
 @click.option("--json", "as_json", is_flag=True, envvar="PUNCHCARD_JSON",
-              help="Print a machine-readable summary of the build to standard output.")
+              help="Print a machine-readable summary of the build to standard output. "
+                   "[env: PUNCHCARD_JSON]")
 @click.option("-q", "--quiet", is_flag=True, envvar="PUNCHCARD_QUIET",
-              help="Print nothing but errors (and --json).")
+              help="Print nothing but errors (and --json). [env: PUNCHCARD_QUIET]")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage with its timing.")
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, envvar="PUNCHCARD_THREADS",
               help="Threads for the compiled kernels and the schemes replayed side by side "
@@ -127,11 +131,11 @@ def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
                    err=True)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Check program files and read their sales data.")
 @click.argument("programs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--no-data", is_flag=True, help="Check the program files only, not their sales data.")
 def validate(programs: tuple[Path, ...], no_data: bool) -> None:
-    """Check program files and their sales files without writing anything.
+    """Check program files and read their sales files (as a build would) without writing anything.
 
     \b
     Examples:
@@ -154,7 +158,7 @@ def validate(programs: tuple[Path, ...], no_data: bool) -> None:
         click.echo(f"{path}: ok — {summary}")
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Print the JSON Schema of program files.")
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the schema to a file instead of standard output.")
 def schema(out: Path | None) -> None:
@@ -237,7 +241,8 @@ def init(sales: Path, out: Path | None, force: bool, date_format: str | None) ->
                f"out). Check every `# TODO: check`, then run `punchcard build {out}`.")
 
 
-@cli.command("sample-data", context_settings=CONTEXT)
+@cli.command("sample-data", context_settings=CONTEXT,
+             short_help="Write a synthetic sales export (seeded, any size).")
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="File to write (.csv or .csv.gz).")
 @click.option("--customers", type=click.IntRange(1), default=1000, show_default=True)
@@ -286,7 +291,7 @@ def sample_data(out: Path, customers: int, days: int, start, seed: int, dialect:
                err=True)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Preview a built site on localhost.")
 @click.argument("site", type=click.Path(path_type=Path, file_okay=False, exists=True),
                 default=Path("site"))
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
