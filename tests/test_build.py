@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from punchcard import cli
@@ -126,3 +127,68 @@ def test_copy_of_site_rebuilds_identically(tmp_path):
     shutil.copytree(out, tmp_path / "copy")
     _build(str(program), "--out", str(tmp_path / "copy"), "--quiet", "--force")
     assert _tree(out) == _tree(tmp_path / "copy")
+
+
+def _accepting(program: Path, accept: str) -> Path:
+    text = program.read_text(encoding="utf-8").replace("  path: sales.csv\n",
+                                                       f"  path: sales.csv\n  accept: {accept}\n")
+    program.write_text(text, encoding="utf-8")
+    return program
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"  # ../shared beside the repo
+CDNOW_PROGRAM = """\
+name: CDNOW sample
+currency: USD
+sales:
+  path: {path}
+  accept: {accept}
+business: {{gross_margin: 0.3}}
+forecast: {{draws: 20}}
+schemes:
+  - {{id: stamps, kind: stamp_card, stamps: 5, reward: {{value: 10}}}}
+"""
+
+
+@pytest.mark.skipif(not (REAL / "cdnow_sample.csv").exists(), reason="real data not present")
+def test_strict_passes_on_accepted_rejections(tmp_path):
+    # The CDNOW sample (a real export) has 8 lines of amount 0.00 (and 21 repeated lines):
+    # --strict fails on them unless the program accepts them.
+    def build(accept: str):
+        program = tmp_path / "cdnow.yaml"
+        program.write_text(CDNOW_PROGRAM.format(path=REAL / "cdnow_sample.csv", accept=accept),
+                           encoding="utf-8")
+        out = tmp_path / "site"
+        return CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--strict",
+                                            "--quiet", "--force"]), out
+
+    result, out = build("{bad_date: 0}")
+    assert result.exit_code == 1 and "zero_amount: 8" in result.output
+    assert "beyond what `sales.accept` allows" in result.output
+    result, out = build("{zero_amount: any, duplicate_line: 1%}")
+    assert result.exit_code == 0, result.output
+    res = json.loads((out / "cdnow" / "results.json").read_text())
+    assert res["data"]["rows_rejected"]["zero_amount"] == 8  # still counted and shown
+    assert res["warnings"] == []
+
+
+def test_strict_fails_beyond_the_accepted_share(tmp_path):
+    # one bad date in a few hundred rows is more than 0.01 % of them (and more than 0 rows)
+    for accept in ("{bad_date: 0.01%}", "{bad_date: 0}", "{zero_amount: any}"):
+        program = _accepting(write_program(tmp_path / accept[1:5]), accept)
+        out = tmp_path / f"site-{accept[1:5]}"
+        result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--strict"])
+        assert result.exit_code == 1, accept
+        assert "bad_date: 1" in result.output
+        assert not out.exists()
+
+
+def test_accept_share_and_count_limits():
+    from punchcard.results.document import unaccepted
+
+    # 14 zero-amount lines in 10,000 rows: 0.14 %; within 0.2 % and 14 rows, not 0.1 % or 13
+    rejected = {"zero_amount": 14, "bad_date": 2}
+    assert unaccepted(rejected, 10_000, {"zero_amount": ("share", 0.002)}) == {"bad_date": 2}
+    assert unaccepted(rejected, 10_000, {"zero_amount": ("share", 0.001)}) == rejected
+    assert unaccepted(rejected, 10_000, {"zero_amount": ("rows", 14), "bad_date": ("any", None)}) == {}
+    assert unaccepted(rejected, 10_000, {"zero_amount": ("rows", 13)}) == rejected

@@ -396,3 +396,36 @@ def test_example_programs_are_valid(path):
 def test_unreadable_files(tmp_path, text, where, message):
     msg = error_of(write(tmp_path, text))
     assert f"kaffebar.yaml{where}" in msg and message in msg and "Fix: " in msg
+
+
+# --- sales.accept (rejections a build accepts, for --strict in CI) ----------------------
+
+
+def test_sales_accept_loads_any_share_and_count(tmp_path):
+    text = VALID.replace("  path: data/sales.csv\n", "  path: data/sales.csv\n"
+                         "  accept: {zero_amount: any, bad_date: 0.1%, duplicate_line: 14}\n")
+    prog = load_program(write(tmp_path, text))
+    assert prog.sales.accept == {"zero_amount": ("any", None), "bad_date": ("share", 0.001),
+                                 "duplicate_line": ("rows", 14)}
+
+
+@pytest.mark.parametrize("value, found", [("0.001", "0.001"), ("some", '"some"'), ("-3", "-3")])
+def test_sales_accept_rejects_other_values(tmp_path, value, found):
+    text = VALID.replace("  path: data/sales.csv\n", "  path: data/sales.csv\n"
+                         f"  accept: {{zero_amount: {value}}}\n")
+    msg = error_of(write(tmp_path, text))
+    assert f"sales.accept.zero_amount: expected `any`, a percentage such as `0.1%`, or a whole " \
+        f"number of rows, found {found}" in msg
+
+
+def test_sales_accept_unknown_reason_suggests(tmp_path):
+    text = VALID.replace("  path: data/sales.csv\n", "  path: data/sales.csv\n"
+                         "  accept: {zero_amounts: any}\n")
+    assert "did you mean `zero_amount`?" in error_of(write(tmp_path, text))
+
+
+def test_accept_names_every_rejection_reason():
+    from punchcard.ingest.rows import REASONS
+    from punchcard.program.declarations import REJECTION_REASONS
+
+    assert tuple(REJECTION_REASONS) == REASONS

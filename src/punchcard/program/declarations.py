@@ -15,7 +15,8 @@ from punchcard.program.types import (
     SiteSettings, Tier,
 )
 from punchcard.program.problems import INVALID, _show
-from punchcard.program.value_types import Bool, _Date, _File, Num, _SalesPaths, Str, _Type
+from punchcard.program.value_types import (Allowance, Bool, _Date, _File, Num, _SalesPaths, Str,
+                                           _Type)
 from punchcard.program.yaml_marks import _Ctx, _find
 
 
@@ -64,6 +65,22 @@ _ROLE_DOCS = {
 _HEADER = Str(what="column header", example='"Kundenummer"')
 
 
+# The reasons a row can be rejected for (``ingest.REASONS``, kept in step by a test): the
+# program file may accept some of them (``sales.accept``) so that `--strict` can gate CI.
+REJECTION_REASONS = {
+    "empty_line": "A line with no values.",
+    "missing_date": "A row without a date.",
+    "bad_date": "A date that cannot be read.",
+    "missing_amount": "A row without an amount.",
+    "bad_amount": "An amount that cannot be read.",
+    "bad_items": "A quantity that cannot be read.",
+    "zero_amount": "A line of amount zero.",
+    "duplicate_line": "A line repeated from another file of the same input.",
+    "outside_window": "A row outside `sales.window`.",
+}
+_ALLOW = Allowance()
+
+
 def _window_order(values: dict, nodes: dict, node: yaml.Node, path: str, ctx: _Ctx) -> None:
     start, end = values.get("start"), values.get("end")
     if start and end and start > end:
@@ -99,6 +116,12 @@ SALES = _Obj((
         "Only analyse this period; rows outside it count as rejected.", None),
     Key("cancel_prefix", Str(example='"C"'),
         "Order numbers starting with this text are cancellations (returns).", None),
+    Key("accept", _Obj(tuple(Key(r, _ALLOW, doc, None) for r, doc in REJECTION_REASONS.items()),
+                       build=lambda d: {k: v for k, v in d.items() if v is not None},
+                       what="mapping of rejection reasons to what is accepted"),
+        "Rejected rows a build accepts without a warning (so `--strict` passes): per reason, "
+        "`any`, a share of the rows read such as `0.1%`, or a number of rows; "
+        "e.g. `{zero_amount: any, bad_date: 0.1%}`.", None),
 ), build=lambda d: Sales(paths=d["path"][1], declared=d["path"][0],
                          **{k: v for k, v in d.items() if k != "path" and v is not None}))
 

@@ -48,6 +48,8 @@ class Sales:
     window: tuple[date | None, date | None] | None = None
     cancel_prefix: str | None = None
     declared: tuple[str, ...] = ()  # the paths as written in the program file
+    # rejection reason -> ("any", None) | ("share", 0.001) | ("rows", 14): accepted silently
+    accept: dict[str, tuple[str, float | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

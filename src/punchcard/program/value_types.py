@@ -144,6 +144,39 @@ class Str(_Type):
 
 
 @dataclass(frozen=True)
+class Allowance(_Type):
+    """How many rejected rows of one reason a build accepts: ``any``, a share of the rows
+    read written as a percentage (``0.1%``), or a number of rows. Loads as
+    ``("any", None)``, ``("share", 0.001)`` or ``("rows", 14)``."""
+
+    example: Any = "any"
+
+    def label(self) -> str:
+        return "`any`, a percentage such as `0.1%`, or a whole number of rows"
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        v = ctx.scalar(node, path)
+        if v is INVALID:
+            return v
+        if v == "any":
+            return ("any", None)
+        if isinstance(v, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*%\s*", v):
+            share = float(v.strip().rstrip("%")) / 100
+            if share <= 1:
+                return ("share", share)
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+            return ("rows", int(v))
+        hint = ("a share is written as a percentage, e.g. `0.1%`"
+                if isinstance(v, float) else "")
+        return self.wrong(node, path, ctx, v, hint)
+
+    def schema(self) -> dict:
+        return {"anyOf": [{"const": "any"},
+                          {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"},
+                          {"type": "integer", "minimum": 0}]}
+
+
+@dataclass(frozen=True)
 class Bool(_Type):
     example: Any = "true"
 

@@ -87,8 +87,26 @@ def rank_schemes(schemes: list[dict]) -> None:
         s["rank"] = i
 
 
-def build_warnings(data: dict, fc) -> list[Message]:
-    """Return the warnings a build raises: rejected rows, a skipped or unconverged forecast.
+def unaccepted(rejected: dict[str, int], rows_read: int,
+               accept: dict[str, tuple[str, float | None]]) -> dict[str, int]:
+    """Return the rejected rows per reason that ``sales.accept`` does not allow.
+
+    A reason is accepted whole when its count is within the allowance: ``any``; a share of
+    the rows read (14 of 10,000 rows is within ``0.5%``); or a number of rows.
+    """
+    out = {}
+    for reason, n in rejected.items():
+        kind, limit = accept.get(reason, (None, None))
+        ok = (kind == "any" or (kind == "share" and n <= limit * rows_read)
+              or (kind == "rows" and n <= limit))
+        if n and not ok:
+            out[reason] = n
+    return out
+
+
+def build_warnings(data: dict, fc, accept: dict | None = None) -> list[Message]:
+    """Return the warnings a build raises: rejected rows (beyond what ``sales.accept``
+    allows), a skipped or unconverged forecast.
 
     Each warning is a `Message`: the English sentence results.json keeps in
     ``warnings``, plus the ``{"msgid", "params"}`` form kept in ``warnings_detail`` so that
@@ -96,15 +114,25 @@ def build_warnings(data: dict, fc) -> list[Message]:
     """
     warnings = []
     rejected = data.get("rows_rejected", {})
+    some_accepted = bool(accept) and bool(rejected)
+    rejected = unaccepted(rejected, data["rows_read"], accept or {}) if accept else rejected
     total = sum(rejected.values())
     if total:
         reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(rejected.items()))
-        warnings.append(Message(
-            "%(rejected)s of %(rows)s rows were rejected (%(reasons)s).",
-            {"rejected": total, "rows": data["rows_read"],
-             "reasons": [Message("%(reason)s: %(n)s", {"reason": Message(rejection_label(k), english=k), "n": v},
-                                 english=f"{k}: {v:,}") for k, v in sorted(rejected.items())]},
-            english=f"{total:,} of {data['rows_read']:,} rows were rejected ({reasons})."))
+        params = {"rejected": total, "rows": data["rows_read"],
+                  "reasons": [Message("%(reason)s: %(n)s",
+                                      {"reason": Message(rejection_label(k), english=k), "n": v},
+                                      english=f"{k}: {v:,}") for k, v in sorted(rejected.items())]}
+        if some_accepted:
+            warnings.append(Message(
+                "%(rejected)s of %(rows)s rows were rejected beyond what `sales.accept` allows "
+                "(%(reasons)s).", params,
+                english=f"{total:,} of {data['rows_read']:,} rows were rejected beyond what "
+                        f"`sales.accept` allows ({reasons})."))
+        else:
+            warnings.append(Message(
+                "%(rejected)s of %(rows)s rows were rejected (%(reasons)s).", params,
+                english=f"{total:,} of {data['rows_read']:,} rows were rejected ({reasons})."))
     if fc is None or fc.skipped_reason:
         reason = fc.skipped_reason if fc else Message("not run")
         warnings.append(Message("No forecast is shown: %(reason)s", {"reason": reason},
@@ -134,7 +162,7 @@ def build_results(
     when they did not). The dict comes back as JSON would read it (sorted keys, plain
     types), so a later build that reuses results.json renders the same bytes.
     """
-    warnings = build_warnings(data, forecast)
+    warnings = build_warnings(data, forecast, program.sales.accept)
     schemes = []
     for scheme in program.schemes:
         bt = backtests[scheme.id]
