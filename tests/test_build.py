@@ -192,3 +192,20 @@ def test_accept_share_and_count_limits():
     assert unaccepted(rejected, 10_000, {"zero_amount": ("share", 0.001)}) == rejected
     assert unaccepted(rejected, 10_000, {"zero_amount": ("rows", 14), "bad_date": ("any", None)}) == {}
     assert unaccepted(rejected, 10_000, {"zero_amount": ("rows", 13)}) == rejected
+
+
+def test_a_locale_without_site_text_warns(tmp_path):
+    # de-DE: German numbers and dates with English words (docs/translating.md): said, not silent
+    program = write_program(tmp_path / "programs", locale="de-DE")
+    result = _build(str(program), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    assert "no text in the language of locale de-DE" in result.output
+    assert "Languages with site text: en, nb, pl, pt_BR, pt_PT, sv" in result.output
+    from punchcard.build import locale_warning
+
+    assert locale_warning("nb-NO") is None and locale_warning("en-US") is None
+    assert locale_warning("de-DE") is not None
+    override = tmp_path / "theme" / "locales"
+    override.mkdir(parents=True)
+    (override / "de.po").write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
+    assert locale_warning("de-DE", tmp_path / "theme") is None  # the consultant's own words

@@ -51,6 +51,27 @@ def command_line(path: Path, options: BuildOptions) -> str:
     return shlex.join(parts)
 
 
+def locale_warning(locale: str, templates: Path | None = None):
+    """Return the warning for a locale whose language has no site text (a Message), or None.
+
+    Such a site is not refused: its words fall back to English and its numbers and dates
+    follow the locale (docs/translating.md), unless a ``locales/<lang>.po`` in the
+    ``--templates`` folder translates it.
+    """
+    from punchcard.messages import Message
+    from punchcard.site import available_languages, has_site_text
+
+    if has_site_text(locale, templates):
+        return None
+    shipped = "en, " + ", ".join(available_languages())
+    return Message(
+        "The site has no text in the language of locale %(locale)s: its words are English, its "
+        "numbers and dates follow %(locale)s. Languages with site text: %(shipped)s.",
+        {"locale": locale, "shipped": shipped},
+        english=f"The site has no text in the language of locale {locale}: its words are English, "
+                f"its numbers and dates follow {locale}. Languages with site text: {shipped}.")
+
+
 def _import_later_stages() -> None:
     """Import the stages after reading (an import error surfaces in the main thread)."""
     try:
@@ -100,12 +121,19 @@ def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET, *,
         fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
                           progress=reporter.step)
     hashing.join()
-    return results.build_results(
+    doc = results.build_results(
         prog, ledger, backtests, fc,
         data=data, customers=customers, seed=options.seed,
         command=command_line(prog.path, options),
         fingerprint=fingerprint or _fingerprint(prog, options), previous=previous,
     )
+    warning = locale_warning(prog.locale, options.templates)
+    if warning is not None:  # the site's words are the site's business, not the results'
+        from punchcard.messages import message_dict
+
+        doc["warnings"].append(str(warning))
+        doc["warnings_detail"].append(json.loads(json.dumps(message_dict(warning))))
+    return doc
 
 
 def previous_results(out: Path) -> dict[str, dict]:

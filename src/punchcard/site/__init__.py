@@ -7,7 +7,9 @@ plain-language sentences, ``fmt`` every number and date (Babel), ``i18n`` the me
 catalogs, ``downloads`` results.json and results.csv, ``resources`` the packaged files.
 """
 
+from punchcard.site.i18n import available_languages, has_site_text
 from punchcard.site.render import render_site
 from punchcard.site.write import atomic_site, check_replaceable, is_punchcard_site
 
-__all__ = ["atomic_site", "check_replaceable", "is_punchcard_site", "render_site"]
+__all__ = ["atomic_site", "available_languages", "check_replaceable", "has_site_text",
+           "is_punchcard_site", "render_site"]

@@ -134,6 +134,14 @@ def override_file(locale: str, override_dir: Path | None) -> Path | None:
     return None
 
 
+def has_site_text(locale: str, templates: Path | None = None) -> bool:
+    """Return whether a site in ``locale`` has words in its language: English, a shipped
+    catalog, or a ``locales/<lang>.po`` in the ``--templates`` folder."""
+    if parse_locale(locale).language == "en" or catalog_name(locale) is not None:
+        return True
+    return override_file(locale, Path(templates) / "locales" if templates else None) is not None
+
+
 def translations(locale: str, override_dir: Path | None = None) -> NullTranslations:
     """Return the translations for a locale: user override, then packaged catalog, then English."""
     name, user = catalog_name(locale), override_file(locale, override_dir)
