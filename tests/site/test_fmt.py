@@ -95,7 +95,8 @@ def test_amounts_that_round_to_zero_are_unsigned():
     f = Formatter("nb-NO", "NOK")
     assert f.money(-0.001) == f"0,00{NBSP}kr"
     assert f.lift(0.0) == f"0,0{NBSP}%"
-    assert f.lift(-0.00001) == f"0,0{NBSP}%"
+    assert f.lift(-1e-12) == f"0,0{NBSP}%"  # float noise is zero
+    assert f.lift(-0.00001) == f">{NBSP}{MINUS}0,1{NBSP}%"  # a real change, however small
 
 
 def test_missing_values_print_a_dash():
@@ -111,3 +112,15 @@ def test_money_affixes_follow_the_currency_pattern():
 
 def test_locale_tag_may_use_an_underscore():
     assert Formatter("nb_NO", "nok").money(49) == f"49,00{NBSP}kr"
+
+
+def test_a_tiny_share_never_prints_as_zero():
+    # 0.0004 (0.04 %) rounds to 0.0 % at one decimal: shown as below the smallest step
+    en, nb = Formatter("en-GB", "GBP"), Formatter("nb-NO", "NOK")
+    assert en.percent(0.0004) == f"<{NBSP}0.1%"
+    assert en.percent(-0.0004) == f">{NBSP}-0.1%"
+    assert en.lift(0.0004) == f"<{NBSP}+0.1%"
+    assert nb.percent(0.0004) == f"<{NBSP}0,1{NBSP}%"
+    assert en.percent(0.004, digits=0) == f"<{NBSP}1%"
+    assert en.percent(0.0) == "0.0%" and en.lift(0.0) == "0.0%"  # zero is zero
+    assert en.percent(0.0005) == "0.1%"  # rounds up to the step: shown as it is

@@ -52,7 +52,25 @@ def load_program(path: Path) -> Program:
         loader.dispose()
     if ctx.problems or draft is INVALID:
         raise PunchcardError(_report(path, ctx.problems))
-    return _assemble(path, draft)
+    return _assemble(path, draft, unchecked_keys(text))
+
+
+TODO_MARK = "# TODO: check"  # what `punchcard init` writes after every guess and default
+
+
+def unchecked_keys(text: str) -> tuple[str, ...]:
+    """Return ``business.<key>`` / ``assumptions.<key>`` for each such key whose line still
+    carries the ``# TODO: check`` mark, in file order."""
+    out, section = [], None
+    for line in text.splitlines():
+        top = re.match(r"([A-Za-z_]\w*)\s*:", line)
+        if top:
+            section = top.group(1)
+            continue
+        key = re.match(r"\s+([A-Za-z_]\w*)\s*:", line)
+        if key and section in ("business", "assumptions") and TODO_MARK in line:
+            out.append(f"{section}.{key.group(1)}")
+    return tuple(out)
 
 
 def _load_root(ctx: _Ctx) -> Any:
@@ -85,7 +103,7 @@ def _load_root(ctx: _Ctx) -> Any:
     return PROGRAM.load(root, "", ctx)
 
 
-def _assemble(path: Path, draft: dict) -> Program:
+def _assemble(path: Path, draft: dict, unchecked: tuple[str, ...] = ()) -> Program:
     program_id = draft.get("id", path.stem)
     defaults = Assumptions(**draft.get("assumptions", {}))
     schemes = tuple(
@@ -98,4 +116,4 @@ def _assemble(path: Path, draft: dict) -> Program:
         locale=draft.get("locale", _locale("en-GB")), currency=draft["currency"],
         sales=draft["sales"], business=draft["business"], schemes=schemes,
         assumptions=defaults, forecast=draft.get("forecast") or ForecastSettings(),
-        site=draft.get("site") or SiteSettings())
+        site=draft.get("site") or SiteSettings(), unchecked=unchecked)

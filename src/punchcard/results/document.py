@@ -71,6 +71,7 @@ def program_block(program: Program) -> dict:
         "horizon_months": program.business.horizon_months,
         "fixed_costs": dataclasses.asdict(program.business.fixed_costs),
         "assumptions": assumptions_dict(program.assumptions),
+        "unchecked": list(program.unchecked),
     }
 
 

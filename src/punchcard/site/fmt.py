@@ -96,16 +96,29 @@ class Formatter:
         return self._apply(self.locale.decimal_formats[None], float(x), digits)
 
     def percent(self, x: float | None, digits: int = 1) -> str:
-        """Return a share as a percentage, e.g. 0.021 → ``2,1 %`` in nb, ``2.1%`` in en."""
+        """Return a share as a percentage, e.g. 0.021 → ``2,1 %`` in nb, ``2.1%`` in en; a
+        non-zero share too small to show is ``< 0.1%``, never ``0.0%``."""
         if _missing(x):
             return MISSING
-        return self._apply(self.locale.percent_formats[None], float(x), digits)
+        return self._tiny(float(x), digits, False) or self._apply(
+            self.locale.percent_formats[None], float(x), digits)
 
     def lift(self, x: float | None, digits: int = 1) -> str:
-        """Return a change as a signed percentage, e.g. 0.04 → ``+4,0 %`` (zero unsigned)."""
+        """Return a change as a signed percentage, e.g. 0.04 → ``+4,0 %`` (zero unsigned);
+        a non-zero change too small to show is ``< +0.1%``."""
         if _missing(x):
             return MISSING
-        return self._apply(self.locale.percent_formats[None], float(x), digits, signed=True)
+        return self._tiny(float(x), digits, True) or self._apply(
+            self.locale.percent_formats[None], float(x), digits, signed=True)
+
+    def _tiny(self, x: float, digits: int, signed: bool) -> str | None:
+        """Return ``< 0.1%`` (``> −0.1%``) for a non-zero share that rounds to zero, else None."""
+        base = self.locale.percent_formats[None]
+        if abs(x) < 1e-9 or round(x * 10**base.scale, digits) != 0:  # zero (or float noise)
+            return None
+        step = 10.0 ** -digits / 10**base.scale
+        bound = self._apply(base, step if x > 0 else -step, digits, signed=signed)
+        return ("<\u00a0" if x > 0 else ">\u00a0") + bound
 
     @cached_property
     def currency_symbol(self) -> str:

@@ -268,7 +268,19 @@ class Site:
                 "footer_text": site.get("footer"), "primary": self.primary, "logo": logo,
                 "version": self.res.get("punchcard_version", ""), "build_date": build_date(self.fmt),
                 "inline_css": None, "plotly_inline": None, "self_contained": link.inline,
-                "kind_label": lambda k: kind_label(k, self._), **ctx, **extra}
+                "kind_label": lambda k: kind_label(k, self._), "unchecked": self._unchecked(),
+                **ctx, **extra}
+
+    def _unchecked(self) -> str | None:
+        """Return the note that the report rests on values still marked `# TODO: check`, or None."""
+        keys = self.res["program"].get("unchecked") or []
+        if not keys:
+            return None
+        return self._(
+            "This report rests on values nobody has checked yet: %(keys)s still carry "
+            "“# TODO: check” in the program file (the defaults `punchcard init` wrote). With the "
+            "same assumed extra visits for every scheme, the ranking mostly follows cost."
+        ) % {"keys": ", ".join(k.split(".", 1)[-1] for k in keys)}
 
     def _render(self, template: str, ctx: dict, link: Linker, logo: str | None, **extra: Any) -> str:
         """Return one rendered page."""
