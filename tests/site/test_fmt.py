@@ -123,4 +123,5 @@ def test_a_tiny_share_never_prints_as_zero():
     assert nb.percent(0.0004) == f"<{NBSP}0,1{NBSP}%"
     assert en.percent(0.004, digits=0) == f"<{NBSP}1%"
     assert en.percent(0.0) == "0.0%" and en.lift(0.0) == "0.0%"  # zero is zero
-    assert en.percent(0.0005) == "0.1%"  # rounds up to the step: shown as it is
+    assert en.percent(0.0005) == f"<{NBSP}0.1%"  # Babel rounds 0.05 % half-even to 0.0 %
+    assert en.percent(0.0006) == "0.1%"  # rounds up to the step: shown as it is

@@ -100,22 +100,28 @@ class Formatter:
         non-zero share too small to show is ``< 0.1%``, never ``0.0%``."""
         if _missing(x):
             return MISSING
-        return self._tiny(float(x), digits, False) or self._apply(
-            self.locale.percent_formats[None], float(x), digits)
+        return self._not_zero(float(x), digits, False)
 
     def lift(self, x: float | None, digits: int = 1) -> str:
         """Return a change as a signed percentage, e.g. 0.04 → ``+4,0 %`` (zero unsigned);
         a non-zero change too small to show is ``< +0.1%``."""
         if _missing(x):
             return MISSING
-        return self._tiny(float(x), digits, True) or self._apply(
-            self.locale.percent_formats[None], float(x), digits, signed=True)
+        return self._not_zero(float(x), digits, True)
 
-    def _tiny(self, x: float, digits: int, signed: bool) -> str | None:
-        """Return ``< 0.1%`` (``> −0.1%``) for a non-zero share that rounds to zero, else None."""
+    def _not_zero(self, x: float, digits: int, signed: bool) -> str:
+        """Return a percentage; ``< 0.1%`` (``> −0.1%``) where a non-zero value would show as 0."""
         base = self.locale.percent_formats[None]
-        if abs(x) < 1e-9 or round(x * 10**base.scale, digits) != 0:  # zero (or float noise)
-            return None
+        shown = self._apply(base, x, digits, signed=signed)
+        if abs(x) < 1e-9:  # zero, or float noise
+            return shown
+        zero = self._apply(base, 0.0, digits)
+        signs = (get_plus_sign_symbol(self.locale), get_minus_sign_symbol(self.locale), "-", "+")
+        bare = shown
+        for sign in signs:
+            bare = bare.replace(sign, "")
+        if bare != zero:
+            return shown
         step = 10.0 ** -digits / 10**base.scale
         bound = self._apply(base, step if x > 0 else -step, digits, signed=signed)
         return ("<\u00a0" if x > 0 else ">\u00a0") + bound
