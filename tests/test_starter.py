@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -52,3 +55,46 @@ def test_ambiguous_dates_need_and_accept_a_date_format(tmp_path):
     assert result.exit_code == 0, result.output
     assert 'date_format: "%d/%m/%Y"' in out.read_text()
     assert (tmp_path / "schema.json").is_file()
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"  # ../shared beside the repo
+
+
+@pytest.mark.skipif(not (REAL / "cdnow_sample.csv").exists(), reason="real data not present")
+def test_a_site_built_on_inits_defaults_says_so(tmp_path):
+    # init on a real export, then build it untouched: every page opens with the note that
+    # the values marked `# TODO: check` were never checked; removing the marks removes it
+    from bs4 import BeautifulSoup
+    from click.testing import CliRunner
+
+    from punchcard import cli
+
+    program = tmp_path / "programs" / "cdnow.yaml"
+    result = CliRunner().invoke(cli.cli, ["init", str(REAL / "cdnow_sample.csv"), "-o", str(program)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "site"
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--draws", "20",
+                                          "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = BeautifulSoup((out / "cdnow" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    note = page.select_one("main > p.unchecked").get_text(" ", strip=True)
+    assert "gross_margin, horizon_months, fixed_costs, enrollment, visit_lift" in note
+    assert "the ranking mostly follows cost" in note
+    assert json.loads((out / "cdnow" / "results.json").read_text())["program"]["unchecked"][0] == \
+        "business.gross_margin"
+    # the verdict's share and the tile beside it: one figure, one number (3.7 % here)
+    card = page.select_one(".ranking > li")
+    reached = json.loads((out / "cdnow" / "results.json").read_text())["schemes"][0]["backtest"][
+        "rewarded_within_year_share"]
+    shown = f"{reached * 100:.1f}%"
+    facts = {dt.get_text(strip=True): dd.get_text(strip=True) for dt, dd in
+             zip(card.select("dt"), card.select("dd"))}
+    assert facts["Members rewarded within a year"] == shown
+    assert f"{shown} of your customers would earn a reward within a year" in card.get_text(" ", strip=True)
+
+    program.write_text(program.read_text(encoding="utf-8").replace("# TODO: check", "# checked"),
+                       encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--draws", "20",
+                                          "--quiet"])
+    page = BeautifulSoup((out / "cdnow" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert page.select_one("p.unchecked") is None

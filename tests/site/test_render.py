@@ -333,3 +333,81 @@ def test_every_figure_passes_plotlys_own_validation(site):
             assert layout["template"]["layout"]["font"] and layout["separators"]
             found += 1
     assert found >= 10
+
+
+# --- issue 17 item 7: one definition per figure, units, formats, toolbar, what changed ------
+
+
+def test_tile_shows_the_verdicts_figure_with_its_words(site):
+    # tiende-gratis: 19.7 % of members rewarded within a year (43.5 % ever): the verdict and
+    # the tile beside it both say 20 %, "within a year"
+    res = load("kaffebar")
+    card = next(li for li in soup(site / "kaffebar-oslo/index.html").select(".ranking > li")
+                if "Tiende" in li.find("h3").get_text())
+    text = card.get_text(" ", strip=True)
+    assert "20 % av kundene dine" in text.replace("\u00a0", " ")
+    facts = {dt.get_text(strip=True): dd.get_text(strip=True).replace("\u00a0", " ")
+             for dt, dd in zip(card.select("dt"), card.select("dd"))}
+    assert facts["Medlemmer med belønning innen et år"] == "20 %"
+    assert res["schemes"][0]["backtest"]["rewarded_within_year_share"] == pytest.approx(0.197, abs=1e-3)
+
+
+def test_reward_counts_carry_their_unit_beside_a_points_scheme(site):
+    page = soup(site / "kaffebar-oslo/index.html")
+    row = next(tr for tr in page.select("table.comparison tr")
+               if tr.find("th") and tr.find("th").get_text(strip=True) == "Opptjente belønninger")
+    cells = [td.get_text(strip=True).replace("\u00a0", " ") for td in row.find_all("td")]
+    names = [th.get_text(strip=True) for th in page.select("table.comparison thead th")][1:]
+    by_name = dict(zip(names, cells))
+    assert by_name["Tiende kaffe gratis"] == "2 000 belønninger"
+    assert by_name[next(n for n in names if "oeng" in n or "Poeng" in n)].endswith(" poeng")
+
+
+def test_method_page_prints_shares_as_percentages_and_no_yes_in_the_table(tmp_path):
+    res = load("kaffebar")
+    res["program"]["assumptions"]["post_reward_reset"] = True
+    render.render_site([res], tmp_path, docs={})
+    page = soup(tmp_path / "kaffebar-oslo/method.html")
+    rows = {tr.find("th").get_text(strip=True): [td.get_text(strip=True).replace("\u00a0", " ")
+                                                 for td in tr.find_all("td")]
+            for tr in page.select("table.assumptions tbody tr")}
+    assert rows["Kunder som blir medlem"][:3] == ["25,0 %", "40,0 %", "55,0 %"]  # enrollment
+    assert rows["Flere besøk fra medlemmer"][:3] == ["0,0 %", "+5,0 %", "+12,0 %"]  # visit lift
+    assert all("ja" not in cells for cells in rows.values())
+    switches = page.select("ul.switches li")
+    assert [li.get_text(strip=True) for li in switches] == ["Sjeldnere besøk etter en belønning: ja (programfil)."]
+
+
+def test_plotly_toolbar_only_on_hover_and_above_the_plot(site):
+    from punchcard import charts
+
+    assert charts.CONFIG["displayModeBar"] == "hover"
+    html = (site / "kaffebar-oslo/index.html").read_text(encoding="utf-8")
+    assert '"displayModeBar": "hover"' in html
+    for m in re.finditer(r'"margin": \{[^}]*"t": (\d+)', html):
+        assert int(m.group(1)) >= charts.MODEBAR_ROOM
+    css = (site / "assets/site.css").read_text(encoding="utf-8")
+    assert ".figure .modebar-container { opacity: 0;" in css
+    assert ".figure:hover .modebar-container" in css
+
+
+def test_what_changed_skips_rows_that_look_the_same(tmp_path):
+    res = load("corner")
+    sid = res["schemes"][0]["id"]
+    res["changes"] = {
+        "previous_last_date": "2025-12-31", "previous_fingerprint": "x", "removed_schemes": [],
+        "ranking_changed": True,
+        "data": {"revenue": {"old": 1000.2, "new": 1000.4, "change": 0.2, "relative": 0.0002},
+                 "customers": {"old": 10, "new": 12, "change": 2, "relative": 0.2}},
+        "schemes": [{"id": sid, "name": res["schemes"][0]["name"], "new": False,
+                     "rank": {"old": 1, "new": 1}, "rank_changed": False,
+                     "figures": {"backtest.cost_share_of_revenue":
+                                 {"old": 0.02001, "new": 0.02004, "change": 3e-5, "relative": 0.0015}}}]}
+    render.render_site([res], tmp_path, docs={})
+    section = soup(tmp_path / f"{res['program']['id']}/index.html").find("section", id="changes")
+    rows = [[c.get_text(strip=True) for c in tr.find_all(["th", "td"])] for tr in section.select("tbody tr")]
+    # revenue £1,000 → £1,000 and 2.0 % → 2.0 % look the same: not listed
+    assert rows == [["Your data", "Customers", "10", "12"]]
+    assert section.find("h2").get_text(strip=True) != section.find("caption").get_text(strip=True)
+    text = section.find("p").get_text()
+    assert re.search(r"\.\s+The ranking of the schemes changed", text)

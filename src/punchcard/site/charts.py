@@ -22,7 +22,12 @@ import plotly.io as pio
 
 pio.json.config.default_engine = "json"  # plain json: deterministic, no orjson differences
 
-CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
+# The toolbar (zoom, download) appears only while the pointer is over a chart (site.css
+# hides it otherwise, touch screens included), in a top margin (MODEBAR_ROOM) kept free
+# for it, so it never covers the top of a bar or a point.
+CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True,
+          "displayModeBar": "hover"}
+MODEBAR_ROOM = 34  # px above the plot area: the toolbar's height and a little air
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 DEFAULT_PRIMARY = "#1f5f8b"
 PALETTE = ("#e08a3c", "#3a9d7a", "#8c6bb1", "#c9a227", "#6b7b8c", "#d1495b", "#4fa3c7")
@@ -89,7 +94,7 @@ def template(t: Theme) -> go.layout.Template:
         "font": {"family": FONT, "size": 13, "color": INK},
         "colorway": [t.colour(i) for i in range(len(PALETTE) + 1)],
         "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
-        "margin": {"l": 10, "r": 20, "t": 10, "b": 10}, "height": 340,
+        "margin": {"l": 10, "r": 20, "t": MODEBAR_ROOM, "b": 10}, "height": 340,
         "xaxis": axis, "yaxis": axis, "hovermode": "closest",
         "hoverlabel": {"font": {"family": FONT, "size": 13}, "bgcolor": "#ffffff", "bordercolor": "#c8c8c8"},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "font": {"size": 12}},
@@ -344,7 +349,7 @@ def forecast_histogram(div_id: str, fc: dict, t: Theme, f: Any, _: Gettext) -> C
               for k in ("p10", "p50", "p90")]
     notes = [{"x": ni[k], "y": 1, "yref": "paper", "text": k.upper(), "showarrow": False, "yanchor": "bottom",
               "font": {"size": 11, "color": MUTED}} for k in ("p10", "p50", "p90")]
-    fig = _figure(t, [trace], showlegend=False, shapes=shapes, annotations=notes, margin={"t": 24},
+    fig = _figure(t, [trace], showlegend=False, shapes=shapes, annotations=notes, margin={"t": MODEBAR_ROOM + 18},
                   xaxis={"title": {"text": _("Net impact over the next %(m)s months") % {"m": fc["horizon_months"]}},
                          "zeroline": True, "zerolinewidth": 2},
                   yaxis={"title": {"text": _("Simulations")}})

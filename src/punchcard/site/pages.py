@@ -13,8 +13,9 @@ from markupsafe import Markup, escape
 from punchcard.site import charts
 from punchcard.site.tables import figure_columns, figure_label, format_figure, lookup
 from punchcard.site.fmt import Formatter
-from punchcard.site.i18n import render_message
+from punchcard.site.i18n import as_translations, render_message
 from punchcard.messages import rejection_label
+from punchcard.schemes.words import share
 from punchcard.site.verdicts import kind_label, scheme_summary, settings, verdict
 
 
@@ -26,6 +27,11 @@ def assumption_label(name: str, _: Callable[[str], str]) -> str:
               "goal_gradient": _("Faster visits near a reward"), "post_reward_reset": _("Slower visits after a reward"),
               "endowed_progress": _("Effect of a head start")}
     return labels.get(name, name.replace("_", " "))
+
+
+# reward counts: rewards for most kinds, points for a points scheme
+REWARD_COUNTS = ("backtest.rewards_earned", "backtest.rewards_redeemed", "backtest.rewards_expired",
+                 "backtest.rewards_outstanding")
 
 
 class Pages:
@@ -97,7 +103,7 @@ class Pages:
             return "–" if v is None else fmt_of.get(key, str)(v)
 
         rows = [[_("Your data"), labels.get(k, k), show(k, d["old"]), show(k, d["new"])]
-                for k, d in ch.get("data", {}).items()]
+                for k, d in ch.get("data", {}).items() if show(k, d["old"]) != show(k, d["new"])]
         for sc in ch.get("schemes", []):
             if sc.get("new"):
                 rows.append([sc["name"], _("New scheme"), "–", str(sc["rank"]["new"])])
@@ -105,10 +111,11 @@ class Pages:
             if sc.get("rank_changed"):
                 rows.append([sc["name"], _("Rank"), str(sc["rank"]["old"]), str(sc["rank"]["new"])])
             for k, d in sc.get("figures", {}).items():
-                rows.append([sc["name"], labels.get(k, k), show(k, d["old"]), show(k, d["new"])])
+                if show(k, d["old"]) != show(k, d["new"]):  # a change too small to see is none
+                    rows.append([sc["name"], labels.get(k, k), show(k, d["old"]), show(k, d["new"])])
         return {"previous_last_date": show("last_date", ch.get("previous_last_date")),
                 "ranking_changed": ch.get("ranking_changed", False),
-                "table": self._table(_("What changed since the previous build"),
+                "table": self._table(_("Figures that moved, before and now"),
                                      [_("Where"), _("Figure"), _("Before"), _("Now")], rows)}
 
     def _facts(self, s: dict) -> list[tuple[str, str]]:
@@ -119,7 +126,9 @@ class Pages:
             facts.append((_("Expected net impact"), f.money(fc["net_impact"]["mean"], 0)))
             facts.append((_("Chance it pays"), f.percent(fc["probability_positive"], 0)))
         facts.append((_("Cost over your history"), f.money(bt["total_cost"], 0)))
-        facts.append((_("Members rewarded"), f.percent(bt.get("rewarded_share", 0.0), 0)))
+        # the same figure, and the same words, as the verdict beside it
+        reached = bt.get("rewarded_within_year_share", bt.get("rewarded_share", 0.0))
+        facts.append((_("Members rewarded within a year"), share(f, reached)))
         return facts
 
     def _overview(self) -> list[tuple[str, str]]:
@@ -135,12 +144,24 @@ class Pages:
         tables = []
         for block, caption in (("backtest", _("Replayed on your sales history")),
                                ("forecast", _("Forecast for the months ahead"))):
-            rows = [[figure_label(k, _)] + [format_figure(lookup(s, k), kind, self.fmt) for s in ss]
+            rows = [[figure_label(k, _)] + [self._cell(s, k, kind) for s in ss]
                     for k, kind in figure_columns(ss) if k.startswith(block + ".")]
             if block == "forecast" and not any(s.get("forecast") for s in ss):
                 continue
             tables.append(self._table(caption, cols, rows, "comparison"))
         return tables
+
+    def _cell(self, s: dict, key: str, kind: str) -> str:
+        """Return one scheme's figure for the comparison table; reward counts carry their unit
+        where a points scheme (whose "rewards" are points) sits beside the others."""
+        value = lookup(s, key)
+        shown = format_figure(value, kind, self.fmt)
+        if value is None or key not in REWARD_COUNTS or not any(x.get("kind") == "points" for x in self.schemes):
+            return shown
+        tr, n = as_translations(self._), int(round(value))
+        if s.get("kind") == "points":
+            return tr.ngettext("%(n)s point", "%(n)s points", n) % {"n": shown}
+        return tr.ngettext("%(n)s reward", "%(n)s rewards", n) % {"n": shown}
 
     def scheme(self, s: dict) -> dict:
         """Return one scheme's page: what it is, who earns, when, forecast and caveats."""
@@ -264,22 +285,43 @@ class Pages:
                               charts.repeat_histogram("method-repeat", checks, t, f, _)]
         return {"page": "method", "page_title": _("Method and assumptions"), "docs": self.docs,
                 "model_table": model_table, "charts": chart_list, "model_skipped": None if model else self.skip_reason,
-                "assumptions": self._assumptions(), "business": self._business(), "repro": self._repro()}
+                "assumptions": self._assumptions(), "switches": self._switches(),
+                "business": self._business(), "repro": self._repro()}
 
     def _assumptions(self) -> dict:
-        """Return every assumption with low/likely/high and where it comes from."""
+        """Return every numeric assumption with low/likely/high (shares as percentages) and
+        where it comes from."""
         _, f = self._, self.fmt
         rows = []
         base = self.res["program"].get("assumptions") or {}
         for name, value in base.items():
-            rows.append([assumption_label(name, _), *_range_cells(value, f, _), _("program file")])
+            if not isinstance(value, bool):
+                rows.append([assumption_label(name, _), *_range_cells(value, f, _, name),
+                             _("program file")])
         for s in self.schemes:
             for name, value in (s.get("assumptions") or {}).items():
-                if value != base.get(name):
-                    rows.append([assumption_label(name, _), *_range_cells(value, f, _),
+                if value != base.get(name) and not isinstance(value, bool):
+                    rows.append([assumption_label(name, _), *_range_cells(value, f, _, name),
                                  _("scheme “%(name)s”") % {"name": s["name"]}])
         return self._table(_("Assumptions"), [_("Assumption"), _("Low"), _("Most likely"), _("High"), _("Source")],
                            rows, "assumptions")
+
+    def _switches(self) -> list[str]:
+        """Return the on/off assumptions as sentences (they are not numbers for the table)."""
+        _ = self._
+        out = []
+        base = self.res["program"].get("assumptions") or {}
+        for name, value in base.items():
+            if isinstance(value, bool):
+                out.append(_("%(assumption)s: %(value)s (program file).")
+                           % {"assumption": assumption_label(name, _), "value": _plain(value, self.fmt, _)})
+        for s in self.schemes:
+            for name, value in (s.get("assumptions") or {}).items():
+                if isinstance(value, bool) and value != base.get(name):
+                    out.append(_("%(assumption)s: %(value)s (scheme “%(name)s”).")
+                               % {"assumption": assumption_label(name, _), "name": s["name"],
+                                  "value": _plain(value, self.fmt, _)})
+        return out
 
     def _business(self) -> dict:
         """Return the business settings (margin, horizon, fixed costs)."""
@@ -308,11 +350,25 @@ class Pages:
                 "inputs": self._table(_("Input files"), [_("File"), "SHA-256", _("Rows")], inputs, "inputs")}
 
 
-def _range_cells(value: Any, f: Formatter, _: Callable[[str], str]) -> list[str]:
+# Assumptions that are shares (printed as percentages, like the gross margin beside them)
+# and changes (signed percentages).
+SHARE_ASSUMPTIONS = ("enrollment", "redemption_rate", "goal_gradient", "endowed_progress")
+LIFT_ASSUMPTIONS = ("visit_lift", "spend_lift", "retention_lift")
+
+
+def _range_cells(value: Any, f: Formatter, _: Callable[[str], str], name: str = "") -> list[str]:
     """Return low/likely/high cells for a range, or the single value in the middle cell."""
+    def cell(v: Any) -> str:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if name in SHARE_ASSUMPTIONS:
+                return f.percent(v)
+            if name in LIFT_ASSUMPTIONS:
+                return f.lift(v)
+        return _plain(v, f, _)
+
     if isinstance(value, dict) and {"low", "likely", "high"} <= value.keys():
-        return [_plain(value["low"], f, _), _plain(value["likely"], f, _), _plain(value["high"], f, _)]
-    return ["", _plain(value, f, _), ""]
+        return [cell(value["low"]), cell(value["likely"]), cell(value["high"])]
+    return ["", cell(value), ""]
 
 
 def _plain(value: Any, f: Formatter, _: Callable[[str], str]) -> str:
