@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from punchcard import cli
-from tests.helpers import write_program, write_sales
+from tests.helpers import real_file, write_program, write_sales
 
 
 def _build(*args):
@@ -136,7 +136,6 @@ def _accepting(program: Path, accept: str) -> Path:
     return program
 
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"  # ../shared beside the repo
 CDNOW_PROGRAM = """\
 name: CDNOW sample
 currency: USD
@@ -150,13 +149,12 @@ schemes:
 """
 
 
-@pytest.mark.skipif(not (REAL / "cdnow_sample.csv").exists(), reason="real data not present")
 def test_strict_passes_on_accepted_rejections(tmp_path):
     # The CDNOW sample (a real export) has 8 lines of amount 0.00 (and 21 repeated lines):
     # --strict fails on them unless the program accepts them.
     def build(accept: str):
         program = tmp_path / "cdnow.yaml"
-        program.write_text(CDNOW_PROGRAM.format(path=REAL / "cdnow_sample.csv", accept=accept),
+        program.write_text(CDNOW_PROGRAM.format(path=real_file("cdnow_sample.csv"), accept=accept),
                            encoding="utf-8")
         out = tmp_path / "site"
         return CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--strict",

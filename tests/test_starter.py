@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
 from punchcard.errors import PunchcardError
 from punchcard.starter import write_starter
+from tests.helpers import real_file
 
 KINDS = ("stamp_card", "points", "tiers", "member_discount", "welcome_offer", "birthday",
          "coupons", "perks")
@@ -57,10 +57,6 @@ def test_ambiguous_dates_need_and_accept_a_date_format(tmp_path):
     assert (tmp_path / "schema.json").is_file()
 
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"  # ../shared beside the repo
-
-
-@pytest.mark.skipif(not (REAL / "cdnow_sample.csv").exists(), reason="real data not present")
 def test_a_site_built_on_inits_defaults_says_so(tmp_path):
     # init on a real export, then build it untouched: every page opens with the note that
     # the values marked `# TODO: check` were never checked; removing the marks removes it
@@ -70,7 +66,7 @@ def test_a_site_built_on_inits_defaults_says_so(tmp_path):
     from punchcard import cli
 
     program = tmp_path / "programs" / "cdnow.yaml"
-    result = CliRunner().invoke(cli.cli, ["init", str(REAL / "cdnow_sample.csv"), "-o", str(program)])
+    result = CliRunner().invoke(cli.cli, ["init", str(real_file("cdnow_sample.csv")), "-o", str(program)])
     assert result.exit_code == 0, result.output
     out = tmp_path / "site"
     result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--draws", "20",

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
-
-from punchcard.columns import ROLES, Guessed, guess
-from punchcard.dialect import (DELIMITERS, EXCEL, Dialect, date_part, day_month_order,
-                               detect_delimiter, detect_encoding, open_binary, read_sample,
-                               resolve_day_month, sample_frame, sample_text)
+from punchcard.ingest import DELIMITERS, EXCEL, GUESSED_ROLES as ROLES, Dialect, Guessed, Sample, sniff_export
 from punchcard.errors import PunchcardError
 from punchcard.program import kinds
 
@@ -54,77 +49,6 @@ DEFAULTS = (
 
 
 @dataclass(frozen=True)
-class Sample:
-    """What ``init`` read of an export: its format, a sample of its rows, and its row count."""
-
-    path: Path
-    kind: str  # "csv" or "parquet"
-    dialect: Dialect
-    header: tuple[str, ...]
-    frame: pl.DataFrame  # the sample, every column as text
-    rows: int  # counted, not estimated
-
-
-def count_rows(path: Path) -> int:
-    """Return the number of data rows of a text export: its lines after the header (counted)."""
-    lines, last = 0, b"\n"
-    with open_binary(path) as fh:
-        while chunk := fh.read(1 << 22):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    if last != b"\n":
-        lines += 1
-    return max(lines - 1, 0)
-
-
-def read_export(path: Path) -> Sample:
-    """Return the export's dialect (all but the date format), header, a sample and its rows."""
-    path = Path(path)
-    if path.suffix.lower() == ".parquet":
-        frame = pl.scan_parquet(path).head(5000).collect()
-        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-        text = frame.select(pl.all().cast(pl.String))
-        return Sample(path, "parquet", Dialect(), tuple(frame.columns), text, int(rows))
-    raw, _ = read_sample(path)
-    encoding = detect_encoding(raw)
-    text = sample_text(raw, encoding)
-    delimiter = detect_delimiter(text)
-    try:
-        frame = sample_frame(text, delimiter)
-    except pl.exceptions.PolarsError as exc:
-        raise PunchcardError(f"{path}: line 1: cannot read the file as a table ({exc}). Fix: "
-                             "check that it is a CSV export (comma, semicolon or tab between "
-                             "columns).") from None
-    return Sample(path, "csv", Dialect(encoding, delimiter), tuple(frame.columns), frame,
-                  count_rows(path))
-
-
-def resolve_format(sample: Sample, fmt: str | None, column: str, given: str | None) -> str | None:
-    """Return a concrete date format for a column: given, read from the sample, or (where the
-    sample leaves day/month open) from the whole column."""
-    if given:
-        return given
-    if not fmt or not fmt.startswith("?"):
-        return fmt
-    first, second = day_month_maxima(sample.frame[column])
-    resolved = day_month_order(first, second, fmt[1], "%y" if fmt.endswith("y") else "%Y")
-    if resolved or sample.kind != "csv":
-        return resolved or resolve_day_month(fmt, sample.frame[column], str(sample.path), column)
-    from punchcard.sources import resolve_dates_fully
-
-    dialect = replace(sample.dialect, date_format=fmt)
-    return resolve_dates_fully(sample.path, dialect, {"date": column}, str(sample.path))
-
-
-def day_month_maxima(values: pl.Series) -> tuple[int, int]:
-    """Return the largest first and second numbers of slash/dash dates."""
-    nums = pl.DataFrame({"v": values}).select(date_part(pl.col("v")).alias("v")).select(
-        pl.col("v").str.extract(r"^(\d{1,2})\D", 1).cast(pl.Int32, strict=False).max().alias("a"),
-        pl.col("v").str.extract(r"^\d{1,2}\D(\d{1,2})\D", 1).cast(pl.Int32, strict=False).max().alias("b"))
-    return nums["a"][0] or 0, nums["b"][0] or 0
-
-
-@dataclass(frozen=True)
 class Starter:
     """What ``init`` found and wrote: the sample, the guesses, the dialect, the program file."""
 
@@ -133,23 +57,6 @@ class Starter:
     guessed: Guessed
     dialect: Dialect
     text: str
-
-
-def sniff_export(path: Path, date_format: str | None = None) -> tuple[Sample, Guessed, Dialect]:
-    """Return the export's sample, the guessed roles/currency/locale, and its full dialect."""
-    sample = read_export(path)
-    guessed, decimal, profiles = guess(sample.frame)
-    date_fmt = birthday_fmt = None
-    if "date" in guessed.roles:
-        col = guessed.roles["date"].value
-        date_fmt = resolve_format(sample, profiles[col].date_format, col, date_format)
-    if "birthday" in guessed.roles:
-        col = guessed.roles["birthday"].value
-        fmt = profiles[col].date_format
-        birthday_fmt = fmt if fmt and not fmt.startswith("?") else None
-    dialect = replace(sample.dialect, decimal=decimal, date_format=date_fmt,
-                      birthday_format=birthday_fmt)
-    return sample, guessed, dialect
 
 
 def marked(line: str, note: str, width: int = 44) -> str:

@@ -414,8 +414,8 @@ def test_sales_accept_rejects_other_values(tmp_path, value, found):
     text = VALID.replace("  path: data/sales.csv\n", "  path: data/sales.csv\n"
                          f"  accept: {{zero_amount: {value}}}\n")
     msg = error_of(write(tmp_path, text))
-    assert f"sales.accept.zero_amount: expected `any`, a percentage such as `0.1%`, or a whole " \
-        f"number of rows, found {found}" in msg
+    assert f"sales.accept.zero_amount: expected an allowance (`any`, a percentage such as `0.1%`, " \
+        f"or a whole number of rows), found {found}" in msg
 
 
 def test_sales_accept_unknown_reason_suggests(tmp_path):

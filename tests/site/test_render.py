@@ -379,7 +379,7 @@ def test_method_page_prints_shares_as_percentages_and_no_yes_in_the_table(tmp_pa
 
 
 def test_plotly_toolbar_only_on_hover_and_above_the_plot(site):
-    from punchcard import charts
+    from punchcard.site import charts
 
     assert charts.CONFIG["displayModeBar"] == "hover"
     html = (site / "kaffebar-oslo/index.html").read_text(encoding="utf-8")

@@ -152,7 +152,7 @@ class Allowance(_Type):
     example: Any = "any"
 
     def label(self) -> str:
-        return "`any`, a percentage such as `0.1%`, or a whole number of rows"
+        return "allowance (`any`, a percentage such as `0.1%`, or a whole number of rows)"
 
     def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
         v = ctx.scalar(node, path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from punchcard.columns import HIGH, LOW, guess, header_suggestion
-from punchcard.starter import count_rows, sniff_export
+from punchcard.ingest.columns import HIGH, LOW, guess, header_suggestion
+from punchcard.ingest.columns import count_rows, sniff_export
 from tests.exports import english_gbp, german_line_items, grocery
 
 # Header vocabularies, one small export per language (written for these tests): the header
