@@ -90,8 +90,8 @@ def starter_yaml(sample: Sample, guessed: Guessed, dialect: Dialect, sales_ref: 
         lines.append(f"    # {role}: ???    # TODO: not found — name the {role} column here "
                      f"(one of: {', '.join(sample.header)})")
     if "order" not in guessed.roles:
-        lines.append("    # order: ???    # no order column found: the lines of one customer at one "
-                     "date (and time) are one visit")
+        lines.append("    # order: ???    # no order column found: the lines of one customer "
+                     + ("at one date and time" if guessed.timed else "on one date") + " are one visit")
     fmt = []
     if sample.kind == "csv":
         d = dialect
@@ -150,7 +150,7 @@ def report(started: Starter) -> list[str]:
     lines.append(f"  {'locale'.ljust(width)}  {g.locale.value} ({g.locale.confidence}; "
                  f"{g.locale.evidence})")
     if "order" not in g.roles:
-        lines.append("  No order column: the lines of one customer at one date (and time) "
-                     "count as one visit.")
+        lines.append("  No order column: the lines of one customer "
+                     + ("at one date and time" if g.timed else "on one date") + " count as one visit.")
     lines += [f"  note: {n}" for n in g.notes]
     return lines

@@ -155,3 +155,13 @@ def test_header_suggestion_for_error_messages():
     header = ("Rechnungsnummer", "Kundennummer", "Datum")
     assert header_suggestion(header, "customer", set()) == "Kundennummer"
     assert header_suggestion(header, "amount", set()) is None
+
+
+def test_date_evidence_says_how_many_values_read():
+    # 19 of 20 dates read (one typed "31.02.2025"): the evidence says 95 %, not 100 %
+    dates = [f"{d:02d}.01.2025" for d in range(1, 20)] + ["31.02.2025"]
+    frame = pl.DataFrame({"Kunde": [f"k{i % 4}" for i in range(20)], "Dato": dates,
+                          "Beløp": ["12,50"] * 20})
+    found = guess(frame)[0]
+    assert "95 % of values read as dates" in found.roles["date"].evidence
+    assert not found.timed

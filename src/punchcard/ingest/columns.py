@@ -178,6 +178,7 @@ class Profile:
     name: str
     filled: int = 0
     date_format: str | None = None  # strftime format when nearly every value reads as a date
+    date_share: float = 0.0  # the share of values that format reads
     has_time: bool = False
     numeric: float = 0.0  # share of values that read as numbers
     integers: float = 0.0  # share of those that are whole
@@ -229,7 +230,8 @@ def date_format_of(values: pl.Series) -> tuple[str | None, float, bool]:
     parts = parts.filter(parts != "")
     if parts.len() == 0:
         return None, 0.0, False
-    has_time = bool(parts.str.contains(r"[ T]\d{1,2}:\d\d").any())
+    times = parts.str.extract(r"[ T](\d{1,2}:\d\d(?::\d\d)?)", 1).drop_nulls()
+    has_time = bool(times.str.contains(r"[1-9]").any())  # midnight everywhere is no time
     days = pl.DataFrame({"v": parts}).select(date_part(pl.col("v")).alias("v"))["v"]
     best, best_share = None, 0.0
     for pattern, fmt in DATE_PATTERNS:
@@ -242,9 +244,9 @@ def date_format_of(values: pl.Series) -> tuple[str | None, float, bool]:
         return None, best_share, has_time
     if not best.startswith("?"):
         read = days.str.to_date(best, strict=False)
-        share = float(read.is_not_null().mean())
-        if share < 0.9:
-            return None, share, has_time
+        best_share = float(read.is_not_null().mean())
+        if best_share < 0.9:
+            return None, best_share, has_time
         years = read.dt.year().drop_nulls()
         if years.len() and (years.min() < 1900 or years.max() > 2100):
             return None, 0.0, has_time
@@ -259,7 +261,7 @@ def profile(frame: pl.DataFrame, col: str, decimal: str) -> Profile:
     p = Profile(col, filled=text.len(), distinct=text.n_unique())
     if p.filled == 0:
         return p
-    p.date_format, _, p.has_time = date_format_of(text)
+    p.date_format, p.date_share, p.has_time = date_format_of(text)
     p.emails = float(text.str.contains("@").mean()) > 0.9
     found = text.str.extract_all(CURRENCY_RE).explode().drop_nulls()
     p.symbols = set(found.unique().to_list())
@@ -340,7 +342,7 @@ class Guessed:
     locale: Guess
     language: str | None
     notes: list[str] = field(default_factory=list)
-
+    timed: bool = False  # the dates carry a time of day
     def missing(self) -> list[str]:
         """Return the required roles not found (amount is covered by unit_price with items)."""
         out = [r for r in ("customer", "date") if r not in self.roles]
@@ -382,7 +384,8 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
     if named:
         c = named[0]
         p = profiles[c]
-        take("date", c, f"{said(c, 'date')}; {pct(1.0)} of values read as dates", HIGH)
+        time = " with a time of day" if p.has_time else ""
+        take("date", c, f"{said(c, 'date')}; {pct(p.date_share)} of values read as dates{time}", HIGH)
     else:
         rest = [c for c in dated if c not in taken]
         if rest:
@@ -528,7 +531,8 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
             take(role, c, said(c, role), HIGH if header[c][role][0] == 3 else MEDIUM)
             break
     currency, language = guess_currency(frame, profiles, roles, header)
-    return (Guessed(roles, currency, guess_locale(language, currency.value), language, notes),
+    timed = "date" in roles and profiles[roles["date"].value].has_time
+    return (Guessed(roles, currency, guess_locale(language, currency.value), language, notes, timed),
             decimal, profiles)
 
 
