@@ -39,12 +39,12 @@ DEFAULTS = (
     ("business", "fixed_costs", "{setup: 0, monthly: 0, per_member_year: 0}",
      "software, cards, staff time; a default of nothing"),
     ("assumptions", "enrollment", "{low: 0.25, likely: 0.4, high: 0.55}",
-     "share of identified customers who join; a default (docs/method.md)"),
+     "share of identified customers who join; a placeholder, not a measurement (docs/data.md)"),
     ("assumptions", "visit_lift", "{low: 0.0, likely: 0.04, high: 0.10}",
-     "members' extra visits; a default, the same for every scheme, so the ranking follows cost"),
+     "members' extra visits; a placeholder, the same for every scheme, so the ranking follows cost"),
     ("assumptions", "spend_lift", "0.0", "members' basket-size change; a default of none"),
     ("assumptions", "retention_lift", "0.0", "cut in members' drop-out; a default of none"),
-    ("assumptions", "redemption_rate", "0.85", "share of earned rewards claimed; a default"),
+    ("assumptions", "redemption_rate", "0.85", "share of earned rewards claimed; a placeholder"),
 )
 
 
