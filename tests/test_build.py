@@ -168,6 +168,22 @@ def test_strict_passes_on_accepted_rejections(tmp_path):
     res = json.loads((out / "cdnow" / "results.json").read_text())
     assert res["data"]["rows_rejected"]["zero_amount"] == 8  # still counted and shown
     assert res["warnings"] == []
+    # No order column: a customer's lines of one date are one visit (SPEC §3), and the data
+    # page says so. CDNOW's sample has no anonymous sales, so the visits are its distinct
+    # (customer, date) pairs: over the lines with an amount (zero-amount lines rejected), or
+    # over all lines where zero-amount lines are kept as visits without revenue.
+    import csv
+
+    with open(real_file("cdnow_sample.csv"), newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    paid = {(r["customer_id"], r["date"]) for r in rows if float(r["amount"]) != 0}
+    every = {(r["customer_id"], r["date"]) for r in rows}
+    assert res["data"]["visits"] == "date"
+    assert res["data"]["transactions"] in (len(paid), len(every))
+    assert len(paid) < len(rows) - 8  # several lines on one day: fewer visits than lines
+    page = (out / "cdnow" / "customers.html").read_text(encoding="utf-8")
+    assert (f"the lines of one customer on one date are one visit: "
+            f"{res['data']['transactions']:,} visits in all") in page
 
 
 def test_strict_fails_beyond_the_accepted_share(tmp_path):
