@@ -92,3 +92,21 @@ def test_self_contained_file_draws(browser, tmp_path):
     assert all(plots.nth(i).locator("svg").count() for i in range(plots.count()))
     assert [u for u in requests if u.startswith("file://")] == [(tmp_path / "kaffebar-oslo.html").as_uri()]
     page.close()
+
+
+def test_chart_toolbar_shows_on_hover_only_and_covers_no_data(browser, site):
+    # issue 17: plotly's toolbar covered the top of a bar; now it is invisible until the
+    # pointer is over the chart, and then it sits in the margin above the plot area
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto((site / "kaffebar-oslo/customers.html").as_uri(), wait_until="load")
+    page.wait_for_selector(".figure .modebar-container", state="attached", timeout=10000)
+    figure = page.locator(".figure").first
+    bar = figure.locator(".modebar-container")
+    assert bar.evaluate("e => getComputedStyle(e).opacity") == "0"
+    figure.hover()
+    page.wait_for_timeout(300)
+    assert bar.evaluate("e => getComputedStyle(e).opacity") == "1"
+    toolbar = figure.locator(".modebar").bounding_box()
+    plot = figure.locator(".nsewdrag").first.bounding_box()  # the plot area
+    assert toolbar["y"] + toolbar["height"] <= plot["y"] + 1
+    page.close()
