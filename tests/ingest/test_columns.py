@@ -165,3 +165,26 @@ def test_date_evidence_says_how_many_values_read():
     found = guess(frame)[0]
     assert "95 % of values read as dates" in found.roles["date"].evidence
     assert not found.timed
+
+
+def test_shopify_orders_export():
+    # line items with empty cells (only an order's first line has its date and total): the
+    # values stay aligned with their rows, and 'Name' is the order number
+    text = ("Name,Email,Financial Status,Created at,Total,Lineitem quantity,Lineitem name,Lineitem price\n"
+            "#1001,ann@example.com,paid,2024-01-05 10:00:00 +0100,30.00,2,Latte,10.00\n"
+            "#1001,ann@example.com,,,,1,Bun,10.00\n"
+            "#1002,bob@example.com,paid,2024-01-06 09:00:00 +0100,12.00,1,Tea,12.00\n")
+    found = guess(sample(text))[0]
+    assert {r: g.value for r, g in found.roles.items()} == {
+        "customer": "Email", "date": "Created at", "amount": "Total", "order": "Name",
+        "items": "Lineitem quantity", "product": "Lineitem name"}
+    assert found.timed
+
+
+def test_a_date_header_with_some_unreadable_dates_is_still_the_date():
+    # 4 of 5 dates read (31.02 does not exist): named Dato, so the date, with medium confidence
+    text = ("Kundenummer;Dato;Beløp\n1001;01.03.2024;kr 15,50\n1002;02.03.2024;kr 49,00\n"
+            "1003;05.03.2024;kr 9,00\n1001;07.03.2024;kr 12,00\n1002;31.02.2024;kr 10,00\n")
+    found = guess(sample(text))[0]
+    assert found.roles["date"].value == "Dato" and found.roles["date"].confidence == "medium"
+    assert "only 80 % of values read as %d.%m.%Y" in found.roles["date"].evidence

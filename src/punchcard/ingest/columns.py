@@ -26,7 +26,7 @@ import polars as pl
 from punchcard.errors import PunchcardError
 from punchcard.ingest.dialect import (CURRENCY_RE, DATE_PATTERNS, EXCEL, Dialect, date_part,
                                       day_month_order, detect_delimiter, detect_encoding,
-                                      normalise_header, open_binary, read_sample,
+                                      is_shopify, normalise_header, open_binary, read_sample,
                                       resolve_day_month, sample_frame, sample_text)
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -179,6 +179,7 @@ class Profile:
     filled: int = 0
     date_format: str | None = None  # strftime format when nearly every value reads as a date
     date_share: float = 0.0  # the share of values that format reads
+    weak_date: str | None = None  # the format that reads most (half or more) values, not 90 %
     has_time: bool = False
     numeric: float = 0.0  # share of values that read as numbers
     integers: float = 0.0  # share of those that are whole
@@ -225,7 +226,8 @@ def detect_decimal_all(frame: pl.DataFrame) -> str:
 
 
 def date_format_of(values: pl.Series) -> tuple[str | None, float, bool]:
-    """Return (format, share of values it reads, any time part) for a column's sample values."""
+    """Return (format, share of values it reads, any time part) for a column's sample values:
+    the best format and its share (the caller decides what share is enough), or None."""
     parts = values.drop_nulls().str.strip_chars()
     parts = parts.filter(parts != "")
     if parts.len() == 0:
@@ -240,12 +242,12 @@ def date_format_of(values: pl.Series) -> tuple[str | None, float, bool]:
         share = float(days.str.contains(pattern).mean())
         if share > best_share:
             best, best_share = fmt, share
-    if best is None or best_share < 0.9:
+    if best is None or best_share < 0.5:
         return None, best_share, has_time
     if not best.startswith("?"):
         read = days.str.to_date(best, strict=False)
         best_share = float(read.is_not_null().mean())
-        if best_share < 0.9:
+        if best_share < 0.5:
             return None, best_share, has_time
         years = read.dt.year().drop_nulls()
         if years.len() and (years.min() < 1900 or years.max() > 2100):
@@ -261,12 +263,17 @@ def profile(frame: pl.DataFrame, col: str, decimal: str) -> Profile:
     p = Profile(col, filled=text.len(), distinct=text.n_unique())
     if p.filled == 0:
         return p
-    p.date_format, p.date_share, p.has_time = date_format_of(text)
+    fmt, p.date_share, p.has_time = date_format_of(text)
+    if fmt is not None and p.date_share >= 0.9:
+        p.date_format = fmt
+    elif fmt is not None:
+        p.weak_date = fmt  # most values read as dates: a date if the header says so
     p.emails = float(text.str.contains("@").mean()) > 0.9
     found = text.str.extract_all(CURRENCY_RE).explode().drop_nulls()
     p.symbols = set(found.unique().to_list())
-    if p.date_format is None:
-        numbers = pl.DataFrame({col: text}).select(number_expr(col, decimal))[col]
+    if fmt is None:
+        # read row by row, aligned with the sample (empty cells are null)
+        numbers = pl.DataFrame({col: values}).select(number_expr(col, decimal))[col]
         read = numbers.drop_nulls()
         p.numeric = read.len() / p.filled
         if read.len():
@@ -386,6 +393,12 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
         p = profiles[c]
         time = " with a time of day" if p.has_time else ""
         take("date", c, f"{said(c, 'date')}; {pct(p.date_share)} of values read as dates{time}", HIGH)
+    elif weak := by_header("date", [c for c, p in profiles.items() if p.weak_date]):
+        c = weak[0]
+        p = profiles[c]
+        p.date_format = p.weak_date
+        take("date", c, f"{said(c, 'date')}; but only {pct(p.date_share)} of values read as "
+             f"{p.weak_date}: check the rest", MEDIUM)
     else:
         rest = [c for c in dated if c not in taken]
         if rest:
@@ -505,7 +518,13 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
         bonus = 0.5 if any(w in norm for w in ID_WORDS) else 0.0
         return bonus - (1.0 if any(w in norm for w in NAME_WORDS) else 0.0)
 
+    shop_name = next((c for c in ids if normalise_header(c) == "name"), None)
+    if is_shopify(tuple(frame.columns)) and shop_name is not None:
+        take("order", shop_name, f"a Shopify orders export: {shop_name!r} is the order number "
+             f"(such as {frame[shop_name].drop_nulls()[0]!r})", HIGH)
     for role in ("customer", "order"):
+        if role in roles:
+            continue
         named = by_header(role, ids)
         named.sort(key=lambda c: (-header[c][role][0] - idness(c), list(frame.columns).index(c)))
         if named:
