@@ -188,3 +188,12 @@ def test_a_date_header_with_some_unreadable_dates_is_still_the_date():
     found = guess(sample(text))[0]
     assert found.roles["date"].value == "Dato" and found.roles["date"].confidence == "medium"
     assert "only 80 % of values read as %d.%m.%Y" in found.roles["date"].evidence
+
+
+def test_a_first_line_of_data_is_not_taken_for_a_header():
+    # CDNOW_sample.txt has no header: its first sale would be read as one
+    frame = sample("00001,19970101,1,11.77\n00002,19970112,1,12.00\n00002,19970112,5,77.00\n"
+                   "00003,19970102,2,20.76\n00003,19970330,2,20.76\n")
+    notes = guess(frame)[0].notes
+    assert any("looks like data, not a header" in n for n in notes)
+    assert not guess(sample(VOCABULARIES["en"][0]))[0].notes

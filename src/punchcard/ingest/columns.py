@@ -549,10 +549,21 @@ def guess(frame: pl.DataFrame, decimal: str | None = None,
         for c in by_header(role, [c for c in frame.columns if c not in taken]):
             take(role, c, said(c, role), HIGH if header[c][role][0] == 3 else MEDIUM)
             break
+    if headerless(tuple(frame.columns)):
+        notes.append(f"the first line ({', '.join(frame.columns)}) looks like data, not a header: a "
+                     "build reads it as the header, so that sale is not counted. Add a header line "
+                     "naming the columns to the export")
     currency, language = guess_currency(frame, profiles, roles, header)
     timed = "date" in roles and profiles[roles["date"].value].has_time
     return (Guessed(roles, currency, guess_locale(language, currency.value), language, notes, timed),
             decimal, profiles)
+
+
+def headerless(header: tuple[str, ...]) -> bool:
+    """Return whether a "header" is really a line of data: most of its cells are numbers or
+    dates (a header names its columns in words)."""
+    valueish = [h for h in header if re.fullmatch(r"[-+]?[\d.,/: ]+", h.strip())]
+    return len(valueish) * 2 > len(header)
 
 
 def tokens(header: str) -> set[str]:
