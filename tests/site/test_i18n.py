@@ -385,3 +385,12 @@ def test_settings_program_keys_are_all_covered():
              and c.__name__.endswith("Params")] + [getattr(P, "Reward", None), getattr(P, "Tier", None)]
     fields = {f.name for c in kinds if c is not None for f in dataclasses.fields(c)}
     assert fields and fields <= set(verdicts._SETTINGS), sorted(fields - set(verdicts._SETTINGS))
+
+
+def test_verdict_never_says_zero_for_a_tiny_break_even():
+    # issue 17: a break-even visit lift of 0.04 % read "visit 0% more often"
+    fmt, _ = Formatter("en-GB", "GBP"), i18n.translations("en-GB").gettext
+    tiny = {**FORECASTS["break_even"], "break_even_visit_lift": 0.0004}
+    text = verdicts.verdict(_scheme(forecast=tiny), PROGRAM, fmt, _)
+    assert f"pays for itself if members visit <{NBSP}0.1% more often" in text
+    assert " 0% more often" not in text

@@ -17,10 +17,13 @@ Gettext = Any  # a translations object: gettext() and ngettext()
 
 
 def share(fmt: Formatter, x: float | None) -> str:
-    """Return a percentage with one decimal below 10 % and none above (``2,1 %``, ``38 %``)."""
+    """Return a percentage with one decimal below 10 % and none above (``2,1 %``, ``38 %``);
+    a share too small for a whole per cent gets its decimal too (0.0004 → ``< 0,1 %``, not
+    ``0 %``: the formatter never prints a non-zero share as zero)."""
     if x is None:
         return fmt.percent(None)
-    return fmt.percent(x, 1 if abs(x) < 0.1 and round(x * 100, 1) != round(x * 100) else 0)
+    tiny = x != 0 and round(x * 100) == 0
+    return fmt.percent(x, 1 if abs(x) < 0.1 and (round(x * 100, 1) != round(x * 100) or tiny) else 0)
 
 
 def money(fmt: Formatter, x: float | None) -> str:
