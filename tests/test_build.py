@@ -149,6 +149,7 @@ schemes:
 """
 
 
+@pytest.mark.slow
 def test_strict_passes_on_accepted_rejections(tmp_path):
     # The CDNOW sample (a real export) has 8 lines of amount 0.00 (and 21 repeated lines):
     # --strict fails on them unless the program accepts them.

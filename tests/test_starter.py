@@ -57,6 +57,7 @@ def test_ambiguous_dates_need_and_accept_a_date_format(tmp_path):
     assert (tmp_path / "schema.json").is_file()
 
 
+@pytest.mark.slow
 def test_a_site_built_on_inits_defaults_says_so(tmp_path):
     # init on a real export, then build it untouched: every page opens with the note that
     # the values marked `# TODO: check` were never checked; removing the marks removes it
