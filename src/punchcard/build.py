@@ -208,9 +208,20 @@ def build(paths: list[Path], options: BuildOptions,
             "with programs/*.yaml (`punchcard init SALES.csv` writes a starter)."
         )
     site.check_replaceable(options.out)
+    loaded = _load(paths, options, fingerprints=False)  # every program checked before any work
+    # Builds into one --out queue on its lock; the first thing under it is repairing what a
+    # killed build may have left (docs/guarantees.md).
+    with site.locked(options.out):
+        site.recover(options.out)
+        return _build_locked(loaded, options, reporter)
+
+
+def _build_locked(loaded: list[tuple], options: BuildOptions, reporter: Reporter) -> list[ProgramBuild]:
+    from punchcard import site
+
     previous = previous_results(options.out)
     builds = []
-    for path, prog, _ in _load(paths, options, fingerprints=False):
+    for path, prog, _ in loaded:
         prev = previous.get(prog.id)
         prev_fp = (prev or {}).get("reproducibility", {}).get("fingerprint")
         # The fingerprint hashes the sales files. Only a possible reuse needs it before the

@@ -20,7 +20,70 @@ from punchcard.runtime import DEFAULT_SEED
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+class Interrupted(click.ClickException):
+    """Ctrl-C (or SIGINT) anywhere: ``Aborted.`` and exit code 130, nothing half-written."""
+
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("Aborted.")
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo("Aborted.", err=True)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Return True when ``exc`` is, or was caused by, a KeyboardInterrupt (numba and Polars
+    re-raise an interrupt inside their kernels as SystemError or their own errors)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _os_error(exc: OSError) -> PunchcardError:
+    """Return the message for a file the operating system refused: the path, why, and the fix."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some disk space (or write somewhere else) and run the command again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "check the file's permissions, or write somewhere else"
+    elif exc.errno == errno.ENAMETOOLONG:
+        fix = "use a shorter path or id"
+    elif exc.errno == errno.EADDRINUSE:
+        fix = "choose another --port, or stop the program using this one"
+    else:
+        fix = "check the path and run the command again"
+    return PunchcardError(f"{where}{exc.strerror or exc}. Fix: {fix}.")
+
+
+class PunchcardGroup(click.Group):
+    """The command group: an interrupt becomes exit 130 and an operating-system error a message
+    naming the path, whether run from the console script or from Click's test runner."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+        except OSError as exc:
+            if _interrupted(exc):
+                raise Interrupted() from None
+            raise _os_error(exc) from None
+        except Exception as exc:
+            if _interrupted(exc):
+                raise Interrupted() from None
+            raise
+
+
+@click.group(cls=PunchcardGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="punchcard")
 def cli() -> None:
     """Compare loyalty-programme schemes on your own sales history.
@@ -308,7 +371,15 @@ def serve(site: Path, port: int, bind: str) -> None:
     import http.server
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    with http.server.ThreadingHTTPServer((bind, port), handler) as httpd:
+    try:
+        httpd = http.server.ThreadingHTTPServer((bind, port), handler)
+    except OSError as exc:
+        raise PunchcardError(
+            f"cannot serve on {bind}:{port} ({exc.strerror or exc}). Fix: choose another port "
+            f"with --port (e.g. --port {port + 1 if 0 < port < 65535 else 8080}) or another --bind, "
+            "or stop the program using this one."
+        ) from None
+    with httpd:
         host, real_port = httpd.server_address[:2]
         click.echo(f"Serving {site}/ at http://{host}:{real_port}/ — Ctrl-C to stop", err=True)
         try:
@@ -321,15 +392,18 @@ def main() -> None:
     """Run the CLI; an unexpected exception is reported as a bug, with no traceback unless asked."""
     try:
         cli.main(prog_name="punchcard", standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
-        sys.exit(1)
+        sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - last line of defence for users
+        if _interrupted(exc):
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
         if os.environ.get("PUNCHCARD_DEBUG"):
             traceback.print_exc()
         click.echo(

@@ -22,7 +22,6 @@ packing (cust, day, amount, items) into one 64-bit number per row.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -40,7 +39,7 @@ from punchcard.ingest.parse import fix_rows, not_canonical, standard_rows
 from punchcard.program import Sales
 from punchcard.ingest.quality import MAX_EXAMPLES, accounting, example_lines, too_many_rejected
 from punchcard.ingest.rows import REASONS, classify, transactions
-from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, read_failure
+from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, private_folder, read_failure
 
 __all__ = ["read_ledger", "sniff", "stable_hash"]
 
@@ -49,9 +48,9 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
     """Return the ledger of ``sales``: parsed, accounted for, customers keyed; raises PunchcardError."""
     if not sales.paths:
         raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
-    with tempfile.TemporaryDirectory(prefix="punchcard-") as tmp, ThreadPoolExecutor(2) as pool:
+    with private_folder() as tmp, ThreadPoolExecutor(2) as pool:
         pool.submit(warm_up)  # numba starts while the files are scanned
-        sources = [prepare(Path(p), sales, base, Path(tmp)) for p in sales.paths]
+        sources = [prepare(Path(p), sales, base, tmp) for p in sales.paths]
         for src in sources:
             if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
                     or "customer" not in src.roles:

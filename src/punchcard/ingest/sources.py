@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import codecs
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -99,13 +102,56 @@ def label_of(path: Path, base: Path | None) -> str:
         return str(path)
 
 
+# Open descriptors of nameless copies, per private folder; closed when the folder's block ends.
+_PRIVATE: dict[Path, list[int]] = {}
+
+
+@contextmanager
+def private_folder() -> Iterator[Path]:
+    """Yield a private (0700) temporary folder for transcoded copies; on every way out of the
+    block (an error or Ctrl-C included) the copies are closed and the folder removed."""
+    tmp = Path(tempfile.mkdtemp(prefix="punchcard-"))
+    _PRIVATE[tmp] = []
+    try:
+        yield tmp
+    finally:
+        for fd in _PRIVATE.pop(tmp, []):
+            os.close(fd)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _nameless_copy(tmp: Path) -> tuple[Path, int | None]:
+    """Return (a path to read it by, its descriptor) for a new file that has no name on disk.
+
+    On Linux the file is opened with O_TMPFILE in ``tmp`` and read back through
+    /proc/self/fd, so a copy of the customers' data never has a name that a kill -9 could
+    leave behind: the kernel frees it with the process. Elsewhere (the documented fallback)
+    it is a named file in the private folder, removed when the folder's block ends.
+    """
+    flag = getattr(os, "O_TMPFILE", 0)
+    if flag and tmp in _PRIVATE and Path("/proc/self/fd").is_dir():
+        try:
+            fd = os.open(tmp, flag | os.O_RDWR, 0o600)
+        except OSError:
+            pass
+        else:
+            _PRIVATE[tmp].append(fd)
+            return Path(f"/proc/self/fd/{fd}"), fd
+    return tmp / f"{len(list(tmp.iterdir()))}.csv", None
+
+
 def transcode(path: Path, dialect: Dialect, tmp: Path) -> Path:
-    """Return a UTF-8 CSV copy of a cp1252 or whitespace-aligned file, converted in chunks."""
-    out = tmp / f"{len(list(tmp.iterdir()))}.csv"
+    """Return a UTF-8 CSV copy of a cp1252 or whitespace-aligned file, converted in chunks.
+
+    The copy is private: nameless where the system allows (see ``_nameless_copy``).
+    """
+    out, fd = _nameless_copy(tmp)
     decoder = codecs.getincrementaldecoder(dialect.encoding)()
     carry = ""
     lines = 0
-    with open_binary(path) as src, open(out, "w", encoding="utf-8", newline="") as dst:
+    target = open(os.dup(fd), "w", encoding="utf-8", newline="") if fd is not None \
+        else open(out, "w", encoding="utf-8", newline="")
+    with open_binary(path) as src, target as dst:
         while True:
             raw = src.read(CHUNK)
             try:
@@ -186,8 +232,8 @@ def resolve_dates_fully(path: Path, dialect: Dialect, roles: dict[str, str], lab
             pl.col(col)
         ).collect()[col]
     else:
-        with tempfile.TemporaryDirectory() as tmp:
-            copy = transcode(path, dialect, Path(tmp))
+        with private_folder() as tmp:
+            copy = transcode(path, dialect, tmp)
             values = pl.scan_csv(copy, infer_schema=False).select(pl.col(col)).collect()[col]
     return resolve_day_month(dialect.date_format or "?/", values, label, col)
 

@@ -9,7 +9,7 @@ catalogs, ``downloads`` results.json and results.csv, ``resources`` the packaged
 
 from punchcard.site.i18n import available_languages, has_site_text
 from punchcard.site.render import render_site
-from punchcard.site.write import atomic_site, check_replaceable, is_punchcard_site
+from punchcard.site.write import atomic_site, check_replaceable, is_punchcard_site, locked, recover
 
 __all__ = ["atomic_site", "available_languages", "check_replaceable", "has_site_text",
-           "is_punchcard_site", "render_site"]
+           "is_punchcard_site", "locked", "recover", "render_site"]
