@@ -3,8 +3,8 @@
 What survives a kill at any moment (docs/guarantees.md): the site is built in a hidden
 folder ``.<out>.tmp-*`` beside ``--out`` and swapped in with one atomic step — Linux's
 ``renameat2(RENAME_EXCHANGE)`` where the file system offers it; elsewhere two renames, of
-which an interrupted pair is repaired by the next build (``recover``). Builds into one
-``--out`` hold a lock (``.<out>.lock``), so they queue instead of racing, and each build
+which an interrupted pair is repaired by the next build (``recover``). A build holds a
+lock on the folder that holds ``--out``, so builds queue instead of racing, and each build
 first sweeps the hidden folders that a killed build left behind.
 """
 
@@ -93,16 +93,16 @@ def recover(out: Path) -> None:
 
 @contextmanager
 def locked(out: Path, wait_s: float | None = None) -> Iterator[None]:
-    """Hold the lock of ``out`` (``.<out>.lock`` beside it) for the block; a build already
-    holding it is waited for, up to ``wait_s`` seconds (default ``LOCK_WAIT_S``)."""
+    """Hold the lock of ``out`` for the block: an advisory lock (flock) on the folder that
+    holds it, so nothing is left on disk; a build already holding it is waited for, up to
+    ``wait_s`` seconds (default ``LOCK_WAIT_S``)."""
     out = real_out(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise os_error(exc, out) from None
-    lock = out.parent / f".{out.name}.lock"
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(out.parent, os.O_RDONLY)
     except OSError as exc:
         raise os_error(exc, out) from None
     try:
@@ -119,8 +119,8 @@ def locked(out: Path, wait_s: float | None = None) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise PunchcardError(
-                        f"{out}: another punchcard build is writing this folder (it holds "
-                        f"{lock}). Fix: wait for it to finish, or build into another --out."
+                        f"{out}: another punchcard build is writing this folder (it holds the "
+                        f"lock on {out.parent}). Fix: wait for it to finish, or build into another --out."
                     ) from None
                 time.sleep(0.05)
         yield
