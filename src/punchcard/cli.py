@@ -62,6 +62,15 @@ def _os_error(exc: OSError) -> PunchcardError:
     return PunchcardError(f"{where}{exc.strerror or exc}. Fix: {fix}.")
 
 
+def write_file(path: Path, text: str) -> None:
+    """Write a text file; a refusal (full disk, no permission) is a message naming the path."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise _os_error(exc) from None
+
+
 class PunchcardGroup(click.Group):
     """The command group: an interrupt becomes exit 130 and an operating-system error a message
     naming the path, whether run from the console script or from Click's test runner."""
@@ -239,7 +248,7 @@ def schema(out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_file(out, text)
 
 
 @cli.command(context_settings=CONTEXT, short_help="Write a starter program file from a sales export.")
@@ -277,8 +286,8 @@ def init(sales: Path, out: Path | None, force: bool, date_format: str | None) ->
         click.echo(line)
     schema_file = out.parent / "schema.json"
     if not schema_file.exists():  # for editors' autocompletion (the file's first line)
-        schema_file.write_text(json.dumps(program_json_schema(), indent=2, ensure_ascii=False,
-                                          sort_keys=True) + "\n", encoding="utf-8")
+        write_file(schema_file, json.dumps(program_json_schema(), indent=2, ensure_ascii=False,
+                                           sort_keys=True) + "\n")
         click.echo(f"Wrote {schema_file} (the JSON Schema of program files, which the "
                    "program's first line points editors to; delete it if you do not need it).")
     missing = started.guessed.missing()

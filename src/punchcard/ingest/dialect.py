@@ -255,6 +255,39 @@ def sample_frame(text: str, delimiter: str) -> pl.DataFrame:
     )
 
 
+def engine_reason(exc: Exception) -> str:
+    """Return the first line of a reader's error with any quoted input cut out: the engine
+    quotes whole rows (customer ids included), and an error shows no input (docs/guarantees.md)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = re.sub(r"`[^`]*(`|$)", "`…`", first)
+    return first if len(first) <= 160 else first[:157] + "…"
+
+
+def unclosed_quote_line(text: str) -> int | None:
+    """Return the 1-based line on which a quoted cell opens and never closes, if any."""
+    open_at = None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.count('"') % 2:
+            open_at = number if open_at is None else None
+    return open_at
+
+
+def table_error(path: Path | str, text: str, exc: Exception) -> PunchcardError:
+    """Return the error for a sample the CSV reader cannot read: the line at fault where it
+    can be found, the reader's reason without the input it quotes, and the fix."""
+    line = unclosed_quote_line(text)
+    if line is not None:
+        return PunchcardError(
+            f"{path}: line {line}: a quote (\") opens a cell that never closes, so the rest of "
+            "the file would be one cell. Fix: remove the stray quote or close it, or re-export "
+            "the file with every quote doubled inside quoted cells."
+        )
+    return PunchcardError(
+        f"{path}: cannot read the file as a table ({engine_reason(exc)}). Check that it is a "
+        f"CSV export, or give `delimiter:` under `sales:` → `format:`."
+    )
+
+
 # --- values ---------------------------------------------------------------------------
 
 
@@ -375,10 +408,7 @@ def sniff_dialect(path: Path, given: Dialect | None = None,
     try:
         frame = sample_frame(text, delimiter)
     except pl.exceptions.PolarsError as exc:
-        raise PunchcardError(
-            f"{path}: line 1: cannot read the file as a table ({exc}). Check that it is a CSV "
-            f"export, or give `delimiter:` under `sales:` → `format:`."
-        ) from None
+        raise table_error(path, text, exc) from None
     header = tuple(frame.columns)
     roles = detect_roles(header, columns or {}, str(path))
     decimal, thousands = given.decimal, given.thousands

@@ -17,12 +17,22 @@ from punchcard.program import Sales
 from punchcard.ingest.sources import FILE_SHIFT, TIME_OF_DAY, Source, scan
 
 EXCEL_EPOCH = 25569  # Excel serial day number of 1970-01-01 (1900 date system)
+MAX_ID_BYTES = 1024  # a customer or order id (e-mail addresses are at most 254)
+MAX_AMOUNT = 1e12  # larger money on one row is a broken cell (and would lose the cents)
+MAX_ITEMS = 1e7  # items on one row
 
 
-def amount_expr(col: str, dtype: pl.DataType, dialect: Dialect) -> pl.Expr:
-    """Return a Float64 expression for a money/quantity column; null where it cannot be read."""
+def within(value: pl.Expr, limit: float) -> pl.Expr:
+    """Return ``value`` where its size is at most ``limit``, else null (an unreadable cell):
+    a 400-digit amount, 1e308 or NaN is a broken export, not a sale."""
+    return pl.when(value.abs() <= limit).then(value)
+
+
+def amount_expr(col: str, dtype: pl.DataType, dialect: Dialect, limit: float = MAX_AMOUNT) -> pl.Expr:
+    """Return a Float64 expression for a money/quantity column; null where it cannot be read
+    or its size is beyond ``limit``."""
     if dtype.is_numeric():
-        return pl.col(col).cast(pl.Float64)
+        return within(pl.col(col).cast(pl.Float64), limit)
     dec = dialect.decimal or "."
     if dialect.thousands is not None:
         thou = "".join(c for c in dialect.thousands if c not in " \u00a0\u202f\u2009")
@@ -38,7 +48,7 @@ def amount_expr(col: str, dtype: pl.DataType, dialect: Dialect) -> pl.Expr:
     number = core.str.replace_all(f"[{t}]", "") if t else core
     number = number.str.replace_all(_re_escape(dec), ".", literal=False) if dec != "." else number
     value = pl.when(core.str.contains(valid)).then(number.cast(pl.Float64, strict=False))
-    return pl.when(negative).then(-value).otherwise(value)
+    return within(pl.when(negative).then(-value).otherwise(value), limit)
 
 
 def _re_escape(text: str) -> str:
@@ -131,11 +141,12 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
 
     def number(role: str, plain: bool) -> tuple[pl.Expr, pl.Expr]:
         col = roles[role]
+        limit = MAX_ITEMS if role == "items" else MAX_AMOUNT
         if fast and plain:
             value = pl.col(col).cast(pl.Float64, strict=False)
             fix.append(pl.col(col).is_not_null() & ~value.is_finite().fill_null(False))
-            return value, pl.col(col).is_null()
-        return amount_expr(col, schema[col], src.dialect), missing(pl.col(col))
+            return within(value, limit), pl.col(col).is_null()
+        return amount_expr(col, schema[col], src.dialect, limit), missing(pl.col(col))
 
     if "items" in roles:
         value, absent = number("items", src.plain_items)
@@ -219,9 +230,32 @@ def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:
                for number, length in zip(numbers.get_chunks(), lengths.get_chunks()))
 
 
+def check_ids(frame: pl.DataFrame, sources: list[Source]) -> None:
+    """Raise for a customer or order id longer than ``MAX_ID_BYTES``: such a cell is a broken
+    export (an unclosed quote swallowing the lines after it), and would be slow to key."""
+    for col, role in (("cust_raw", "customer"), ("order", "order")):
+        if col not in frame.columns or frame[col].dtype.is_numeric():
+            continue
+        values = frame[col]
+        lengths = values.cat.len_bytes() if isinstance(values.dtype, pl.Categorical) else values.str.len_bytes()
+        if (lengths.max() or 0) <= MAX_ID_BYTES:
+            continue
+        at = int(lengths.fill_null(0).gt(MAX_ID_BYTES).arg_true()[0])
+        pos = int(frame["__pos"][at])
+        src = sources[pos >> FILE_SHIFT]
+        line = pos - ((pos >> FILE_SHIFT) << FILE_SHIFT) + 2
+        raise PunchcardError(
+            f"{src.label}: line {line}, column {src.roles.get(role)!r}: {'an' if role == 'order' else 'a'} {role} id of "
+            f"{int(lengths[at]):,} bytes; an id has at most {MAX_ID_BYTES}. Fix: check the "
+            "export's quoting (an unclosed quote swallows the lines after it), or name the "
+            f"right column under `sales:` → `columns:` → `{role}:`."
+        )
+
+
 def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash: bool,
              cust_dtype: pl.DataType, order_numbers: bool, times: bool = False) -> pl.DataFrame:
     """Return the frame with the rows marked ``__fix`` parsed again with the full expressions."""
+    check_ids(frame, sources)
     fix = frame["__fix"]
     frame = frame.drop("__fix")
     if not fix.any():

@@ -23,6 +23,7 @@ from punchcard.ingest.dialect import (
     WHITESPACE,
     Dialect,
     detect_roles,
+    engine_reason,
     open_binary,
     resolve_day_month,
     sniff_dialect,
@@ -254,11 +255,17 @@ def scan(src: Source, rows: pl.Series | None = None) -> pl.LazyFrame:
 def read_failure(exc: Exception, sources: list[Source]) -> PunchcardError:
     """Return a user-facing error for a file Polars cannot read (usually the encoding)."""
     text = str(exc)
+    reason = engine_reason(exc)
     label = sources[0].label if len(sources) == 1 else ", ".join(s.label for s in sources)
     if "utf-8" in text.lower() or "utf8" in text.lower():
         return PunchcardError(
-            f"{label}: the file is not valid UTF-8 beyond its first lines ({text.splitlines()[0]}). "
+            f"{label}: the file is not valid UTF-8 beyond its first lines ({reason}). "
             "Fix: this looks like cp1252: add `format: {encoding: cp1252}` under `sales:`."
         )
-    return PunchcardError(f"{label}: cannot read the file ({text.splitlines()[0]}). "
+    if "escaped" in text or "quote" in text.lower():
+        return PunchcardError(
+            f"{label}: a quote (\") beyond the first lines opens a cell that never closes "
+            f"({reason}). Fix: remove the stray quote or close it, or re-export the file with "
+            "every quote doubled inside quoted cells.")
+    return PunchcardError(f"{label}: cannot read the file ({reason}). "
                           "Fix: check `delimiter:` under `sales:` → `format:`.")

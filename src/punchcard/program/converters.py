@@ -45,12 +45,13 @@ def _encoding(text: str) -> str:
 
 def _slug_hint(what: str) -> str:
     return (f"a {what} becomes a file or folder name, so use lower-case letters, digits, "
-            "`-` and `_` only, starting with a letter or digit")
+            f"`-` and `_` only, starting with a letter or digit, at most {MAX_SLUG} characters")
 
 
-SLUG = r"[a-z0-9][a-z0-9_-]*"
+MAX_SLUG = 80  # file systems allow 255 bytes per name; 80 leaves room for `.html` and readers
+SLUG = r"[a-z0-9][a-z0-9_-]{0,%d}" % (MAX_SLUG - 1)
 
 
 def _slugify(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")[:MAX_SLUG].rstrip("-_")
     return slug or "my-program"

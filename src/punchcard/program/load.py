@@ -12,6 +12,7 @@ import yaml
 from punchcard.errors import PunchcardError
 from punchcard.program.converters import SLUG, _locale, _slugify
 from punchcard.program.declarations import PROGRAM
+from punchcard.program.limits import expansion_problem, nesting_problem, size_problem
 from punchcard.program.types import Assumptions, ForecastSettings, Program, Scheme, SiteSettings
 from punchcard.program.problems import INVALID, Problem, _report, _show
 from punchcard.program.yaml_marks import _Ctx, _find
@@ -37,6 +38,9 @@ def load_program(path: Path) -> Program:
         raise PunchcardError(
             f"{path}: byte {exc.start} is not UTF-8 text. Fix: save the program file as UTF-8."
         ) from None
+    early = size_problem(text) or nesting_problem(text)
+    if early is not None:
+        raise PunchcardError(_report(path, [early]))
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:
@@ -88,6 +92,11 @@ def _load_root(ctx: _Ctx) -> Any:
     except yaml.YAMLError as exc:
         ctx.problems.append(Problem(1, 1, "", f"YAML error: {exc}", "correct the YAML"))
         return INVALID
+    if root is not None:
+        bomb = expansion_problem(root)
+        if bomb is not None:
+            ctx.problems.append(bomb)
+            return INVALID
     if root is None:
         ctx.problems.append(Problem(1, 1, "", "the file is empty",
                                     "start from `punchcard init SALES.csv`"))

@@ -35,6 +35,12 @@ class _Ctx:
         except yaml.YAMLError as exc:
             return self.report(node, path, f"cannot read this value ({exc})",
                                "write a plain number, text, date or true/false")
+        except (ValueError, OverflowError) as exc:  # e.g. 2025-02-30: shaped like a date, not one
+            if node.tag.endswith(":timestamp"):
+                return self.report(node, path, f"{node.value} is not a day of the calendar ({exc})",
+                                   "write a real date as YYYY-MM-DD, e.g. `2025-02-28`")
+            return self.report(node, path, f"cannot read {node.value[:60]!r} ({exc})",
+                               "write a plain number, text, date or true/false")
 
 
 def _is_null(node: yaml.Node, ctx: _Ctx) -> bool:
