@@ -86,6 +86,7 @@ _REJECTIONS = {
     "zero_amount": N_("amount of zero"),
     "duplicate_line": N_("duplicate line"),
     "outside_window": N_("outside the sales window"),
+    "date_outlier": N_("date far from all the others"),
 }
 
 

@@ -211,8 +211,9 @@ def test_wrong_type(tmp_path):
 def test_negative_stamps(tmp_path):
     msg = error_of(write(tmp_path, VALID.replace("stamps: 9", "stamps: -3")))
     assert "kaffebar.yaml: 1 problem\n" in msg
-    assert "kaffebar.yaml:10:13: schemes[0].stamps: expected a whole number ≥ 1, found -3" in msg
-    assert "Fix: set `stamps` to a whole number ≥ 1, e.g. `stamps: 9`" in msg
+    assert ("kaffebar.yaml:10:13: schemes[0].stamps: expected a whole number from 1 to 1,000,000, "
+            "found -3") in msg
+    assert "Fix: set `stamps` to a whole number from 1 to 1,000,000, e.g. `stamps: 9`" in msg
 
 
 def test_unknown_kind_lists_kinds(tmp_path):

@@ -15,7 +15,7 @@ from punchcard.ingest.rows import REASONS
 from punchcard.ingest.sources import FILE_SHIFT, Source, scan
 
 MAX_EXAMPLES = 5
-REASON_ROLE = {"missing_date": "date", "bad_date": "date", "missing_amount": "amount",
+REASON_ROLE = {"missing_date": "date", "bad_date": "date", "date_outlier": "date", "missing_amount": "amount",
                "bad_amount": "amount", "bad_items": "items", "zero_amount": "amount"}
 
 
@@ -53,6 +53,7 @@ HINTS = {
     "zero_amount": "check that `columns: {amount: …}` names the money column",
     "duplicate_line": "the file repeats the same lines; remove the repeated export",
     "outside_window": "widen or remove `sales.window`",
+    "date_outlier": "correct the dates far from all the others, or choose the period with `sales.window`",
     "empty_line": "the file is mostly empty lines; check the export",
 }
 
@@ -71,6 +72,29 @@ def too_many_rejected(quality: DataQuality, details: dict[str, tuple[str, str | 
         f"{where}: {quality.rows_read - quality.rows_used:,} of {quality.rows_read:,} rows cannot "
         f"be used ({counts}); e.g. `{ex['text']}`. Fix: {HINTS.get(reason, 'check the export')}."
     )
+
+
+def check_sales(tx: pl.DataFrame, sources: list[Source]) -> None:
+    """Raise when the transactions hold no sale, or returns outweigh sales: such an export is
+    a returns report or a sign-flipped file, and every figure built on it would mislead."""
+    if tx.height == 0:
+        return  # nothing used: the error for a mostly unreadable file says why
+    label = ", ".join(s.label for s in sources)
+    sales = tx.filter(pl.col("amount") > 0)
+    if sales.height == 0:
+        raise PunchcardError(
+            f"{label}: every used row is a return (a negative amount) — there are no sales to "
+            "analyse. Fix: export the sales themselves, or, if your system writes sales as "
+            "negative numbers, flip the sign of the amount column."
+        )
+    total = float(tx["amount"].sum())
+    if total <= 0:
+        raise PunchcardError(
+            f"{label}: returns ({-float(tx.filter(pl.col('amount') < 0)['amount'].sum()):,.2f}) "
+            f"outweigh sales ({float(sales['amount'].sum()):,.2f}), so revenue would be "
+            "negative. Fix: export the whole sales history, not a returns report, or check the "
+            "sign of the amount column."
+        )
 
 
 def accounting(counts: pl.DataFrame, picks: pl.DataFrame, lines: dict, sources: list[Source]):

@@ -37,7 +37,7 @@ from punchcard.ingest.customers import assemble, stable_hash, warm_up
 from punchcard.ingest.ledger import EPOCH_ORDINAL, InputFile, Ledger
 from punchcard.ingest.parse import fix_rows, not_canonical, standard_rows
 from punchcard.program import Sales
-from punchcard.ingest.quality import MAX_EXAMPLES, accounting, example_lines, too_many_rejected
+from punchcard.ingest.quality import MAX_EXAMPLES, accounting, check_sales, example_lines, too_many_rejected
 from punchcard.ingest.rows import REASONS, classify, transactions
 from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, private_folder, read_failure
 
@@ -94,6 +94,7 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
         del reason, rejected
         tx = transactions(frame, has_order)
         del frame  # the rows are no longer needed: only the transactions go on
+        check_sales(tx, sources)
         counts = counts.with_columns(pl.col("reason").replace_strict(
             list(range(len(REASONS))), list(REASONS), default=None, return_dtype=pl.String))
         try:

@@ -17,7 +17,26 @@ from punchcard.ingest.sources import FILE_SHIFT
 
 # Reasons in the order they are tested: a row lands in the first that applies.
 REASONS = ("empty_line", "missing_date", "bad_date", "missing_amount", "bad_amount",
-           "bad_items", "zero_amount", "duplicate_line", "outside_window")
+           "bad_items", "zero_amount", "duplicate_line", "outside_window", "date_outlier")
+# A date is an outlier when it lies further outside the central 98 % of the file's dates
+# (1st to 99th percentile) than that range is wide, and at least a year (docs/data.md):
+# 1901 or 2099 among a year of 2025 sales is a typing error, not a customer.
+OUTLIER_QUANTILE = 0.01
+OUTLIER_MIN_DAYS = 365
+
+
+def outlier_days(day: pl.Series) -> tuple[int, int] | None:
+    """Return (first, last) day number that is not an outlier, or None when no date is one."""
+    known = day.drop_nulls()
+    if known.len() == 0:
+        return None
+    low = int(known.quantile(OUTLIER_QUANTILE, interpolation="lower"))
+    high = int(known.quantile(1 - OUTLIER_QUANTILE, interpolation="higher"))
+    reach = max(high - low, OUTLIER_MIN_DAYS)
+    first, last = low - reach, high + reach
+    if int(known.min()) >= first and int(known.max()) <= last:
+        return None
+    return first, last
 
 
 def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,10 +189,12 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
     if end is not None:
         outside = outside | (day > end.toordinal() - EPOCH_ORDINAL)
     filled_zero = pl.col("__amount_filled") if multi else pl.lit(False)
+    bounds = outlier_days(frame["date"].cast(pl.Int32))
+    outlier = pl.lit(False) if bounds is None else ~day.is_between(*bounds).fill_null(True)
     tests = [
         pl.col("__empty"), pl.col("__no_date"), pl.col("date").is_null(), pl.col("__no_amount"),
         pl.col("amount").is_null(), ~pl.col("__no_items") & pl.col("items").is_null(),
-        (pl.col("amount") == 0) & ~filled_zero, dup, outside,
+        (pl.col("amount") == 0) & ~filled_zero, dup, outside, outlier,
     ]
     # Each test alone is a cheap pass; the chain (first test that applies) only needs the
     # tests that hit some row — on a clean export, none.

@@ -12,8 +12,8 @@ from __future__ import annotations
 from punchcard.program.containers import Check, Key, _List, _Obj, _Range
 from punchcard.program.converters import SLUG
 from punchcard.program.declarations import (
-    ASSUMPTION_KEYS, ASSUMPTIONS, BUSINESS, COST, DAYS, FORECAST, MIN_PURCHASE, MONEY, POSITIVE,
-    PROGRAM, REWARD, REWARD_TYPE, ROLES, SALES, SCHEME_COMMON, SHARE, SITE, TIER, TIERS, WINDOW_MONTHS,
+    ASSUMPTION_KEYS, ASSUMPTIONS, BUSINESS, COST, DAYS, FORECAST, MAX_COUNT, MAX_DAYS, MAX_MONEY,
+    MIN_PURCHASE, MONEY, MONTHS, POSITIVE, PROGRAM, REWARD, REWARD_TYPE, ROLES, SALES, SCHEME_COMMON, SHARE, SITE, TIER, TIERS, WINDOW_MONTHS,
 )
 from punchcard.program.kinds import Kind, kind, kinds
 from punchcard.program.load import find_programs, load_program
@@ -38,5 +38,6 @@ __all__ = [
     "Problem", "INVALID", "REQUIRED", "Key", "Check", "SLUG", "Num", "Str", "Bool",
     "ASSUMPTION_KEYS", "ASSUMPTIONS", "ROLES", "SALES", "BUSINESS", "FORECAST", "SITE",
     "REWARD", "REWARD_TYPE", "COST", "TIER", "TIERS", "WINDOW_MONTHS", "MIN_PURCHASE",
-    "MONEY", "POSITIVE", "SHARE", "DAYS", "SCHEME_COMMON", "PROGRAM",
+    "MONEY", "POSITIVE", "SHARE", "DAYS", "MONTHS", "SCHEME_COMMON", "PROGRAM",
+    "MAX_COUNT", "MAX_DAYS", "MAX_MONEY",
 ]

@@ -20,23 +20,30 @@ from punchcard.program.value_types import (Allowance, Bool, _Date, _File, Num, _
 from punchcard.program.yaml_marks import _Ctx, _find
 
 
+# Upper limits far above any real setting, so that a typo (`stamps: 1000000000`, a
+# reward of 1e308) is an error at its line rather than figures that mean nothing.
+MAX_MONEY = 1e12  # as for one row of sales (punchcard.ingest.parse.MAX_AMOUNT)
+MAX_COUNT = 1_000_000  # stamps, points thresholds, head starts
+MAX_DAYS = 36_525  # a hundred years
+MAX_LIFT = 10.0  # a lift of +1,000 %
 SHARE = Num(0, 1, example=0.25)
-MONEY = Num(0, example=0)
-POSITIVE = Num(0, min_exclusive=True, example=10)
-DAYS = Num(1, integer=True, example=30)
+MONEY = Num(0, MAX_MONEY, example=0)
+POSITIVE = Num(0, MAX_MONEY, min_exclusive=True, example=10)
+DAYS = Num(1, MAX_DAYS, integer=True, example=30)
+MONTHS = Num(1, 1200, integer=True, example=12)
 
 ASSUMPTION_KEYS = (
     Key("enrollment", _Range(Num(0, 1)),
         "Share of identified customers who join the scheme.", 0.4),
-    Key("visit_lift", _Range(Num(-1)),
+    Key("visit_lift", _Range(Num(-1, MAX_LIFT)),
         "Relative change in members' visit rate (0.05 = 5 % more visits).", 0.0),
-    Key("spend_lift", _Range(Num(-1)),
+    Key("spend_lift", _Range(Num(-1, MAX_LIFT)),
         "Relative change in members' basket size.", 0.0),
     Key("retention_lift", _Range(Num(-1, 1)),
         "Relative cut in members' probability of dropping out.", 0.0),
     Key("redemption_rate", _Range(Num(0, 1)),
         "Share of earned rewards that are actually claimed.", 1.0),
-    Key("frequency_bias", Num(0, example=1),
+    Key("frequency_bias", Num(0, 100, example=1),
         "How strongly enrollment favours frequent customers (0 = every customer as likely to join).",
         0.0),
     Key("goal_gradient", _Range(Num(0, 0.9)),
@@ -44,7 +51,7 @@ ASSUMPTION_KEYS = (
         "(0 = off; Kivetz et al. 2006 found about 0.2).", 0.0),
     Key("post_reward_reset", Bool(),
         "Whether the purchase pace falls back to normal once a reward is earned.", True),
-    Key("endowed_progress", _Range(Num(0)),
+    Key("endowed_progress", _Range(Num(0, MAX_LIFT)),
         "Relative lift in card completion from a `head_start` (0 = off).", 0.0),
 )
 ASSUMPTIONS = _Obj(ASSUMPTION_KEYS, what="mapping of assumptions")
@@ -140,7 +147,7 @@ BUSINESS = _Obj((
 FORECAST = _Obj((
     Key("draws", Num(1, 100000, integer=True, example=200),
         "Monte Carlo draws of the ranged assumptions.", 200),
-    Key("max_customers", Num(1, integer=True, example=10000),
+    Key("max_customers", Num(1, 100_000_000, integer=True, example=10000),
         "Customers simulated at most; a larger base is sampled and weighted.", 10000),
 ), build=lambda d: ForecastSettings(**d))
 
@@ -170,11 +177,11 @@ TIER = _Obj((
     Key("name", Str(example="Gold"), "Tier name shown in the report."),
     Key("min_spend", MONEY, "Spend in the trailing window needed to reach the tier."),
     Key("discount", SHARE, "Discount on every transaction in the tier (0.05 = 5 %).", 0.0),
-    Key("multiplier", Num(0, example=1.5), "Points multiplier in the tier.", 1.0),
+    Key("multiplier", Num(0, 1000, example=1.5), "Points multiplier in the tier.", 1.0),
     Key("perk_cost_year", MONEY, "Cost of the tier's perks per member per year.", 0.0),
 ), build=lambda d: Tier(**d), what="tier")
 TIERS = _List(TIER, unique="name", what="list of tiers")
-WINDOW_MONTHS = Key("window_months", Num(1, integer=True, example=12),
+WINDOW_MONTHS = Key("window_months", Num(1, 120, integer=True, example=12),
                      "Trailing months of spend that decide a member's tier.", 12)
 MIN_PURCHASE = Key("min_purchase", MONEY, "Smallest bill that qualifies.", 0.0)
 

@@ -53,7 +53,8 @@ class Num(_Type):
     def label(self) -> str:
         noun = "whole number" if self.integer else "number"
         if self.min is not None and self.max is not None:
-            return f"{noun} from {_num(self.min)} to {_num(self.max)}"
+            high = f"{self.max:,.0f}" if float(self.max).is_integer() and self.max >= 10_000 else _num(self.max)
+            return f"{noun} from {_num(self.min)} to {high}"
         if self.min is not None:
             return f"{noun} {'>' if self.min_exclusive else '≥'} {_num(self.min)}"
         if self.max is not None:

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
-from punchcard.program import Key, Kind, MONEY
+from punchcard.program import Key, Kind, MONEY, Num
 from punchcard.schemes.words import money
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import Replay, ReplayContext, accrue, buffers, finish
@@ -68,7 +68,8 @@ KIND = Kind(
     keys=(
         Key("cost_per_member_year", MONEY, "Cost per member per year.", 0.0),
         Key("cost_per_event", MONEY, "Cost per member of one member event (drinks, a gift).", 0.0),
-        Key("events_per_year", MONEY, "Member events per year; each costs `cost_per_event` per member.", 0.0),
+        Key("events_per_year", Num(0, 366, example=4),
+            "Member events per year; each costs `cost_per_event` per member.", 0.0),
     ),
     replay=replay,
     label=N_("Perks"),

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
-from punchcard.program import Key, Kind, MIN_PURCHASE, Num, POSITIVE, Tier, TIERS, WINDOW_MONTHS
+from punchcard.program import Key, Kind, MAX_COUNT, MIN_PURCHASE, Num, POSITIVE, Tier, TIERS, WINDOW_MONTHS
 from punchcard.schemes.words import share, money, tier_list, window_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
@@ -159,13 +159,14 @@ KIND = Kind(
     doc="Points per currency unit, redeemed as money off.",
     params=PointsParams,
     keys=(
-        Key("earn_per_unit", POSITIVE, "Points earned per currency unit paid."),
+        Key("earn_per_unit", Num(0, MAX_COUNT, min_exclusive=True, example=1),
+            "Points earned per currency unit paid."),
         Key("point_value", POSITIVE, "Money off per point redeemed."),
-        Key("min_redeem", Num(1, integer=True, example=100),
+        Key("min_redeem", Num(1, 1e9, integer=True, example=100),
             "Smallest balance that is redeemed."),
-        Key("redeem_step", Num(1, integer=True, example=100),
+        Key("redeem_step", Num(1, 1e9, integer=True, example=100),
             "Points are redeemed in multiples of this.", None, "`min_redeem`"),
-        Key("expiry_months", Num(1, integer=True, example=12),
+        Key("expiry_months", Num(1, 1200, integer=True, example=12),
             "Months without a purchase after which the balance lapses (none = never).", None),
         MIN_PURCHASE,
         Key("tiers", TIERS, "Optional tiers whose `multiplier` scales the points earned.",

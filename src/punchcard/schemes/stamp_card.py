@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
-from punchcard.program import DAYS, Key, Kind, MIN_PURCHASE, Num, REWARD, Reward, Str
+from punchcard.program import DAYS, Key, Kind, MAX_COUNT, MIN_PURCHASE, Num, REWARD, Reward, Str
 from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
@@ -143,7 +143,7 @@ KIND = Kind(
     doc="A stamp per qualifying purchase; a reward when the card is full.",
     params=StampCardParams,
     keys=(
-        Key("stamps", Num(1, integer=True, example=9), "Stamps needed for a reward."),
+        Key("stamps", Num(1, MAX_COUNT, integer=True, example=9), "Stamps needed for a reward."),
         Key("counter", Str(choices=("visits", "items", "spend")),
             "What earns stamps: each visit, each item, or each currency unit spent.",
             "visits"),
@@ -151,7 +151,7 @@ KIND = Kind(
         Key("reward", REWARD, "The reward for a full card."),
         Key("expiry_days", DAYS, "Days an earned reward stays valid (none = never expires).",
             None),
-        Key("head_start", Num(0, integer=True, example=2),
+        Key("head_start", Num(0, MAX_COUNT, integer=True, example=2),
             "Stamps already on every new card (endowed progress).", 0),
     ),
     checks=(_head_start_below_stamps,),

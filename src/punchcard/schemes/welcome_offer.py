@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
-from punchcard.program import COST, DAYS, Key, Kind, MIN_PURCHASE, Num, POSITIVE, REWARD_TYPE
+from punchcard.program import COST, DAYS, Key, Kind, MAX_DAYS, MIN_PURCHASE, Num, POSITIVE, REWARD_TYPE
 from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
@@ -99,7 +99,7 @@ KIND = Kind(
         COST,
         MIN_PURCHASE,
         Key("expiry_days", DAYS, "Days the voucher stays valid (none = never).", 60),
-        Key("new_after_days", Num(0, integer=True, example=90),
+        Key("new_after_days", Num(0, MAX_DAYS, integer=True, example=90),
             "A customer is new if first seen at least this many days after the data starts.",
             90),
     ),

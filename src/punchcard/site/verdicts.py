@@ -89,9 +89,14 @@ def verdict(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[
                               "would earn a reward within a year; pays for itself if members visit "
                               "%(break_even)s more often — we assumed %(assumed)s.")
         return text % values
-    if (break_even is not None and break_even <= 0) or (break_even is None and mean > 0):
-        chance = round(10 * (forecast.get("probability_positive") or 0.0))
-        values["chance"] = fmt.number(chance)
+    probability = forecast.get("probability_positive") or 0.0
+    values["chance"] = fmt.number(round(10 * probability))
+    # Each claim only where every figure beside it agrees (a property test holds them to it):
+    # "pays for itself" needs a gain on average, in most futures, and no visit lift needed;
+    # "does not pay" a loss on average, in most futures, and no break-even lift found.
+    ahead = mean > 0 and probability >= 0.5 and (break_even is None or break_even <= 0)
+    behind = mean <= 0 and probability < 0.5 and break_even is None
+    if ahead:
         if perks:
             text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; pays for "
                               "itself even if members visit no more often than today, and comes "
@@ -102,14 +107,25 @@ def verdict(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[
                               "visit no more often than today, and comes out ahead in %(chance)s "
                               "of 10 simulated futures.")
         return text % values
-    values["max_lift"] = fmt.percent(BREAK_EVEN_MAX_LIFT, 0)
+    if behind:
+        values["max_lift"] = fmt.percent(BREAK_EVEN_MAX_LIFT, 0)
+        if perks:
+            text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; does not pay for "
+                              "itself even if members visited %(max_lift)s more often.")
+        else:
+            text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers would "
+                              "earn a reward within a year; does not pay for itself even if members "
+                              "visited %(max_lift)s more often.")
+        return text % values
+    # The figures disagree with each other (a break-even at or below today's visits beside
+    # a loss; a mean and most futures on different sides of zero): say only what they show.
     if perks:
-        text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; does not pay for "
-                          "itself even if members visited %(max_lift)s more often.")
+        text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; comes out "
+                          "ahead in %(chance)s of 10 simulated futures.")
     else:
-        text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers would "
-                          "earn a reward within a year; does not pay for itself even if members "
-                          "visited %(max_lift)s more often.")
+        text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
+                          "would earn a reward within a year; comes out ahead in %(chance)s "
+                          "of 10 simulated futures.")
     return text % values
 
 
