@@ -145,7 +145,7 @@ def test_full_program_round_trips(tmp_path):
     for name in ("a1.csv", "a2.csv", "b.csv"):
         (tmp_path / "data").mkdir(exist_ok=True)
         (tmp_path / "data" / name).write_text("x\n")
-    (tmp_path / "logo.png").write_bytes(b"\x89PNG")
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     p = load_program(write(tmp_path, FULL))
     assert p.id == "oslo-2027"
     assert p.locale == "nb-NO"  # normalised from nb_NO

@@ -175,9 +175,9 @@ def test_logo_is_copied(tmp_path):
     logo = tmp_path / "brand.png"
     logo.write_bytes(b"\x89PNG\r\n\x1a\n")
     res = load("corner")
-    res["program"]["site"]["logo"] = str(logo)
+    res["program"]["site"]["logo"] = "brand.png"  # relative to the program's folder
     out = tmp_path / "out"
-    render.render_site([res], out)
+    render.render_site([res], out, sources={"corner-shop": tmp_path})
     assert (out / "corner-shop/logo.png").read_bytes() == logo.read_bytes()
     assert soup(out / "corner-shop/schemes/poeng.html").find("img", class_="logo")["src"] == "../../corner-shop/logo.png"
 

@@ -6,6 +6,8 @@ mask; the error for a mostly unreadable file names a line, a column and the fix.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from punchcard.ingest.dialect import MASK, PERSONAL, WHITESPACE, normalise_header
@@ -19,6 +21,26 @@ REASON_ROLE = {"missing_date": "date", "bad_date": "date", "date_outlier": "date
                "bad_amount": "amount", "bad_items": "items", "zero_amount": "amount"}
 
 
+# Shown cells are masked by pattern as well as by column: an e-mail address, or a run of
+# digits as long as a phone, card or national id number, in any column the program did not
+# map is personal whatever the column is called (docs/guarantees.md).
+EMAIL = re.compile(r"[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+")
+LONG_NUMBER = re.compile(r"\+?\d(?:[\d .()/-]{5,}\d)")
+MAX_CELL = 40  # characters of one shown cell; the rest is cut with an ellipsis
+
+
+def shown_cell(value: str | None, kept: bool) -> str:
+    """Return a cell as an example line may show it: masked by pattern, at most MAX_CELL long.
+
+    ``kept`` cells (date, amount, items, unit price, order: the cells a rejection is about)
+    keep their digits; every cell loses e-mail addresses.
+    """
+    text = EMAIL.sub(MASK, value or "")
+    if not kept:
+        text = LONG_NUMBER.sub(lambda m: MASK if sum(c.isdigit() for c in m.group()) >= 7 else m.group(), text)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
 def example_lines(sources: list[Source], picks: pl.DataFrame) -> dict[int, tuple[str, dict[str, str]]]:
     """Return pos -> (masked line text, raw values by header) for the picked rows."""
     out: dict[int, tuple[str, dict[str, str]]] = {}
@@ -29,18 +51,15 @@ def example_lines(sources: list[Source], picks: pl.DataFrame) -> dict[int, tuple
         wanted = (rows - (index << FILE_SHIFT)).cast(pl.UInt32).sort()
         found = scan(src, wanted).collect()  # reads the file only up to the last example
         hidden = {src.roles["customer"], src.roles.get("birthday")}
-        shown = [
-            pl.lit(MASK) if (c in hidden or PERSONAL.search(normalise_header(c))) and c not in (
-                src.roles.get("date"), src.roles.get("amount"), src.roles.get("order"),
-                src.roles.get("items"), src.roles.get("unit_price"))
-            else pl.col(c).cast(pl.String).fill_null("")
-            for c in found.columns if c != "__row"
-        ]
+        kept = {src.roles.get(r) for r in ("date", "amount", "order", "items", "unit_price")} - {None}
+        columns = [c for c in found.columns if c != "__row"]
+        masked = {c for c in columns if (c in hidden or PERSONAL.search(normalise_header(c))) and c not in kept}
         sep = src.dialect.delimiter if src.dialect.delimiter != WHITESPACE else " "
-        texts = found.select(pl.col("__row"), pl.concat_str(shown, separator=sep).alias("t"))
-        for row, text, values in zip(texts["__row"].to_list(), texts["t"].to_list(),
-                                     found.drop("__row").cast(pl.String).to_dicts()):
-            out[(index << FILE_SHIFT) + row] = (text, values)
+        values = found.select(columns).cast(pl.String).to_dicts()
+        # at most MAX_EXAMPLES rows per reason: a loop over a handful of example lines
+        for row, cells in zip(found["__row"].to_list(), values):
+            text = sep.join(MASK if c in masked else shown_cell(cells[c], c in kept) for c in columns)
+            out[(index << FILE_SHIFT) + row] = (text, cells)
     return out
 
 
@@ -66,7 +85,7 @@ def too_many_rejected(quality: DataQuality, details: dict[str, tuple[str, str | 
     column, value = details[reason][1], details[reason][2]
     where = f"{ex['file']}: line {ex['line']}"
     if column is not None:
-        where += f", column {column!r}, value {value!r}"
+        where += f", column {column!r}, value {shown_cell(value, True)!r}"
     counts = ", ".join(f"{k} {v:,}" for k, v in top)
     return PunchcardError(
         f"{where}: {quality.rows_read - quality.rows_used:,} of {quality.rows_read:,} rows cannot "

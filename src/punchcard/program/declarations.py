@@ -15,7 +15,7 @@ from punchcard.program.types import (
     SiteSettings, Tier,
 )
 from punchcard.program.problems import INVALID, _show
-from punchcard.program.value_types import (Allowance, Bool, _Date, _File, Num, _SalesPaths, Str,
+from punchcard.program.value_types import (Allowance, Bool, _Date, _Image, Num, _SalesPaths, Str,
                                            _Type)
 from punchcard.program.yaml_marks import _Ctx, _find
 
@@ -154,7 +154,8 @@ FORECAST = _Obj((
 SITE = _Obj((
     Key("title", Str(example='"Loyalty options"'), "Site title (default: the program's name).",
         None),
-    Key("logo", _File(), "Logo image, relative to this file.", None),
+    Key("logo", _Image(), "Logo image (PNG, JPEG, GIF, WebP or SVG) in this file's folder or "
+        "below it, relative to this file.", None),
     Key("primary_color", Str(pattern=r"#(?:[0-9a-fA-F]{3}){1,2}", what="colour like #1f6feb",
                               example='"#1f6feb"',
                               hint="quote it: YAML reads an unquoted `#` as a comment"),

@@ -245,6 +245,65 @@ class _File(_Type):
         return {"type": "string", "minLength": 1}
 
 
+IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF",
+                    b"GIF89a": "GIF"}
+MAX_IMAGE_BYTES = 5_000_000
+
+
+def image_problem(path: Path, folder: Path) -> tuple[str, str] | None:
+    """Return (problem, fix) unless ``path`` is an image file that may be published: a regular
+    file inside ``folder`` (after following links), at most MAX_IMAGE_BYTES, whose first
+    bytes are those of a PNG, JPEG, GIF, WebP or script-free SVG image."""
+    real, inside = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    if inside not in real.parents:
+        return (f"{path} is outside the program's folder {inside}"
+                + (f" (a link to {real})" if real != Path(os.path.abspath(path)) else ""),
+                "copy the image into the program's folder and give its path relative to it: "
+                "the site publishes this file, so it must be one you chose to publish")
+    if not real.is_file():
+        return f"{path} is not a regular file", "give the path of an image file"
+    size = real.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        return (f"{path} is {size:,} bytes; a logo may be at most {MAX_IMAGE_BYTES:,}",
+                "use a smaller image")
+    with open(real, "rb") as f:
+        head = f.read(4096)
+    if any(head.startswith(sig) for sig in IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return None
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \r\n\t").lower()
+    if text.startswith(("<svg", "<?xml")) and "<svg" in text:
+        body = real.read_text(encoding="utf-8", errors="replace").lower()
+        if "<script" in body or re.search(r"\son[a-z]+\s*=", body) or "javascript:" in body:
+            return f"{path} is an SVG image with a script in it", "use an SVG without scripts, or a PNG"
+        return None
+    return (f"{path} is not a PNG, JPEG, GIF, WebP or SVG image (by its first bytes)",
+            "give the path of an image file")
+
+
+@dataclass(frozen=True)
+class _Image(_File):
+    """A path to an image inside the program's folder: it is published with the site."""
+
+    def label(self) -> str:
+        return "image file path"
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        v = ctx.scalar(node, path)
+        if v is INVALID:
+            return v
+        if not isinstance(v, str) or not v:
+            return self.wrong(node, path, ctx, v)
+        resolved = _resolve(ctx.base, v)
+        if not resolved.exists() and not resolved.is_symlink():
+            return ctx.report(node, path, f"file not found: {resolved}",
+                              f"correct the path (it is read relative to {ctx.base.resolve()}) "
+                              "or create the file")
+        problem = image_problem(resolved, ctx.base)
+        if problem is not None:
+            return ctx.report(node, path, *problem)
+        return resolved
+
+
 def _resolve(base: Path, written: str) -> Path:
     return Path(os.path.abspath(base / os.path.expanduser(written)))
 

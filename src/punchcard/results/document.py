@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -58,8 +59,8 @@ def program_block(program: Program) -> dict:
     """Return the ``program`` block: identity, locale, business settings and assumptions."""
     site = program.site
     logo = None
-    if site.logo is not None:
-        logo = site.logo.name
+    if site.logo is not None:  # relative to the program's folder, which holds it
+        logo = Path(os.path.relpath(site.logo, program.path.parent)).as_posix()
     return {
         "id": program.id,
         "name": program.name,

@@ -15,6 +15,16 @@ def results_json(res: dict) -> str:
     return json.dumps(res, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula
+
+
+def csv_text(value: str) -> str:
+    """Return a text cell safe to open in a spreadsheet: one that a spreadsheet would read as
+    a formula (``=HYPERLINK(…)``, ``+1``, ``@SUM``) is prefixed with ``'`` (OWASP, "CSV
+    Injection"); numbers are written by the formatter and never pass through here."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def results_csv(res: dict, fmt: Formatter) -> str:
     """Return results.csv: one row per scheme with every backtest and forecast figure."""
     columns = ["id", "name", "kind", "rank"] + [key for key, _kind in figure_columns(res["schemes"])]
@@ -22,9 +32,10 @@ def results_csv(res: dict, fmt: Formatter) -> str:
     writer = csv.writer(buf, delimiter=fmt.csv_delimiter, lineterminator="\r\n")
     writer.writerow(columns)
     for s in sorted(res["schemes"], key=lambda s: (s["rank"], s["id"])):
-        row = [s["id"], s["name"], s["kind"], str(s["rank"])]
+        row = [csv_text(s["id"]), csv_text(s["name"]), csv_text(s["kind"]), str(s["rank"])]
         for key in columns[4:]:
             value = lookup(s, key)
-            row.append(fmt.csv_number(value) if isinstance(value, (int, float)) else "" if value is None else str(value))
+            row.append(fmt.csv_number(value) if isinstance(value, (int, float)) else "" if value is None
+                       else csv_text(str(value)))
         writer.writerow(row)
     return buf.getvalue()

@@ -298,13 +298,12 @@ def _markdown(text: str) -> Markup:
 
 
 def _logo_path(logo: str | None, source: Path | None) -> Path | None:
-    """Return the logo file (absolute, or relative to the program file's folder) if it exists."""
-    if not logo:
+    """Return the logo file (relative to the program file's folder, and inside it once links
+    are followed) if it is a regular file there; anything else is never published."""
+    if not logo or source is None:
         return None
-    path = Path(logo)
-    if not path.is_absolute() and source is not None:
-        path = Path(source) / path
-    return path if path.is_file() else None
+    real, folder = Path(os.path.realpath(Path(source) / logo)), Path(os.path.realpath(source))
+    return real if folder in real.parents and real.is_file() else None
 
 
 def _mime(path: Path) -> str:
