@@ -191,7 +191,8 @@ def test_self_contained_has_no_external_references(tmp_path):
     for tag in page.find_all(href=True):
         assert tag["href"].startswith(("#", "data:")), tag["href"]
     assert html.count("window.PlotlyConfig") == 1
-    assert not (tmp_path / "assets").exists()
+    # the single file comes beside the usual pages (the option says "also")
+    assert (tmp_path / "assets").is_dir() and (tmp_path / "kaffebar-oslo" / "index.html").is_file()
 
 
 def test_page_weight_without_plotly(site):

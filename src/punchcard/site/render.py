@@ -4,8 +4,8 @@ Layout (SPEC §6): ``index.html`` lists the programs (with exactly one program i
 to that program's page with a meta refresh and a visible link, so the root URL opens the
 decision straight away); ``assets/`` holds plotly.min.js and site.css once; every program
 gets ``<id>/index.html``, ``schemes/<scheme>.html``, ``customers.html``, ``method.html``,
-``results.json`` and ``results.csv``. With ``self_contained`` each program is instead one
-``<id>.html`` at the root with css, plotly.js, logo and downloads inlined.
+``results.json`` and ``results.csv``. With ``self_contained`` each program also gets one
+``<id>.html`` at the root with css, plotly.js, logo and downloads inlined (for e-mail).
 All links are relative; output is byte-identical for identical input.
 
 Each page's context comes from ``pages.py``, the figures from ``figures.py`` and the
@@ -106,16 +106,14 @@ def render_site(results: list[dict], out: Path, *, templates: Path | None = None
     css = (templates_dir() / "assets" / "site.css").read_text(encoding="utf-8")
     if templates and (Path(templates) / "assets" / "site.css").is_file():
         css = (Path(templates) / "assets" / "site.css").read_text(encoding="utf-8")
-    if not self_contained:
-        written += _write_assets(out, css)
+    written += _write_assets(out, css)
     for res in results:
         source = (sources or {}).get(res["program"]["id"])
         site = Site(res, templates, docs, source)
-        if self_contained:
+        written += site.write_pages(out)
+        if self_contained:  # also, beside the pages (the option's help: "Also write …")
             written.append(site.write_self_contained(out, css))
-        else:
-            written += site.write_pages(out)
-    written.append(_write_index(out, results, templates, self_contained))
+    written.append(_write_index(out, results, templates, False))
     nojekyll = out / ".nojekyll"
     nojekyll.write_bytes(b"")
     written.append(nojekyll)
