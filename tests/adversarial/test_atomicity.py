@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from punchcard import write
+from punchcard.site import write
 from tests.adversarial.conftest import fails, invoke, run, start, succeeds, write_forecast_program
 from tests.helpers import SECRET_IDS, write_program
 
@@ -181,11 +181,11 @@ def test_kill_while_transcoding_leaves_no_plaintext(tmp_path):
 
 
 def test_transcoded_copy_has_no_name_on_disk(tmp_path, monkeypatch):
-    from punchcard import sources
+    from punchcard.ingest import sources
 
     with sources.private_folder() as tmp:
         (tmp_path / "x.csv").write_bytes("id,date,amount\nkündé-1,2025-01-01,1\n".encode("cp1252"))
-        from punchcard.dialect import Dialect
+        from punchcard.ingest.dialect import Dialect
         path = sources.transcode(tmp_path / "x.csv", Dialect("cp1252", ",", ".", None, None), tmp)
         assert "kündé-1" in path.read_text(encoding="utf-8")
         assert list(tmp.iterdir()) == []  # no name in any folder
@@ -194,7 +194,7 @@ def test_transcoded_copy_has_no_name_on_disk(tmp_path, monkeypatch):
 
 def test_rebuild_after_interrupted_rebuild_is_clean(tmp_path, program, monkeypatch):
     out = _built(tmp_path, program)
-    from punchcard import render
+    from punchcard import site as render
 
     def boom(*a, **k):
         raise KeyboardInterrupt

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from punchcard.downloads import csv_text
+from punchcard.site.downloads import csv_text
 from tests.adversarial.conftest import edit, fails, invoke, succeeds
 from tests.helpers import write_program
 
@@ -37,8 +37,8 @@ def test_formula_in_a_scheme_name_is_defused_in_results_csv(tmp_path, name):
 
 def test_negative_numbers_stay_numbers_in_results_csv():
     assert csv_text("-12.5") == "'-12.5"  # as text it would be defused …
-    from punchcard.downloads import results_csv
-    from punchcard.fmt import Formatter
+    from punchcard.site.downloads import results_csv
+    from punchcard.site.fmt import Formatter
 
     res = {"schemes": [{"id": "a", "name": "A", "kind": "perks", "rank": 1,
                         "backtest": {"total_cost": -12.5}}]}
@@ -71,7 +71,7 @@ def test_email_in_an_unmapped_column_is_masked(tmp_path):
     ("table 12", "table 12"),
 ])
 def test_shown_cells_masked_by_pattern(cell, shown):
-    from punchcard.quality import shown_cell
+    from punchcard.ingest.quality import shown_cell
 
     assert shown_cell(cell, kept=False) == shown
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from punchcard.fmt import Formatter
-from punchcard.verdicts import verdict
+from punchcard.site.fmt import Formatter
+from punchcard.site.verdicts import verdict
 from tests.adversarial.conftest import edit, fails, invoke, succeeds
 from tests.helpers import write_program
 
@@ -143,7 +143,7 @@ def test_outliers_named_in_norwegian(tmp_path):
 
 
 def test_a_long_real_history_has_no_outliers(tmp_path):
-    from punchcard.rows import outlier_days
+    from punchcard.ingest.rows import outlier_days
     import polars as pl
 
     # ten years of daily sales: nothing is far from the rest

@@ -18,7 +18,7 @@ def _enospc(*args, **kwargs):
 
 
 def test_disk_full_while_rendering(tmp_path, program, monkeypatch):
-    from punchcard import render
+    from punchcard import site as render
 
     out = tmp_path / "site"
     succeeds(invoke("build", program, "--out", out, "--quiet"))
@@ -170,7 +170,7 @@ def test_stray_quote_at_line_2002_is_reported_there_without_rows(tmp_path, progr
 
 
 def test_reader_errors_never_quote_rows():
-    from punchcard.dialect import engine_reason
+    from punchcard.ingest.dialect import engine_reason
 
     exc = ValueError("could not parse `kunde-0001@example.no,2025-01-01,1` as dtype str\nmore")
     assert engine_reason(exc) == "could not parse `…` as dtype str"
