@@ -283,8 +283,8 @@ def table_error(path: Path | str, text: str, exc: Exception) -> PunchcardError:
             "the file with every quote doubled inside quoted cells."
         )
     return PunchcardError(
-        f"{path}: cannot read the file as a table ({engine_reason(exc)}). Check that it is a "
-        f"CSV export, or give `delimiter:` under `sales:` → `format:`."
+        f"{path}: cannot read the file as a table ({engine_reason(exc)}). Fix: check that it "
+        f"is a CSV export, or give `delimiter:` under `sales:` → `format:`."
     )
 
 
@@ -410,6 +410,12 @@ def sniff_dialect(path: Path, given: Dialect | None = None,
     except pl.exceptions.PolarsError as exc:
         raise table_error(path, text, exc) from None
     header = tuple(frame.columns)
+    twice = [c.removesuffix("_duplicated_0") for c in header if c.endswith("_duplicated_0")]
+    if twice:  # the reader renames a repeated header; which one is meant cannot be known
+        raise PunchcardError(
+            f"{path}: line 1: the header names the column {twice[0]!r} more than once. "
+            "Fix: rename or remove the extra column in the export."
+        )
     roles = detect_roles(header, columns or {}, str(path))
     decimal, thousands = given.decimal, given.thousands
     money = roles.get("amount") or roles.get("unit_price")

@@ -8,9 +8,11 @@ plain enough for a plain cast. Rows are addressed by a position key (``FILE_SHIF
 from __future__ import annotations
 
 import codecs
+import gzip
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -180,8 +182,30 @@ def transcode(path: Path, dialect: Dialect, tmp: Path) -> Path:
 
 
 def prepare(path: Path, sales: Sales, base: Path | None, tmp: Path) -> Source:
-    """Return the file's ``Source``: sniffed dialect merged with ``sales.format``, roles resolved."""
+    """Return the file's ``Source``: sniffed dialect merged with ``sales.format``, roles resolved.
+
+    A file that cannot be opened or decompressed, or that the reader refuses, is an error
+    naming the file and the fix (never the rows the reader quotes).
+    """
     label = label_of(path, base)
+    try:
+        return _prepare(path, sales, base, tmp, label)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise PunchcardError(
+            f"{label}: cannot be decompressed ("
+            f"{'not a gzip file' if isinstance(exc, gzip.BadGzipFile) else engine_reason(exc)}). "
+            "Fix: the file is damaged or not gzip — export it again, or drop `.gz` from its "
+            "name if it is plain text."
+        ) from None
+    except pl.exceptions.PolarsError as exc:
+        raise PunchcardError(f"{label}: cannot read the file ({engine_reason(exc)}). Fix: check "
+                             "that it is a complete .csv, .csv.gz or .parquet export.") from None
+    except OSError as exc:
+        raise PunchcardError(f"{label}: cannot read the file ({exc.strerror or exc}). Fix: check "
+                             "the file and its permissions.") from None
+
+
+def _prepare(path: Path, sales: Sales, base: Path | None, tmp: Path, label: str) -> Source:
     if not path.exists():
         raise PunchcardError(f"{label}: file not found. Check `sales.path` in the program file.")
     if path.suffix.lower() == ".parquet":

@@ -19,14 +19,16 @@ import mimetypes
 import os
 import re
 import shutil
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import markdown as md
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
+from punchcard.errors import PunchcardError
 from punchcard.site import charts
 
 from punchcard.site import i18n
@@ -99,7 +101,49 @@ class Linker:
 
 def render_site(results: list[dict], out: Path, *, templates: Path | None = None, self_contained: bool = False,
                 docs: dict[str, str] | None = None, sources: dict[str, Path] | None = None) -> list[Path]:
-    """Write the whole site for ``results`` into ``out`` and return the files written, sorted."""
+    """Write the whole site for ``results`` into ``out`` and return the files written, sorted.
+
+    A broken override in ``templates`` (a syntax error, a name the page does not have, a
+    file that is not UTF-8) is an error naming the file and line, not a traceback.
+    """
+    try:
+        return _render_site(results, out, templates=templates, self_contained=self_contained,
+                            docs=docs, sources=sources)
+    except (TemplateError, UnicodeDecodeError) as exc:
+        if templates is None:
+            raise  # a packaged template is broken: a bug, reported as one
+        raise template_error(exc, Path(templates)) from None
+
+
+def template_error(exc: Exception, templates: Path) -> PunchcardError:
+    """Return the error for a broken template override: its file and line where known."""
+    where, line = str(templates), getattr(exc, "lineno", None)
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename and Path(f.filename).resolve().is_relative_to(templates.resolve())]
+    if frames:
+        name, line = frames[-1].filename, frames[-1].lineno
+    if name:
+        where = str(name) if Path(str(name)).is_absolute() else str(templates / str(name))
+    if isinstance(exc, UnicodeDecodeError):
+        reason = "the file is not UTF-8 text"
+        for path in sorted(p for p in templates.rglob("*") if p.is_file() and p.suffix in (".html", ".j2", ".txt")):
+            try:
+                path.read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                where = str(path)
+                break
+    else:
+        reason = getattr(exc, "message", None) or str(exc)
+    return PunchcardError(
+        f"{where}{f': line {line}' if line else ''}: the template cannot be rendered ({reason}). "
+        f"Fix: correct it (the names a page offers are in docs/architecture.md), or remove it "
+        f"from {templates} to use the packaged one."
+    )
+
+
+def _render_site(results: list[dict], out: Path, *, templates: Path | None, self_contained: bool,
+                 docs: dict[str, str] | None, sources: dict[str, Path] | None) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -176,10 +220,16 @@ def _write_index(out: Path, results: list[dict], templates: Path | None, self_co
 
 def build_date(fmt: Formatter | None) -> str | None:
     """Return the build date from SOURCE_DATE_EPOCH (formatted), or None when it is unset."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not epoch:
         return None
-    day = datetime.fromtimestamp(int(epoch), tz=timezone.utc).date()
+    try:
+        day = datetime.fromtimestamp(int(epoch), tz=timezone.utc).date()
+    except (ValueError, OverflowError, OSError):
+        raise PunchcardError(
+            f"SOURCE_DATE_EPOCH={epoch[:40]!r} is not a Unix time in whole seconds. Fix: unset "
+            "it, or set it to one, e.g. `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`."
+        ) from None
     return fmt.date(day) if fmt else day.isoformat()
 
 
