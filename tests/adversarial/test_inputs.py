@@ -95,6 +95,7 @@ def test_glob_that_matches_nothing(program):
     fails(invoke("validate", program, "--no-data"), "no file matches")
 
 
+@pytest.mark.slow
 def test_ten_thousand_columns(program):
     sales = _sales(program)
     lines = sales.read_text().splitlines()
