@@ -103,7 +103,7 @@ def cli() -> None:
         punchcard validate programs/kaffebar-oslo.yaml
         punchcard init sales.csv -o programs/my-shop.yaml
 
-    Exit codes: 0 success, 1 invalid input or failed build, 2 usage error.
+    Exit codes: 0 success, 1 invalid input or failed build, 2 usage error, 130 interrupted.
     """
 
 

@@ -196,3 +196,29 @@ def test_a_scheme_that_never_rewards_is_not_said_to_pay(tmp_path):
     text = verdict(_scheme(-5000.0, 0.0, 0.0, "stamp_card"), {"assumptions": {}}, FMT, lambda s: s)
     assert "pays for itself" not in text
     assert "ahead in 0 of 10" in text
+
+
+@pytest.mark.slow
+def test_verdicts_on_built_pages_agree_with_results_json(tmp_path):
+    # the case through the CLI on realistic sales: a card no one can fill
+    from bs4 import BeautifulSoup
+
+    from tests.adversarial.conftest import write_forecast_program
+
+    program = write_forecast_program(tmp_path / "p", draws=100)
+    edit(program, "stamps: 9", "stamps: 1000000")
+    out = tmp_path / "site"
+    succeeds(invoke("build", program, "--out", out, "--quiet"))
+    res = json.loads((out / "cafe" / "results.json").read_text())
+    for s in res["schemes"]:
+        fc = s["forecast"]
+        mean, p = fc["net_impact"]["mean"], fc["probability_positive"]
+        text = BeautifulSoup((out / "cafe" / "schemes" / f"{s['id']}.html").read_text(),
+                             "html.parser").get_text(" ")
+        if "pays for itself even if" in text:
+            assert mean > 0 and p >= 0.5, s["id"]
+        if "does not pay for itself" in text:
+            assert mean <= 0 and p < 0.5, s["id"]
+        assert f"ahead in {round(10 * p)} of 10" in text or "ahead in" not in text
+    card = next(s for s in res["schemes"] if s["id"] == "tenth-free")
+    assert card["backtest"]["rewards_earned"] == 0 and card["forecast"]["probability_positive"] == 0.0
