@@ -398,7 +398,20 @@ def serve(site: Path, port: int, bind: str) -> None:
 
 
 def main() -> None:
-    """Run the CLI; an unexpected exception is reported as a bug, with no traceback unless asked."""
+    """Run the CLI; an unexpected exception is reported as a bug, with no traceback unless asked.
+
+    SIGTERM (a CI job cancelled, a container stopped) is handled as Ctrl-C: the build's
+    hidden folder is removed, the previous site stays, and the exit code is 130.
+    """
+    import signal
+
+    def terminated(signum, frame):  # noqa: ANN001, ARG001 - the signal module's signature
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, terminated)
+    except (ValueError, OSError):  # pragma: no cover - not the main thread
+        pass
     try:
         cli.main(prog_name="punchcard", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):

@@ -213,3 +213,22 @@ def test_rebuild_after_interrupted_rebuild_is_clean(tmp_path, program, monkeypat
     fails(result, "Aborted.", code=130)
     assert _hidden(tmp_path) == []
     assert (out / "cafe" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    program = write_forecast_program(tmp_path / "programs", draws=4000)
+    out = tmp_path / "site"
+    proc = start("build", program, "--out", out, "--force", "-v")
+    for line in proc.stderr:
+        if "fitting the customer model" in line:
+            break
+    time.sleep(0.3)
+    if proc.poll() is not None:
+        pytest.skip("the build finished before the signal")
+    proc.terminate()
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.rstrip().endswith("Aborted.")
+    assert "internal error" not in stderr and "Traceback" not in stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]

@@ -186,3 +186,18 @@ def test_long_order_id(tmp_path):
     sales.write_text("\n".join(out) + "\n")
     edit(program, "  path: sales.csv", "  path: sales.csv\n  columns: {order: order}")
     fails(invoke("validate", program), "line 10, column 'order'", "an order id of 5,000 bytes")
+
+
+def test_ten_thousand_schemes(tmp_path, program):
+    text = program.read_text()
+    head, schemes = text.split("schemes:\n")
+    many = "".join(f"  - {{id: s{i}, kind: member_discount, rate: 0.05}}\n" for i in range(10_000))
+    program.write_text(head + "schemes:\n" + many)
+    fails(invoke("validate", program, "--no-data"), "schemes", "10,000 items", "at most 100",
+          "split them into several program files")
+
+
+def test_fifty_tiers(program):
+    tiers = ", ".join(f"{{name: T{i}, min_spend: {i * 100}, discount: 0.01}}" for i in range(50))
+    edit(program, "  - id: discount\n", f"  - id: tiered\n    kind: tiers\n    tiers: [{tiers}]\n  - id: discount\n")
+    fails(invoke("validate", program, "--no-data"), "schemes[2].tiers", "at most 20")

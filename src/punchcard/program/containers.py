@@ -157,6 +157,8 @@ class _List(_Type):
     min_items: int = 1
     unique: str | None = None
     what: str = "list"
+    max_items: int | None = None
+    max_hint: str = ""
 
     def label(self) -> str:
         return self.what
@@ -169,6 +171,9 @@ class _List(_Type):
                               f"{self.min_items} item, found {_show(found)}",
                               f"write each item on its own line starting with `- ` under "
                               f"`{_leaf(path)}:`")
+        if self.max_items is not None and len(node.value) > self.max_items:
+            return ctx.report(node, path, f"{len(node.value):,} items; a {self.what} has at most "
+                              f"{self.max_items}", self.max_hint or "remove some")
         items = [self.item.load(n, f"{path}[{i}]", ctx) for i, n in enumerate(node.value)]
         if self.unique:
             self.check_unique(node, path, ctx)
@@ -192,7 +197,10 @@ class _List(_Type):
                 seen[vnode.value] = i
 
     def schema(self) -> dict:
-        return {"type": "array", "items": self.item.schema(), "minItems": self.min_items}
+        s = {"type": "array", "items": self.item.schema(), "minItems": self.min_items}
+        if self.max_items is not None:
+            s["maxItems"] = self.max_items
+        return s
 
 
 @dataclass(frozen=True)

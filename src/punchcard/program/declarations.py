@@ -181,7 +181,8 @@ TIER = _Obj((
     Key("multiplier", Num(0, 1000, example=1.5), "Points multiplier in the tier.", 1.0),
     Key("perk_cost_year", MONEY, "Cost of the tier's perks per member per year.", 0.0),
 ), build=lambda d: Tier(**d), what="tier")
-TIERS = _List(TIER, unique="name", what="list of tiers")
+TIERS = _List(TIER, unique="name", what="list of tiers", max_items=20,
+              max_hint="a tier ladder has a few steps; merge some")
 WINDOW_MONTHS = Key("window_months", Num(1, 120, integer=True, example=12),
                      "Trailing months of spend that decide a member's tier.", 12)
 MIN_PURCHASE = Key("min_purchase", MONEY, "Smallest bill that qualifies.", 0.0)
@@ -278,6 +279,8 @@ PROGRAM = _Obj((
         "a scheme's own `assumptions` override them.", {}),
     Key("forecast", FORECAST, "Monte Carlo settings.", {}),
     Key("site", SITE, "Branding of the generated site.", {}),
-    Key("schemes", _List(_SchemeType(), unique="id", what="list of schemes"),
+    Key("schemes", _List(_SchemeType(), unique="id", what="list of schemes", max_items=100,
+                         max_hint="a decision compares a handful of schemes; split them into "
+                         "several program files"),
         "The candidate schemes to compare."),
 ))
