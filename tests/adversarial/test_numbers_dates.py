@@ -222,3 +222,14 @@ def test_verdicts_on_built_pages_agree_with_results_json(tmp_path):
         assert f"ahead in {round(10 * p)} of 10" in text or "ahead in" not in text
     card = next(s for s in res["schemes"] if s["id"] == "tenth-free")
     assert card["backtest"]["rewards_earned"] == 0 and card["forecast"]["probability_positive"] == 0.0
+
+
+def test_a_window_that_includes_an_old_date_keeps_it(tmp_path):
+    program = write_program(tmp_path / "p")
+    _add_rows(program, "kunde-0005@example.no,2019-03-01,50.00,1")
+    edit(program, "  path: sales.csv", "  path: sales.csv\n  window: {start: 2019-01-01}")
+    out = tmp_path / "site"
+    succeeds(invoke("build", program, "--out", out, "--quiet"))
+    res = json.loads((out / "cafe" / "results.json").read_text())
+    assert "date_outlier" not in res["data"]["rows_rejected"]
+    assert res["data"]["first_date"] == "2019-03-01"

@@ -190,6 +190,10 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
         outside = outside | (day > end.toordinal() - EPOCH_ORDINAL)
     filled_zero = pl.col("__amount_filled") if multi else pl.lit(False)
     bounds = outlier_days(frame["date"].cast(pl.Int32))
+    if bounds is not None:  # a window the program gives is the user's word on the period
+        first = bounds[0] if start is None else min(bounds[0], start.toordinal() - EPOCH_ORDINAL)
+        last = bounds[1] if end is None else max(bounds[1], end.toordinal() - EPOCH_ORDINAL)
+        bounds = first, last
     outlier = pl.lit(False) if bounds is None else ~day.is_between(*bounds).fill_null(True)
     tests = [
         pl.col("__empty"), pl.col("__no_date"), pl.col("date").is_null(), pl.col("__no_amount"),
