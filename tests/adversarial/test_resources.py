@@ -4,6 +4,7 @@ naming the path and the fix, found before the long work starts."""
 from __future__ import annotations
 
 import errno
+import os
 import time
 from pathlib import Path
 
@@ -201,3 +202,20 @@ def test_fifty_tiers(program):
     tiers = ", ".join(f"{{name: T{i}, min_spend: {i * 100}, discount: 0.01}}" for i in range(50))
     edit(program, "  - id: discount\n", f"  - id: tiered\n    kind: tiers\n    tiers: [{tiers}]\n  - id: discount\n")
     fails(invoke("validate", program, "--no-data"), "schemes[2].tiers", "at most 20")
+
+
+def test_disk_really_full(tmp_path, program):
+    import subprocess
+
+    disk = tmp_path / "full"
+    disk.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)], capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("cannot mount a 200 kB tmpfs here (needs root)")
+    try:
+        fails(invoke("build", program, "--out", disk / "site"), "No space left on device",
+              f"free some space on the disk that holds {disk}", "nothing was changed")
+        assert list(disk.iterdir()) == []  # the half-written hidden folder was removed
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
