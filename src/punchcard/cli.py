@@ -14,52 +14,10 @@ from pathlib import Path
 import click
 
 from punchcard import __version__
-from punchcard.errors import PunchcardError
+from punchcard.errors import Interrupted, PunchcardError, interrupted, os_error
 from punchcard.runtime import DEFAULT_SEED
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Interrupted(click.ClickException):
-    """Ctrl-C (or SIGINT) anywhere: ``Aborted.`` and exit code 130, nothing half-written."""
-
-    exit_code = 130
-
-    def __init__(self) -> None:
-        super().__init__("Aborted.")
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo("Aborted.", err=True)
-
-
-def _interrupted(exc: BaseException) -> bool:
-    """Return True when ``exc`` is, or was caused by, a KeyboardInterrupt (numba and Polars
-    re-raise an interrupt inside their kernels as SystemError or their own errors)."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _os_error(exc: OSError) -> PunchcardError:
-    """Return the message for a file the operating system refused: the path, why, and the fix."""
-    import errno
-
-    where = f"{exc.filename}: " if exc.filename else ""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        fix = "free some disk space (or write somewhere else) and run the command again"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        fix = "check the file's permissions, or write somewhere else"
-    elif exc.errno == errno.ENAMETOOLONG:
-        fix = "use a shorter path or id"
-    elif exc.errno == errno.EADDRINUSE:
-        fix = "choose another --port, or stop the program using this one"
-    else:
-        fix = "check the path and run the command again"
-    return PunchcardError(f"{where}{exc.strerror or exc}. Fix: {fix}.")
 
 
 def write_file(path: Path, text: str) -> None:
@@ -68,7 +26,7 @@ def write_file(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         exc.filename = exc.filename or str(path)
-        raise _os_error(exc) from None
+        raise os_error(exc) from None
 
 
 class PunchcardGroup(click.Group):
@@ -83,11 +41,11 @@ class PunchcardGroup(click.Group):
         except KeyboardInterrupt:
             raise Interrupted() from None
         except OSError as exc:
-            if _interrupted(exc):
+            if interrupted(exc):
                 raise Interrupted() from None
-            raise _os_error(exc) from None
+            raise os_error(exc) from None
         except Exception as exc:
-            if _interrupted(exc):
+            if interrupted(exc):
                 raise Interrupted() from None
             raise
 
@@ -423,7 +381,7 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - last line of defence for users
-        if _interrupted(exc):
+        if interrupted(exc):
             click.echo("Aborted.", err=True)
             sys.exit(130)
         if os.environ.get("PUNCHCARD_DEBUG"):
