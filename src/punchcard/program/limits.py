@@ -60,7 +60,9 @@ def expansion_problem(root: yaml.Node) -> Problem | None:
         kids = _children(node)
         if done:
             size[key] = min(MAX_NODES + 1, 1 + sum(size[id(c)] for c in kids))
-            height[key] = 1 + max((height[id(c)] for c in kids), default=0)
+            # levels of lists and mappings, as nesting_problem counts them (a scalar is none)
+            height[key] = 0 if isinstance(node, yaml.ScalarNode) else 1 + max(
+                (height[id(c)] for c in kids), default=0)
             entered.discard(key)
             continue
         if key in size:
