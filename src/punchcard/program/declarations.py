@@ -84,6 +84,7 @@ REJECTION_REASONS = {
     "zero_amount": "A line of amount zero.",
     "duplicate_line": "A line repeated from another file of the same input.",
     "outside_window": "A row outside `sales.window`.",
+    "date_outlier": "A date far from all the others (docs/data.md).",
 }
 _ALLOW = Allowance()
 
