@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from punchcard.site import write
-from tests.adversarial.conftest import fails, invoke, run, start, succeeds, write_forecast_program
+from tests.adversarial.running import fails, invoke, run, start, succeeds, write_forecast_program
 from tests.helpers import SECRET_IDS, write_program
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adversarial.conftest import fails, invoke, run, succeeds
+from tests.adversarial.running import fails, invoke, run, succeeds
 
 
 @pytest.mark.parametrize("name, value, fragment", [

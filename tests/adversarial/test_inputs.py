@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.adversarial.conftest import edit, fails, invoke, succeeds
+from tests.adversarial.running import edit, fails, invoke, succeeds
 from tests.helpers import write_program
 
 

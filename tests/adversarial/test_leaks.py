@@ -11,7 +11,7 @@ import os
 import pytest
 
 from punchcard.site.downloads import csv_text
-from tests.adversarial.conftest import edit, fails, invoke, succeeds
+from tests.adversarial.running import edit, fails, invoke, succeeds
 from tests.helpers import write_program
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from punchcard.site.fmt import Formatter
 from punchcard.site.verdicts import verdict
-from tests.adversarial.conftest import edit, fails, invoke, succeeds
+from tests.adversarial.running import edit, fails, invoke, succeeds
 from tests.helpers import write_program
 
 
@@ -203,7 +203,7 @@ def test_verdicts_on_built_pages_agree_with_results_json(tmp_path):
     # the case through the CLI on realistic sales: a card no one can fill
     from bs4 import BeautifulSoup
 
-    from tests.adversarial.conftest import write_forecast_program
+    from tests.adversarial.running import write_forecast_program
 
     program = write_forecast_program(tmp_path / "p", draws=100)
     edit(program, "stamps: 9", "stamps: 1000000")

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from tests.adversarial.conftest import fails, invoke, run, succeeds
+from tests.adversarial.running import fails, invoke, run, succeeds
 
 
 def test_out_as_a_dangling_symlink(tmp_path, program):

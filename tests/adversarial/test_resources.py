@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adversarial.conftest import edit, fails, invoke, succeeds
+from tests.adversarial.running import edit, fails, invoke, succeeds
 from tests.helpers import write_program
 
 
