@@ -26,6 +26,7 @@ from punchcard.forecast.batch import Job, Outcomes, evaluate
 from punchcard.forecast.draws import THIN, Draws, draw_values, make_draws, sample_customers
 from punchcard.messages import Message, message_dict, nmessage
 from punchcard.ingest import Ledger
+from punchcard.pilot import plans
 from punchcard.program import Program, Scheme
 from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
 from punchcard.forecast.scenarios import (
@@ -46,6 +47,7 @@ class ForecastOutput:
     schemes: dict[str, dict] | None
     run: dict
     skipped_reason: str | None
+    pilots: dict[str, dict] | None = None  # each scheme's pilot plan (pilot.py); results keep the recommended one's
 
 
 # --- preparation ------------------------------------------------------------------------
@@ -232,6 +234,9 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
     dr = make_draws(base, seed, n_draws)
     schemes = forecast_schemes(program, base, list(program.schemes), dr, replay)
     mean_w = float(np.sum(base.weight) / len(base.weight))
+    note("planning the pilot")
+    pilots = plans(dr.lam, dr.p, base.weight, {s.id: float(s.assumptions.visit_lift.likely) for s in program.schemes},
+                   int(block["customers"]))
     return ForecastOutput(model=block, schemes=schemes,
                           run=_run_block(program, seed, n_draws, int(len(base.cust)), mean_w, None),
-                          skipped_reason=None)
+                          skipped_reason=None, pilots=pilots)
