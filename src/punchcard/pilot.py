@@ -26,7 +26,7 @@ POWER = 0.80
 #: Pilot lengths the site reports (two months, a quarter, half a year, a year).
 PILOT_WEEKS = (8, 13, 26, 52)
 #: Pilot lengths whose smallest detectable lift the site reports with all customers.
-MDE_WEEKS = (8, 13, 26)
+MDE_WEEKS = PILOT_WEEKS
 #: Posterior draws mixed into the moments (the forecast's first draws; more change nothing visible).
 MAX_DRAWS = 50
 #: Largest visit lift the minimum-detectable-lift search considers (+500 %).
