@@ -60,10 +60,27 @@ class Outcomes:
         return gm * (self.revenue - base_total) - self.reward_cost - fixed_cost(program, self.members)
 
 
+# The world vector's stamp-card fields (goal gradient onwards) change the simulated
+# purchases only through the goal gradient and the head start's endowed progress: without
+# either, a stamp card of any size buys like any other scheme, so those fields are left out
+# of the key and variants of a card (`punchcard tune`) share one simulation.
+_STAMP_FIELDS = slice(3, None)
+_NO_STAMP_EFFECT = np.array([0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def _sim_world(world: np.ndarray) -> np.ndarray:
+    """Return the part of a world vector that decides the simulated purchases."""
+    gg, head_start, endow = world[3], world[9], world[10]
+    if gg == 0.0 and (head_start == 0.0 or endow == 0.0):
+        world = world.copy()
+        world[_STAMP_FIELDS] = _NO_STAMP_EFFECT
+    return world
+
+
 def _sim_key(job: Job) -> bytes:
     """Return what decides a job's simulated purchases: draws, worlds and bias (not enrollment or redemption)."""
     bias = job.scheme.assumptions.frequency_bias
-    spec = np.array([np.append(world_vector(job.scheme, v), bias) for v in job.values])
+    spec = np.array([np.append(_sim_world(world_vector(job.scheme, v)), bias) for v in job.values])
     return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
 
 
