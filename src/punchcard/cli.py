@@ -157,7 +157,7 @@ def tune(program: Path, schemes: tuple[str, ...], out: Path, seed: int, draws: i
         punchcard tune programs/kaffebar-oslo.yaml
         punchcard tune programs/kaffebar-oslo.yaml --scheme tiende-gratis
 
-    Each scheme's `tune:` block (or its kind's defaults, docs/tune.md) gives the values
+    Each scheme's `tune:` block (or its kind's defaults, docs/forecast.md §7) gives the values
     searched. The results go to PROGRAM.tune.json beside the program file, where
     `punchcard build` finds them, and to the tune pages of the site in --out.
     """

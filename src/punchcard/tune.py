@@ -1,4 +1,4 @@
-"""`punchcard tune`: search a scheme's parameters for the versions that pay most easily (docs/tune.md).
+"""`punchcard tune`: search a scheme's parameters for the versions that pay most easily (docs/forecast.md §7).
 
 Every variant of a scheme (its `tune:` ranges, or the kind's defaults) is replayed on the
 real history (the backtest) and forecast with the build's own machinery on one set of draws
@@ -52,7 +52,7 @@ def _whole(kind: str) -> dict[str, bool]:
 
 
 def default_ranges(scheme: Scheme) -> dict[str, TuneRange]:
-    """Return the ranges searched for a scheme without a `tune:` block (docs/tune.md lists them)."""
+    """Return the ranges searched for a scheme without a `tune:` block (docs/forecast.md §7 lists them)."""
     p = scheme.params
     k = scheme.kind
     if k == "stamp_card":
@@ -191,7 +191,7 @@ def bills(ledger) -> Bills:
 
 
 def generosity(scheme: Scheme, b: Bills) -> float:
-    """Return the reward value ÷ the spend needed to earn it, as the customer sees it (docs/tune.md)."""
+    """Return the reward value ÷ the spend needed to earn it, as the customer sees it (docs/forecast.md §7)."""
     p, k = scheme.params, scheme.kind
     if k == "stamp_card":
         needed = p.stamps - p.head_start
