@@ -106,3 +106,13 @@ def test_plan_chooses_the_shortest_pilot_that_fits(posterior) -> None:
         assert P.power_of(customers // 2, mc, vc, mt, vt) == pytest.approx(P.POWER, abs=0.002)
     # purchase counts of a CD shop's customers vary a lot: coefficient of variation above 1
     assert big["coefficient_of_variation"] > 1.0
+
+
+def test_compiled_mixture_matches_the_closed_form(posterior) -> None:
+    lam, p, weight, _ = posterior
+    m1, m2 = P.count_moments(lam[:5] * 1.1, p[:5], 13.0)
+    w = np.broadcast_to(weight, m1.shape)
+    mean = float(np.sum(w * m1) / np.sum(w))
+    var = float(np.sum(w * m2) / np.sum(w)) - mean ** 2
+    got = P.arm_moments(lam[:5], p[:5], weight, 13.0, 0.1)
+    assert got[0] == pytest.approx(mean, rel=1e-12) and got[1] == pytest.approx(var, rel=1e-9)
