@@ -38,7 +38,7 @@ DEFAULT_STEPS = 5
 #: Most variants one scheme may have (the product of its ranges' lengths).
 MAX_VARIANTS = 400
 #: Draws behind each variant's deadweight share (zero-lift world against the assumed one).
-DEADWEIGHT_DRAWS = 40
+DEADWEIGHT_DRAWS = 20
 #: Significant digits generosity is rounded to when variants are grouped "at each generosity".
 GENEROSITY_DIGITS = 3
 TUNE_SCHEMA_VERSION = 1
