@@ -168,3 +168,30 @@ def test_tune_block_is_validated_with_a_fix(tmp_path) -> None:
     assert result.exit_code == 1
     assert "the range ends (5) below its start (13)" in result.output
     assert "did you mean `reward.value`?" in result.output
+
+
+def test_elasticity_scales_each_variants_lift_by_its_generosity() -> None:
+    from punchcard import forecast as F
+    from punchcard.program import MemberDiscountParams, Range
+    from tests.test_forecast import fake_replay, program, scheme
+    from tests.test_model import cdnow_ledger
+
+    s = scheme(enrollment=0.5, visit_lift=Range(0.0, 0.04, 0.08))
+    prog = program(s)
+    base, _ = F.prepare(prog, cdnow_ledger(), 7)
+    dr = F.make_draws(base, 7, 12)
+    variants = [Scheme(id=f"d@rate={r}", name="d", kind="member_discount", params=MemberDiscountParams(rate=r),
+                       assumptions=s.assumptions) for r in (0.05, 0.10)]
+    gen = {"d@rate=0.05": 0.05, "d@rate=0.1": 0.10}
+
+    def run(elasticity):
+        return T.forecast_variants(prog, base, dr, variants, gen, 0.05, fake_replay, F._LocalContext, elasticity, 7)
+
+    plain, fixed = run(None), run(Range.fixed(1.0))
+    # mean of the triangular (0, 0.04, 0.08) over 12 draws ≈ 0.04; without an elasticity both get it
+    assert plain["d@rate=0.05"]["assumed_visit_lift"] == plain["d@rate=0.1"]["assumed_visit_lift"]
+    # elasticity 1: twice the generosity, twice the lift; the configured generosity keeps its lift
+    assert fixed["d@rate=0.1"]["assumed_visit_lift"] == pytest.approx(2 * plain["d@rate=0.1"]["assumed_visit_lift"])
+    assert fixed["d@rate=0.05"]["net_impact"] == plain["d@rate=0.05"]["net_impact"]
+    # the break-even is a property of the variant, not of the assumed response
+    assert fixed["d@rate=0.1"]["break_even_visit_lift"] == plain["d@rate=0.1"]["break_even_visit_lift"]
