@@ -283,10 +283,11 @@ def tune(path: Path, scheme_ids: list[str], options: BuildOptions, reporter: Rep
     """
     import tempfile
 
-    from punchcard import ingest, render
-    from punchcard import tune as tuning
+    from punchcard import ingest
+    from punchcard.forecast import tune as tuning
     from punchcard.program import load_program
-    from punchcard.results import plain
+    from punchcard.results.document import plain
+    from punchcard.site.render import Site
 
     prog = load_program(path)
     fp = _fingerprint(prog, options)
@@ -306,7 +307,7 @@ def tune(path: Path, scheme_ids: list[str], options: BuildOptions, reporter: Rep
         return out_file, False
     result = json.loads(text)
     with tempfile.TemporaryDirectory(dir=options.out) as tmp:  # render beside the site, then move in
-        render.Site(prev, options.templates, None, path.resolve().parent, result).write_pages(Path(tmp))
+        Site(prev, options.templates, None, path.resolve().parent, result).write_pages(Path(tmp))
         src = Path(tmp) / prog.id
         for f in sorted(p for p in src.rglob("*") if p.is_file()):
             dest = options.out / prog.id / f.relative_to(src)

@@ -26,7 +26,7 @@ from punchcard.forecast.batch import Job, Outcomes, evaluate
 from punchcard.forecast.draws import THIN, Draws, draw_values, make_draws, sample_customers
 from punchcard.messages import Message, message_dict, nmessage
 from punchcard.ingest import Ledger
-from punchcard.pilot import plans
+from punchcard.forecast.pilot import plans
 from punchcard.program import Program, Scheme
 from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
 from punchcard.forecast.scenarios import (
@@ -145,7 +145,7 @@ def _histogram(values: np.ndarray, bins: int = 20) -> list[dict]:
     return [{"x0": float(edges[i]), "x1": float(edges[i + 1]), "count": int(counts[i])} for i in range(bins)]
 
 
-def _summary(program: Program, dr: Draws, o: Outcomes) -> dict:
+def scheme_summary(program: Program, dr: Draws, o: Outcomes) -> dict:
     """Return the per-draw summary of one scheme's main run (everything but break-even and tornado)."""
     draws = len(dr.base_total)
     rev, reward, members = o.revenue, o.reward_cost, o.members
@@ -195,7 +195,7 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
                 jobs.append(lift_job(s, dr, n_sc, x))
         plan.append((s, main, torn, grid))
     outs = evaluate(base, dr, jobs, replay)
-    result = {s.id: _summary(program, dr, outs[main]) for s, main, _, _ in plan}
+    result = {s.id: scheme_summary(program, dr, outs[main]) for s, main, _, _ in plan}
     if scenarios:
         known = [{x: mean_net(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, grid)}
                  for _, _, _, grid in plan]
@@ -207,7 +207,7 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
     return result
 
 
-def _default_replay() -> Callable:
+def default_replay() -> Callable:
     from punchcard import schemes
 
     # simulated purchases are built sorted, and only per-customer figures are summed
@@ -228,7 +228,7 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
     if isinstance(prep, str):
         return _skip(program, seed, n_draws, prep)
     base, block = prep
-    replay = replay or _default_replay()
+    replay = replay or default_replay()
     note(f"simulating {n_draws} draws of {len(base.cust):,} customers for "
          f"{len(program.schemes)} schemes, with their tornado and break-even lifts")
     dr = make_draws(base, seed, n_draws)

@@ -36,7 +36,7 @@ from punchcard.site.fmt import Formatter
 from punchcard.site.pages import Pages, assumption_label
 from punchcard.site.verdicts import kind_label, verdict
 from punchcard.site.resources import resource, templates_dir
-from punchcard.tune_site import SORT_SCRIPT, program_summary, tune_page
+from punchcard.site.tune import SORT_SCRIPT, program_summary, tune_page
 
 __all__ = ["FIGURES", "Linker", "Pages", "Site", "assumption_label", "build_date", "default_docs",
            "figure_columns", "figure_label", "format_figure", "lookup", "make_env", "overrides_dir",

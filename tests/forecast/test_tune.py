@@ -13,11 +13,12 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from punchcard import cli
-from punchcard import tune as T
 from punchcard.errors import PunchcardError
-from punchcard.program import Reward, Scheme, StampCardParams
-from punchcard.program.model import TuneRange
-from tests.test_real import REAL
+from punchcard.forecast import tune as T
+from punchcard.program import Reward, Scheme
+from punchcard.program.types import TuneRange
+from punchcard.schemes.stamp_card import StampCardParams
+from tests.helpers import fake_replay, program, real_file, scheme
 
 
 def card(stamps: int = 9, value: float = 49.0, cost: float | None = 14.0, head_start: int = 0,
@@ -108,7 +109,7 @@ schemes:
 @pytest.mark.slow
 def test_tune_on_cdnow_reproduces_the_build_and_publishes_its_pages(tmp_path) -> None:
     prog = tmp_path / "cdnow.yaml"
-    prog.write_text(CDNOW_TUNE.format(path=(REAL / "cdnow_master.csv").as_posix()), encoding="utf-8")
+    prog.write_text(CDNOW_TUNE.format(path=real_file("cdnow_master.csv").as_posix()), encoding="utf-8")
     site = tmp_path / "site"
     run = CliRunner().invoke
     assert run(cli.cli, ["build", str(prog), "--out", str(site), "--quiet"]).exit_code == 0
@@ -154,14 +155,14 @@ def test_tune_on_cdnow_reproduces_the_build_and_publishes_its_pages(tmp_path) ->
 
 def test_tune_rejects_an_unknown_scheme(tmp_path) -> None:
     prog = tmp_path / "cdnow.yaml"
-    prog.write_text(CDNOW_TUNE.format(path=(REAL / "cdnow_sample.csv").as_posix()), encoding="utf-8")
+    prog.write_text(CDNOW_TUNE.format(path=real_file("cdnow_sample.csv").as_posix()), encoding="utf-8")
     result = CliRunner().invoke(cli.cli, ["tune", str(prog), "--scheme", "tenth", "--out", str(tmp_path / "s")])
     assert result.exit_code == 1 and "no scheme with id 'tenth'" in result.output and "tenth-cd" in result.output
 
 
 def test_tune_block_is_validated_with_a_fix(tmp_path) -> None:
     prog = tmp_path / "p.yaml"
-    text = CDNOW_TUNE.format(path=(REAL / "cdnow_sample.csv").as_posix())
+    text = CDNOW_TUNE.format(path=real_file("cdnow_sample.csv").as_posix())
     prog.write_text(text.replace("stamps: [5, 13, 4]", "stamps: [13, 5]").replace("reward.value:", "reward.valu:"),
                     encoding="utf-8")
     result = CliRunner().invoke(cli.cli, ["validate", str(prog), "--no-data"])
@@ -170,22 +171,22 @@ def test_tune_block_is_validated_with_a_fix(tmp_path) -> None:
     assert "did you mean `reward.value`?" in result.output
 
 
-def test_elasticity_scales_each_variants_lift_by_its_generosity() -> None:
-    from punchcard import forecast as F
-    from punchcard.program import MemberDiscountParams, Range
-    from tests.test_forecast import fake_replay, program, scheme
-    from tests.test_model import cdnow_ledger
+def test_elasticity_scales_each_variants_lift_by_its_generosity(cdnow) -> None:
+    from punchcard.forecast.draws import make_draws
+    from punchcard.forecast.pipeline import prepare
+    from punchcard.program import Range
+    from punchcard.schemes.member_discount import MemberDiscountParams
 
     s = scheme(enrollment=0.5, visit_lift=Range(0.0, 0.04, 0.08))
     prog = program(s)
-    base, _ = F.prepare(prog, cdnow_ledger(), 7)
-    dr = F.make_draws(base, 7, 12)
+    base, _ = prepare(prog, cdnow, 7)
+    dr = make_draws(base, 7, 12)
     variants = [Scheme(id=f"d@rate={r}", name="d", kind="member_discount", params=MemberDiscountParams(rate=r),
                        assumptions=s.assumptions) for r in (0.05, 0.10)]
     gen = {"d@rate=0.05": 0.05, "d@rate=0.1": 0.10}
 
     def run(elasticity):
-        return T.forecast_variants(prog, base, dr, variants, gen, 0.05, fake_replay, F._LocalContext, elasticity, 7)
+        return T.forecast_variants(prog, base, dr, variants, gen, 0.05, fake_replay, elasticity, 7)
 
     plain, fixed = run(None), run(Range.fixed(1.0))
     # mean of the triangular (0, 0.04, 0.08) over 12 draws ≈ 0.04; without an elasticity both get it

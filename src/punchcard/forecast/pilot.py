@@ -10,8 +10,6 @@ count over ``w`` weeks is Y = min(N, K) with N ~ Poisson(λw) and K ~ Geometric(
 first two moments have closed forms; mixing them over customers and draws gives the
 population's mean and variance, heterogeneity and drop-out included. A visit lift δ
 multiplies λ by 1 + δ, as in the forecast.
-
-Later home: ``forecast/pilot.py`` (issue #13).
 """
 
 from __future__ import annotations

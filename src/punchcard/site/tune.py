@@ -1,6 +1,6 @@
 """The tune pages of the site: the frontier chart, the table of every variant, and the program page's summary.
 
-Reads only tune.json (``tune.py`` writes it). Later home: ``site/tune.py`` (issue #13).
+Reads only tune.json (``forecast/tune.py`` makes it).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Callable
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from punchcard import charts
-from punchcard.charts import MUTED, Chart, Theme, _chart, _figure
+from punchcard.site import charts
+from punchcard.site.charts import Chart, Theme, _chart, _figure
 
 Gettext = Callable[[str], str]
 

@@ -13,7 +13,6 @@ visit lift, net impact and its chance of paying. The answer is the efficient fro
 generosity against break-even lift, and — only with ``response.generosity_elasticity`` —
 the variant with the best expected net impact.
 
-Later home: ``forecast/tune.py`` (issue #13).
 """
 
 from __future__ import annotations
@@ -29,9 +28,8 @@ from numpy.random import PCG64, Generator
 
 from punchcard import __version__
 from punchcard.errors import PunchcardError
-from punchcard.program import Program, Range, Scheme
-from punchcard.program.keys import TUNABLE
-from punchcard.program.model import TuneRange
+from punchcard.program import Program, Range, Scheme, kinds
+from punchcard.program.types import TuneRange
 
 #: Values a range without a step is searched at (whole-number parameters: every whole number).
 DEFAULT_STEPS = 5
@@ -48,7 +46,7 @@ TUNE_SCHEMA_VERSION = 1
 
 
 def _whole(kind: str) -> dict[str, bool]:
-    return {name: whole for name, whole, _ in TUNABLE.get(kind, ())}
+    return {name: whole for name, whole, _ in kinds()[kind].tunable}
 
 
 def default_ranges(scheme: Scheme) -> dict[str, TuneRange]:
@@ -225,16 +223,16 @@ def _lift_scale(g: float, g0: float, eps: float) -> float:
 
 
 def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: dict[str, float], g0: float,
-                      replay: Callable, ctx_type: Any, elasticity: Range | None, seed: int) -> dict[str, dict]:
+                      replay: Callable, elasticity: Range | None, seed: int) -> dict[str, dict]:
     """Return each variant's forecast figures: summary, deadweight share and break-even visit lift.
 
     One batched evaluation holds every variant's main draws, its zero-lift deadweight draws
     and its break-even grid; Brent's method then refines every break-even together.
     """
-    from punchcard.batch import Job, evaluate
-    from punchcard.draws import draw_values, triangular
-    from punchcard.forecast import _summary
-    from punchcard.scenarios import BREAK_EVEN_GRID, SCENARIO_DRAWS, _break_even_all, _lift_job, _mean
+    from punchcard.forecast.batch import Job, evaluate
+    from punchcard.forecast.draws import draw_values, triangular
+    from punchcard.forecast.pipeline import scheme_summary
+    from punchcard.forecast.scenarios import BREAK_EVEN_GRID, SCENARIO_DRAWS, break_even_all, lift_job, mean_net
 
     draws = len(dr.base_total)
     n_sc, n_dw = min(draws, SCENARIO_DRAWS), min(draws, DEADWEIGHT_DRAWS)
@@ -257,17 +255,17 @@ def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: di
         grid_j = []
         for x in BREAK_EVEN_GRID:
             grid_j.append(len(jobs))
-            jobs.append(_lift_job(s, dr, n_sc, x))
+            jobs.append(lift_job(s, dr, n_sc, x))
         plan.append((s, main, zero, grid_j))
-    outs = evaluate(base, dr, jobs, replay, ctx_type)
-    known = [{x: _mean(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, g)}
+    outs = evaluate(base, dr, jobs, replay)
+    known = [{x: mean_net(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, g)}
              for _, _, _, g in plan]
     lo, hi = BREAK_EVEN_GRID[0], BREAK_EVEN_GRID[-1]
     ends = [(k[lo], k[hi]) for k in known]  # _break_even_all adds the points it evaluates
-    roots = _break_even_all(program, base, [p[0] for p in plan], dr, n_sc, replay, ctx_type, known)
+    roots = break_even_all(program, base, [p[0] for p in plan], dr, n_sc, replay, known)
     result = {}
     for (s, main, zero, _), root, (f_lo, f_hi) in zip(plan, roots, ends):
-        summ = _summary(program, dr, outs[main])
+        summ = scheme_summary(program, dr, outs[main])
         total = float(np.mean(outs[main].reward_cost[:n_dw]))
         on_base = float(np.mean(outs[zero].reward_cost))
         summ["deadweight_share"] = min(on_base / total, 1.0) if total > 0 else None
@@ -361,9 +359,9 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
     ``progress(message)`` is told when each phase starts; ``iterate(items, label)`` wraps the
     backtest's loop over the variants (a progress bar on a terminal).
     """
-    from punchcard import backtest
-    from punchcard.draws import make_draws
-    from punchcard.forecast import _default_replay, prepare
+    from punchcard.forecast.draws import make_draws
+    from punchcard.forecast.pipeline import default_replay, prepare
+    from punchcard.schemes import backtest
 
     note = progress or (lambda _m: None)
     by_id = {s.id: s for s in program.schemes}
@@ -371,7 +369,7 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
     if unknown:
         raise PunchcardError(f"{program.path}: no scheme with id {unknown[0]!r}. "
                              f"Use one of: {', '.join(by_id)}.")
-    chosen = [by_id[i] for i in scheme_ids] if scheme_ids else [s for s in program.schemes if s.kind in TUNABLE]
+    chosen = [by_id[i] for i in scheme_ids] if scheme_ids else [s for s in program.schemes if kinds()[s.kind].tunable]
     if not chosen:
         raise PunchcardError(f"{program.path}: none of its schemes has a reward to tune; "
                              "add a stamp card, points, tiers, discount, coupon, welcome or birthday scheme.")
@@ -383,7 +381,7 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
     if skipped is None:
         base, _block = prep
         dr = make_draws(base, seed, n_draws)
-        replay, ctx_type = _default_replay()
+        replay = default_replay()
     blocks = []
     for scheme in chosen:
         values, vs = variants(scheme)
@@ -397,7 +395,7 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
         fcs = None
         if skipped is None:
             note(f"{scheme.id}: forecast of {len(schemes)} variants × {n_draws} draws, with break-even lifts")
-            fcs = forecast_variants(program, base, dr, schemes, gen, gen[current], replay, ctx_type,
+            fcs = forecast_variants(program, base, dr, schemes, gen, gen[current], replay,
                                     program.response.generosity_elasticity, seed)
         blocks.append(tune_scheme(program, scheme, bts, fcs, settings, gen, values, current))
     el = program.response.generosity_elasticity

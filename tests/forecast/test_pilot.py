@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from numpy.random import PCG64, Generator
 
-from punchcard import forecast as F
-from punchcard import pilot as P
-from tests.test_forecast import program, scheme
-from tests.test_model import cdnow_ledger
+from punchcard.forecast import pilot as P
+from punchcard.forecast.draws import make_draws
+from punchcard.forecast.pipeline import prepare
+from tests.helpers import program, scheme
 
 
 def _simulate_counts(rng: Generator, lam: np.ndarray, p: np.ndarray, weeks: float) -> np.ndarray:
@@ -45,11 +45,11 @@ def test_count_moments_match_simulated_counts() -> None:
 
 
 @pytest.fixture(scope="module")
-def posterior():
+def posterior(cdnow):
     """The CDNOW sample's posterior draws of (λ, p), as the forecast makes them."""
     prog = program(scheme(enrollment=0.5, visit_lift=0.3))
-    base, block = F.prepare(prog, cdnow_ledger(), 20270101)
-    dr = F.make_draws(base, 20270101, P.MAX_DRAWS)
+    base, block = prepare(prog, cdnow, 20270101)
+    dr = make_draws(base, 20270101, P.MAX_DRAWS)
     return dr.lam, dr.p, base.weight, int(block["customers"])
 
 
