@@ -196,3 +196,13 @@ def test_elasticity_scales_each_variants_lift_by_its_generosity(cdnow) -> None:
     assert fixed["d@rate=0.05"]["net_impact"] == plain["d@rate=0.05"]["net_impact"]
     # the break-even is a property of the variant, not of the assumed response
     assert fixed["d@rate=0.1"]["break_even_visit_lift"] == plain["d@rate=0.1"]["break_even_visit_lift"]
+
+
+def test_a_card_no_bill_qualifies_for_has_no_generosity_and_stays_off_the_frontier() -> None:
+    amounts = np.array([10.0, 20.0])
+    ledger = type("L", (), {"tx": pl.DataFrame({"amount": amounts, "items": [1.0, 1.0]}),
+                            "start_day": 0, "end_day": 364, "n_customers": 1})()
+    g = T.generosity(card(min_purchase=50.0), T.bills(ledger))
+    assert math.isnan(g)
+    rows = [_row("a", g, 0.01), _row("b", 0.05, 0.08)]
+    assert T.frontier(rows) == ["b"]

@@ -161,18 +161,19 @@ def _current(scheme: Scheme, path: str) -> float:
 
 @dataclass(frozen=True)
 class Bills:
-    """What customers spend, for generosity: sorted bills (identified purchases) and totals."""
+    """What customers spend, for generosity: the bills of identified purchases and totals."""
 
-    sorted_amounts: np.ndarray  # positive bills of identified customers, ascending
-    tail_sums: np.ndarray  # sum of sorted_amounts[i:]
+    amounts: np.ndarray  # positive bills of identified customers
     item_price: float  # revenue per item
     annual_spend: float  # spend per identified customer per year
+    _means: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def mean_bill(self, at_least: float = 0.0) -> float:
-        """Return the mean of the bills of at least ``at_least`` (the bills that qualify)."""
-        i = int(np.searchsorted(self.sorted_amounts, at_least, side="left"))
-        n = len(self.sorted_amounts) - i
-        return float(self.tail_sums[i] / n) if n > 0 else float("nan")
+        """Return the mean of the bills of at least ``at_least`` (the bills that qualify; NaN when none)."""
+        if at_least not in self._means:
+            q = self.amounts[self.amounts >= at_least] if at_least > 0 else self.amounts
+            self._means[at_least] = float(np.mean(q)) if len(q) else float("nan")
+        return self._means[at_least]
 
 
 def bills(ledger) -> Bills:
@@ -180,12 +181,12 @@ def bills(ledger) -> Bills:
     amount = ledger.tx["amount"].to_numpy()
     items = ledger.tx["items"].to_numpy()
     pos = amount > 0
-    a = np.sort(amount[pos])
-    tails = np.concatenate([np.cumsum(a[::-1])[::-1], [0.0]])
+    a = amount[pos]
+    total = float(np.sum(a))
     n_items = float(np.sum(items[pos]))
     years = max((int(ledger.end_day) - int(ledger.start_day) + 1) / 365.25, 1 / 365.25)
-    return Bills(sorted_amounts=a, tail_sums=tails, item_price=float(np.sum(a)) / n_items if n_items > 0 else
-                 float("nan"), annual_spend=float(np.sum(a)) / max(ledger.n_customers, 1) / years)
+    return Bills(amounts=a, item_price=total / n_items if n_items > 0 else float("nan"),
+                 annual_spend=total / max(ledger.n_customers, 1) / years)
 
 
 def generosity(scheme: Scheme, b: Bills) -> float:
@@ -293,7 +294,8 @@ def _be_key(row: dict) -> float:
 def frontier(rows: list[dict]) -> list[str]:
     """Return the ids of the efficient variants, by generosity: none other is both at least as generous
     and needs at most the same lift to pay (better in one). Variants that never pay are left out."""
-    pts = [(r["generosity"], _be_key(r), r["id"]) for r in rows if _be_key(r) < math.inf]
+    pts = [(r["generosity"], _be_key(r), r["id"]) for r in rows
+           if _be_key(r) < math.inf and math.isfinite(r["generosity"])]  # no bill qualifies: no generosity
     out = []
     for g, b, i in pts:
         if not any((g2 >= g and b2 <= b) and (g2 > g or b2 < b) for g2, b2, _ in pts):
@@ -335,7 +337,8 @@ def tune_scheme(program: Program, scheme: Scheme, backtests: dict, forecasts: di
             "net_impact": fc.get("net_impact"),
             "probability_positive": fc.get("probability_positive"),
         })
-    rows.sort(key=lambda r: (r["generosity"], r["id"]))
+    rows.sort(key=lambda r: (not math.isfinite(r["generosity"]), r["generosity"] if math.isfinite(r["generosity"])
+                             else 0.0, r["id"]))
     forecasted = forecasts is not None
     front = frontier(rows) if forecasted else []
     lowest = lowest_at_each_generosity(rows) if forecasted else []

@@ -66,7 +66,8 @@ def _be_text(row: dict, f: Any, _: Gettext) -> str:
 
 def frontier_chart(div_id: str, block: dict, t: Theme, f: Any, _: Gettext) -> Chart:
     """Return the generosity–break-even chart: every variant, the frontier, the scheme as configured."""
-    rows = [r for r in block["variants"] if r.get("break_even_visit_lift") is not None]
+    rows = [r for r in block["variants"]
+            if r.get("break_even_visit_lift") is not None and r.get("generosity") is not None]
     front = [r for r in rows if r["on_frontier"]]
     hover = {r["id"]: f"<b>{escape(variant_label(r, f, _))}</b><br>{_('Generosity')}: {f.percent(r['generosity'], 1)}"
                       f"<br>{_('Break-even visit lift')}: {f.lift(r['break_even_visit_lift'], 1)}" for r in rows}
@@ -98,6 +99,11 @@ def frontier_chart(div_id: str, block: dict, t: Theme, f: Any, _: Gettext) -> Ch
                   fig, [_("Version"), _("Generosity"), _("Break-even visit lift")], table)
 
 
+def _num(x: Any) -> float | None:
+    """Return a figure as a float sort key (None when it is missing)."""
+    return None if x is None else float(x)
+
+
 def _cell(text: str, sort: float | str | None) -> dict:
     return {"text": text, "sort": "" if sort is None else (f"{sort:.10g}" if isinstance(sort, float) else sort)}
 
@@ -115,9 +121,9 @@ def variants_table(block: dict, f: Any, _: Gettext) -> dict:
         label = variant_label(r, f, _) + (" — " + _("as configured") if r["current"] else "")
         rows.append({"current": r["current"], "cells": [
             _cell(label, label),
-            _cell(f.percent(r["generosity"], 1), float(r["generosity"])),
-            _cell(f.percent(r["cost_share_of_revenue"], 1), float(r["cost_share_of_revenue"])),
-            _cell(f.percent(r["rewarded_within_year_share"], 0), float(r["rewarded_within_year_share"])),
+            _cell(f.percent(r["generosity"], 1), _num(r["generosity"])),
+            _cell(f.percent(r["cost_share_of_revenue"], 1), _num(r["cost_share_of_revenue"])),
+            _cell(f.percent(r["rewarded_within_year_share"], 0), _num(r["rewarded_within_year_share"])),
             _cell(f.percent(r["deadweight_share"], 0) if r.get("deadweight_share") is not None else "—",
                   None if r.get("deadweight_share") is None else float(r["deadweight_share"])),
             _cell(_be_text(r, f, _), float(be_sort) if (be is not None or r.get("break_even_beyond")) else None),
@@ -160,8 +166,8 @@ def answer(block: dict, tune: dict, f: Any, _: Gettext) -> list[str]:
                          "visit lift of %(be)s.") % {"current": variant_label(current, f, _),
                                                   "be": f.lift(current["break_even_visit_lift"], 1)})
         else:
-            better = [rows[i] for i in block["frontier"] if rows[i]["generosity"] >= current["generosity"]
-                      and rows[i]["break_even_visit_lift"] is not None]
+            better = [rows[i] for i in block["frontier"] if current.get("generosity") is not None
+                      and rows[i]["generosity"] >= current["generosity"] and rows[i]["break_even_visit_lift"] is not None]
             if better:
                 b = min(better, key=lambda r: (r["break_even_visit_lift"], r["id"]))
                 out.append(_("As configured (%(current)s) the scheme pays for itself at a visit lift of %(be)s; "
