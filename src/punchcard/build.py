@@ -296,7 +296,8 @@ def tune(path: Path, scheme_ids: list[str], options: BuildOptions, reporter: Rep
     with reporter.stage(f"{prog.id}: tuning"):
         result = plain(tuning.run(prog, ledger, scheme_ids=scheme_ids, seed=options.seed, draws=options.draws,
                                   fingerprint=fp, progress=reporter.step,
-                                  iterate=lambda items, label: reporter.iterate(items, label, length=len(items))))
+                                  iterate=lambda items, label: reporter.iterate(items, label, length=len(items)),
+                                  counter=reporter.counter))
     out_file = tune_path(path)
     text = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     tmp_file = out_file.with_name(out_file.name + ".tmp")

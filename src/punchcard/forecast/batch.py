@@ -273,13 +273,15 @@ def _idle_outcome(base: Base, dr: Draws, scheme: Scheme, replay: Callable
     return dr.idle[key]
 
 
-def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable) -> list[Outcomes]:
+def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable,
+             progress: Callable[[int, int], None] | None = None) -> list[Outcomes]:
     """Return every job's outcomes, simulating once per distinct (draws, world) and replaying once per scheme.
 
     The simulation (compiled, without the GIL, on every core) runs in a helper thread a few
     batches ahead of the replays, so the replays, which hold the GIL, overlap it. Each
     batch's numbers depend only on its members' random-number keys, so the result does
-    not depend on the timing.
+    not depend on the timing. ``progress(done, total)`` is told the member replays done
+    after each batch (a progress bar).
     """
     keyed: dict[bytes, list[int]] = {}
     for j, job in enumerate(jobs):
@@ -311,12 +313,17 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable) -> list[O
     worker = threading.Thread(target=produce, name="punchcard-simulate", daemon=True)
     worker.start()
     pool = ThreadPoolExecutor(workers(), thread_name_prefix="punchcard-replay") if workers() > 1 else None
+    work = [np.cumsum([0] + [len(r) * len(group.schemes) for r in group.rows]) for group, _ in groups]
+    total, done = int(sum(w[-1] for w in work)), 0
     try:
         while (item := q.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             g, e0, e1, sim = item
             groups[g][0].account(base, dr, e0, e1, sim, replay, pool)
+            if progress is not None:
+                done += int(work[g][e1] - work[g][e0])
+                progress(done, total)
     finally:
         stop.set()
         worker.join()

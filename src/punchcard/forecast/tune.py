@@ -224,7 +224,8 @@ def _lift_scale(g: float, g0: float, eps: float) -> float:
 
 
 def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: dict[str, float], g0: float,
-                      replay: Callable, elasticity: Range | None, seed: int) -> dict[str, dict]:
+                      replay: Callable, elasticity: Range | None, seed: int,
+                      progress: Callable[[int, int], None] | None = None) -> dict[str, dict]:
     """Return each variant's forecast figures: summary, deadweight share and break-even visit lift.
 
     One batched evaluation holds every variant's main draws, its zero-lift deadweight draws
@@ -258,7 +259,7 @@ def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: di
             grid_j.append(len(jobs))
             jobs.append(lift_job(s, dr, n_sc, x))
         plan.append((s, main, zero, grid_j))
-    outs = evaluate(base, dr, jobs, replay)
+    outs = evaluate(base, dr, jobs, replay, progress)
     known = [{x: mean_net(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, g)}
              for _, _, _, g in plan]
     lo, hi = BREAK_EVEN_GRID[0], BREAK_EVEN_GRID[-1]
@@ -278,6 +279,21 @@ def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: di
             summ.pop(k, None)
         result[s.id] = summ
     return result
+
+
+def _bar(counter: Callable[[str, int], Callable | None] | None, label: str) -> Callable[[int, int], None] | None:
+    """Return a (done, total) callback that makes its progress bar when first told the total."""
+    if counter is None:
+        return None
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = counter(label, total)
+        if state["bar"] is not None:
+            state["bar"](done, total)
+
+    return update
 
 
 # --- the answer -------------------------------------------------------------------------------
@@ -356,11 +372,12 @@ def tune_scheme(program: Program, scheme: Scheme, backtests: dict, forecasts: di
 
 def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: int, draws: int | None = None,
         fingerprint: str | None = None, progress: Callable[[str], None] | None = None,
-        iterate: Callable | None = None) -> dict:
+        iterate: Callable | None = None, counter: Callable[[str, int], Callable | None] | None = None) -> dict:
     """Return tune.json for the program: every tuned scheme's variants, frontier and best variant.
 
     ``progress(message)`` is told when each phase starts; ``iterate(items, label)`` wraps the
-    backtest's loop over the variants (a progress bar on a terminal).
+    backtest's loop over the variants and ``counter(label, total)`` makes a ``(done, total)``
+    callback for the forecast's batches (progress bars on a terminal).
     """
     from punchcard.forecast.draws import make_draws
     from punchcard.forecast.pipeline import default_replay, prepare
@@ -399,7 +416,8 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
         if skipped is None:
             note(f"{scheme.id}: forecast of {len(schemes)} variants × {n_draws} draws, with break-even lifts")
             fcs = forecast_variants(program, base, dr, schemes, gen, gen[current], replay,
-                                    program.response.generosity_elasticity, seed)
+                                    program.response.generosity_elasticity, seed,
+                                    _bar(counter, f"{scheme.id}: forecast"))
         blocks.append(tune_scheme(program, scheme, bts, fcs, settings, gen, values, current))
     el = program.response.generosity_elasticity
     return {"schema_version": TUNE_SCHEMA_VERSION, "punchcard_version": __version__,
