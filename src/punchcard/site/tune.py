@@ -130,7 +130,9 @@ def variants_table(block: dict, f: Any, _: Gettext) -> dict:
             _cell(f.money(net, 0) if net is not None else "—", None if net is None else float(net)),
             _cell(f.percent(r["probability_positive"], 0) if r.get("probability_positive") is not None else "—",
                   None if r.get("probability_positive") is None else float(r["probability_positive"])),
-            _cell(_("yes") if r.get("on_frontier") else "", 1.0 if r.get("on_frontier") else 0.0),
+            _cell(_("yes") if r.get("on_frontier") else (_("the lowest at its generosity")
+                                                        if r.get("lowest_at_generosity") else ""),
+                  2.0 if r.get("on_frontier") else (1.0 if r.get("lowest_at_generosity") else 0.0)),
         ]})
     return {"caption": _("Every version searched (select a heading to sort)"), "columns": columns, "rows": rows}
 
