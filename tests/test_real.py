@@ -78,3 +78,21 @@ def test_cdnow_builds_with_plausible_figures(tmp_path):
     # CDNOW is a cohort that mostly bought once: few customers reach a tenth CD
     assert 0.02 < card["rewarded_share"] < 0.5
     assert res["model"]["converged"] and res["forecast"]["skipped_reason"] is None
+
+    # The pilot plan of the recommended scheme, as results.json and the program page give it
+    pilot = res["pilot"]
+    best = min(res["schemes"], key=lambda s: s["rank"])
+    assert pilot["scheme"] == best["id"] and pilot["assumed_lift"] == pytest.approx(0.03)
+    assert (pilot["alpha"], pilot["power"]) == (0.05, 0.8)
+    # CDNOW's 23,570 customers, mostly one-off buyers: purchase counts vary far more than
+    # they average (a coefficient of variation above 2), so a 3 % lift needs more customers
+    # per group than the shop has at every length, and the smallest detectable lift is far above 3 %
+    assert pilot["coefficient_of_variation"] > 2
+    assert not pilot["feasible"] and pilot["customers_per_arm"] > res["data"]["customers"] // 2
+    # z² × 2σ²/Δ² ≈ 7.85 × 2 × CV² / (relative difference)²: a 3 % rate lift with CV above 2 needs over 50,000
+    assert pilot["customers_per_arm"] > 50_000
+    assert [r["weeks"] for r in pilot["min_detectable_lift"]] == [8, 13, 26, 52]
+    assert all(0.03 < r["lift"] < 5 for r in pilot["min_detectable_lift"])
+    page = (tmp_path / "site" / "cdnow" / "index.html").read_text(encoding="utf-8")
+    assert "How to test it before you commit" in page
+    assert f"{pilot['customers_per_arm']:,} customers in each group" in page

@@ -245,16 +245,87 @@ def _build_locked(loaded: list[tuple], options: BuildOptions, reporter: Reporter
                 + "\nFix the inputs (or drop --strict to publish with the warnings shown)."
             )
 
+    tunes = {}
+    for b in builds:
+        tune, why = current_tune(b.path, b.results["reproducibility"].get("fingerprint"))
+        if tune is not None:
+            tunes[b.results["program"]["id"]] = tune
+        elif why:
+            reporter.info(f"{b.path}: {why}")
+
     def fill(tmp: Path) -> None:
         with reporter.stage("rendering the site"):
             site.render_site([b.results for b in builds], tmp,
                                templates=options.templates,
                                self_contained=options.self_contained,
                                sources={b.results["program"]["id"]: b.path.resolve().parent
-                                        for b in builds})
+                                        for b in builds}, tunes=tunes)
 
     site.atomic_site(options.out, fill)
     return builds
+
+
+def tune_path(path: Path) -> Path:
+    """Return where `punchcard tune` keeps a program's results: beside the program file, ``<stem>.tune.json``."""
+    return path.with_name(path.stem + ".tune.json")
+
+
+def current_tune(path: Path, fingerprint: str | None) -> tuple[dict | None, str | None]:
+    """Return a program's tune results when they were made from the same inputs as the build, else why not.
+
+    (None, None) when there are none; (None, reason) when they are unreadable or stale.
+    """
+    tp = tune_path(path)
+    if not tp.is_file():
+        return None, None
+    try:
+        tune = json.loads(tp.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"{tp.name} is unreadable ({exc}); run `punchcard tune {path}` again"
+    if not isinstance(tune, dict) or tune.get("fingerprint") != fingerprint:
+        return None, (f"{tp.name} was made from other inputs (program, sales data, seed or draws) and is "
+                      f"not shown; run `punchcard tune {path}` again")
+    return tune, None
+
+
+def tune(path: Path, scheme_ids: list[str], options: BuildOptions, reporter: Reporter = QUIET) -> tuple[Path, bool]:
+    """Tune a program's schemes; write ``<stem>.tune.json`` beside it and, when ``options.out`` holds this
+    program built from the same inputs, its tune pages. Return the tune file and whether the site was updated.
+    """
+    import tempfile
+
+    from punchcard import ingest
+    from punchcard.forecast import tune as tuning
+    from punchcard.program import load_program
+    from punchcard.results.document import plain
+    from punchcard.site.render import Site
+
+    prog = load_program(path)
+    fp = _fingerprint(prog, options)
+    with reporter.stage(f"{prog.id}: reading sales"):
+        ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
+    with reporter.stage(f"{prog.id}: tuning"):
+        result = plain(tuning.run(prog, ledger, scheme_ids=scheme_ids, seed=options.seed, draws=options.draws,
+                                  fingerprint=fp, progress=reporter.step,
+                                  iterate=lambda items, label: reporter.iterate(items, label, length=len(items)),
+                                  counter=reporter.counter))
+    out_file = tune_path(path)
+    text = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    tmp_file = out_file.with_name(out_file.name + ".tmp")
+    tmp_file.write_text(text, encoding="utf-8")
+    tmp_file.replace(out_file)
+    prev = previous_results(options.out).get(prog.id)
+    if prev is None or prev.get("reproducibility", {}).get("fingerprint") != fp:
+        return out_file, False
+    result = json.loads(text)
+    with tempfile.TemporaryDirectory(dir=options.out) as tmp:  # render beside the site, then move in
+        Site(prev, options.templates, None, path.resolve().parent, result).write_pages(Path(tmp))
+        src = Path(tmp) / prog.id
+        for f in sorted(p for p in src.rglob("*") if p.is_file()):
+            dest = options.out / prog.id / f.relative_to(src)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            f.replace(dest)
+    return out_file, True
 
 
 def summary(builds: list[ProgramBuild], out: Path) -> dict:

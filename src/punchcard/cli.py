@@ -161,6 +161,48 @@ def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
                    err=True)
 
 
+@cli.command(context_settings=CONTEXT, short_help="Search a scheme's parameters: the efficient versions.")
+@click.argument("program", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--scheme", "schemes", multiple=True, metavar="ID",
+              help="Tune only this scheme (repeatable; default: every scheme with a reward).")
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("site"), show_default=True, envvar="PUNCHCARD_OUT",
+              help="Site whose tune pages are refreshed when it holds this program built from the same "
+                   "inputs. [env: PUNCHCARD_OUT]")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+              envvar="PUNCHCARD_SEED", help="Seed for every random draw. [env: PUNCHCARD_SEED]")
+@click.option("--draws", type=click.IntRange(1, 100000), default=None, envvar="PUNCHCARD_DRAWS",
+              help="Monte Carlo draws (default: the program's forecast.draws). [env: PUNCHCARD_DRAWS]")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, envvar="PUNCHCARD_TEMPLATES",
+              help="Folder of templates overriding the packaged ones by name. [env: PUNCHCARD_TEMPLATES]")
+@click.option("-q", "--quiet", is_flag=True, envvar="PUNCHCARD_QUIET", help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each stage with its timing.")
+def tune(program: Path, schemes: tuple[str, ...], out: Path, seed: int, draws: int | None,
+         templates: Path | None, quiet: bool, verbose: bool) -> None:
+    """Search the parameters of a program's schemes: the efficient versions, and the best one.
+
+    \b
+    Examples:
+        punchcard tune programs/kaffebar-oslo.yaml
+        punchcard tune programs/kaffebar-oslo.yaml --scheme tiende-gratis
+
+    Each scheme's `tune:` block (or its kind's defaults, docs/forecast.md §7) gives the values
+    searched. The results go to PROGRAM.tune.json beside the program file, where
+    `punchcard build` finds them, and to the tune pages of the site in --out.
+    """
+    from punchcard.build import BuildOptions, tune as run_tune
+    from punchcard.progress import Reporter
+
+    reporter = Reporter(quiet=quiet, verbose=verbose)
+    options = BuildOptions(out=out, seed=seed, draws=draws, templates=templates)
+    path, published = run_tune(program, list(schemes), options, reporter)
+    if published:
+        reporter.info(f"Tuned {program}: {path} and {out}/ updated")
+    else:
+        reporter.info(f"Tuned {program}: wrote {path}; run `punchcard build` to put it on the site")
+
+
 @cli.command(context_settings=CONTEXT, short_help="Check program files and read their sales data.")
 @click.argument("programs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--no-data", is_flag=True, help="Check the program files only, not their sales data.")

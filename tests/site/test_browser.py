@@ -110,3 +110,20 @@ def test_chart_toolbar_shows_on_hover_only_and_covers_no_data(browser, site):
     plot = figure.locator(".nsewdrag").first.bounding_box()  # the plot area
     assert toolbar["y"] + toolbar["height"] <= plot["y"] + 1
     page.close()
+
+
+def test_tune_table_sorts_by_a_heading_without_a_framework(browser, site):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto((site / "kaffebar-oslo/tune/tiende-gratis.html").as_uri(), wait_until="load")
+    cells = page.locator("table.variants tbody tr td:nth-child(6)")  # break-even visit lift
+    heading = page.locator("table.variants thead th:nth-child(6) button")
+
+    def keys() -> list[float]:
+        return [float(cells.nth(i).get_attribute("data-sort")) for i in range(cells.count())]
+
+    assert cells.count() == 35
+    heading.click()
+    assert keys() == sorted(keys())
+    heading.click()  # a second click sorts the other way
+    assert keys() == sorted(keys(), reverse=True)
+    page.close()

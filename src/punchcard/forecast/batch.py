@@ -60,10 +60,27 @@ class Outcomes:
         return gm * (self.revenue - base_total) - self.reward_cost - fixed_cost(program, self.members)
 
 
+# The world vector's stamp-card fields (goal gradient onwards) change the simulated
+# purchases only through the goal gradient and the head start's endowed progress: without
+# either, a stamp card of any size buys like any other scheme, so those fields are left out
+# of the key and variants of a card (`punchcard tune`) share one simulation.
+_STAMP_FIELDS = slice(3, None)
+_NO_STAMP_EFFECT = np.array([0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def _sim_world(world: np.ndarray) -> np.ndarray:
+    """Return the part of a world vector that decides the simulated purchases."""
+    gg, head_start, endow = world[3], world[9], world[10]
+    if gg == 0.0 and (head_start == 0.0 or endow == 0.0):
+        world = world.copy()
+        world[_STAMP_FIELDS] = _NO_STAMP_EFFECT
+    return world
+
+
 def _sim_key(job: Job) -> bytes:
     """Return what decides a job's simulated purchases: draws, worlds and bias (not enrollment or redemption)."""
     bias = job.scheme.assumptions.frequency_bias
-    spec = np.array([np.append(world_vector(job.scheme, v), bias) for v in job.values])
+    spec = np.array([np.append(_sim_world(world_vector(job.scheme, v)), bias) for v in job.values])
     return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
 
 
@@ -256,13 +273,15 @@ def _idle_outcome(base: Base, dr: Draws, scheme: Scheme, replay: Callable
     return dr.idle[key]
 
 
-def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable) -> list[Outcomes]:
+def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable,
+             progress: Callable[[int, int], None] | None = None) -> list[Outcomes]:
     """Return every job's outcomes, simulating once per distinct (draws, world) and replaying once per scheme.
 
     The simulation (compiled, without the GIL, on every core) runs in a helper thread a few
     batches ahead of the replays, so the replays, which hold the GIL, overlap it. Each
     batch's numbers depend only on its members' random-number keys, so the result does
-    not depend on the timing.
+    not depend on the timing. ``progress(done, total)`` is told the member replays done
+    after each batch (a progress bar).
     """
     keyed: dict[bytes, list[int]] = {}
     for j, job in enumerate(jobs):
@@ -294,12 +313,17 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable) -> list[O
     worker = threading.Thread(target=produce, name="punchcard-simulate", daemon=True)
     worker.start()
     pool = ThreadPoolExecutor(workers(), thread_name_prefix="punchcard-replay") if workers() > 1 else None
+    work = [np.cumsum([0] + [len(r) * len(group.schemes) for r in group.rows]) for group, _ in groups]
+    total, done = int(sum(w[-1] for w in work)), 0
     try:
         while (item := q.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             g, e0, e1, sim = item
             groups[g][0].account(base, dr, e0, e1, sim, replay, pool)
+            if progress is not None:
+                done += int(work[g][e1] - work[g][e0])
+                progress(done, total)
     finally:
         stop.set()
         worker.join()

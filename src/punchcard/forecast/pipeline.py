@@ -26,6 +26,7 @@ from punchcard.forecast.batch import Job, Outcomes, evaluate
 from punchcard.forecast.draws import THIN, Draws, draw_values, make_draws, sample_customers
 from punchcard.messages import Message, message_dict, nmessage
 from punchcard.ingest import Ledger
+from punchcard.forecast.pilot import plans
 from punchcard.program import Program, Scheme
 from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
 from punchcard.forecast.scenarios import (
@@ -46,6 +47,7 @@ class ForecastOutput:
     schemes: dict[str, dict] | None
     run: dict
     skipped_reason: str | None
+    pilots: dict[str, dict] | None = None  # each scheme's pilot plan (pilot.py); results keep the recommended one's
 
 
 # --- preparation ------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def _histogram(values: np.ndarray, bins: int = 20) -> list[dict]:
     return [{"x0": float(edges[i]), "x1": float(edges[i + 1]), "count": int(counts[i])} for i in range(bins)]
 
 
-def _summary(program: Program, dr: Draws, o: Outcomes) -> dict:
+def scheme_summary(program: Program, dr: Draws, o: Outcomes) -> dict:
     """Return the per-draw summary of one scheme's main run (everything but break-even and tornado)."""
     draws = len(dr.base_total)
     rev, reward, members = o.revenue, o.reward_cost, o.members
@@ -193,7 +195,7 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
                 jobs.append(lift_job(s, dr, n_sc, x))
         plan.append((s, main, torn, grid))
     outs = evaluate(base, dr, jobs, replay)
-    result = {s.id: _summary(program, dr, outs[main]) for s, main, _, _ in plan}
+    result = {s.id: scheme_summary(program, dr, outs[main]) for s, main, _, _ in plan}
     if scenarios:
         known = [{x: mean_net(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, grid)}
                  for _, _, _, grid in plan]
@@ -205,7 +207,7 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
     return result
 
 
-def _default_replay() -> Callable:
+def default_replay() -> Callable:
     from punchcard import schemes
 
     # simulated purchases are built sorted, and only per-customer figures are summed
@@ -226,12 +228,15 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
     if isinstance(prep, str):
         return _skip(program, seed, n_draws, prep)
     base, block = prep
-    replay = replay or _default_replay()
+    replay = replay or default_replay()
     note(f"simulating {n_draws} draws of {len(base.cust):,} customers for "
          f"{len(program.schemes)} schemes, with their tornado and break-even lifts")
     dr = make_draws(base, seed, n_draws)
     schemes = forecast_schemes(program, base, list(program.schemes), dr, replay)
     mean_w = float(np.sum(base.weight) / len(base.weight))
+    note("planning the pilot")
+    pilots = plans(dr.lam, dr.p, base.weight, {s.id: float(s.assumptions.visit_lift.likely) for s in program.schemes},
+                   int(block["customers"]))
     return ForecastOutput(model=block, schemes=schemes,
                           run=_run_block(program, seed, n_draws, int(len(base.cust)), mean_w, None),
-                          skipped_reason=None)
+                          skipped_reason=None, pilots=pilots)

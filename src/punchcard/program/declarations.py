@@ -11,8 +11,8 @@ from punchcard.program.containers import Key, _List, _Obj, _Range
 from punchcard.program.kinds import kinds
 from punchcard.program.converters import SLUG, _currency, _encoding, _locale, _slug_hint
 from punchcard.program.types import (
-    Business, FixedCosts, ForecastSettings, Reward, Sales, SalesFormat,
-    SiteSettings, Tier,
+    Business, FixedCosts, ForecastSettings, Response, Reward, Sales, SalesFormat,
+    SiteSettings, Tier, TuneRange,
 )
 from punchcard.program.problems import INVALID, _show
 from punchcard.program.value_types import (Allowance, Bool, _Date, _Image, Num, _SalesPaths, Str,
@@ -215,7 +215,36 @@ SCHEME_COMMON = (
     Key("description", Str(example='"…"'), "A sentence or two shown with the scheme.", None),
     Key("assumptions", ASSUMPTIONS, "Overrides of the program's assumptions for this scheme.", {}),
 )
-_COMMON_NAMES = frozenset(k.name for k in SCHEME_COMMON)
+_COMMON_NAMES = frozenset(k.name for k in SCHEME_COMMON) | {"tune"}
+
+
+# --- `tune:` (punchcard tune): the parameters a kind lets `tune` search (``Kind.tunable``) ---
+
+
+def _tune_range_order(values: dict, nodes: dict, node: yaml.Node, path: str, ctx: _Ctx) -> None:
+    for name, vals in values.items():
+        if vals is None:
+            continue
+        if len(vals) > 3:
+            ctx.report(nodes[name], f"{path}.{name}", f"expected [min, max] or [min, max, step], found "
+                       f"{len(vals)} numbers", f"write e.g. `{name}: [{vals[0]}, {vals[1]}]`")
+        elif vals[0] > vals[1]:
+            ctx.report(nodes[name], f"{path}.{name}", f"the range ends ({vals[1]}) below its start ({vals[0]})",
+                       f"write the smaller number first: `{name}: [{vals[1]}, {vals[0]}]`")
+        elif len(vals) == 3 and vals[2] <= 0:
+            ctx.report(nodes[name], f"{path}.{name}", f"the step must be above 0, found {vals[2]}",
+                       f"write e.g. `{name}: [{vals[0]}, {vals[1]}, 1]`")
+
+
+def _tune_key(tunable: tuple[tuple[str, bool, str], ...]) -> Key:
+    """Return the `tune:` key of a kind whose ``tunable`` parameters are (path, whole numbers only, what it is)."""
+    keys = tuple(Key(name, _List(Num(0, integer=whole, example=1), min_items=2, what="[min, max, step] list"),
+                     doc + " Searched from min to max by step.", None)
+                 for name, whole, doc in tunable)
+    return Key("tune", _Obj(keys, build=lambda d: {k: TuneRange(*v) for k, v in d.items() if v is not None},
+                            checks=(_tune_range_order,), what="mapping of parameters to [min, max, step]"),
+               "Parameters `punchcard tune` searches, each `[min, max]` or `[min, max, step]` "
+               "(none: the kind's defaults, docs/forecast.md §7).", None)
 
 
 def _scheme_builder(kind: str) -> Callable[[dict], dict]:
@@ -233,7 +262,8 @@ class _SchemeType(_Type):
     """A scheme mapping: its `kind` decides which keys are valid."""
 
     def objects(self) -> dict[str, _Obj]:
-        return {kind: _Obj(SCHEME_COMMON + spec.keys, build=_scheme_builder(kind),
+        return {kind: _Obj(SCHEME_COMMON + spec.keys + ((_tune_key(spec.tunable),) if spec.tunable else ()),
+                           build=_scheme_builder(kind),
                            checks=spec.checks, schema_extra=spec.schema_extra)
                 for kind, spec in kinds().items()}
 
@@ -280,6 +310,13 @@ PROGRAM = _Obj((
         "a scheme's own `assumptions` override them.", {}),
     Key("forecast", FORECAST, "Monte Carlo settings.", {}),
     Key("site", SITE, "Branding of the generated site.", {}),
+    Key("response", _Obj((
+        Key("generosity_elasticity", _Range(Num(0)),
+            "How the visit lift grows with generosity: lift = visit_lift × (generosity ÷ the "
+            "scheme's own)^elasticity. An assumption with no default; `punchcard tune` names a "
+            "single best variant only when it is given.", None),
+    ), build=lambda d: Response(**d), what="mapping of response assumptions"),
+        "How members respond to a more generous scheme (used by `punchcard tune`).", {}),
     Key("schemes", _List(_SchemeType(), unique="id", what="list of schemes", max_items=100,
                          max_hint="a decision compares a handful of schemes; split them into "
                          "several program files"),

@@ -54,6 +54,9 @@ class Kind:
     # a card the forecast's goal-gradient state machine runs for: params -> {stamps, counter,
     # min_purchase, head_start} (forecast.worlds); None: members' behaviour follows the lifts only
     card: Callable[[Any], dict] | None = None
+    # the parameters `punchcard tune` may search: (path in the scheme, whole numbers only, what it is);
+    # the `tune:` key of the program file is built from them (forecast/tune.py has the defaults)
+    tunable: tuple[tuple[str, bool, str], ...] = ()
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from punchcard.errors import PunchcardError
 from punchcard.program.converters import SLUG, _locale, _slugify
 from punchcard.program.declarations import PROGRAM
 from punchcard.program.limits import expansion_problem, nesting_problem, size_problem
-from punchcard.program.types import Assumptions, ForecastSettings, Program, Scheme, SiteSettings
+from punchcard.program.types import Assumptions, ForecastSettings, Program, Response, Scheme, SiteSettings
 from punchcard.program.problems import INVALID, Problem, _report, _show
 from punchcard.program.yaml_marks import _Ctx, _find
 
@@ -118,11 +118,12 @@ def _assemble(path: Path, draft: dict, unchecked: tuple[str, ...] = ()) -> Progr
     schemes = tuple(
         Scheme(id=s["id"], name=s.get("name") or s["id"], kind=s["kind"], params=s["params"],
                assumptions=replace(defaults, **s.get("assumptions", {})),
-               description=s.get("description"))
+               description=s.get("description"), tune=s.get("tune"))
         for s in draft["schemes"])
     return Program(
         path=path, id=program_id, name=draft.get("name") or program_id,
         locale=draft.get("locale", _locale("en-GB")), currency=draft["currency"],
         sales=draft["sales"], business=draft["business"], schemes=schemes,
         assumptions=defaults, forecast=draft.get("forecast") or ForecastSettings(),
-        site=draft.get("site") or SiteSettings(), unchecked=unchecked)
+        site=draft.get("site") or SiteSettings(), unchecked=unchecked,
+        response=draft.get("response") or Response())

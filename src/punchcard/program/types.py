@@ -113,6 +113,15 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class TuneRange:
+    """One parameter's search range for `punchcard tune`: min, max and step (None: see forecast/tune.py)."""
+
+    min: float
+    max: float
+    step: float | None = None
+
+
+@dataclass(frozen=True)
 class Scheme:
     id: str
     name: str
@@ -120,6 +129,14 @@ class Scheme:
     params: Any  # the frozen dataclass of its kind (``KIND.params`` in schemes/<kind>.py)
     assumptions: Assumptions = Assumptions()
     description: str | None = None
+    tune: dict[str, TuneRange] | None = None  # parameter path → range (None: the kind's defaults)
+
+
+@dataclass(frozen=True)
+class Response:
+    """How members' response grows with the scheme's generosity (an assumption, off unless given)."""
+
+    generosity_elasticity: Range | None = None
 
 
 @dataclass(frozen=True)
@@ -138,3 +155,4 @@ class Program:
     # business and assumption keys still marked `# TODO: check` (as `punchcard init` writes
     # its defaults): the site says at the top that it is built on values nobody checked
     unchecked: tuple[str, ...] = ()
+    response: Response = Response()

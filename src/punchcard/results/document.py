@@ -182,6 +182,11 @@ def build_results(
             "forecast": fc,
         })
     rank_schemes(schemes)
+    pilot = None
+    if forecast is not None and forecast.pilots and schemes:
+        best = min(schemes, key=lambda s: s["rank"])
+        if best["id"] in forecast.pilots:
+            pilot = {"scheme": best["id"], **forecast.pilots[best["id"]]}
     run = dict(forecast.run) if forecast is not None and forecast.run else {}
     run.setdefault("seed", seed)
     run["skipped_reason"] = forecast.skipped_reason if forecast is not None else (
@@ -196,6 +201,7 @@ def build_results(
         "model": forecast.model if forecast is not None else None,
         "forecast": run,
         "schemes": schemes,
+        "pilot": pilot,
         "warnings": warnings,
         "warnings_detail": [message_dict(w) or {"msgid": str(w), "params": {}} for w in warnings],
         "reproducibility": {

@@ -132,6 +132,7 @@ KIND = Kind(
         COST,
         Key("window_days", DAYS, "Days after the birthday the voucher can be used.", 30),
     ),
+    tunable=(("value", False, "Voucher value (an explicit `cost` scales with it)."),),
     replay=replay,
     label=N_("Birthday reward"),
     summary=summary,

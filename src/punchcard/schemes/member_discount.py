@@ -91,6 +91,7 @@ KIND = Kind(
             "Pay the discount as credit at the next purchase instead of at once.", False),
         Key("expiry_days", DAYS, "Days cashback credit stays valid (none = never).", None),
     ),
+    tunable=(("rate", False, "Discount as a share of the bill."),),
     replay=replay,
     label=N_("Member discount"),
     summary=summary,

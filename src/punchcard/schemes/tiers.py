@@ -154,6 +154,8 @@ KIND = Kind(
         Key("tiers", TIERS, "The tiers (sorted by `min_spend` when read)."),
         WINDOW_MONTHS,
     ),
+    tunable=(("min_spend_scale", False, "Factor applied to every tier's `min_spend` (the thresholds)."),
+             ("discount_scale", False, "Factor applied to every tier's `discount`.")),
     replay=replay,
     label=N_("Tiers"),
     summary=summary,

@@ -103,6 +103,7 @@ KIND = Kind(
             "A customer is new if first seen at least this many days after the data starts.",
             90),
     ),
+    tunable=(("value", False, "Voucher value (an explicit `cost` scales with it)."),),
     replay=replay,
     label=N_("Welcome offer"),
     summary=summary,

@@ -66,7 +66,57 @@ class Pages:
                 "charts": chart_list, "tables": self._comparison(), "warnings": self._warnings(),
                 "period": (f.date(self.res["data"]["first_date"]), f.date(self.res["data"]["last_date"])),
                 "overview": self._overview(), "forecast_skipped": None if forecasted else self.skip_reason,
-                "changes": self._changes()}
+                "changes": self._changes(), "pilot": self._pilot()}
+
+    def _pilot(self) -> dict | None:
+        """Return the pilot plan of the recommended scheme: what a randomised test needs and can show."""
+        pl = self.res.get("pilot")
+        if not pl:
+            return None
+        _, f = self._, self.fmt
+        names = {s["id"]: s["name"] for s in self.schemes}
+        lift = pl["assumed_lift"]
+        values = {"scheme": names.get(pl.get("scheme"), pl.get("scheme", "")), "lift": _signed_share(f, lift),
+                  "n": f.number(pl["customers_per_arm"]), "weeks": f.number(pl["weeks"]),
+                  "customers": f.number(pl["customers_available"]),
+                  "cv": f.number(pl.get("coefficient_of_variation"), 1),
+                  "power": f.percent(pl["power"], 0), "alpha": f.percent(pl["alpha"], 0)}
+        mdl = [r for r in pl.get("min_detectable_lift") or [] if r.get("lift") is not None]
+        if pl["customers_per_arm"] is None:
+            sentences = [_("The forecast assumes members visit no more often than today, so a pilot of "
+                           "“%(scheme)s” has no visit lift to detect.") % values]
+        elif pl["feasible"]:
+            sentences = [_("To see the assumed %(lift)s visit lift of “%(scheme)s”, a randomised pilot needs "
+                           "%(n)s customers as members and %(n)s in a held-out control group for %(weeks)s "
+                           "weeks (%(power)s power, %(alpha)s two-sided test).") % values]
+        else:
+            sentences = [_("Your %(customers)s customers are too few to show the assumed %(lift)s visit lift "
+                           "of “%(scheme)s” in a pilot of up to a year: the number of purchases varies "
+                           "greatly from customer to customer (coefficient of variation %(cv)s), so a "
+                           "randomised pilot would need %(n)s customers in each group.") % values]
+        if pl["customers_per_arm"] is None or not pl["feasible"]:
+            if mdl:
+                best = min(mdl, key=lambda r: r["lift"])
+                sentences.append(_("With all your customers, a pilot of %(weeks)s weeks could detect a visit lift "
+                                   "of %(mdl)s or more. Short of that, a pilot still shows how many customers "
+                                   "join and how many rewards are claimed.")
+                                 % {"weeks": f.number(best["weeks"]), "mdl": _signed_share(f, best["lift"])})
+            else:
+                sentences.append(_("A pilot still shows how many customers join and how many rewards are claimed."))
+        need = {r["weeks"]: r["customers_per_arm"] for r in pl.get("customers_needed") or []}
+        lifts = {r["weeks"]: r["lift"] for r in pl.get("min_detectable_lift") or []}
+        rows = []
+        for w in sorted(set(need) | set(lifts)):
+            n = need.get(w)
+            mde = lifts.get(w)
+            rows.append([f.number(w), f.number(n) if n is not None else "—",
+                         _signed_share(f, mde) if mde is not None else (_("more than %(max)s")
+                                                                       % {"max": _signed_share(f, 5.0)}
+                                                                       if w in lifts else "—")])
+        table = self._table(_("Pilot length, customers needed and the smallest lift it can show"),
+                            [_("Weeks"), _("Customers needed per group for the assumed lift"),
+                             _("Smallest visit lift detectable with all your customers")], rows, "pilot")
+        return {"sentences": sentences, "table": table}
 
     def _warnings(self) -> list[str]:
         """Return the build's warnings in the page's language (from ``warnings_detail`` when present)."""
@@ -348,6 +398,11 @@ class Pages:
         inputs = [[i["path"], i["sha256"], f.number(i["rows"])] for i in self.res.get("inputs") or []]
         return {"table": self._table(_("Reproducibility"), [_("Item"), _("Value")], rows, "repro"),
                 "inputs": self._table(_("Input files"), [_("File"), "SHA-256", _("Rows")], inputs, "inputs")}
+
+
+def _signed_share(f: Formatter, x: float) -> str:
+    """Return a lift as a signed percentage, one decimal below 10 % (``+4 %``, ``+2,5 %``)."""
+    return f.lift(x, 1 if abs(x) < 0.1 and round(x * 100, 1) != round(x * 100) else 0)
 
 
 # Assumptions that are shares (printed as percentages, like the gross margin beside them)

@@ -38,6 +38,7 @@ from punchcard.site.fmt import Formatter
 from punchcard.site.pages import Pages, assumption_label
 from punchcard.site.verdicts import kind_label, verdict
 from punchcard.site.resources import resource, templates_dir
+from punchcard.site.tune import SORT_SCRIPT, program_summary, tune_page
 
 __all__ = ["FIGURES", "Linker", "Pages", "Site", "assumption_label", "build_date", "default_docs",
            "figure_columns", "figure_label", "format_figure", "lookup", "make_env", "overrides_dir",
@@ -83,11 +84,12 @@ class Linker:
         """Return the URL of ``kind`` (program, scheme, customers, method, json, csv, asset, logo, home)."""
         if self.inline:
             anchors = {"program": "#overview", "scheme": f"#scheme-{arg}", "customers": "#customers",
-                       "method": "#method"}
+                       "method": "#method", "tune": f"#tune-{arg}"}
             return anchors.get(kind) or self.data.get(kind, "")
         base = f"{self.up}{self.pid}/"
         paths = {"program": "index.html", "scheme": f"schemes/{arg}.html", "customers": "customers.html",
-                 "method": "method.html", "json": "results.json", "csv": "results.csv", "logo": arg}
+                 "method": "method.html", "json": "results.json", "csv": "results.csv", "logo": arg,
+                 "tune": f"tune/{arg}.html", "tune_json": "tune.json"}
         if kind in paths:
             return base + paths[kind]
         if kind == "asset":
@@ -100,15 +102,18 @@ class Linker:
 # --- public entry point ----------------------------------------------------------------------
 
 def render_site(results: list[dict], out: Path, *, templates: Path | None = None, self_contained: bool = False,
-                docs: dict[str, str] | None = None, sources: dict[str, Path] | None = None) -> list[Path]:
+                docs: dict[str, str] | None = None, sources: dict[str, Path] | None = None,
+                tunes: dict[str, dict] | None = None) -> list[Path]:
     """Write the whole site for ``results`` into ``out`` and return the files written, sorted.
+
+    ``tunes`` holds the tune.json of programs that have one (`punchcard tune`), by program id.
 
     A broken override in ``templates`` (a syntax error, a name the page does not have, a
     file that is not UTF-8) is an error naming the file and line, not a traceback.
     """
     try:
         return _render_site(results, out, templates=templates, self_contained=self_contained,
-                            docs=docs, sources=sources)
+                            docs=docs, sources=sources, tunes=tunes)
     except (TemplateError, UnicodeDecodeError) as exc:
         if templates is None:
             raise  # a packaged template is broken: a bug, reported as one
@@ -143,7 +148,8 @@ def template_error(exc: Exception, templates: Path) -> PunchcardError:
 
 
 def _render_site(results: list[dict], out: Path, *, templates: Path | None, self_contained: bool,
-                 docs: dict[str, str] | None, sources: dict[str, Path] | None) -> list[Path]:
+                 docs: dict[str, str] | None, sources: dict[str, Path] | None,
+                 tunes: dict[str, dict] | None) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -153,7 +159,7 @@ def _render_site(results: list[dict], out: Path, *, templates: Path | None, self
     written += _write_assets(out, css)
     for res in results:
         source = (sources or {}).get(res["program"]["id"])
-        site = Site(res, templates, docs, source)
+        site = Site(res, templates, docs, source, (tunes or {}).get(res["program"]["id"]))
         written += site.write_pages(out)
         if self_contained:  # also, beside the pages (the option's help: "Also write …")
             written.append(site.write_self_contained(out, css))
@@ -238,8 +244,10 @@ def build_date(fmt: Formatter | None) -> str | None:
 class Site:
     """Everything needed to render one program: formatter, environment, charts and page data."""
 
-    def __init__(self, res: dict, templates: Path | None, docs: dict[str, str] | None, source: Path | None):
+    def __init__(self, res: dict, templates: Path | None, docs: dict[str, str] | None, source: Path | None,
+                 tune: dict | None = None):
         self.res = res
+        self.tune = tune
         prog = res["program"]
         self.pid = prog["id"]
         self.fmt = Formatter(prog["locale"], prog["currency"])
@@ -259,6 +267,8 @@ class Site:
         """Write the program's pages and downloads under ``out/<id>/``; return their paths."""
         root = out / self.pid
         (root / "schemes").mkdir(parents=True, exist_ok=True)
+        if self.tune is not None:
+            (root / "tune").mkdir(exist_ok=True)
         files: list[Path] = []
         logo_name = None
         if self.logo is not None:
@@ -272,7 +282,11 @@ class Site:
             files.append(root / rel)
         (root / "results.json").write_text(results_json(self.res), encoding="utf-8")
         (root / "results.csv").write_bytes(results_csv(self.res, self.fmt).encode("utf-8-sig"))
-        return files + [root / "results.json", root / "results.csv"]
+        files += [root / "results.json", root / "results.csv"]
+        if self.tune is not None:
+            (root / "tune.json").write_text(results_json(self.tune), encoding="utf-8")
+            files.append(root / "tune.json")
+        return files
 
     def write_self_contained(self, out: Path, css: str) -> Path:
         """Write ``out/<id>.html`` with every page as a section and everything inlined."""
@@ -287,7 +301,7 @@ class Site:
             tmpl = self.env.get_template(template)
             context = tmpl.new_context(self._context(ctx, link, logo))
             anchor = {"index.html": "overview", "customers.html": "customers", "method.html": "method"}.get(
-                rel, "scheme-" + rel.removeprefix("schemes/").removesuffix(".html"))
+                rel, rel.removesuffix(".html").replace("schemes/", "scheme-").replace("tune/", "tune-"))
             sections.append({"id": anchor, "html": Markup("".join(tmpl.blocks["content"](context)))})
         html = self._render("self_contained.html", {"sections": sections, "page": "self-contained", "charts": [],
                                                     "page_title": self.res["program"]["name"]},
@@ -301,8 +315,12 @@ class Site:
     def _pages(self) -> list[tuple[str, str, int, dict]]:
         """Return (relative path, template, depth from the site root, page context) per page."""
         p = Pages(self.res, self.schemes, self.fmt, self._, self.theme, self.docs)
-        items = [("index.html", "program.html", 1, p.program())]
+        whole = charts.Whole(self.fmt)
+        items = [("index.html", "program.html", 1, {**p.program(), "tuned": program_summary(self.tune, whole, self._)})]
         items += [(f"schemes/{s['id']}.html", "scheme.html", 2, p.scheme(s)) for s in self.schemes]
+        for block in (self.tune or {}).get("schemes", []):
+            items.append((f"tune/{block['id']}.html", "tune.html", 2,
+                          {**tune_page(block, self.tune, whole, self._, self.theme), "sort_script": SORT_SCRIPT}))
         items += [("customers.html", "customers.html", 1, p.customers()),
                   ("method.html", "method.html", 1, p.method())]
         return items
