@@ -64,11 +64,19 @@ NB = """Kundenummer;Dato;Beløp;Kvitteringsnr
 
 
 def test_nb_cp1252_orders(tmp_path):
-    # K1 = 1234.50 + 15.50 = 1250.00 (one transaction); K2 49.00 → 1299.00, 2 tx.
-    # 1003's only row is zero → not a customer; 31.02 → bad_date.
+    # K1 = 1234.50 + 15.50 = 1250.00 (one transaction); K2 49.00 → 1299.00; K3 is a
+    # zero-amount visit of 1003 (a customer, no revenue) → 3 customers, 3 tx; 31.02 → bad_date.
     led = load(write(tmp_path / "salg.csv", NB, "cp1252"))
+    assert figures(led) == (1299.00, 3, 3, 0, {"bad_date": 1})
+    assert led.tx["amount"].to_list() == [1250.0, 49.0, 0.0]
+    assert led.quality.used_zero_amount == 1 and led.quality.rows_used == 4
+
+
+def test_zero_amount_reject(tmp_path):
+    # format.zero_amount: reject drops K3 as before: 2 customers, 2 tx
+    led = load(write(tmp_path / "salg.csv", NB, "cp1252"), format=SalesFormat(zero_amount="reject"))
     assert figures(led) == (1299.00, 2, 2, 0, {"bad_date": 1, "zero_amount": 1})
-    assert led.tx["amount"].to_list() == [1250.0, 49.0]
+    assert led.quality.used_zero_amount == 0
 
 
 def test_sv_no_break_space(tmp_path):
@@ -112,11 +120,11 @@ x2,2024-01-02 11:30:00,7.25
 """
 
 
-def test_iso_bom_duplicate(tmp_path):
-    # line 3 repeats line 2 exactly → duplicate_line; 5.00 + 7.25 = 12.25
+def test_iso_bom_identical_lines_are_two_purchases(tmp_path):
+    # line 3 repeats line 2 within one file: two identical purchases, not a duplicate;
+    # 5.00 + 5.00 + 7.25 = 17.25 over 3 transactions
     led = load(write(tmp_path / "iso.csv", ISO, "utf-8-sig"))
-    assert figures(led) == (12.25, 2, 2, 0, {"duplicate_line": 1})
-    assert led.quality.examples["duplicate_line"][0]["line"] == 3
+    assert figures(led) == (17.25, 2, 3, 0, {})
 
 
 def test_gzip(tmp_path):
@@ -130,8 +138,8 @@ def test_parquet(tmp_path):
     pl.DataFrame({"customer_id": ["a", "b", "a", None],
                   "order_date": [date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 3)],
                   "amount": [10.0, 20.0, 0.0, 4.0]}).write_parquet(path)
-    # 10 + 20 + 4 (anonymous) = 34; the 0.0 row is zero_amount
-    assert figures(load(path)) == (34.0, 2, 2, 1, {"zero_amount": 1})
+    # 10 + 20 + 4 (anonymous) = 34; the 0.0 row is a (third) visit with no revenue
+    assert figures(load(path)) == (34.0, 2, 3, 1, {})
 
 
 def test_two_files_glob(tmp_path):
@@ -270,38 +278,30 @@ def test_missing_named_column(tmp_path):
 def test_cdnow_master():
     with open(real_file("cdnow_master.csv"), newline="") as fh:
         rows = list(csv.reader(fh))[1:]
-    seen: set = set()
-    used, zero, dup = [], 0, 0
-    for r in rows:  # rule: zero amount first, then exact duplicate of an earlier line
-        if float(r[3]) == 0:
-            zero += 1
-        elif tuple(r) in seen:
-            dup += 1
-        else:
-            used.append(r)
-        seen.add(tuple(r))
+    # one file: every line is used, the 80 zero amounts as visits with no revenue and the
+    # repeated identical lines as separate purchases (README: 80 zero rows, 23,570 customers)
+    zero = sum(float(r[3]) == 0 for r in rows)
     led = load(real_file("cdnow_master.csv"))
     q = led.quality
-    assert (q.rows_read, zero) == (69659, 80)
-    assert q.rejected == {"zero_amount": zero, "duplicate_line": dup}
-    assert led.n_customers == len({r[0] for r in used})
+    assert (q.rows_read, q.rows_used, zero, q.used_zero_amount) == (69659, 69659, 80, 80)
+    assert q.rejected == {}
+    assert led.n_customers == 23570
     # no order column: a customer's lines of one date are one visit (CDNOW: several orders
     # on one day, 2,068 repeated (customer, date) pairs among all rows)
     assert led.visits == "date"
-    assert led.tx.height == len({(r[0], r[1]) for r in used})
-    assert led.tx["amount"].sum() == pytest.approx(sum(float(r[3]) for r in used), abs=1e-6)
-    assert len({r[0] for r in rows}) == 23570
+    assert led.tx.height == len({(r[0], r[1]) for r in rows})
+    assert led.tx["amount"].sum() == pytest.approx(sum(float(r[3]) for r in rows), abs=1e-6)
 
 
 @pytest.mark.slow
 def test_completejourney_baskets():
     with open(real_file("completejourney_transactions_sample.csv"), newline="") as fh:
         rows = list(csv.DictReader(fh))
-    used = [r for r in rows if float(r["sales_value"]) != 0]
+    used = rows  # zero-amount lines (README: 528) are kept: lines of a basket with no revenue
     baskets = Counter((r["household_id"], r["basket_id"]) for r in used)
     led = load(real_file("completejourney_transactions_sample.csv"))
     assert led.quality.rows_read == 75000
-    assert led.quality.rejected == {"zero_amount": len(rows) - len(used)}
+    assert led.quality.rejected == {}
     assert led.n_customers == len({r["household_id"] for r in used})
     assert led.tx.height == len(baskets)
     assert len({r["basket_id"] for r in rows}) == 47243

@@ -45,6 +45,7 @@ class DataQuality:
     rows_used: int
     rejected: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[dict]] = field(default_factory=dict)
+    used_zero_amount: int = 0  # used rows with a zero amount: visits with no revenue
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,8 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
                     "(`punchcard init` guesses every column and says why)."
                 )
         has_order = any("order" in s.roles for s in sources)
-        # Duplicate lines need a hash of every line, except in a single line-item export,
-        # where only repeats across files count.
-        need_hash = not has_order or len(sources) > 1
+        # Only lines repeated from another file are duplicates: one file needs no line hash.
+        need_hash = len(sources) > 1
         try:
             frame = read_rows(sources, sales, need_hash)
         except pl.exceptions.ComputeError as exc:
@@ -92,6 +91,7 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
                                                                  return_dtype=pl.String)))
             frame = frame.filter(~rejected)
         del reason, rejected
+        used_zero = int(frame["__zero"].sum()) if "__zero" in frame.columns else 0
         tx = transactions(frame, has_order)
         del frame  # the rows are no longer needed: only the transactions go on
         check_sales(tx, sources)
@@ -106,6 +106,7 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
             for i, (s, p) in enumerate(zip(sources, sales.paths))
         )
     quality, details = accounting(counts, picks, lines, sources)
+    quality = replace(quality, used_zero_amount=used_zero)
     if quality.rows_read == 0:
         raise PunchcardError(f"{sources[0].label}: the file has a header but no rows. "
                              "Fix: export the sales history with its rows.")

@@ -50,21 +50,18 @@ def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def duplicate_lines(frame: pl.DataFrame, has_order: bool) -> pl.Series:
-    """Return whether each row repeats an earlier identical line (same ``__h``).
+    """Return whether each row repeats an identical line (same ``__h``) of an earlier file.
 
-    Without orders, any repeat is a duplicate. In a line-item export, identical lines on one
-    receipt are two identical items (two coffees); only a line repeated from an earlier file
-    (overlapping exports) is a duplicate.
+    Identical lines within one file are separate purchases (two identical coffees, with or
+    without a receipt number); only a line repeated from an earlier file of the same input
+    (overlapping exports) is a duplicate. ``has_order`` no longer changes the rule.
     """
     h = frame["__h"].to_numpy()
     order, starts = runs(h)
     first = np.repeat(np.minimum.reduceat(order, starts), np.diff(np.append(starts, h.size)))
     dup = np.empty(h.size, dtype=bool)
-    if has_order:
-        files = frame["__pos"].to_numpy() >> FILE_SHIFT
-        dup[order] = files[order] != files[first]
-    else:
-        dup[order] = order != first
+    files = frame["__pos"].to_numpy() >> FILE_SHIFT
+    dup[order] = files[order] != files[first]
     return pl.Series("__dup", dup)
 
 
@@ -195,10 +192,13 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
         last = bounds[1] if end is None else max(bounds[1], end.toordinal() - EPOCH_ORDINAL)
         bounds = first, last
     outlier = pl.lit(False) if bounds is None else ~day.is_between(*bounds).fill_null(True)
+    zero = (pl.col("amount") == 0) & ~filled_zero
+    # A zero-amount sale is a visit with no revenue unless the program rejects them.
+    reject_zero = sales.format.zero_amount == "reject"
     tests = [
         pl.col("__empty"), pl.col("__no_date"), pl.col("date").is_null(), pl.col("__no_amount"),
         pl.col("amount").is_null(), ~pl.col("__no_items") & pl.col("items").is_null(),
-        (pl.col("amount") == 0) & ~filled_zero, dup, outside, outlier,
+        zero if reject_zero else pl.lit(False), dup, outside, outlier,
     ]
     # Each test alone is a cheap pass; the chain (first test that applies) only needs the
     # tests that hit some row — on a clean export, none.
@@ -214,6 +214,7 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
     keep += ["__tod"] if "__tod" in frame.columns else []
     return frame.select(
         *keep,
+        *([] if reject_zero else [zero.fill_null(False).alias("__zero")]),
         reason.alias("reason"),
         amount.alias("amount"),
         day.alias("day"),

@@ -114,6 +114,8 @@ SALES = _Obj((
             "Date format, e.g. `%d.%m.%Y`; needed when day and month order is ambiguous.", None),
         Key("encoding", Str(convert=_encoding, what="text encoding", example="cp1252"),
             "Text encoding, e.g. `utf-8` or `cp1252`.", None),
+        Key("zero_amount", Str(choices=("keep", "reject")),
+            "Zero-amount sales: `keep` them as visits with no revenue, or `reject` them.", "keep"),
     ), build=lambda d: SalesFormat(**d), what="mapping of format settings"),
         "How the export is written; anything left out is sniffed.", {}),
     Key("window", _Obj((
@@ -150,6 +152,9 @@ FORECAST = _Obj((
         "Monte Carlo draws of the ranged assumptions.", 200),
     Key("max_customers", Num(1, 100_000_000, integer=True, example=10000),
         "Customers simulated at most; a larger base is sampled and weighted.", 10000),
+    Key("model", Str(choices=("auto", "bgnbd", "mbgnbd", "pareto_nbd", "nbd")),
+        "Purchase model: `auto` (the best on the holdout check) or one of `bgnbd`, `mbgnbd`, "
+        "`pareto_nbd`, `nbd`.", "auto"),
 ), build=lambda d: ForecastSettings(**d))
 
 SITE = _Obj((

@@ -38,6 +38,7 @@ class SalesFormat:
     thousands: str | None = None
     date_format: str | None = None
     encoding: str | None = None
+    zero_amount: str = "keep"  # keep: a visit with no revenue; reject: dropped
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Assumptions:
 class ForecastSettings:
     draws: int = 200
     max_customers: int = 10000
+    model: str = "auto"  # auto | bgnbd | mbgnbd | pareto_nbd | nbd
 
 
 @dataclass(frozen=True)

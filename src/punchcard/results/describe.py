@@ -198,6 +198,7 @@ def data_summary(ledger: Ledger) -> dict:
     return {
         "rows_read": q.rows_read,
         "rows_used": q.rows_used,
+        "rows_used_zero_amount": q.used_zero_amount,
         "rows_rejected": dict(q.rejected),
         "rejected_examples": {k: [dict(e) for e in v] for k, v in q.examples.items()},
         "transactions": int(both.height),

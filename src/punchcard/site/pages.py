@@ -292,6 +292,8 @@ class Pages:
         """Return the data-quality ledger: rows read, used and rejected by reason with examples."""
         _, f, d = self._, self.fmt, self.res["data"]
         rows = [[_("Rows read"), f.number(d["rows_read"])], [_("Rows used"), f.number(d["rows_used"])]]
+        if d.get("rows_used_zero_amount"):
+            rows.append([_("Used: zero-amount visits (no revenue)"), f.number(d["rows_used_zero_amount"])])
         for reason, n in sorted((d.get("rows_rejected") or {}).items()):
             rows.append([_("Rejected: %(reason)s") % {"reason": _(rejection_label(reason))}, f.number(n)])
         rows += [[_("Anonymous transactions"), f.number(d.get("anonymous_transactions"))],
