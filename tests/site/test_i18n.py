@@ -289,24 +289,33 @@ def test_skip_reason_keeps_its_english_text_and_carries_a_structured_form():
     import json
 
     out = _skip_reason([(0, 0, 5.0), (1, 3, 6.0), (2, 9, 7.0)])
-    assert out.skipped_reason == "The sales history covers 10 days; the forecast needs at least 28."
+    # 10 days of history, 28 needed: 18 more days would do
+    assert out.skipped_reason == ("The sales history covers 10 days; the forecast needs at least 28, so 18 more "
+                                  "days of sales would do.")
     skipped = json.loads(json.dumps(out.run))["skipped"]
-    assert skipped == {"msgid": "The sales history covers %(n)s day; the forecast needs at least %(min_days)s.",
-                       "plural": "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
-                       "params": {"n": 10, "min_days": 28}}
+    assert skipped == {"msgid": "The sales history covers %(n)s day; the forecast needs at least %(min_days)s, so "
+                                "%(more)s more days of sales would do.",
+                       "plural": "The sales history covers %(n)s days; the forecast needs at least %(min_days)s, so "
+                                 "%(more)s more days of sales would do.",
+                       "params": {"n": 10, "min_days": 28, "more": 18}}
     assert json.loads(json.dumps(out.run))["skipped_reason"] == out.skipped_reason  # still a plain string
     fmt = Formatter("nb-NO", "NOK")
     assert i18n.render_message(skipped, fmt, i18n.translations("nb-NO")) == (
-        "Salgshistorikken dekker 10 dager; prognosen trenger minst 28.")
+        "Salgshistorikken dekker 10 dager; prognosen trenger minst 28, så 18 dager til med salg vil holde.")
     assert i18n.render_message(skipped, Formatter("pl-PL", "PLN"), i18n.translations("pl-PL")) == (
-        "Historia sprzedaży obejmuje 10 dni; prognoza wymaga co najmniej 28 dni.")
+        "Historia sprzedaży obejmuje 10 dni; prognoza potrzebuje co najmniej 28, więc wystarczy jeszcze 18 dni "
+        "sprzedaży.")
 
     out = _skip_reason([(c, c % 300, 10.0) for c in range(200)])
-    assert out.skipped_reason == ("Only 200 identified customers and 0 repeat customers; the forecast needs at "
-                                  "least 20 customers and 10 who came back.")
+    assert out.skipped_reason == ("Only 200 identified customers and none who came back; the forecast needs at "
+                                  "least 20 customers and 10 who came back. Keep recording customer numbers on "
+                                  "the receipts: a few months of repeat visits would do.")
     assert i18n.render_message(out.run["skipped"], Formatter("sv-SE", "SEK"), i18n.translations("sv-SE")) == (
-        "Bara 200 identifierade kunder och 0 återkommande kunder; prognosen behöver minst 20 kunder och 10 "
-        "som kommit tillbaka.")
+        "Bara 200 identifierade kunder och ingen som kom tillbaka; prognosen behöver minst 20 kunder och 10 "
+        "som kom tillbaka. Fortsätt att registrera kundnummer på kvittona: några månader med återbesök räcker.")
+    # 5 repeat customers of 10 needed over 300 days: twice the history, about 10 more months
+    out = _skip_reason([(c, c % 300, 10.0) for c in range(200)] + [(c, 299, 10.0) for c in range(5)])
+    assert out.skipped_reason.endswith("At this history's pace, about 10 more months of sales would do.")
 
 
 def test_build_warnings_are_english_text_with_a_translatable_detail():

@@ -228,11 +228,14 @@ def _skipped_nb() -> dict:
     for s in res["schemes"]:
         s["forecast"] = None
     res["model"] = None
-    res["forecast"]["skipped_reason"] = "The sales history covers 10 days; the forecast needs at least 28."
+    res["forecast"]["skipped_reason"] = ("The sales history covers 10 days; the forecast needs at least 28, so "
+                                         "18 more days of sales would do.")
     res["forecast"]["skipped"] = {
-        "msgid": "The sales history covers %(n)s day; the forecast needs at least %(min_days)s.",
-        "plural": "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
-        "params": {"n": 10, "min_days": 28}}
+        "msgid": "The sales history covers %(n)s day; the forecast needs at least %(min_days)s, so %(more)s more "
+                 "days of sales would do.",
+        "plural": "The sales history covers %(n)s days; the forecast needs at least %(min_days)s, so %(more)s "
+                  "more days of sales would do.",
+        "params": {"n": 10, "min_days": 28, "more": 18}}
     res["warnings"] = ["1,239 of 100,000 rows were rejected (bad_date: 1,239)."]
     res["warnings_detail"] = [{"msgid": "%(rejected)s of %(rows)s rows were rejected (%(reasons)s).",
                                "params": {"rejected": 1239, "rows": 100000, "reasons": [
@@ -245,7 +248,7 @@ def test_skip_reason_and_warnings_are_shown_in_the_page_language(tmp_path):
     render.render_site([_skipped_nb()], tmp_path)
     fmt = Formatter("nb-NO", "NOK")
     index = soup(tmp_path / "kaffebar-oslo/index.html").get_text()
-    assert "Salgshistorikken dekker 10 dager; prognosen trenger minst 28." in index
+    assert "Salgshistorikken dekker 10 dager; prognosen trenger minst 28, så 18 dager til med salg vil holde." in index
     assert f"{fmt.number(1239)} av {fmt.number(100000)} rader ble avvist (uleselig dato: {fmt.number(1239)})." in index
     assert "The sales history" not in index and "rows were rejected" not in index
     assert "Salgshistorikken dekker 10 dager" in soup(tmp_path / "kaffebar-oslo/method.html").get_text()

@@ -262,8 +262,10 @@ def _rows(w: np.ndarray, *columns: np.ndarray) -> _Rows:
 
 
 @njit(cache=True, nogil=True)
-def _bgnbd_ll_grad(r, alpha, a, b, xk, xi, wx, tk, ti, Tk, Ti, w):
-    # terms of x alone, summed over the distinct x with their total weight
+def _bgnbd_ll_grad(r, alpha, a, b, xk, xi, wx, tk, ti, Tk, Ti, w, zero_too=False):
+    # terms of x alone, summed over the distinct x with their total weight. ``zero_too``:
+    # the dropout term applies to customers without a repeat too (the MBG/NBD, evaluated as
+    # a BG/NBD with b + 1; see purchase_models.py).
     ll = 0.0
     g = np.zeros(4)
     lg_r, lg_ab, lg_b = math.lgamma(r), math.lgamma(a + b), math.lgamma(b)
@@ -274,7 +276,7 @@ def _bgnbd_ll_grad(r, alpha, a, b, xk, xi, wx, tk, ti, Tk, Ti, w):
     inv_bx1 = np.zeros(nx)
     for k in range(nx):
         x, wk = xk[k], wx[k]
-        if x > 0:
+        if x > 0 or zero_too:
             log_bx1[k] = math.log(b + x - 1.0)
             inv_bx1[k] = 1.0 / (b + x - 1.0)
         if wk == 0.0:
@@ -296,7 +298,7 @@ def _bgnbd_ll_grad(r, alpha, a, b, xk, xi, wx, tk, ti, Tk, Ti, w):
         rx = r + x
         lT = la_T[Ti[i]]
         a3 = -rx * lT
-        if x > 0:
+        if x > 0 or zero_too:
             lt = la_t[ti[i]]
             a4 = log_a - log_bx1[k] - rx * lt
             if a3 >= a4:

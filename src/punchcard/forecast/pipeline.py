@@ -22,6 +22,8 @@ from typing import Any, Callable
 import numpy as np
 
 from punchcard.forecast import btyd as M
+from punchcard.forecast import holdout as H
+from punchcard.forecast import purchase_models as P
 from punchcard.forecast.batch import Job, Outcomes, evaluate
 from punchcard.forecast.draws import THIN, Draws, draw_values, make_draws, sample_customers
 from punchcard.messages import Message, message_dict, nmessage
@@ -64,18 +66,21 @@ def _run_block(program: Program, seed: int, draws: int, n_sim: int, weight: floa
             "skipped": message_dict(reason)}  # the reason as {"msgid", "params"}, for translation
 
 
-def _model_block(fit: M.BGNBDFit, gg: M.GammaGammaFit, rfm: M.RFM, horizon_weeks: float,
-                 exp_tx: np.ndarray, exp_rev: np.ndarray, checks: dict | None) -> dict:
+def _model_block(sel: H.Selection, gg: M.GammaGammaFit, rfm: M.RFM, horizon_weeks: float,
+                 exp_tx: np.ndarray, exp_rev: np.ndarray) -> dict:
+    bg = sel.fits["bgnbd"]  # the BG/NBD's fit, whether chosen or not (SPEC §6 Additions)
     return {
-        "bgnbd": {"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b, "loglik": fit.loglik},
+        "bgnbd": {**H.params_dict(bg), "loglik": bg.loglik},
         "gamma_gamma": {"p": gg.p, "q": gg.q, "v": gg.v, "loglik": gg.loglik},
+        "chosen": sel.chosen.name,
+        "candidates": sel.candidates,
         "horizon_weeks": horizon_weeks,
         "expected_transactions": float(np.sum(exp_tx)),
         "expected_revenue": float(np.sum(exp_rev)),
-        "converged": bool(fit.converged and gg.converged),
+        "converged": bool(sel.chosen.converged and gg.converged),
         "customers": int(len(rfm.x)),
         "repeat_customers": int(np.sum(rfm.x > 0)),
-        "checks": checks,
+        "checks": sel.checks,
     }
 
 
@@ -83,30 +88,42 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
     """Return the simulation inputs and the model block, or a plain sentence saying why not."""
     days = int(ledger.end_day) - int(ledger.start_day) + 1
     if days < MIN_DAYS:
-        return nmessage("The sales history covers %(n)s day; the forecast needs at least %(min_days)s.",
-                        "The sales history covers %(n)s days; the forecast needs at least %(min_days)s.",
-                        {"n": days, "min_days": MIN_DAYS},
-                        english=f"The sales history covers {days} days; the forecast needs at least {MIN_DAYS}.")
+        more = MIN_DAYS - days
+        return nmessage("The sales history covers %(n)s day; the forecast needs at least %(min_days)s, so "
+                        "%(more)s more days of sales would do.",
+                        "The sales history covers %(n)s days; the forecast needs at least %(min_days)s, so "
+                        "%(more)s more days of sales would do.",
+                        {"n": days, "min_days": MIN_DAYS, "more": more},
+                        english=f"The sales history covers {days} days; the forecast needs at least "
+                                f"{MIN_DAYS}, so {more} more days of sales would do.")
     summary = M.summarise(ledger, cal_end=M.holdout_end(ledger))  # one pass for both periods
     rfm = M.rfm_of(summary)
     n_rep = int(np.sum(rfm.x > 0))
     if len(rfm.x) < MIN_CUSTOMERS or n_rep < MIN_REPEAT:
+        params = {"customers": len(rfm.x), "repeat": n_rep, "min_customers": MIN_CUSTOMERS,
+                  "min_repeat": MIN_REPEAT}
+        if n_rep == 0:
+            return Message("Only %(customers)s identified customers and none who came back; the forecast needs "
+                           "at least %(min_customers)s customers and %(min_repeat)s who came back. Keep "
+                           "recording customer numbers on the receipts: a few months of repeat visits would do.",
+                           params)
+        # customers and repeat customers accrue about in proportion to the history's length
+        need = max(MIN_REPEAT / n_rep, MIN_CUSTOMERS / max(len(rfm.x), 1))
+        params["months"] = max(1, int(np.ceil(days * (need - 1.0) / DAYS_PER_MONTH)))
         return Message("Only %(customers)s identified customers and %(repeat)s repeat customers; the forecast "
-                       "needs at least %(min_customers)s customers and %(min_repeat)s who came back.",
-                       {"customers": len(rfm.x), "repeat": n_rep, "min_customers": MIN_CUSTOMERS,
-                        "min_repeat": MIN_REPEAT})
-    # Two threads (the compiled likelihoods release the GIL): the spend model and then the
-    # calibration-period check fit on a second one while this one fits the purchase model
-    # and works out the expectations.
+                       "needs at least %(min_customers)s customers and %(min_repeat)s who came back. At this "
+                       "history's pace, about %(months)s more months of sales would do.", params)
+    # Two threads (the compiled likelihoods release the GIL): the spend model fits on a
+    # second one while this one fits the purchase models (holdout.py: every candidate on the
+    # whole history and on its first two thirds) and works out the expectations.
     with ThreadPoolExecutor(1, thread_name_prefix="punchcard-fit") as pool:
         gg_job = pool.submit(M.fit_gamma_gamma, rfm.x, rfm.mean_value)
-        fit = M.fit_bgnbd(rfm.x, rfm.t_x, rfm.T)
-        if not fit.converged:
-            return Message("The purchase model (BG/NBD) could not be fitted to these data (%(detail)s).",
-                           {"detail": str(fit.message)})
-        checks_job = pool.submit(M.holdout_checks, ledger, summary=summary, start=fit)
+        sel = H.select(summary, rfm, program.forecast.model, int(ledger.start_day))
+        if isinstance(sel, str):
+            return sel
+        fit = sel.chosen
         horizon_weeks = program.business.horizon_months * DAYS_PER_MONTH / 7.0
-        exp_tx = M.expected_transactions(fit, horizon_weeks, rfm.x, rfm.t_x, rfm.T)
+        exp_tx = P.expected_transactions(fit, horizon_weeks, rfm.x, rfm.t_x, rfm.T)
         gg = gg_job.result()
         if not gg.converged or gg.q <= 1.0:
             return Message("The spend model (Gamma-Gamma) could not be fitted to these data.")
@@ -115,17 +132,16 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
             return "The purchase model gives no finite forecast for these data."
         cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
         keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
-        checks = checks_job.result()
-    block = _model_block(fit, gg, rfm, horizon_weeks, exp_tx, exp_rev, checks)
+    block = _model_block(sel, gg, rfm, horizon_weeks, exp_tx, exp_rev)
     items = summary.items[rfm.cust] / (rfm.x + 1.0)  # mean items per purchase occasion
     bday = (np.full(ledger.n_customers, -1, dtype=np.int16) if ledger.birthday_doy is None
             else np.asarray(ledger.birthday_doy, dtype=np.int16))
     start = int(ledger.end_day) + 1
     base = Base(
-        cust=rfm.cust[keep], weight=weight, palive=M.p_alive(fit, rfm.x, rfm.t_x, rfm.T)[keep],
+        cust=rfm.cust[keep], weight=weight, palive=P.p_alive(fit, rfm.x, rfm.t_x, rfm.T)[keep],
         x=rfm.x[keep], T=rfm.T[keep], mean_value=rfm.mean_value[keep], items=items[keep],
         cust_hash=cust_hash[keep], birthday_doy=bday[rfm.cust[keep]],
-        par=np.array([fit.r, fit.alpha, fit.a, fit.b, gg.p, gg.q, gg.v]),
+        par=P.sim_par(fit, gg),
         horizon_weeks=horizon_weeks, start_day=start,
         end_day=start + int(np.ceil(horizon_weeks * 7.0)) - 1, data_start_day=int(ledger.start_day),
         gross_margin=program.business.gross_margin, horizon_months=program.business.horizon_months,

@@ -123,15 +123,34 @@ def join_uniforms(base: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _posterior(base, palive, x, T, mv, par):
-    """Draw (alive, λ, p, ν) for one customer from the BG/NBD and Gamma-Gamma posteriors."""
+    """Draw (alive, λ, p, ν) for one customer from the purchase model's and Gamma-Gamma's posteriors.
+
+    ``par[7]`` names the purchase model (purchase_models.sim_par; absent: BG/NBD). 1: a
+    BG/NBD-like dropout after each purchase with p ~ Beta(a, b + x) (the MBG/NBD passes
+    b + 1). 0: the NBD, no dropout. 2: the Pareto/NBD, (r, α, s, β): given alive, λ and
+    the dropout rate μ ~ Gamma(s, β + T) compete, so the next event comes at rate λ + μ
+    and is a purchase with probability λ / (λ + μ) — drawn here for the first event, and
+    after each purchase as a dropout with p = μ / (λ + μ).
+    """
     r, alpha, a, b, gp, gq, gv = par[0], par[1], par[2], par[3], par[4], par[5], par[6]
+    code = par[7] if par.shape[0] > 7 else 1.0
     if _uniform(base, ST_ALIVE, 0) >= palive:
         return False, 0.0, 1.0, 1.0
     lam, _ = _gamma(r + x, _state(base, ST_LAMBDA, 0))
     lam /= alpha + T
-    g1, _ = _gamma(a, _state(base, ST_P1, 0))
-    g2, _ = _gamma(b + x, _state(base, ST_P2, 0))
-    p = g1 / (g1 + g2) if g1 + g2 > 0.0 else 0.0
+    if code == 0.0:
+        p = 0.0
+    elif code == 2.0:
+        mu, _ = _gamma(a, _state(base, ST_P1, 0))
+        mu /= b + T
+        p = mu / (lam + mu) if lam + mu > 0.0 else 1.0
+        if _uniform(base, ST_P2, 0) < p:
+            return False, 0.0, 1.0, 1.0  # the first event is the dropout
+        lam += mu
+    else:
+        g1, _ = _gamma(a, _state(base, ST_P1, 0))
+        g2, _ = _gamma(b + x, _state(base, ST_P2, 0))
+        p = g1 / (g1 + g2) if g1 + g2 > 0.0 else 0.0
     nu, _ = _gamma(gq + gp * x, _state(base, ST_NU, 0))
     nu /= gv + x * mv
     return True, lam, p, nu

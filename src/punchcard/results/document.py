@@ -16,6 +16,7 @@ import polars as pl
 from punchcard import __version__
 from punchcard.messages import Message, message_dict, rejection_label
 from punchcard.results.changes import compare
+from punchcard.results.forecast_check import holdout_warning
 from punchcard.program import Assumptions, Program, Range
 
 SCHEMA_VERSION = 1
@@ -141,6 +142,10 @@ def build_warnings(data: dict, fc, accept: dict | None = None) -> list[Message]:
                                 english=f"No forecast is shown: {reason}"))
     elif fc.model and not fc.model.get("converged", True):
         warnings.append(Message("The customer model did not converge; treat the forecast with care."))
+    if fc is not None and fc.model:
+        missed = holdout_warning(fc.model)
+        if missed is not None:
+            warnings.append(missed)
     return warnings
 
 

@@ -20,6 +20,8 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from punchcard.results import FORECAST_ERROR_LIMIT
+
 pio.json.config.default_engine = "json"  # plain json: deterministic, no orjson differences
 
 # The toolbar (zoom, download) appears only while the pointer is over a chart (site.css
@@ -461,12 +463,21 @@ def tracking(div_id: str, checks: dict, t: Theme, f: Any, _: Gettext) -> Chart:
     fig = _figure(t, traces, shapes=shapes, xaxis={"title": {"text": _("Week")}},
                   yaxis={"title": {"text": _("Cumulative repeat transactions")}})
     rows = [[f.number(d["week"]), f.number(d["actual"]), f.number(d["model"])] for d in data]
-    return _chart(div_id, _("Does the model track the past?"),
-                  _("The model is fitted on the first %(cal)s weeks (left of the dotted line) and then predicts "
-                    "the next %(hold)s weeks. Where the lines stay together the model can be trusted; the mean "
-                    "error on the held-out weeks is %(err)s.")
-                  % {"cal": f.number(cal), "hold": f.number(checks["holdout_weeks"]),
-                     "err": f.percent(checks["tracking_error"])},
+    hold = checks.get("holdout")
+    if hold is None:  # results.json from before the holdout check
+        caption = (_("The model is fitted on the first %(cal)s weeks (left of the dotted line) and then predicts "
+                     "the next %(hold)s weeks. Where the lines stay together the model can be trusted; the mean "
+                     "error on the held-out weeks is %(err)s.")
+                   % {"cal": f.number(cal), "hold": f.number(checks["holdout_weeks"]),
+                      "err": f.percent(checks["tracking_error"])})
+    else:
+        caption = (_("The model is fitted on the first %(cal)s weeks (left of the dotted line) and then predicts "
+                     "the next %(hold)s weeks for the same customers: %(predicted)s repeat purchases against "
+                     "%(actual)s made, an error of %(err)s. Beyond %(limit)s either way the forecast is flagged.")
+                   % {"cal": f.number(cal), "hold": f.number(checks["holdout_weeks"]), "limit": f.percent(FORECAST_ERROR_LIMIT, 0),
+                      "predicted": f.number(hold["predicted"]), "actual": f.number(hold["actual"]),
+                      "err": f.lift(hold["error"])})
+    return _chart(div_id, _("Does the model track the past?"), caption,
                   fig, [_("Week"), _("Actual"), _("Model")], rows)
 
 

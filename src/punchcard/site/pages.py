@@ -10,13 +10,23 @@ from typing import Any, Callable
 
 from markupsafe import Markup, escape
 
-from punchcard.site import charts
-from punchcard.site.tables import figure_columns, figure_label, format_figure, lookup
-from punchcard.site.fmt import Formatter
-from punchcard.site.i18n import as_translations, render_message
 from punchcard.messages import rejection_label
+from punchcard.results import FORECAST_ERROR_LIMIT
+from punchcard.site import charts
+from punchcard.site.fmt import Formatter
+from punchcard.site.tables import figure_columns, figure_label, format_figure, lookup
+from punchcard.site.i18n import as_translations, render_message
 from punchcard.schemes.words import share
 from punchcard.site.verdicts import kind_label, scheme_summary, settings, verdict
+
+# Proper names of the purchase models (purchase_models.LABELS, without importing the model code).
+MODEL_LABELS = {"nbd": "NBD", "bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
+PARAM_ORDER = ("r", "alpha", "a", "b", "s", "beta")
+
+
+def _in_order(params: dict) -> list[tuple[str, float]]:
+    """Return a model's parameters in the papers' order (results.json keeps them sorted by name)."""
+    return [(k, params[k]) for k in PARAM_ORDER if k in params]
 
 
 def assumption_label(name: str, _: Callable[[str], str]) -> str:
@@ -317,11 +327,19 @@ class Pages:
         """Return the method page: docs, model fit, assumptions and reproducibility."""
         _, f, t = self._, self.fmt, self.theme
         model = self.res.get("model")
-        chart_list, model_table = [], None
+        chart_list, model_table, candidates, deciles = [], None, None, None
         if model:
             bg, gg = model.get("bgnbd") or {}, model.get("gamma_gamma") or {}
-            rows = [[f"BG/NBD {k}", f.number(bg.get(k), 4)] for k in ("r", "alpha", "a", "b")]
-            rows += [[_("BG/NBD log-likelihood"), f.number(bg.get("loglik"), 2)]]
+            chosen = model.get("chosen") or "bgnbd"
+            fitted = {c["name"]: c for c in model.get("candidates") or []}
+            label = MODEL_LABELS.get(chosen, chosen)
+            if chosen in fitted:
+                rows = [[_("Purchase model"), label]]
+                rows += [[f"{label} {k}", f.number(v, 4)] for k, v in _in_order(fitted[chosen]["params"])]
+                rows += [[_("%(model)s log-likelihood") % {"model": label}, f.number(fitted[chosen]["loglik"], 2)]]
+            else:  # results.json from before the model family
+                rows = [[f"BG/NBD {k}", f.number(bg.get(k), 4)] for k in ("r", "alpha", "a", "b")]
+                rows += [[_("%(model)s log-likelihood") % {"model": "BG/NBD"}, f.number(bg.get("loglik"), 2)]]
             rows += [[f"Gamma-Gamma {k}", f.number(gg.get(k), 4)] for k in ("p", "q", "v")]
             if gg.get("loglik") is not None:
                 rows.append([_("Gamma-Gamma log-likelihood"), f.number(gg["loglik"], 2)])
@@ -331,14 +349,54 @@ class Pages:
                      [_("Expected transactions without a scheme"), f.number(model.get("expected_transactions"))],
                      [_("Expected revenue without a scheme"), f.money(model.get("expected_revenue"), 0)]]
             model_table = self._table(_("Customer model"), [_("Parameter"), _("Value")], rows, "model")
+            if fitted:
+                candidates = self._candidates(fitted, chosen)
             checks = model.get("checks")
             if checks:
-                chart_list = [charts.tracking("method-tracking", checks, t, f, _),
-                              charts.repeat_histogram("method-repeat", checks, t, f, _)]
+                chart_list = [charts.tracking("method-tracking", checks, t, f, _)]
+                if checks.get("repeat_histogram"):
+                    chart_list.append(charts.repeat_histogram("method-repeat", checks, t, f, _))
+                if checks.get("deciles") and checks.get("holdout"):
+                    deciles = self._deciles(checks)
         return {"page": "method", "page_title": _("Method and assumptions"), "docs": self.docs,
-                "model_table": model_table, "charts": chart_list, "model_skipped": None if model else self.skip_reason,
+                "model_table": model_table, "candidates": candidates, "deciles": deciles,
+                "charts": chart_list, "model_skipped": None if model else self.skip_reason,
                 "assumptions": self._assumptions(), "switches": self._switches(),
                 "business": self._business(), "repro": self._repro()}
+
+    def _candidates(self, fitted: dict, chosen: str) -> dict:
+        """Return the table of the four purchase models: parameters, log-likelihood, holdout error."""
+        _, f = self._, self.fmt
+        rows = []
+        for name, c in fitted.items():
+            params = ", ".join(f"{k} {f.number(v, 4)}" for k, v in _in_order(c["params"]))
+            err = c.get("holdout_error")
+            rows.append([MODEL_LABELS.get(name, name), params if c.get("converged", True) else _("not fitted"),
+                         f.number(c["loglik"], 2) if c.get("converged", True) else "—",
+                         f.percent(err) if err is not None else "—", _("yes") if name == chosen else ""])
+        return self._table(_("The four purchase models, each fitted to your sales"),
+                           [_("Model"), _("Parameters"), _("Log-likelihood"), _("Holdout error"), _("Chosen")],
+                           rows, "candidates")
+
+    def _deciles(self, checks: dict) -> dict:
+        """Return the holdout check by decile of the prediction, with its one-line reading."""
+        _, f = self._, self.fmt
+        hold = checks["holdout"]
+        rows = [[f.number(d["decile"]), f.number(d["customers"]), f.number(d["predicted"], 1),
+                 f.number(d["actual"])] for d in checks["deciles"]]
+        rows.append([_("All"), f.number(sum(d["customers"] for d in checks["deciles"])),
+                     f.number(hold["predicted"], 1), f.number(hold["actual"])])
+        table = self._table(_("Holdout check by decile of the prediction (1 = the customers expected to buy least)"),
+                            [_("Decile"), _("Customers"), _("Predicted"), _("Actual")], rows, "deciles")
+        reading = _("Fitted on the sales up to %(end)s, the model expected %(predicted)s purchase occasions from "
+                    "these customers over the next %(weeks)s weeks; they made %(actual)s (%(error)s). Within "
+                    "%(limit)s either way the forecast is trusted; beyond it every verdict says so.") % {
+            "limit": f.percent(FORECAST_ERROR_LIMIT, 0),
+            "end": f.date(hold["calibration_end"]),
+            "predicted": f.number(hold["predicted"], 1), "weeks": f.number(hold["holdout_weeks"], 1),
+            "actual": f.number(hold["actual"]),
+            "error": f.lift(hold["error"])}
+        return {"table": table, "reading": reading}
 
     def _assumptions(self) -> dict:
         """Return every numeric assumption with low/likely/high (shares as percentages) and

@@ -14,6 +14,7 @@ from babel.lists import format_list
 
 from punchcard.messages import N_
 from punchcard.program import kinds
+from punchcard.results import forecast_off_by
 from punchcard.schemes.words import money as _money
 from punchcard.schemes.words import share as _share
 from punchcard.site.fmt import Formatter
@@ -44,6 +45,22 @@ def _visit_lift(scheme: dict, program: dict) -> dict | None:
 
 
 def verdict(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
+    """Return the verdict on a scheme; one resting on a forecast that failed its holdout check says so."""
+    text = _verdict_sentence(scheme, program, fmt, _)
+    model = program.get("model") if isinstance(program, dict) else None
+    err = forecast_off_by(model)
+    if scheme.get("forecast") and err is not None:
+        tr = _as_translations(_)
+        text += " " + (tr.gettext("Careful: the forecast behind this predicted %(error)s more purchases than "
+                                  "customers really made in the holdout check, so treat it as a rough guide.")
+                       if err > 0 else
+                       tr.gettext("Careful: the forecast behind this predicted %(error)s fewer purchases than "
+                                  "customers really made in the holdout check, so treat it as a rough guide.")
+                       ) % {"error": fmt.percent(abs(err))}
+    return text
+
+
+def _verdict_sentence(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
     """Return the one-sentence verdict on a scheme from its figures in the results dict."""
     tr = _as_translations(_)
     backtest = scheme.get("backtest") or {}

@@ -1,0 +1,207 @@
+"""The holdout check and the choice of purchase model (docs/forecast.md, "Which model, and how good").
+
+The history is split at about two thirds (``btyd.holdout_end``). Every candidate of
+``purchase_models`` is fitted on the first part (the calibration period); for every
+customer first seen in it, its conditional expectation of their purchase occasions over
+the rest (the holdout period) is compared with what they did: summed (``error`` =
+predicted / actual − 1) and by decile of the prediction. ``forecast.model: auto`` takes
+the candidate with the smallest absolute holdout error; candidates within one percentage
+point of the best count as tied, and a tie goes to the simplest (``purchase_models.NAMES``
+order). Without a holdout (too short a history, too few repeat customers) it takes the
+best BIC of the whole-period fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from scipy.special import betaln, gammaln
+
+from punchcard.forecast import btyd as M
+from punchcard.forecast import purchase_models as P
+
+#: Candidates within this many holdout-error points of the best are tied (the simplest wins).
+TIE = 0.01
+#: A holdout check needs at least this many repeat customers in the calibration period.
+MIN_REPEAT = 10
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen whole-period fit, every candidate's, and the results.json blocks about them."""
+
+    chosen: P.PurchaseFit
+    fits: dict[str, P.PurchaseFit]
+    candidates: list[dict]
+    checks: dict | None
+
+
+def _iso(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=int(day))).isoformat()
+
+
+def params_dict(f: P.PurchaseFit) -> dict:
+    """Return a fit's parameters by name."""
+    return {k: float(v) for k, v in zip(P.PARAMS[f.name], f.params)}
+
+
+def _bic(f: P.PurchaseFit, n: int) -> float:
+    return len(f.params) * np.log(max(n, 1)) - 2.0 * f.loglik
+
+
+def pick(errors: dict[str, float | None], fits: dict[str, P.PurchaseFit], n: int) -> str | None:
+    """Return the candidate ``auto`` takes: smallest |holdout error| (ties to the simplest), else best BIC."""
+    ok = [n_ for n_ in P.NAMES if n_ in fits and fits[n_].converged]
+    scored = [n_ for n_ in ok if errors.get(n_) is not None and np.isfinite(errors[n_])]
+    if scored:
+        best = min(abs(errors[n_]) for n_ in scored)
+        return next(n_ for n_ in scored if abs(errors[n_]) <= best + TIE)
+    if ok:
+        best = min(_bic(fits[n_], n) for n_ in ok)
+        return next(n_ for n_ in ok if _bic(fits[n_], n) <= best + 2.0)  # within 2 BIC: tied
+    return None
+
+
+def prob_count(f: P.PurchaseFit, k: int, t: np.ndarray) -> np.ndarray | None:
+    """Return P(X(t) = k) for a new customer under fit ``f`` (None for the Pareto/NBD: not tabulated)."""
+    t = np.asarray(t, dtype=np.float64)
+    if f.name == "bgnbd":
+        return M.prob_count(P.as_bgnbd(f), k, t)
+    if f.name == "pareto_nbd":
+        return None
+    r, alpha = f.params[0], f.params[1]
+
+    def nbd(j: int) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lz = np.where(t > 0, np.log(t) - np.log(alpha + t), -np.inf)
+            return np.exp(gammaln(r + j) - gammaln(r) - gammaln(j + 1.0)
+                          + r * (np.log(alpha) - np.log(alpha + t)) + (j * lz if j else 0.0))
+
+    if f.name == "nbd":
+        return nbd(k)
+    a, b = f.params[2], f.params[3]  # MBG/NBD: may drop out after the first purchase too
+    below = sum((nbd(j) for j in range(k)), np.zeros_like(t))
+    return (np.exp(betaln(a, b + k + 1.0) - betaln(a, b)) * nbd(k)
+            + np.exp(betaln(a + 1.0, b + k) - betaln(a, b)) * (1.0 - below))
+
+
+def deciles(pred: np.ndarray, actual: np.ndarray) -> list[dict]:
+    """Return predicted and actual sums by decile of the prediction (1 = the lowest predictions)."""
+    order = np.lexsort((np.arange(len(pred)), pred))
+    out = []
+    for i, part in enumerate(np.array_split(order, 10)):
+        if len(part):
+            out.append({"decile": i + 1, "customers": int(len(part)),
+                        "predicted": float(np.sum(pred[part])), "actual": float(np.sum(actual[part]))})
+    return out
+
+
+def _tracking(summary: M.Summary, cal: M.RFM, fit: P.PurchaseFit, start_day: int) -> dict:
+    """Return the weekly cumulative repeat occasions of the calibration customers, actual and modelled."""
+    end, cal_end = summary.end_day, summary.cal_end
+    days = end - start_day + 1
+    repeat_cum = np.cumsum(summary.repeat_days)
+    n_weeks = -(-days // 7)
+    bounds = np.minimum(start_day + 7 * np.arange(1, n_weeks + 1) - 1, end)
+
+    def through(day) -> np.ndarray:
+        k = np.asarray(day, dtype=np.int64) - summary.day0
+        return np.where(k >= 0, repeat_cum[np.clip(k, 0, len(repeat_cum) - 1)], 0)
+
+    actual = through(bounds).astype(np.float64)
+    firsts, counts = np.unique(cal.first_day.astype(np.int64), return_counts=True)
+    ages = np.maximum(bounds[None, :] - firsts[:, None], 0) / 7.0
+    model_cum = counts.astype(np.float64) @ P.expected_cumulative(fit, ages)
+    cal_actual = float(through(cal_end))
+    cal_model = float(counts.astype(np.float64) @ P.expected_cumulative(fit, np.maximum(cal_end - firsts, 0) / 7.0))
+    hold = bounds > cal_end
+    a_h, m_h = actual[hold] - cal_actual, model_cum[hold] - cal_model
+    ok = a_h > 0
+    return {
+        "tracking": [{"week": int(w + 1), "actual": float(actual[w]), "model": float(model_cum[w])}
+                     for w in range(n_weeks)],
+        "tracking_error": float(np.mean(np.abs(m_h[ok] - a_h[ok]) / a_h[ok])) if np.any(ok) else None,
+        "holdout_actual": float(a_h[-1]) if len(a_h) else 0.0,
+        "holdout_model": float(m_h[-1]) if len(m_h) else 0.0,
+    }
+
+
+def _histogram(cal: M.RFM, fit: P.PurchaseFit, kmax: int = 7) -> list[dict] | None:
+    ages_T, n_T = np.unique(cal.T, return_counts=True)
+    hist, total = [], 0.0
+    for k in range(kmax):
+        pk = prob_count(fit, k, ages_T)
+        if pk is None:
+            return None
+        pk = float(n_T.astype(np.float64) @ pk)
+        total += pk
+        hist.append({"x": str(k), "actual": int(np.sum(cal.x == k)), "model": pk})
+    hist.append({"x": f"{kmax}+", "actual": int(np.sum(cal.x >= kmax)), "model": float(len(cal.x) - total)})
+    return hist
+
+
+def select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Selection | str:
+    """Return every candidate fitted (whole period and calibration period), the holdout check and the
+    chosen model; or a sentence saying why no model could be fitted."""
+    tab, whole = P.sample_tab(rfm.x, rfm.t_x, rfm.T)
+    fits = P.fit_all(tab, whole=whole)
+    errors: dict[str, float | None] = {n: None for n in P.NAMES}
+    cal_fits: dict[str, P.PurchaseFit] = {}
+    hold = None
+    if summary.cal_end < summary.end_day:
+        cal = M.rfm_of(summary, calibration=True)
+        if int(np.sum(cal.x > 0)) >= MIN_REPEAT:
+            ctab, cwhole = P.sample_tab(cal.x, cal.t_x, cal.T)
+            cal_fits = P.fit_all(ctab, starts=fits, whole=cwhole)
+            hold_weeks = (summary.end_day - summary.cal_end) / 7.0
+            actual = (summary.n[cal.cust] - summary.n_cal[cal.cust]).astype(np.float64)
+            preds = {}
+            for n, f in cal_fits.items():
+                if f.converged:
+                    pred = P.expected_transactions(f, hold_weeks, cal.x, cal.t_x, cal.T)
+                    if np.all(np.isfinite(pred)) and actual.sum() > 0:
+                        preds[n] = pred
+                        errors[n] = float(pred.sum() / actual.sum() - 1.0)
+            hold = (cal, hold_weeks, actual, preds)
+    if setting == "auto":
+        name = pick(errors, fits, len(rfm.x))
+    else:
+        name = setting if fits[setting].converged else None
+    if name is None:
+        return _why_not(fits, setting)
+    candidates = [{"name": n, "params": params_dict(f), "loglik": f.loglik, "converged": f.converged,
+                   "message": f.message, "holdout_error": errors[n]} for n, f in fits.items()]
+    checks = None
+    if hold is not None and name in hold[3]:
+        cal, hold_weeks, actual, preds = hold
+        cf = cal_fits[name]
+        pred = preds[name]
+        checks = {
+            "model": name,
+            "calibration_weeks": (summary.cal_end - start_day + 1) / 7.0,
+            "holdout_weeks": hold_weeks,
+            "calibration_fit": {"model": name, **params_dict(cf), "loglik": cf.loglik},
+            "holdout": {"calibration_end": _iso(summary.cal_end), "holdout_weeks": hold_weeks,
+                        "predicted": float(pred.sum()), "actual": float(actual.sum()),
+                        "error": errors[name]},
+            "deciles": deciles(pred, actual),
+            **_tracking(summary, cal, cf, start_day),
+            "repeat_histogram": _histogram(cal, cf),
+        }
+    return Selection(fits[name], fits, candidates, checks)
+
+
+def _why_not(fits: dict[str, P.PurchaseFit], setting: str) -> str:
+    from punchcard.messages import Message
+
+    details = "; ".join(f"{P.LABELS[n]}: {f.message or 'did not converge'}" for n, f in fits.items())
+    if setting != "auto":
+        return Message("The purchase model you chose (%(model)s) could not be fitted to these data (%(detail)s). "
+                       "Fix: set `forecast.model: auto` to let the holdout check choose among the four models.",
+                       {"model": P.LABELS[setting], "detail": details})
+    return Message("None of the four purchase models could be fitted to these data (%(detail)s). Usually the "
+                   "history is too short for repeat purchases to show a pattern; a few more months of sales "
+                   "usually settle it.", {"detail": details})
+
