@@ -426,10 +426,13 @@ def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [c[starts] for c in ordered], counts
 
 
-def _fit_positive(loglik_grad, starts: list[np.ndarray]) -> tuple[np.ndarray, float, bool, str]:
+def _fit_positive(loglik_grad, starts: list[np.ndarray], *,
+                  give_up_at_bound: bool = False) -> tuple[np.ndarray, float, bool, str]:
     """Maximise a log-likelihood over positive parameters: L-BFGS-B on logs with its gradient.
 
     ``loglik_grad(params) -> (loglik, gradient)``; several starts, the best one kept.
+    ``give_up_at_bound``: stop after a start whose best point lies at a bound (the model
+    degenerates on these data; another start only finds the same edge, slowly).
     """
 
     def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
@@ -457,6 +460,8 @@ def _fit_positive(loglik_grad, starts: list[np.ndarray]) -> tuple[np.ndarray, fl
         if best is None or res.fun < best.fun - 1e-9:
             best = res
         if best.success and np.all(np.abs(best.x) < 11.5):
+            break
+        if give_up_at_bound and np.any(np.abs(best.x) >= 11.5):
             break
     if best is None:
         return np.full(len(starts[0]), np.nan), float("nan"), False, "no start gave a finite likelihood"

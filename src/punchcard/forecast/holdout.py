@@ -13,6 +13,7 @@ best BIC of the whole-period fits.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -43,8 +44,23 @@ def _iso(day: int) -> str:
 
 
 def params_dict(f: P.PurchaseFit) -> dict:
-    """Return a fit's parameters by name."""
-    return {k: float(v) for k, v in zip(P.PARAMS[f.name], f.params)}
+    """Return a fit's parameters by name (None where a fit has none)."""
+    return {k: float(v) if np.isfinite(v) else None for k, v in zip(P.PARAMS[f.name], f.params)}
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def no_visible_dropout(f: P.PurchaseFit) -> bool:
+    """Return whether a BG/NBD-like fit's mean dropout probability a / (a + b) is below 1 in 10,000."""
+    a, b = f.params[2], f.params[3]
+    return bool(np.isfinite(a) and np.isfinite(b) and a / (a + b) < 1e-4)
+
+
+#: What the candidates table says when the Pareto/NBD is not fitted (see ``select``).
+PARETO_SKIPPED = ("not fitted: the BG/NBD and the MBG/NBD see no dropout in these data, where the "
+                  "Pareto/NBD degenerates into the NBD as well")
 
 
 def _bic(f: P.PurchaseFit, n: int) -> float:
@@ -145,33 +161,67 @@ def _histogram(cal: M.RFM, fit: P.PurchaseFit, kmax: int = 7) -> list[dict] | No
 def select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Selection | str:
     """Return every candidate fitted (whole period and calibration period), the holdout check and the
     chosen model; or a sentence saying why no model could be fitted."""
-    tab, whole = P.sample_tab(rfm.x, rfm.t_x, rfm.T)
-    fits = P.fit_all(tab, whole=whole)
-    errors: dict[str, float | None] = {n: None for n in P.NAMES}
-    cal_fits: dict[str, P.PurchaseFit] = {}
-    hold = None
+    def tabs(x, t_x, T, with_whole: bool):
+        """The candidates' tabulation, the Pareto/NBD's (smaller when the base is large) and the whole base's."""
+        tab, whole = P.sample_tab(x, t_x, T, P.CANDIDATE_MAX_CUSTOMERS, whole=with_whole)
+        small = (P.sample_tab(x, t_x, T, P.PARETO_MAX_CUSTOMERS, whole=False)[0]
+                 if len(x) > P.PARETO_MAX_CUSTOMERS else tab)
+        return {n: small if n == "pareto_nbd" else tab for n in P.NAMES}, whole
+
+    tab, whole = tabs(rfm.x, rfm.t_x, rfm.T, True)
+    cal, ctab = None, None
     if summary.cal_end < summary.end_day:
         cal = M.rfm_of(summary, calibration=True)
         if int(np.sum(cal.x > 0)) >= MIN_REPEAT:
-            ctab, cwhole = P.sample_tab(cal.x, cal.t_x, cal.T)
-            cal_fits = P.fit_all(ctab, starts=fits, whole=cwhole)
-            hold_weeks = (summary.end_day - summary.cal_end) / 7.0
-            actual = (summary.n[cal.cust] - summary.n_cal[cal.cust]).astype(np.float64)
-            preds = {}
-            for n, f in cal_fits.items():
-                if f.converged:
-                    pred = P.expected_transactions(f, hold_weeks, cal.x, cal.t_x, cal.T)
-                    if np.all(np.isfinite(pred)) and actual.sum() > 0:
-                        preds[n] = pred
-                        errors[n] = float(pred.sum() / actual.sum() - 1.0)
-            hold = (cal, hold_weeks, actual, preds)
+            ctab, _ = tabs(cal.x, cal.t_x, cal.T, False)
+    # Every (model, period) fit on a thread of its own: the likelihoods run in compiled code
+    # or numpy/scipy kernels that release the GIL, so they overlap on a machine with cores.
+    # The Pareto/NBD (by far the slowest, and slowest of all where it degenerates) comes
+    # last: when both the BG/NBD and the MBG/NBD find no dropout on the whole history, it
+    # would only run off to its bound too — the NBD already holds that case.
+    first = [n for n in P.NAMES if n != "pareto_nbd"]
+    with ThreadPoolExecutor(4, thread_name_prefix="punchcard-candidates") as pool:
+        jobs = {n: pool.submit(P.fit, n, tab[n], None, whole) for n in first}
+        cal_jobs = {n: pool.submit(P.fit, n, ctab[n]) for n in first} if ctab is not None else {}
+        fits = {n: j.result() for n, j in jobs.items()}
+        if no_visible_dropout(fits["bgnbd"]) and no_visible_dropout(fits["mbgnbd"]):
+            skipped = P.PurchaseFit("pareto_nbd", (float("nan"),) * 4, float("nan"), False, PARETO_SKIPPED)
+            fits["pareto_nbd"] = skipped
+            cal_fits = {n: j.result() for n, j in cal_jobs.items()}
+            if cal_jobs:
+                cal_fits["pareto_nbd"] = skipped
+        else:
+            jobs["pareto_nbd"] = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"], None, whole)
+            if ctab is not None:
+                cal_jobs["pareto_nbd"] = pool.submit(P.fit, "pareto_nbd", ctab["pareto_nbd"])
+            fits["pareto_nbd"] = jobs["pareto_nbd"].result()
+            cal_fits = {n: j.result() for n, j in cal_jobs.items()}
+        fits = {n: fits[n] for n in P.NAMES}
+    errors: dict[str, float | None] = {n: None for n in P.NAMES}
+    hold = None
+    if cal_fits:
+        hold_weeks = (summary.end_day - summary.cal_end) / 7.0
+        actual = (summary.n[cal.cust] - summary.n_cal[cal.cust]).astype(np.float64)
+        preds = {}
+        for n, f in cal_fits.items():
+            if f.converged:
+                pred = P.expected_transactions(f, hold_weeks, cal.x, cal.t_x, cal.T)
+                if np.all(np.isfinite(pred)) and actual.sum() > 0:
+                    preds[n] = pred
+                    errors[n] = float(pred.sum() / actual.sum() - 1.0)
+        hold = (cal, hold_weeks, actual, preds)
     if setting == "auto":
         name = pick(errors, fits, len(rfm.x))
     else:
         name = setting if fits[setting].converged else None
     if name is None:
         return _why_not(fits, setting)
-    candidates = [{"name": n, "params": params_dict(f), "loglik": f.loglik, "converged": f.converged,
+    if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS:  # the forecast's own fit, on the larger sample
+        big, _ = P.sample_tab(rfm.x, rfm.t_x, rfm.T, whole=False)
+        refit = P.fit(name, big, fits[name], whole)
+        if refit.converged:
+            fits[name] = refit
+    candidates = [{"name": n, "params": params_dict(f), "loglik": _finite(f.loglik), "converged": f.converged,
                    "message": f.message, "holdout_error": errors[n]} for n, f in fits.items()]
     checks = None
     if hold is not None and name in hold[3]:
