@@ -122,9 +122,11 @@ x2,2024-01-02 11:30:00,7.25
 
 def test_iso_bom_identical_lines_are_two_purchases(tmp_path):
     # line 3 repeats line 2 within one file: two identical purchases, not a duplicate;
-    # 5.00 + 5.00 + 7.25 = 17.25 over 3 transactions
+    # 5.00 + 5.00 + 7.25 = 17.25; x1's two lines share a timestamp, so they are one visit
+    # of 10.00 (no order column): 2 transactions from 3 used rows
     led = load(write(tmp_path / "iso.csv", ISO, "utf-8-sig"))
-    assert figures(led) == (17.25, 2, 3, 0, {})
+    assert figures(led) == (17.25, 2, 2, 0, {})
+    assert led.quality.rows_used == 3 and sorted(led.tx["amount"].to_list()) == [7.25, 10.0]
 
 
 def test_gzip(tmp_path):
