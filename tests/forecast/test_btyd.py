@@ -90,23 +90,6 @@ def test_no_repeat_purchases_does_not_converge() -> None:
     assert not gg.converged and gg.message
 
 
-def test_holdout_checks(cdnow: Ledger) -> None:
-    ch = M.holdout_checks(cdnow)
-    assert ch is not None
-    assert ch["calibration_weeks"] + ch["holdout_weeks"] == pytest.approx(546 / 7)
-    assert len(ch["tracking"]) == 78
-    cum = [w["actual"] for w in ch["tracking"]]
-    assert cum == sorted(cum)
-    assert ch["tracking_error"] < 0.15
-    assert sum(h["actual"] for h in ch["repeat_histogram"]) == 2357
-    assert sum(h["model"] for h in ch["repeat_histogram"]) == pytest.approx(2357)
-
-
-def test_holdout_checks_short_history_is_none() -> None:
-    tx = pl.DataFrame({"cust": [0, 0, 1], "day": [0, 3, 5], "amount": [1.0, 2.0, 3.0], "items": [1.0] * 3})
-    assert M.holdout_checks(make_ledger(tx, 0, 30, 2)) is None
-
-
 def test_analytic_gradients_match_finite_differences():
     from scipy.optimize import approx_fprime
 

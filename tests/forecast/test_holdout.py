@@ -8,14 +8,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from punchcard.cli import cli
+from punchcard.forecast import btyd as M
 from punchcard.forecast import holdout as H
 from punchcard.forecast import purchase_models as P
 from punchcard.results import FORECAST_ERROR_LIMIT, forecast_off_by
 from punchcard.results.forecast_check import holdout_warning
+from tests.helpers import make_ledger
+
+H_LIMIT = 0.15
 
 
 def fit(name: str, ll: float, ok: bool = True) -> P.PurchaseFit:
@@ -43,6 +48,36 @@ def test_without_a_holdout_auto_takes_the_best_bic() -> None:
     fits["nbd"] = fit("nbd", -107.0)
     assert H.pick({}, fits, 1000) == "nbd"
     assert H.pick({}, {n: fit(n, -1.0, ok=False) for n in P.NAMES}, 10) is None
+
+
+def test_the_check_on_the_whole_cdnow_sample(cdnow) -> None:
+    # 1997-01-01..1998-06-30 = 546 days = 78 weeks; the last third (546 // 3 = 182 days = 26
+    # weeks, from 1997-12-31) held out, so the calibration ends on 1997-12-30 (364 days)
+    s = M.summarise(cdnow, cal_end=M.holdout_end(cdnow))
+    sel = H.select(s, M.rfm_of(s), "auto", int(cdnow.start_day))
+    ch = sel.checks
+    assert ch["calibration_weeks"] + ch["holdout_weeks"] == pytest.approx(546 / 7)
+    assert ch["holdout"]["calibration_end"] == "1997-12-30" and ch["holdout_weeks"] == 26.0
+    assert len(ch["tracking"]) == 78
+    cum = [w["actual"] for w in ch["tracking"]]
+    assert cum == sorted(cum)
+    assert abs(ch["holdout"]["error"]) < H_LIMIT and ch["tracking_error"] < H_LIMIT
+    if ch["repeat_histogram"] is not None:  # every model but the Pareto/NBD tabulates it
+        assert sum(h["actual"] for h in ch["repeat_histogram"]) == 2357
+        assert sum(h["model"] for h in ch["repeat_histogram"]) == pytest.approx(2357)
+
+
+def test_a_short_history_has_no_check() -> None:
+    # 31 days: a third is 10 days, under the 8 weeks a holdout needs; auto falls back to the BIC
+    rows = [(c, c % 4 + 7 * k) for c in range(40) for k in range(c % 5)]  # 0..4 visits a week apart
+    tx = pl.DataFrame({"cust": [r[0] for r in rows], "day": [r[1] for r in rows],
+                       "amount": [1.0] * len(rows), "items": [1.0] * len(rows)})
+    led = make_ledger(tx, 0, 30, 40)
+    assert M.holdout_end(led) is None
+    s = M.summarise(led)
+    sel = H.select(s, M.rfm_of(s), "auto", 0)
+    assert isinstance(sel, H.Selection) and sel.checks is None
+    assert all(c["holdout_error"] is None for c in sel.candidates)
 
 
 def test_deciles_split_by_prediction() -> None:

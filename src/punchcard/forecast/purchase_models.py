@@ -214,9 +214,10 @@ def fit(name: str, tab: Tab, start: PurchaseFit | None = None, whole: Tab | None
     # dropout, say); the other starts would only find the same edge, slowly.
     par, ll, ok, msg = M._fit_positive(lambda p: LOGLIK[name](p, tab), _starts(name, tab.scale, start),
                                        give_up_at_bound=True)
-    if name == "nbd" and not ok and np.all(np.log(par) >= 11.5):
-        # r and α both ran up together: the Poisson limit, every customer buying at about the
-        # same rate r/α — a well-defined model (the likelihood is flat along r/α = const).
+    if name == "nbd" and not ok and np.log(par[1]) >= 11.5 and par[0] >= 25.0:
+        # α ran to its bound with r large (rates vary by 1/√r ≤ 20 % between customers): the
+        # Poisson limit, every customer buying at about the same rate r/α — a well-defined
+        # model (the likelihood is flat along r/α = const), which is what these data show.
         ok, msg = True, "purchase rates hardly differ between customers (the Poisson limit)"
     if whole is not None and np.all(np.isfinite(par)):
         ll = loglik(name, par, whole)
