@@ -7,6 +7,8 @@ settle again with the full expressions, so both ways give the same values.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 from numba import njit
@@ -274,3 +276,27 @@ def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash
         raise PunchcardError(f"{sources[0].label}: rows changed while reading the file; try again.")
     return frame.with_columns(
         frame[c].scatter(at, redo[c].cast(frame[c].dtype)) for c in frame.columns if c != "__pos")
+
+
+def parse_file(src: Source, sales: Sales) -> pl.DataFrame:
+    """Return one file's rows in standard columns, ``__pos`` counted from 0 within the file.
+
+    What the file alone decides, and nothing more: customer and order ids stay numbers
+    (Int64) when every one of them is written as a plain integer, else text (String); every
+    line's hash ``__h`` is kept, and a file without an order column keeps each line's time of
+    day ``__tod`` (null without times). ``read.read_rows`` gives the same columns for all
+    files at once; the parse cache keeps this one file's.
+    """
+    cust = pl.Int64 if src.numeric_ids else pl.String
+    orders = src.numeric_orders or "order" not in src.roles
+    times = "order" not in src.roles
+    frame = standard_rows(src, 0, sales, need_hash=True, cust_dtype=cust,
+                          order_numbers=orders, times=times).collect(engine="streaming")
+    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
+        if lengths in frame.columns:
+            odd = not_canonical(frame[col], frame[lengths])
+            frame = frame.drop(lengths)
+            if odd:  # an id the sample did not foresee: read again with text ids
+                del frame
+                return parse_file(replace(src, **{role: False}), sales)
+    return fix_rows(frame, [src], sales, True, cust, orders, times)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
+from punchcard.ingest.cache import ParseCache, cached_rows
 from punchcard.ingest.columns import header_suggestion
 from punchcard.ingest.dialect import sniff
 from punchcard.errors import PunchcardError
@@ -44,33 +45,32 @@ from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, private_folder
 __all__ = ["read_ledger", "sniff", "stable_hash"]
 
 
-def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
-    """Return the ledger of ``sales``: parsed, accounted for, customers keyed; raises PunchcardError."""
+def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | None = None) -> Ledger:
+    """Return the ledger of ``sales``: parsed, accounted for, customers keyed; raises PunchcardError.
+
+    With a ``cache``, an input of several files is read file by file, each file's parsed
+    columns taken from the cache when its content was parsed before (``cache.py``).
+    """
     if not sales.paths:
         raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
+    through_cache = cache is not None and len(sales.paths) > 1
     with private_folder() as tmp, ThreadPoolExecutor(2) as pool:
         pool.submit(warm_up)  # numba starts while the files are scanned
-        sources = [prepare(Path(p), sales, base, tmp) for p in sales.paths]
-        for src in sources:
-            if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
-                    or "customer" not in src.roles:
-                need = [r for r in ("customer", "date", "amount") if r not in src.roles
-                        and not (r == "amount" and "unit_price" in src.roles)]
-                guess = header_suggestion(src.header, need[0], set(src.roles.values()))
-                example = (f"e.g. `{need[0]}: {guess}`" if guess else
-                           "with the header of that column")
-                raise PunchcardError(
-                    f"{src.label}: line 1: no {need[0]} column found among "
-                    f"{', '.join(src.header)}. Name it under `sales:` → `columns:`, {example} "
-                    "(`punchcard init` guesses every column and says why)."
-                )
+        transcoded: set[int] = set()
+        if through_cache:
+            sources, frame, transcoded = cached_rows(cache, sales, base, tmp, check_roles)
+        else:
+            sources = [prepare(Path(p), sales, base, tmp) for p in sales.paths]
+            for src in sources:
+                check_roles(src)
         has_order = any("order" in s.roles for s in sources)
         # Only lines repeated from another file are duplicates: one file needs no line hash.
         need_hash = len(sources) > 1
-        try:
-            frame = read_rows(sources, sales, need_hash)
-        except pl.exceptions.ComputeError as exc:
-            raise read_failure(exc, sources) from None
+        if not through_cache:  # (a cached read keeps every line's hash: several files need it)
+            try:
+                frame = read_rows(sources, sales, need_hash)
+            except pl.exceptions.ComputeError as exc:
+                raise read_failure(exc, sources) from None
         frame = classify(frame, sales, has_order)
         # Without an order column, the lines of one customer at one timestamp are one visit:
         # summed here by date and time where the export has times, else by date (keys.assemble).
@@ -97,6 +97,9 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
         check_sales(tx, sources)
         counts = counts.with_columns(pl.col("reason").replace_strict(
             list(range(len(REASONS))), list(REASONS), default=None, return_dtype=pl.String))
+        for index in transcoded & set((picks["__pos"] // (1 << FILE_SHIFT)).to_list()):
+            # an example line from a cached file read through a UTF-8 copy: make the copy
+            sources[index] = prepare(Path(sales.paths[index]), sales, base, tmp)
         try:
             lines = example_lines(sources, picks) if picks.height else {}
         except pl.exceptions.ComputeError as exc:
@@ -113,6 +116,22 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
     if quality.rows_used * 2 < quality.rows_read:
         raise too_many_rejected(quality, details)
     return assemble(tx, sales, quality, inputs, visits=visits)
+
+
+def check_roles(src: Source) -> None:
+    """Raise PunchcardError when the file lacks a customer, date or amount column."""
+    if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
+            or "customer" not in src.roles:
+        need = [r for r in ("customer", "date", "amount") if r not in src.roles
+                and not (r == "amount" and "unit_price" in src.roles)]
+        guess = header_suggestion(src.header, need[0], set(src.roles.values()))
+        example = (f"e.g. `{need[0]}: {guess}`" if guess else
+                   "with the header of that column")
+        raise PunchcardError(
+            f"{src.label}: line 1: no {need[0]} column found among "
+            f"{', '.join(src.header)}. Name it under `sales:` → `columns:`, {example} "
+            "(`punchcard init` guesses every column and says why)."
+        )
 
 
 def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFrame:
