@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from punchcard.rows import duplicate_lines, repeated_rows
-from punchcard.sources import FILE_SHIFT
+from punchcard.ingest.rows import duplicate_lines, repeated_rows
+from punchcard.ingest.sources import FILE_SHIFT
 
 
 def by_definition(h: list[int], files: list[int], has_order: bool) -> list[bool]:
