@@ -148,17 +148,78 @@ def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
 
 
 @njit(cache=True, nogil=True)
-def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, count_lo,
-          day_bits, money_bits, count_bits, key) -> bool:
+def _inexact(values, scale):
+    """Return the values that are not an exact integer at ``scale`` (as ``_pack`` tests it)."""
+    n = 0
+    for i in range(values.size):
+        if np.rint(values[i] * scale) / scale != values[i]:
+            n += 1
+    out = np.empty(n, dtype=np.float64)
+    j = 0
+    for i in range(values.size):
+        if np.rint(values[i] * scale) / scale != values[i]:
+            out[j] = values[i]
+            j += 1
+    return out
+
+
+def money_ranks(values: pl.Series) -> tuple[float, int, np.ndarray, np.ndarray] | None:
+    """Return (scale, lo, off, u) for amounts that are mostly, but not all, exact at a scale.
+
+    ``u`` is every value of the grid lo/scale, (lo+1)/scale, … up to the largest amount,
+    merged with the distinct amounts off the grid, ascending; an amount's place in ``u``
+    orders it as the amount itself does, and ``u`` gives it back exactly. ``off[j]`` is
+    how many off-grid amounts lie below grid value j, so an on-grid amount's place is
+    j + off[j] without a search. None when no scale puts half of the first CHUNK_ROWS
+    amounts on its grid, or the grid would pass 2^24 values.
+    """
+    lo, hi = values.min(), values.max()
+    if lo is None or not (abs(lo) < 2.0 ** 31 and abs(hi) < 2.0 ** 31):
+        return None
+    head = values.head(CHUNK_ROWS).to_numpy()
+    for scale in (1.0, 100.0, 1e4, 1e6):
+        if np.mean(np.rint(head * scale) / scale == head) >= 0.5:
+            break
+    else:
+        return None
+    lo_c, hi_c = int(np.rint(lo * scale)), int(np.rint(hi * scale))
+    if hi_c - lo_c >= 1 << 24:
+        return None
+    off_grid = np.unique(np.concatenate([_inexact(c.to_numpy(), scale) for c in values.get_chunks()]
+                                        or [np.zeros(0)]))
+    grid = np.arange(lo_c, hi_c + 1, dtype=np.float64) / scale
+    u = np.concatenate([grid, off_grid])
+    u.sort()
+    return scale, lo_c, np.searchsorted(off_grid, grid).astype(np.int64), u
+
+
+@njit(cache=True, nogil=True)
+def _pack(cust, day, day_lo, amount, money_scale, money_lo, money_off, money_u, items, count_scale,
+          count_lo, day_bits, money_bits, count_bits, key) -> bool:
     """Write each row's (cust, day, amount, items) packed into ``key``; False as soon as an
-    amount or quantity is not an exact integer at its scale."""
+    amount or quantity is not an exact integer at its scale. With ``money_u`` (``money_ranks``)
+    the amount field holds the amount's place in ``money_u`` instead."""
+    ranked = money_u.size > 0
     for i in range(cust.size):
         k = (np.uint64(cust[i]) << day_bits) | np.uint64(day[i] - day_lo)
         value = amount[i]
         scaled = np.rint(value * money_scale) if money_scale != 1.0 else np.rint(value)
         if (scaled / money_scale if money_scale != 1.0 else scaled) != value:
-            return False
-        k = (k << money_bits) | np.uint64(scaled - money_lo)
+            if not ranked:
+                return False
+            a, b = 0, money_u.size  # an off-grid amount: its place by binary search
+            while a < b:
+                m = (a + b) >> 1
+                if money_u[m] < value:
+                    a = m + 1
+                else:
+                    b = m
+            k = (k << money_bits) | np.uint64(a)
+        elif ranked:
+            j = np.int64(scaled) - money_lo
+            k = (k << money_bits) | np.uint64(j + money_off[j])
+        else:
+            k = (k << money_bits) | np.uint64(scaled - money_lo)
         value = items[i]
         scaled = np.rint(value * count_scale) if count_scale != 1.0 else np.rint(value)
         if (scaled / count_scale if count_scale != 1.0 else scaled) != value:
@@ -168,10 +229,11 @@ def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, 
 
 
 @njit(cache=True, nogil=True)
-def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
+def _unpack(key, known, day_lo, money_scale, money_lo, money_u, count_scale, count_lo,
             day_bits, money_bits, count_bits, cust, day, items) -> None:
     """Write the fields packed in ``key`` back out: the amounts over ``key`` itself (as
     float64), ``cust`` for the first ``known`` rows."""
+    ranked = money_u.size > 0
     amount = key.view(np.float64)  # row i's amount goes where its key was, once read
     day_mask = (np.uint64(1) << day_bits) - np.uint64(1)
     money_mask = (np.uint64(1) << money_bits) - np.uint64(1)
@@ -180,7 +242,10 @@ def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
         k = key[i]
         items[i] = (np.int64(k & count_mask) + count_lo) / count_scale
         k >>= count_bits
-        amount[i] = (np.int64(k & money_mask) + money_lo) / money_scale
+        if ranked:
+            amount[i] = money_u[np.int64(k & money_mask)]
+        else:
+            amount[i] = (np.int64(k & money_mask) + money_lo) / money_scale
         k >>= money_bits
         day[i] = np.int64(k & day_mask) + day_lo
         if i < known:
@@ -217,27 +282,46 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
     """
     n = tx.height
     day_col, amount_col, items_col = tx["day"], tx["amount"], tx["items"]
-    money, count = int_scale(amount_col), int_scale(items_col)
-    if money is None or count is None or n == 0:
+    count = int_scale(items_col)
+    if count is None or n == 0:
         return None
     day_lo, day_hi = int(day_col.min()), int(day_col.max())
-    widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
-              (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
-    if sum(widths) > 64:
-        return None
-    bits = [np.uint64(w) for w in widths[1:]]
-    start = 0
-    for part in same_chunks(tx.select("day", "amount", "items")):  # the columns read in place
-        stop = start + part.height
-        if not _pack(cust[start:stop], part["day"].to_numpy(), day_lo, part["amount"].to_numpy(),
-                     money[0], money[1], part["items"].to_numpy(), count[0], count[1], *bits,
-                     key[start:stop]):
+    none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    money = int_scale(amount_col)
+    for ranked in (False, True):
+        # amounts as exact integers at a scale; else (some amounts off every grid, such as
+        # 4.640000000000001) as their place among the grid and the off-grid amounts
+        if ranked:
+            ranks = money_ranks(amount_col)
+            if ranks is None:
+                return None
+            money, (off, u) = (ranks[0], ranks[1], ranks[1] + ranks[3].size - 1), ranks[2:]
+        elif money is None:
+            continue
+        else:
+            off, u = none
+        widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
+                  (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
+        if sum(widths) > 64:
             return None
-        start = stop
+        bits = [np.uint64(w) for w in widths[1:]]
+        start, packed = 0, True
+        for part in same_chunks(tx.select("day", "amount", "items")):  # the columns read in place
+            stop = start + part.height
+            if not _pack(cust[start:stop], part["day"].to_numpy(), day_lo, part["amount"].to_numpy(),
+                         money[0], money[1], off, u, part["items"].to_numpy(), count[0], count[1], *bits,
+                         key[start:stop]):
+                packed = False
+                break
+            start = stop
+        if packed:
+            break
+    else:
+        return None
     key.sort()
     known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
     day, items, keys = outputs(known)
-    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, keys, day, items)
+    _unpack(key, known, day_lo, money[0], money[1], u, count[0], count[1], *bits, keys, day, items)
     amount = key.view(np.float64)
     ident = {"cust": keys[:known], "day": day[:known], "amount": amount[:known], "items": items[:known]}
     anon = {"day": day[known:], "amount": amount[known:], "items": items[known:]}
