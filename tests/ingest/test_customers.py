@@ -42,3 +42,21 @@ def test_off_grid_amounts_sort_and_read_back_exactly(tmp_path):
                 .select("cust", "day", "amount", "items").sort(["cust", "day", "amount", "items"]))
     assert led.tx.rows() == expected.rows()
     assert led.tx["amount"].to_numpy().tobytes() == expected["amount"].to_numpy().tobytes()
+
+
+def test_id_order_and_hash_by_hand():
+    from punchcard.ingest.customers import id_order, stable_hash
+
+    # a shared prefix ("C0000") is skipped; what follows sorts as text, the shorter first
+    ids = pl.Series(["C00009", "C000010", "C0000", "C00001"])
+    assert id_order(ids).tolist() == [2, 3, 1, 0]  # C0000 < C00001 < C000010 < C00009
+    # past 8 bytes after the prefix: sorted by Polars, the same order
+    long = pl.Series(["kunde-0002@example.no", "kunde-0001@example.no", "a"])
+    assert id_order(long).tolist() == [2, 1, 0]
+    # FNV-1a of "a" (0xaf63dc4c8601ec8c), then the splitmix64 finaliser
+    h = np.uint64(0xAF63DC4C8601EC8C)
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    assert stable_hash(pl.Series(["a", None])).tolist()[0] == int(h)

@@ -24,31 +24,50 @@ FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def stable_hash(ids: pl.Series) -> np.ndarray:
-    """Return a uint64 FNV-1a (+ splitmix64 finaliser) hash of each string's UTF-8 bytes."""
-    n = ids.len()
-    if n == 0:
-        return np.zeros(0, dtype=np.uint64)
+def id_bytes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (buf, starts, lengths): the strings' UTF-8 bytes end to end, and where each
+    string starts in them and how long it is (nulls as empty strings)."""
     lengths = ids.str.len_bytes().fill_null(0).to_numpy().astype(np.int64)
-    starts = np.zeros(n, dtype=np.int64)
+    starts = np.zeros(lengths.size, dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
     buf = np.frombuffer(ids.fill_null("").str.join("")[0].encode("utf-8"), dtype=np.uint8)
-    # FNV-1a one byte position at a time over the strings still that long (longest first)
-    by_len = np.argsort(-lengths, kind="stable")
-    desc = lengths[by_len]
-    first = starts[by_len]
-    h = np.full(n, FNV_OFFSET, dtype=np.uint64)
-    ascending = desc[::-1]
-    with np.errstate(over="ignore"):
-        for j in range(int(desc[0]) if n else 0):
-            k = n - int(np.searchsorted(ascending, j, side="right"))
-            h[:k] = (h[:k] ^ buf[first[:k] + j].astype(np.uint64)) * FNV_PRIME
+    return buf, starts, lengths
+
+
+@njit(cache=True, nogil=True)
+def _fnv(buf, starts, lengths, offset, prime):
+    """Return the FNV-1a hash, spread by the splitmix64 finaliser, of each string's bytes."""
+    out = np.empty(starts.size, dtype=np.uint64)
+    for i in range(starts.size):
+        h = offset
+        for j in range(starts[i], starts[i] + lengths[i]):
+            h = (h ^ np.uint64(buf[j])) * prime
         # splitmix64 finaliser: spreads FNV's weak low bits
         h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        h = h ^ (h >> np.uint64(31))
-    out = np.empty(n, dtype=np.uint64)
-    out[by_len] = h
+        out[i] = h ^ (h >> np.uint64(31))
+    return out
+
+
+def stable_hash(ids: pl.Series) -> np.ndarray:
+    """Return a uint64 FNV-1a (+ splitmix64 finaliser) hash of each string's UTF-8 bytes."""
+    if ids.len() == 0:
+        return np.zeros(0, dtype=np.uint64)
+    return _fnv(*id_bytes(ids), FNV_OFFSET, FNV_PRIME)
+
+
+@njit(cache=True, nogil=True)
+def _tail_keys(buf, starts, lengths, skip):
+    """Return each string's bytes after the first ``skip``, up to 8, zero-padded, as a
+    big-endian number (numbers in the order of the byte strings, when no byte is NUL)."""
+    out = np.zeros(starts.size, dtype=np.uint64)
+    for i in range(starts.size):
+        k = np.uint64(0)
+        for j in range(8):
+            k <<= np.uint64(8)
+            if skip + j < lengths[i]:
+                k |= np.uint64(buf[starts[i] + skip + j])
+        out[i] = k
     return out
 
 
@@ -116,20 +135,21 @@ def decimal_hash(ids: np.ndarray) -> np.ndarray:
 CHUNK_ROWS = 1 << 20  # the amounts' scale is chosen from this many rows (then checked on all)
 
 
-def id_order(ids: pl.Series) -> np.ndarray:
-    """Return the permutation that sorts distinct strings by their UTF-8 bytes."""
+def id_order(ids: pl.Series, parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Return the permutation that sorts distinct strings by their UTF-8 bytes (``parts``:
+    their ``id_bytes``, when already taken)."""
     n = ids.len()
-    lengths = ids.str.len_bytes().to_numpy()
-    buf = np.frombuffer(ids.str.join("")[0].encode("utf-8"), dtype=np.uint8) if n else None
-    if n == 0 or int(lengths.max()) > 8 or not buf.all():
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    buf, starts, lengths = parts or id_bytes(ids)
+    # The bytes every id starts with (those of the smallest and the largest) decide nothing;
+    # when at most 8 bytes follow them and no byte is NUL, those bytes, zero-padded and read
+    # as a big-endian number, sort the same way as the strings (C00000278 → 00000278).
+    lo, hi = ids.min().encode("utf-8"), ids.max().encode("utf-8")
+    skip = next((i for i, (a, b) in enumerate(zip(lo, hi)) if a != b), min(len(lo), len(hi)))
+    if int(lengths.max()) - skip > 8 or not buf.all():
         return ids.arg_sort().to_numpy()
-    # Up to 8 bytes and no NUL: the bytes, zero-padded, read as a big-endian number sort
-    # the same way as the strings.
-    starts = np.zeros(n, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    padded = np.zeros(n * 8, dtype=np.uint8)
-    padded[np.repeat(np.arange(n, dtype=np.int64) * 8 - starts, lengths) + np.arange(buf.size)] = buf
-    return np.argsort(padded.view(">u8"), kind="stable")
+    return np.argsort(_tail_keys(buf, starts, lengths, skip))
 
 
 def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
@@ -549,8 +569,10 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
             by_id = decimal_order(present)
             cust_hash = decimal_hash(present[by_id])
         else:
-            by_id = id_order(present)
-            cust_hash = stable_hash(present.gather(by_id))
+            parts = id_bytes(present)
+            by_id = id_order(present, parts)
+            cust_hash = _fnv(parts[0], parts[1][by_id], parts[2][by_id], FNV_OFFSET, FNV_PRIME)
+            del parts
         n_customers = by_id.size
         # by index among the codes in use: the key; anonymous (code k, last) sorts after all
         rank = np.full(n_customers + 1, n_customers, dtype=np.int32)
