@@ -4,6 +4,7 @@ among the grid and the off-grid amounts (``money_ranks``), and come back bit for
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import polars as pl
 
 from punchcard.ingest import read_ledger
@@ -60,3 +61,53 @@ def test_id_order_and_hash_by_hand():
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         h = h ^ (h >> np.uint64(31))
     assert stable_hash(pl.Series(["a", None])).tolist()[0] == int(h)
+
+
+def accounts(rows: int, tail: str = "") -> str:
+    """Return a CSV of ids written as C + 6 digits (a sample of plain ones), plus ``tail``."""
+    body = "".join(f"C{(i * 7919) % 5000:06d},2024-01-{1 + i % 28:02d},{1 + i % 50}.25,{i}\n"
+                   for i in range(rows))
+    return "customer_id,date,amount,order_id\n" + body + tail
+
+
+def text_ledger(monkeypatch, path):
+    """Return the ledger read with every id as text (the prefix + digits path turned off)."""
+    from punchcard.ingest import sources
+
+    with monkeypatch.context() as m:
+        m.setattr(sources, "prefixed", lambda frame, roles: None)
+        return read_ledger(Sales(paths=(path,)), base=path.parent)
+
+
+def same_ledger(a, b):
+    assert a.tx.equals(b.tx) and a.anon.equals(b.anon) and a.n_customers == b.n_customers
+    assert a.cust_hash.tolist() == b.cust_hash.tolist() and a.quality == b.quality
+
+
+def test_prefixed_ids_key_as_their_text(tmp_path, monkeypatch):
+    from punchcard.ingest.customers import stable_hash
+    from punchcard.ingest.sources import prefixed
+
+    assert prefixed(pl.DataFrame({"c": ["C000001", "C123456"]}), {"customer": "c"}) == ("C", 6)
+    path = tmp_path / "accounts.csv"
+    # one anonymous sale, and a line of order 5 without its customer (taken from the order)
+    path.write_text(accounts(30000, ",2024-02-01,3.00,30001\n,2024-01-06,2.00,5\n"))
+    led = read_ledger(Sales(paths=(path,)), base=tmp_path)
+    same_ledger(led, text_ledger(monkeypatch, path))
+    # order 5 = C(5 × 7919 mod 5000) = C004595 on 2024-01-06: 6.25 + 2.00
+    key = sorted({f"C{(i * 7919) % 5000:06d}" for i in range(30000)}).index("C004595")
+    assert 8.25 in led.tx.filter(pl.col("cust") == key)["amount"].to_list()
+    ids = sorted({f"C{(i * 7919) % 5000:06d}" for i in range(30000)})
+    assert led.n_customers == len(ids) == 5000 and led.anon.height == 1
+    assert led.cust_hash.tolist() == stable_hash(pl.Series(ids)).tolist()
+
+
+@pytest.mark.parametrize("odd", ["C+00042", "C-00042", " C000042", "C0000042", "D000042", "c000042", "C00004x"])
+def test_ids_not_prefix_and_digits_after_the_sample_read_as_text(tmp_path, monkeypatch, odd):
+    # the sample (256 KiB) shows C + 6 digits; a later id written otherwise is its own text
+    path = tmp_path / "accounts.csv"
+    path.write_text(accounts(20000, f"{odd},2024-02-01,3.00,20001\nC000042,2024-02-02,4.00,20002\n"))
+    led = read_ledger(Sales(paths=(path,)), base=tmp_path)
+    same_ledger(led, text_ledger(monkeypatch, path))
+    # " C000042" is C000042 (spaces stripped): 5000 customers; any other odd id is one more
+    assert led.n_customers == (5000 if odd == " C000042" else 5001)

@@ -121,6 +121,40 @@ def _decimal_keys(ids, pow10):
     return sign, aligned, width
 
 
+@njit(cache=True, nogil=True)
+def _digits_hash(ids, start, width, prime):
+    """Return ``stable_hash`` of each number's ``width`` digits (zero-padded) after a prefix
+    whose FNV state is ``start``."""
+    out = np.empty(ids.size, dtype=np.uint64)
+    digits = np.empty(width, dtype=np.uint64)
+    for i in range(ids.size):
+        m = np.uint64(ids[i])
+        for j in range(width - 1, -1, -1):
+            digits[j] = np.uint64(48) + m % np.uint64(10)
+            m //= np.uint64(10)
+        h = start
+        for j in range(width):
+            h = (h ^ digits[j]) * prime
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[i] = h ^ (h >> np.uint64(31))
+    return out
+
+
+def prefixed_hash(ids: np.ndarray, id_prefix: tuple[str, int]) -> np.ndarray:
+    """Return ``stable_hash`` of the texts prefix + zero-padded digits of the numbers."""
+    h = int(FNV_OFFSET)
+    for b in id_prefix[0].encode("utf-8"):
+        h = ((h ^ b) * int(FNV_PRIME)) & 0xFFFFFFFFFFFFFFFF
+    return _digits_hash(ids, np.uint64(h), id_prefix[1], FNV_PRIME)
+
+
+def prefixed_text(ids: pl.Series, id_prefix: tuple[str, int]) -> pl.Series:
+    """Return the texts prefix + zero-padded digits of the numbers."""
+    return pl.DataFrame({"id": ids}).select(pl.concat_str(
+        pl.lit(id_prefix[0]), pl.col("id").cast(pl.String).str.zfill(id_prefix[1])))["literal"]
+
+
 def decimal_order(ids: np.ndarray) -> np.ndarray:
     """Return the permutation that sorts distinct integers by their decimal text (as ``id_order``)."""
     sign, aligned, width = _decimal_keys(ids, POW10)
@@ -476,8 +510,8 @@ def _earliest(cust, has, days, pos, n_customers):
     return seen, out
 
 
-def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray,
-                                             pl.Series | np.ndarray]:
+def customer_codes(cust: pl.Series, id_prefix: tuple[str, int] | None = None
+                   ) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray, pl.Series | np.ndarray]:
     """Return (codes, lo, k, words, before, ids): a code per row (code − lo is 0..k-1, k for
     anonymous), the codes in use as a bitmap (``_mark``) and, for each code in use below k
     (in code order), the customer id: as text, or as a number (numeric ids).
@@ -486,7 +520,7 @@ def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, n
     tells which occur and, counting set bits, each one's place among them.
     """
     n = cust.len()
-    if cust.dtype == pl.Int64:
+    if cust.dtype in (pl.Int64, pl.UInt64):  # UInt64: prefix + digits (``id_prefix``)
         lo, hi = cust.min(), cust.max()
         if lo is None:
             words, before = _mark(np.zeros(n, dtype=np.int64), 0, 0)
@@ -494,7 +528,8 @@ def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, n
         k = int(hi) - int(lo) + 1
         if k > 8 * n + (1 << 20):  # ids too spread out to index: key them as text
             cats = pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
-            return customer_codes(cust.cast(pl.String).cast(cats))
+            text = prefixed_text(cust, id_prefix) if cust.dtype == pl.UInt64 else cust.cast(pl.String)
+            return customer_codes(text.cast(cats))
         codes = numpy_of(cust, np.int64, int(hi) + 1)
         words, before = _mark(codes, int(lo), k)
         return codes, int(lo), k, words, before, _set_codes(words, before, k) + int(lo)
@@ -550,7 +585,7 @@ def merge_days(ident: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...],
-             visits: str = "order") -> Ledger:
+             visits: str = "order", id_prefix: tuple[str, int] | None = None) -> Ledger:
     """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted.
 
     With ``visits="date"`` (an export without order column or times), each customer's rows
@@ -564,8 +599,12 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     with ThreadPoolExecutor(1) as helper:
         # memory for the sorted items and identified rows' keys, paged in beside the keying
         spare = helper.submit(paged_in, n, n - tx["cust_raw"].null_count())
-        codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
-        if isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
+        codes, lo, k, words, before, present = customer_codes(tx["cust_raw"], id_prefix)
+        if isinstance(present, np.ndarray) and tx["cust_raw"].dtype == pl.UInt64:
+            # prefix + fixed-width digits: ascending numbers are in text order
+            by_id = np.arange(present.size)
+            cust_hash = prefixed_hash(present, id_prefix)
+        elif isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
             by_id = decimal_order(present)
             cust_hash = decimal_hash(present[by_id])
         else:

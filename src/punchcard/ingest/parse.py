@@ -121,6 +121,16 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
         # read again with text ids.
         exprs += [pl.col(cust_col).cast(pl.Int64, strict=False).alias("cust_raw"),
                   pl.col(cust_col).cast(pl.String).str.len_bytes().alias("__clen")]
+    elif cust_dtype == pl.UInt64:
+        # Ids written as one prefix and a fixed number of digits (C00000278) are kept as the
+        # digits' value: at one width, numbers order as the texts do. ``__clen`` and ``__cbad``
+        # tell, after the scan, whether every id is written so (``not_prefixed``); if one is
+        # not, the files are read again with text ids.
+        prefix = src.id_prefix[0]
+        col = pl.col(cust_col).cast(pl.String)
+        exprs += [col.str.slice(len(prefix)).cast(pl.UInt64, strict=False).alias("cust_raw"),
+                  col.str.len_bytes().alias("__clen"),
+                  (~col.str.starts_with(prefix) | col.str.contains("+", literal=True)).alias("__cbad")]
     else:
         exprs.append(pl.when(cust != "").then(cust).cast(cust_dtype).alias("cust_raw"))
     if need_hash:
@@ -212,6 +222,15 @@ def _length_mismatch(numbers: np.ndarray, lengths: np.ndarray, pow10: np.ndarray
                 digits > 1 and magnitude < pow10[digits - 1]):
             return True
     return False
+
+
+def not_prefixed(frame: pl.DataFrame, id_prefix: tuple[str, int]) -> bool:
+    """Return whether some id read as prefix + digits (``cust_raw`` UInt64) is not written
+    exactly as that prefix and that many digits: a sign, a space, another prefix or width."""
+    width = len(id_prefix[0].encode("utf-8")) + id_prefix[1]
+    given = pl.col("__clen").is_not_null()
+    odd = given & (pl.col("cust_raw").is_null() | (pl.col("__clen") != width) | pl.col("__cbad"))
+    return bool(frame.select(odd.any()).item())
 
 
 def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:

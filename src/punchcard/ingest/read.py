@@ -36,7 +36,7 @@ from punchcard.ingest.dialect import sniff
 from punchcard.errors import PunchcardError
 from punchcard.ingest.customers import assemble, stable_hash, warm_up
 from punchcard.ingest.ledger import EPOCH_ORDINAL, InputFile, Ledger
-from punchcard.ingest.parse import fix_rows, not_canonical, standard_rows
+from punchcard.ingest.parse import fix_rows, not_canonical, not_prefixed, standard_rows
 from punchcard.program import Sales
 from punchcard.ingest.quality import MAX_EXAMPLES, accounting, check_sales, example_lines, too_many_rejected
 from punchcard.ingest.rows import REASONS, classify, transactions
@@ -71,6 +71,7 @@ def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | N
                 frame = read_rows(sources, sales, need_hash)
             except pl.exceptions.ComputeError as exc:
                 raise read_failure(exc, sources) from None
+        prefixed = frame["cust_raw"].dtype == pl.UInt64  # ids keyed as prefix + digits
         frame = classify(frame, sales, has_order)
         # Without an order column, the lines of one customer at one timestamp are one visit:
         # summed here by date and time where the export has times, else by date (keys.assemble).
@@ -115,7 +116,8 @@ def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | N
                              "Fix: export the sales history with its rows.")
     if quality.rows_used * 2 < quality.rows_read:
         raise too_many_rejected(quality, details)
-    return assemble(tx, sales, quality, inputs, visits=visits)
+    return assemble(tx, sales, quality, inputs, visits=visits,
+                    id_prefix=sources[0].id_prefix if prefixed else None)
 
 
 def check_roles(src: Source) -> None:
@@ -136,10 +138,15 @@ def check_roles(src: Source) -> None:
 
 def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFrame:
     """Return every row of every file in standard columns, in file and line order."""
-    # Customer ids as numbers when they are plain integers, else as categorical codes (a
-    # mapping of this read alone): either way keyed once, while the file is scanned.
+    # Customer ids as numbers when they are plain integers (Int64), or one prefix and a
+    # fixed number of digits (UInt64, the digits' value: ``Source.id_prefix``), else as
+    # categorical codes (a mapping of this read alone): either way keyed once, while the
+    # file is scanned.
     numbers = all(s.numeric_ids for s in sources)
-    dtype = pl.Int64 if numbers else pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
+    prefixed = not numbers and sources[0].id_prefix is not None and all(
+        s.id_prefix == sources[0].id_prefix for s in sources)
+    dtype = (pl.Int64 if numbers else pl.UInt64 if prefixed
+             else pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}")))
     orders = (not sales.cancel_prefix and any("order" in s.roles for s in sources)
               and all(s.numeric_orders or "order" not in s.roles for s in sources))
     times = not any("order" in s.roles for s in sources) and any(s.has_time for s in sources)
@@ -147,6 +154,12 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
                                     order_numbers=orders, times=times)
                       for i, s in enumerate(sources)], how="vertical_relaxed")
     frame = rows.collect(engine="streaming")
+    if prefixed:
+        odd = not_prefixed(frame, sources[0].id_prefix)
+        frame = frame.drop("__clen", "__cbad")
+        if odd:  # an id the sample did not foresee: read again with text ids
+            del frame
+            return read_rows([replace(s, id_prefix=None) for s in sources], sales, need_hash)
     for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
         if lengths in frame.columns:
             odd = not_canonical(frame[col], frame[lengths])

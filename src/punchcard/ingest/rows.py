@@ -173,7 +173,10 @@ def fill_orders(frame: pl.DataFrame) -> pl.DataFrame:
     at = multi.arg_true()
     sub = frame[at].with_columns(
         pl.col("cust_raw").fill_null(
-            pl.col("cust_raw").cast(pl.String).max().over("order").cast(frame["cust_raw"].dtype)),
+            # the largest id as text (UInt64: prefix + fixed-width digits, whose numbers
+            # order as their texts)
+            pl.col("cust_raw").max().over("order") if frame["cust_raw"].dtype == pl.UInt64
+            else pl.col("cust_raw").cast(pl.String).max().over("order").cast(frame["cust_raw"].dtype)),
         pl.col("date").fill_null(pl.col("date").min().over("order")),
         (pl.col("__no_date") & pl.col("date").min().over("order").is_not_null()).alias("__date_filled"),
         (pl.col("__no_amount") & pl.col("amount").is_not_null().any().over("order")).alias("__amount_filled"),
