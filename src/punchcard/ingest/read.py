@@ -7,17 +7,20 @@ holds a compact integer key per customer and a stable hash of the raw id.
 
 The stage's modules: ``sources.py`` (files prepared and scanned), ``parse.py`` (cells
 into standard columns), ``rows.py`` (classification, orders, duplicates),
-``quality.py`` (rejection counts, masked examples, errors) and ``keys.py`` (customer
-keys, stable hash, the sorted ledger); this module runs them.
+``quality.py`` (rejection counts, masked examples, errors), ``customers.py`` (customer
+keys, stable hash, the sorted ledger) and ``cache.py`` (the parse cache of a multi-file
+input); this module runs them.
 
 Speed at scale (tens of millions of rows): the file is scanned once, streaming; columns
 the sniffed sample shows to be plain take a plain cast, and only rows that cast cannot
 settle are read again with the full rules; customer ids are keyed during the scan (as
-numbers when they are plain integers, checked afterwards by their text's length, else as
-categorical codes); order-level work (gap filling, summing lines) touches only orders of
+numbers when they are plain integers, checked afterwards by their text's length; as the
+digits' value when they are one prefix and a fixed number of digits such as C00000278,
+checked afterwards by length, prefix and sign; else as categorical codes); order-level work (gap filling, summing lines) touches only orders of
 more than one line; the scanned frame keeps the engine's chunks (no copy into one), and
 the passes over every row after the scan are compiled loops; and the ledger is sorted by
-packing (cust, day, amount, items) into one 64-bit number per row.
+packing (cust, day, amount, items) into one 64-bit number per row (amounts off the cent
+grid by their place among the grid and the off-grid amounts).
 """
 
 from __future__ import annotations
