@@ -264,3 +264,18 @@ def test_polars_frame_round_trip_keeps_every_bit(tmp_path):
     back = pc.load("k", tmp_path / "f.csv", "f.csv")
     assert back is not None and back.frame.equals(frame) and back.frame.schema == frame.schema
     assert back.frame["amount"].to_numpy().tobytes() == frame["amount"].to_numpy().tobytes()
+
+
+def test_prefixed_ids_through_the_cache(tmp_path, parses):
+    # C + 4 digits in two files (kept as the digits' value), one file with an odd id
+    # (read as text): the cached and cold reads key every id as its text
+    rows = "".join(f"C{i % 300:04d},2024-01-{1 + i % 28:02d},{1 + i % 9}.50,{i}\n" for i in range(3000))
+    head = "customer,date,amount,order\n"
+    a = write(tmp_path / "a.csv", head + rows)
+    b = write(tmp_path / "b.csv", head + rows.replace("2024-01-", "2024-02-"))
+    led = three_ways(Sales(paths=(a, b)), tmp_path, tmp_path / "cache", parses)
+    assert led.n_customers == 300
+    c = write(tmp_path / "c.csv", head + rows.replace("2024-01-", "2024-03-") + "C+0007,2024-03-05,2.00,9999\n")
+    parses.clear()
+    led = three_ways(Sales(paths=(a, b, c)), tmp_path, tmp_path / "cache2", parses)
+    assert led.n_customers == 301  # C+0007 is its own customer

@@ -35,13 +35,14 @@ import polars as pl
 
 from punchcard import __version__
 from punchcard.errors import PunchcardError
+from punchcard.ingest.customers import prefixed_text
 from punchcard.ingest.dialect import Dialect
 from punchcard.ingest.parse import parse_file
 from punchcard.ingest.sources import FILE_SHIFT, Source, label_of, prepare, read_failure
 from punchcard.program import Sales
 from punchcard.runtime import sha256_file
 
-FORMAT = 1  # bump when the parsed columns change meaning
+FORMAT = 2  # bump when the parsed columns change meaning
 MAGIC = b"punchcard parse cache\n"
 SUFFIX = ".pcc"
 DEFAULT_FOLDER = ".punchcard-cache"
@@ -87,7 +88,10 @@ class ParseCache:
             if frame.height != head["rows"]:
                 return None
             src = Source(path, label, path, head["kind"], Dialect(**head["dialect"]),
-                         tuple(head["header"]), dict(head["roles"]), has_time=bool(head["has_time"]))
+                         tuple(head["header"]), dict(head["roles"]), has_time=bool(head["has_time"]),
+                         id_prefix=tuple(head["id_prefix"]) if head["id_prefix"] else None)
+            if (frame["cust_raw"].dtype == pl.UInt64) != (src.id_prefix is not None):
+                return None
             return Entry(src, frame, bool(head["transcoded"]))
         except (ValueError, TypeError, KeyError, OSError, pl.exceptions.PolarsError):
             return None
@@ -99,7 +103,9 @@ class ParseCache:
         data = buf.getvalue()
         head = {"key": key, "rows": frame.height, "size": len(data), "crc32": zlib.crc32(data),
                 "kind": src.kind, "dialect": asdict(src.dialect), "header": list(src.header),
-                "roles": src.roles, "transcoded": src.scan_path != src.path, "has_time": src.has_time}
+                "roles": src.roles, "transcoded": src.scan_path != src.path, "has_time": src.has_time,
+                # ids kept as prefix + digits (UInt64) need the prefix to be read as text
+                "id_prefix": list(src.id_prefix) if frame["cust_raw"].dtype == pl.UInt64 else None}
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=SUFFIX)
@@ -177,19 +183,29 @@ def cached_rows(cache: ParseCache, sales: Sales, base: Path | None, tmp: Path,
 def combine(frames: list[pl.DataFrame], sources: list[Source], sales: Sales) -> pl.DataFrame:
     """Return the files' parsed rows as one frame, ids typed as ``read.read_rows`` types them.
 
-    Customer ids are numbers only when every file's are; else every file's ids as text,
-    keyed by categorical codes (a numeric id's text is its number's: the parse checked it).
-    Order ids likewise (as text when cancelled orders are marked by a prefix).
+    Customer ids are numbers only when every file's are (Int64 plain integers, or UInt64
+    prefix + digits with one prefix and width); else every file's ids as text, keyed by
+    categorical codes (a number's text is the id's: the parse checked it). Order ids
+    likewise (as text when cancelled orders are marked by a prefix).
     """
-    numbers = all(f["cust_raw"].dtype == pl.Int64 for f in frames)
+    kinds = {f["cust_raw"].dtype for f in frames}
+    prefixes = {s.id_prefix for s in sources}
+    numbers = kinds == {pl.Int64} or (kinds == {pl.UInt64} and len(prefixes) == 1)
     orders = (not sales.cancel_prefix and any("order" in s.roles for s in sources)
               and all(f["order"].dtype == pl.Int64 for f in frames))
     # a line's time of day only where no file has orders (lines of one customer at one time)
     times = not any("order" in s.roles for s in sources) and any(s.has_time for s in sources)
     frames = [f if times else f.drop("__tod", strict=False) for f in frames]
-    ids = pl.Int64 if numbers else pl.String
-    frames = [f.with_columns(pl.col("cust_raw").cast(ids), pl.col("order").cast(pl.Int64 if orders else pl.String))
-              for f in frames]
+
+    def ids(f: pl.DataFrame, src: Source) -> pl.Series:
+        if numbers or f["cust_raw"].dtype == pl.String:
+            return f["cust_raw"]
+        if f["cust_raw"].dtype == pl.UInt64:
+            return prefixed_text(f["cust_raw"], src.id_prefix).alias("cust_raw")
+        return f["cust_raw"].cast(pl.String)
+
+    frames = [f.with_columns(ids(f, src), pl.col("order").cast(pl.Int64 if orders else pl.String))
+              for f, src in zip(frames, sources)]
     rows = pl.concat(frames, how="vertical", rechunk=False)
     if not numbers:
         cats = pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
