@@ -595,6 +595,15 @@ def render(results: dict, path: Path) -> None:
         "rerun to refresh. Each step is a separate subprocess: wall time from the parent, "
         "peak RSS from `os.wait4` (ru_maxrss of the child).",
         "",
+        "**The one command** (both export shapes, every step including the data-drop case "
+        "and the pandas peer; the exports are generated once and cached in `bench/data/`):",
+        "",
+        "    .venv/bin/python bench/run.py --sizes 20M --shapes cafe,accounts",
+        "",
+        "Add `100M` to `--sizes` for the 100M targets (a 100M build needs about 7 GiB). On a "
+        "shared machine compare only ratios taken in one run: the load average before each "
+        "step is in its notes.",
+        "",
         "## Machine",
         "",
         f"- CPU: {m['cpu']}, `nproc` = {m['nproc']}",
