@@ -316,7 +316,11 @@ def drop_case(size: int, shape: str, data: Path, args, logs: Path) -> dict:
     import shutil
 
     key = key_of(size, shape)
-    folder = ensure_months(data / f"perf-{key}.csv")
+    # cut in a child process: a parent grown to hold the export would pass its peak memory
+    # on to every later step's ru_maxrss (Linux keeps the high-water mark across exec)
+    csv = data / f"perf-{key}.csv"
+    subprocess.run([PY, str(BENCH / "run.py"), "--split-months", str(csv)], check=True, timeout=args.timeout)
+    folder = csv.with_name(csv.stem + "-months")
     program = write_program(size, data, shape, months=True)
     months = sorted(folder.glob("*.csv"))
     held = folder / "held-back"
@@ -728,7 +732,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--render-only", action="store_true",
                     help="re-render <out> from <out>.json without measuring anything")
     ap.add_argument("--prepare-only", action="store_true", help="write data and programs, measure nothing")
+    ap.add_argument("--split-months", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.split_months:  # (internal: the drop step cuts an export in a child process)
+        ensure_months(args.split_months)
+        return {}
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
