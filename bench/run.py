@@ -322,9 +322,11 @@ def drop_case(size: int, shape: str, data: Path, args, logs: Path) -> dict:
     subprocess.run([PY, str(BENCH / "run.py"), "--split-months", str(csv)], check=True, timeout=args.timeout)
     folder = csv.with_name(csv.stem + "-months")
     program = write_program(size, data, shape, months=True)
-    months = sorted(folder.glob("*.csv"))
     held = folder / "held-back"
     held.mkdir(exist_ok=True)
+    for f in held.glob("*.csv"):  # a month an interrupted run held back
+        f.rename(folder / f.name)
+    months = sorted(folder.glob("*.csv"))
     cache, cold_cache = data / f"cache-{key}", data / f"cache-{key}-cold"
     for c in (cache, cold_cache):
         shutil.rmtree(c, ignore_errors=True)
