@@ -509,6 +509,8 @@ def size_table(lab: str, entry: dict) -> list[str]:
                          f"{_fmt_s(inner['points']['seconds'])} s")
         if name == "floor":
             notes.append("Polars scan_csv → group_by(customer).agg(revenue, visits, first, last)")
+        if r.get("note"):
+            notes.append(r["note"])
         notes.append(f"load avg before {r.get('loadavg_before', '?')}")
         t_ratio = "1.0×" if name == "floor" else _ratio(r["wall_s"], ft)
         m_ratio = "1.0×" if name == "floor" else _ratio(r["peak_rss_mib"], fm)
