@@ -279,3 +279,13 @@ def test_prefixed_ids_through_the_cache(tmp_path, parses):
     parses.clear()
     led = three_ways(Sales(paths=(a, b, c)), tmp_path, tmp_path / "cache2", parses)
     assert led.n_customers == 301  # C+0007 is its own customer
+
+
+def test_times_of_day_through_the_cache(tmp_path, parses):
+    # no order column, times of day: a customer's lines at one time are one visit, read
+    # cold or from the cache (k1 at 10:00 twice → one visit of 15; at 11:30 another)
+    a = write(tmp_path / "a.csv", "customer,date,amount\nk1,2024-01-01 10:00:00,10.00\n"
+                                  "k1,2024-01-01 10:00:00,5.00\nk1,2024-01-01 11:30:00,7.00\n")
+    b = write(tmp_path / "b.csv", "customer,date,amount\nk2,2024-02-01 09:00:00,3.00\n")
+    led = three_ways(Sales(paths=(a, b)), tmp_path, tmp_path / "cache", parses)
+    assert sorted(led.tx["amount"].to_list()) == [3.0, 7.0, 15.0]
