@@ -84,11 +84,11 @@ MONTHS = [
 def test_mixed_ids_orders_and_rejections_read_as_cold(tmp_path, parses):
     paths = tuple(write(tmp_path / f"2024-0{i + 1}.csv", t) for i, t in enumerate(MONTHS))
     led = three_ways(Sales(paths=paths), tmp_path, tmp_path / "cache", parses)
-    # used: 10 + 20.50 (file 1) + 30 + 12.25 (file 2) + 5 + 7 as one order 6 + 3 anonymous;
-    # the zero line is zero_amount, file 2's last line repeats file 1's first: duplicate_line
+    # used: 10 + 20.50 + 0 (a visit without revenue) in file 1, 30 + 12.25 in file 2, 5 + 7
+    # as one order 6 + 3 anonymous; file 2's last line repeats file 1's first: duplicate_line
     assert round(led.tx["amount"].sum() + led.anon["amount"].sum(), 2) == 87.75
     assert led.n_customers == 4  # "007", "7", "8", "k7"
-    assert led.quality.rejected == {"zero_amount": 1, "duplicate_line": 1}
+    assert led.quality.rejected == {"duplicate_line": 1}
     assert led.quality.examples["duplicate_line"][0]["file"] == "2024-02.csv"
 
 
@@ -96,19 +96,19 @@ def test_cp1252_whitespace_files_and_examples_from_cached_files(tmp_path, parses
     # cp1252 (ø, €) and a whitespace-aligned file are read through UTF-8 copies; the
     # example lines of rejected rows in a cached file are read from a fresh copy
     a = write(tmp_path / "a.csv", "Kunde;Dato;Beløp\nø1;01.02.2024;12,50\nø2;02.02.2024;x\n", "cp1252")
-    b = write(tmp_path / "b.csv", "Kunde;Dato;Beløp\nø1;03.02.2024;7,50\nø3;04.02.2024;0\n", "cp1252")
+    b = write(tmp_path / "b.csv", "Kunde;Dato;Beløp\nø1;03.02.2024;7,50\nø3;31.02.2024;1,00\n", "cp1252")
     sales = Sales(paths=(a, b), columns={"customer": "Kunde", "date": "Dato", "amount": "Beløp"},
                   format=SalesFormat(encoding="cp1252", delimiter=";", decimal=","))
     led = three_ways(sales, tmp_path, tmp_path / "cache", parses)
-    assert led.quality.rejected == {"bad_amount": 1, "zero_amount": 1}
+    assert led.quality.rejected == {"bad_date": 1, "bad_amount": 1}
     assert led.quality.examples["bad_amount"][0] == {"file": "a.csv", "line": 3, "text": "••••;02.02.2024;x"}
-    c = write(tmp_path / "c.txt", " id  date amount\n 01 20240101  5.00\n 02 20240102  0.00\n")
+    c = write(tmp_path / "c.txt", " id  date amount\n 01 20240101  5.00\n 02 20241340  3.00\n")
     d = write(tmp_path / "d.txt", " id  date amount\n 01 20240201  6.00\n")
     parses.clear()
     sales = Sales(paths=(c, d), columns={"customer": "id", "date": "date", "amount": "amount"},
                   format=SalesFormat(date_format="%Y%m%d"))
     led = three_ways(sales, tmp_path, tmp_path / "cache2", parses)
-    assert led.quality.examples["zero_amount"][0]["text"] == "••••,20240102,0.00"
+    assert led.quality.examples["bad_date"][0]["text"] == "••••,20241340,3.00"
 
 
 def test_new_changed_removed_and_corrupt_files(tmp_path, parses):

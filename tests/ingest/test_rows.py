@@ -10,14 +10,14 @@ from punchcard.ingest.rows import duplicate_lines, repeated_rows
 from punchcard.ingest.sources import FILE_SHIFT
 
 
-def by_definition(h: list[int], files: list[int], has_order: bool) -> list[bool]:
-    """A line is a duplicate when an earlier line has its hash (with orders: when the first
-    such line is in another file) — the rule written as a plain loop."""
+def by_definition(h: list[int], files: list[int]) -> list[bool]:
+    """A line is a duplicate when the first line with its hash is in another (earlier)
+    file — the rule written as a plain loop."""
     first: dict[int, int] = {}
     out = []
     for i, v in enumerate(h):
         j = first.setdefault(v, i)
-        out.append(j != i and (files[j] != files[i] if has_order else True))
+        out.append(files[j] != files[i])
     return out
 
 
@@ -36,5 +36,5 @@ def test_duplicate_lines_match_the_definition(seed, has_order):
     files = np.sort(rng.integers(0, 4, n))
     pos = (files.astype(np.int64) << FILE_SHIFT) + np.arange(n)
     got = duplicate_lines(pl.DataFrame({"__h": h, "__pos": pos}), has_order).to_list()
-    assert got == by_definition(h.tolist(), files.tolist(), has_order)
+    assert got == by_definition(h.tolist(), files.tolist())
     assert any(got) or n < 20  # the cases do hold duplicates
