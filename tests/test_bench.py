@@ -24,6 +24,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "RESULTS.md"
     cmd = [sys.executable, str(BENCH / "run.py"), "--sizes", "2k", "--steps", "floor,pandas",
+           "--shapes", "cafe,accounts",
            "--out", str(out), "--data", str(tmp / "data"), "--rows-per-customer", "16.4",
            "--no-warmup", "--timeout", "600"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -58,10 +59,12 @@ def test_cached_export_is_reused(harness: tuple[dict, Path]) -> None:
     assert meta["cached"] is True
 
 
-def test_pandas_replay_agrees_with_backtest(harness: tuple[dict, Path]) -> None:
+@pytest.mark.parametrize("key", ["2k", "2k-accounts"])
+def test_pandas_peer_agrees_with_backtest(harness: tuple[dict, Path], key: str) -> None:
     results, tmp = harness
-    inner = results["sizes"]["2k"]["steps"]["pandas"]["inner"]
-    prog = load_program(tmp / "data" / "perf-2k.yaml")
+    inner = results["sizes"][key]["steps"]["pandas"]["inner"]
+    assert inner["peer"] == "vectorised"
+    prog = load_program(tmp / "data" / f"perf-{key}.yaml")
     ledger = read_ledger(prog.sales, base=prog.path.parent)
     bt = run_backtest(prog, ledger)
     stamp = inner["stamp_card"]
@@ -75,3 +78,43 @@ def test_pandas_replay_agrees_with_backtest(harness: tuple[dict, Path]) -> None:
     ours = bt[pts["id"]].summary
     assert pts["points_earned"] == pytest.approx(ours["rewards_earned"], abs=1)
     assert pts["points_redeemed"] == pytest.approx(ours["rewards_redeemed"], rel=1e-9)
+
+
+@pytest.mark.parametrize("key", ["2k", "2k-accounts"])
+def test_vectorised_peer_matches_the_per_customer_replay(harness: tuple[dict, Path], key: str) -> None:
+    # the same rules two ways: bench/pandas_replay.py loops over each customer's visits
+    _, tmp = harness
+    csv, prog = tmp / "data" / f"perf-{key}.csv", tmp / "data" / f"perf-{key}.yaml"
+    if key == "2k-accounts":  # the loop version reads punchcard's sample-data column names
+        import polars as pl
+
+        pl.read_csv(csv).rename({"customer_id": "customer", "order_id": "order"}).with_columns(
+            items=1).write_csv(tmp / "renamed.csv")
+        csv = tmp / "renamed.csv"
+    loop = subprocess.run([sys.executable, str(BENCH / "pandas_replay.py"), str(csv), str(prog)],
+                          capture_output=True, text=True, timeout=600, check=True)
+    peer = subprocess.run([sys.executable, str(BENCH / "pandas_peer.py"),
+                           str(tmp / "data" / f"perf-{key}.csv"), str(prog)],
+                          capture_output=True, text=True, timeout=600, check=True)
+    a, b = json.loads(loop.stdout), json.loads(peer.stdout)
+    for scheme in ("stamp_card", "points"):
+        assert {k: v for k, v in a[scheme].items() if k != "seconds"} == \
+            {k: v for k, v in b[scheme].items() if k != "seconds"}
+    assert a["stamp_card"]["rewards_earned"] > 0 and a["points"]["points_redeemed"] > 0
+
+
+@pytest.mark.slow
+def test_data_drop_case_runs(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    cmd = [sys.executable, str(BENCH / "run.py"), "--sizes", "2k", "--steps", "drop", "--out", str(out),
+           "--data", str(tmp_path / "data"), "--rows-per-customer", "16.4", "--no-warmup", "--timeout", "600"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    drop = json.loads(out.with_suffix(".json").read_text())["sizes"]["2k"]["steps"]["drop"]
+    assert not drop.get("error"), drop
+    assert drop["files"] == 24 and drop["cold"]["wall_s"] > 0 and drop["wall_s"] > 0
+    # the monthly files hold every row of the export, each once
+    months = sorted((tmp_path / "data" / "perf-2k-months").glob("*.csv"))
+    rows = sum(len(m.read_text().splitlines()) - 1 for m in months)
+    assert rows == len((tmp_path / "data" / "perf-2k.csv").read_text().splitlines()) - 1
+    assert "data drop: the rebuild after one new month" in out.read_text()

@@ -25,6 +25,9 @@ class BuildOptions:
     self_contained: bool = False
     force: bool = False
     strict: bool = False
+    # parse cache of multi-file sales inputs: None = `.punchcard-cache/` beside each program
+    cache: Path | None = None
+    use_cache: bool = True
 
 
 @dataclass
@@ -89,6 +92,15 @@ def _hash_inputs(ledger) -> None:
             pass
 
 
+def parse_cache(prog, options: BuildOptions):
+    """Return the program's parse cache (``cache.py``), or None when turned off."""
+    if not options.use_cache:
+        return None
+    from punchcard.ingest.cache import DEFAULT_FOLDER, cache_for
+
+    return cache_for(options.cache or prog.path.parent / DEFAULT_FOLDER, prog.id, options.out)
+
+
 def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET, *,
             fingerprint: str | None = None, previous: dict | None = None) -> dict:
     """Run every stage up to the results dict (results.json) for one loaded program.
@@ -103,7 +115,7 @@ def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET, *,
     later = threading.Thread(target=_import_later_stages, name="punchcard-import", daemon=True)
     later.start()
     with reporter.stage(f"{prog.id}: reading sales"):
-        ledger = ingest.read_ledger(prog.sales, base=prog.path.parent)
+        ledger = ingest.read_ledger(prog.sales, base=prog.path.parent, cache=parse_cache(prog, options))
     later.join()
     from punchcard import forecast, results, schemes
 

@@ -111,13 +111,22 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("-q", "--quiet", is_flag=True, envvar="PUNCHCARD_QUIET",
               help="Print nothing but errors (and --json). [env: PUNCHCARD_QUIET]")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage with its timing.")
+@click.option("--cache", type=click.Path(path_type=Path, file_okay=False), default=None,
+              envvar="PUNCHCARD_CACHE",
+              help="Folder keeping the parsed columns of each file of a multi-file sales input, "
+                   "so that a rebuild parses only new or changed files (default: "
+                   ".punchcard-cache/ beside each program file; safe to delete). "
+                   "[env: PUNCHCARD_CACHE]")
+@click.option("--no-cache", is_flag=True, envvar="PUNCHCARD_NO_CACHE",
+              help="Parse every sales file again and keep no parse cache.")
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, envvar="PUNCHCARD_THREADS",
               help="Threads for the compiled kernels and the schemes replayed side by side "
                    "(default: every CPU this process may use). The figures do not depend on it. "
                    "[env: PUNCHCARD_THREADS]")
 def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
           templates: Path | None, self_contained: bool, force: bool, check: bool,
-          strict: bool, as_json: bool, quiet: bool, verbose: bool, threads: int | None) -> None:
+          strict: bool, as_json: bool, quiet: bool, verbose: bool, cache: Path | None,
+          no_cache: bool, threads: int | None) -> None:
     """Build the decision site for program files (default: programs/*.yaml) into --out.
 
     \b
@@ -136,7 +145,8 @@ def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
         set_threads(threads)
 
     options = BuildOptions(out=out, seed=seed, draws=draws, templates=templates,
-                           self_contained=self_contained, force=force, strict=strict)
+                           self_contained=self_contained, force=force, strict=strict,
+                           cache=cache, use_cache=not no_cache)
     paths = _programs(programs)
     if check:
         reasons = stale_programs(paths, options)

@@ -24,31 +24,50 @@ FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def stable_hash(ids: pl.Series) -> np.ndarray:
-    """Return a uint64 FNV-1a (+ splitmix64 finaliser) hash of each string's UTF-8 bytes."""
-    n = ids.len()
-    if n == 0:
-        return np.zeros(0, dtype=np.uint64)
+def id_bytes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (buf, starts, lengths): the strings' UTF-8 bytes end to end, and where each
+    string starts in them and how long it is (nulls as empty strings)."""
     lengths = ids.str.len_bytes().fill_null(0).to_numpy().astype(np.int64)
-    starts = np.zeros(n, dtype=np.int64)
+    starts = np.zeros(lengths.size, dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
     buf = np.frombuffer(ids.fill_null("").str.join("")[0].encode("utf-8"), dtype=np.uint8)
-    # FNV-1a one byte position at a time over the strings still that long (longest first)
-    by_len = np.argsort(-lengths, kind="stable")
-    desc = lengths[by_len]
-    first = starts[by_len]
-    h = np.full(n, FNV_OFFSET, dtype=np.uint64)
-    ascending = desc[::-1]
-    with np.errstate(over="ignore"):
-        for j in range(int(desc[0]) if n else 0):
-            k = n - int(np.searchsorted(ascending, j, side="right"))
-            h[:k] = (h[:k] ^ buf[first[:k] + j].astype(np.uint64)) * FNV_PRIME
+    return buf, starts, lengths
+
+
+@njit(cache=True, nogil=True)
+def _fnv(buf, starts, lengths, offset, prime):
+    """Return the FNV-1a hash, spread by the splitmix64 finaliser, of each string's bytes."""
+    out = np.empty(starts.size, dtype=np.uint64)
+    for i in range(starts.size):
+        h = offset
+        for j in range(starts[i], starts[i] + lengths[i]):
+            h = (h ^ np.uint64(buf[j])) * prime
         # splitmix64 finaliser: spreads FNV's weak low bits
         h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        h = h ^ (h >> np.uint64(31))
-    out = np.empty(n, dtype=np.uint64)
-    out[by_len] = h
+        out[i] = h ^ (h >> np.uint64(31))
+    return out
+
+
+def stable_hash(ids: pl.Series) -> np.ndarray:
+    """Return a uint64 FNV-1a (+ splitmix64 finaliser) hash of each string's UTF-8 bytes."""
+    if ids.len() == 0:
+        return np.zeros(0, dtype=np.uint64)
+    return _fnv(*id_bytes(ids), FNV_OFFSET, FNV_PRIME)
+
+
+@njit(cache=True, nogil=True)
+def _tail_keys(buf, starts, lengths, skip):
+    """Return each string's bytes after the first ``skip``, up to 8, zero-padded, as a
+    big-endian number (numbers in the order of the byte strings, when no byte is NUL)."""
+    out = np.zeros(starts.size, dtype=np.uint64)
+    for i in range(starts.size):
+        k = np.uint64(0)
+        for j in range(8):
+            k <<= np.uint64(8)
+            if skip + j < lengths[i]:
+                k |= np.uint64(buf[starts[i] + skip + j])
+        out[i] = k
     return out
 
 
@@ -102,6 +121,40 @@ def _decimal_keys(ids, pow10):
     return sign, aligned, width
 
 
+@njit(cache=True, nogil=True)
+def _digits_hash(ids, start, width, prime):
+    """Return ``stable_hash`` of each number's ``width`` digits (zero-padded) after a prefix
+    whose FNV state is ``start``."""
+    out = np.empty(ids.size, dtype=np.uint64)
+    digits = np.empty(width, dtype=np.uint64)
+    for i in range(ids.size):
+        m = np.uint64(ids[i])
+        for j in range(width - 1, -1, -1):
+            digits[j] = np.uint64(48) + m % np.uint64(10)
+            m //= np.uint64(10)
+        h = start
+        for j in range(width):
+            h = (h ^ digits[j]) * prime
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[i] = h ^ (h >> np.uint64(31))
+    return out
+
+
+def prefixed_hash(ids: np.ndarray, id_prefix: tuple[str, int]) -> np.ndarray:
+    """Return ``stable_hash`` of the texts prefix + zero-padded digits of the numbers."""
+    h = int(FNV_OFFSET)
+    for b in id_prefix[0].encode("utf-8"):
+        h = ((h ^ b) * int(FNV_PRIME)) & 0xFFFFFFFFFFFFFFFF
+    return _digits_hash(ids, np.uint64(h), id_prefix[1], FNV_PRIME)
+
+
+def prefixed_text(ids: pl.Series, id_prefix: tuple[str, int]) -> pl.Series:
+    """Return the texts prefix + zero-padded digits of the numbers."""
+    return pl.DataFrame({"id": ids}).select(pl.concat_str(
+        pl.lit(id_prefix[0]), pl.col("id").cast(pl.String).str.zfill(id_prefix[1])))["literal"]
+
+
 def decimal_order(ids: np.ndarray) -> np.ndarray:
     """Return the permutation that sorts distinct integers by their decimal text (as ``id_order``)."""
     sign, aligned, width = _decimal_keys(ids, POW10)
@@ -116,20 +169,21 @@ def decimal_hash(ids: np.ndarray) -> np.ndarray:
 CHUNK_ROWS = 1 << 20  # the amounts' scale is chosen from this many rows (then checked on all)
 
 
-def id_order(ids: pl.Series) -> np.ndarray:
-    """Return the permutation that sorts distinct strings by their UTF-8 bytes."""
+def id_order(ids: pl.Series, parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Return the permutation that sorts distinct strings by their UTF-8 bytes (``parts``:
+    their ``id_bytes``, when already taken)."""
     n = ids.len()
-    lengths = ids.str.len_bytes().to_numpy()
-    buf = np.frombuffer(ids.str.join("")[0].encode("utf-8"), dtype=np.uint8) if n else None
-    if n == 0 or int(lengths.max()) > 8 or not buf.all():
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    buf, starts, lengths = parts or id_bytes(ids)
+    # The bytes every id starts with (those of the smallest and the largest) decide nothing;
+    # when at most 8 bytes follow them and no byte is NUL, those bytes, zero-padded and read
+    # as a big-endian number, sort the same way as the strings (C00000278 → 00000278).
+    lo, hi = ids.min().encode("utf-8"), ids.max().encode("utf-8")
+    skip = next((i for i, (a, b) in enumerate(zip(lo, hi)) if a != b), min(len(lo), len(hi)))
+    if int(lengths.max()) - skip > 8 or not buf.all():
         return ids.arg_sort().to_numpy()
-    # Up to 8 bytes and no NUL: the bytes, zero-padded, read as a big-endian number sort
-    # the same way as the strings.
-    starts = np.zeros(n, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    padded = np.zeros(n * 8, dtype=np.uint8)
-    padded[np.repeat(np.arange(n, dtype=np.int64) * 8 - starts, lengths) + np.arange(buf.size)] = buf
-    return np.argsort(padded.view(">u8"), kind="stable")
+    return np.argsort(_tail_keys(buf, starts, lengths, skip))
 
 
 def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
@@ -148,17 +202,78 @@ def int_scale(values: pl.Series) -> tuple[float, int, int] | None:
 
 
 @njit(cache=True, nogil=True)
-def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, count_lo,
-          day_bits, money_bits, count_bits, key) -> bool:
+def _inexact(values, scale):
+    """Return the values that are not an exact integer at ``scale`` (as ``_pack`` tests it)."""
+    n = 0
+    for i in range(values.size):
+        if np.rint(values[i] * scale) / scale != values[i]:
+            n += 1
+    out = np.empty(n, dtype=np.float64)
+    j = 0
+    for i in range(values.size):
+        if np.rint(values[i] * scale) / scale != values[i]:
+            out[j] = values[i]
+            j += 1
+    return out
+
+
+def money_ranks(values: pl.Series) -> tuple[float, int, np.ndarray, np.ndarray] | None:
+    """Return (scale, lo, off, u) for amounts that are mostly, but not all, exact at a scale.
+
+    ``u`` is every value of the grid lo/scale, (lo+1)/scale, … up to the largest amount,
+    merged with the distinct amounts off the grid, ascending; an amount's place in ``u``
+    orders it as the amount itself does, and ``u`` gives it back exactly. ``off[j]`` is
+    how many off-grid amounts lie below grid value j, so an on-grid amount's place is
+    j + off[j] without a search. None when no scale puts half of the first CHUNK_ROWS
+    amounts on its grid, or the grid would pass 2^24 values.
+    """
+    lo, hi = values.min(), values.max()
+    if lo is None or not (abs(lo) < 2.0 ** 31 and abs(hi) < 2.0 ** 31):
+        return None
+    head = values.head(CHUNK_ROWS).to_numpy()
+    for scale in (1.0, 100.0, 1e4, 1e6):
+        if np.mean(np.rint(head * scale) / scale == head) >= 0.5:
+            break
+    else:
+        return None
+    lo_c, hi_c = int(np.rint(lo * scale)), int(np.rint(hi * scale))
+    if hi_c - lo_c >= 1 << 24:
+        return None
+    off_grid = np.unique(np.concatenate([_inexact(c.to_numpy(), scale) for c in values.get_chunks()]
+                                        or [np.zeros(0)]))
+    grid = np.arange(lo_c, hi_c + 1, dtype=np.float64) / scale
+    u = np.concatenate([grid, off_grid])
+    u.sort()
+    return scale, lo_c, np.searchsorted(off_grid, grid).astype(np.int64), u
+
+
+@njit(cache=True, nogil=True)
+def _pack(cust, day, day_lo, amount, money_scale, money_lo, money_off, money_u, items, count_scale,
+          count_lo, day_bits, money_bits, count_bits, key) -> bool:
     """Write each row's (cust, day, amount, items) packed into ``key``; False as soon as an
-    amount or quantity is not an exact integer at its scale."""
+    amount or quantity is not an exact integer at its scale. With ``money_u`` (``money_ranks``)
+    the amount field holds the amount's place in ``money_u`` instead."""
+    ranked = money_u.size > 0
     for i in range(cust.size):
         k = (np.uint64(cust[i]) << day_bits) | np.uint64(day[i] - day_lo)
         value = amount[i]
         scaled = np.rint(value * money_scale) if money_scale != 1.0 else np.rint(value)
         if (scaled / money_scale if money_scale != 1.0 else scaled) != value:
-            return False
-        k = (k << money_bits) | np.uint64(scaled - money_lo)
+            if not ranked:
+                return False
+            a, b = 0, money_u.size  # an off-grid amount: its place by binary search
+            while a < b:
+                m = (a + b) >> 1
+                if money_u[m] < value:
+                    a = m + 1
+                else:
+                    b = m
+            k = (k << money_bits) | np.uint64(a)
+        elif ranked:
+            j = np.int64(scaled) - money_lo
+            k = (k << money_bits) | np.uint64(j + money_off[j])
+        else:
+            k = (k << money_bits) | np.uint64(scaled - money_lo)
         value = items[i]
         scaled = np.rint(value * count_scale) if count_scale != 1.0 else np.rint(value)
         if (scaled / count_scale if count_scale != 1.0 else scaled) != value:
@@ -168,10 +283,11 @@ def _pack(cust, day, day_lo, amount, money_scale, money_lo, items, count_scale, 
 
 
 @njit(cache=True, nogil=True)
-def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
+def _unpack(key, known, day_lo, money_scale, money_lo, money_u, count_scale, count_lo,
             day_bits, money_bits, count_bits, cust, day, items) -> None:
     """Write the fields packed in ``key`` back out: the amounts over ``key`` itself (as
     float64), ``cust`` for the first ``known`` rows."""
+    ranked = money_u.size > 0
     amount = key.view(np.float64)  # row i's amount goes where its key was, once read
     day_mask = (np.uint64(1) << day_bits) - np.uint64(1)
     money_mask = (np.uint64(1) << money_bits) - np.uint64(1)
@@ -180,7 +296,10 @@ def _unpack(key, known, day_lo, money_scale, money_lo, count_scale, count_lo,
         k = key[i]
         items[i] = (np.int64(k & count_mask) + count_lo) / count_scale
         k >>= count_bits
-        amount[i] = (np.int64(k & money_mask) + money_lo) / money_scale
+        if ranked:
+            amount[i] = money_u[np.int64(k & money_mask)]
+        else:
+            amount[i] = (np.int64(k & money_mask) + money_lo) / money_scale
         k >>= money_bits
         day[i] = np.int64(k & day_mask) + day_lo
         if i < known:
@@ -217,27 +336,46 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
     """
     n = tx.height
     day_col, amount_col, items_col = tx["day"], tx["amount"], tx["items"]
-    money, count = int_scale(amount_col), int_scale(items_col)
-    if money is None or count is None or n == 0:
+    count = int_scale(items_col)
+    if count is None or n == 0:
         return None
     day_lo, day_hi = int(day_col.min()), int(day_col.max())
-    widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
-              (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
-    if sum(widths) > 64:
-        return None
-    bits = [np.uint64(w) for w in widths[1:]]
-    start = 0
-    for part in same_chunks(tx.select("day", "amount", "items")):  # the columns read in place
-        stop = start + part.height
-        if not _pack(cust[start:stop], part["day"].to_numpy(), day_lo, part["amount"].to_numpy(),
-                     money[0], money[1], part["items"].to_numpy(), count[0], count[1], *bits,
-                     key[start:stop]):
+    none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    money = int_scale(amount_col)
+    for ranked in (False, True):
+        # amounts as exact integers at a scale; else (some amounts off every grid, such as
+        # 4.640000000000001) as their place among the grid and the off-grid amounts
+        if ranked:
+            ranks = money_ranks(amount_col)
+            if ranks is None:
+                return None
+            money, (off, u) = (ranks[0], ranks[1], ranks[1] + ranks[3].size - 1), ranks[2:]
+        elif money is None:
+            continue
+        else:
+            off, u = none
+        widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
+                  (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
+        if sum(widths) > 64:
             return None
-        start = stop
+        bits = [np.uint64(w) for w in widths[1:]]
+        start, packed = 0, True
+        for part in same_chunks(tx.select("day", "amount", "items")):  # the columns read in place
+            stop = start + part.height
+            if not _pack(cust[start:stop], part["day"].to_numpy(), day_lo, part["amount"].to_numpy(),
+                         money[0], money[1], off, u, part["items"].to_numpy(), count[0], count[1], *bits,
+                         key[start:stop]):
+                packed = False
+                break
+            start = stop
+        if packed:
+            break
+    else:
+        return None
     key.sort()
     known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
     day, items, keys = outputs(known)
-    _unpack(key, known, day_lo, money[0], money[1], count[0], count[1], *bits, keys, day, items)
+    _unpack(key, known, day_lo, money[0], money[1], u, count[0], count[1], *bits, keys, day, items)
     amount = key.view(np.float64)
     ident = {"cust": keys[:known], "day": day[:known], "amount": amount[:known], "items": items[:known]}
     anon = {"day": day[known:], "amount": amount[known:], "items": items[known:]}
@@ -372,8 +510,8 @@ def _earliest(cust, has, days, pos, n_customers):
     return seen, out
 
 
-def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray,
-                                             pl.Series | np.ndarray]:
+def customer_codes(cust: pl.Series, id_prefix: tuple[str, int] | None = None
+                   ) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray, pl.Series | np.ndarray]:
     """Return (codes, lo, k, words, before, ids): a code per row (code − lo is 0..k-1, k for
     anonymous), the codes in use as a bitmap (``_mark``) and, for each code in use below k
     (in code order), the customer id: as text, or as a number (numeric ids).
@@ -382,7 +520,7 @@ def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, n
     tells which occur and, counting set bits, each one's place among them.
     """
     n = cust.len()
-    if cust.dtype == pl.Int64:
+    if cust.dtype in (pl.Int64, pl.UInt64):  # UInt64: prefix + digits (``id_prefix``)
         lo, hi = cust.min(), cust.max()
         if lo is None:
             words, before = _mark(np.zeros(n, dtype=np.int64), 0, 0)
@@ -390,7 +528,8 @@ def customer_codes(cust: pl.Series) -> tuple[np.ndarray, int, int, np.ndarray, n
         k = int(hi) - int(lo) + 1
         if k > 8 * n + (1 << 20):  # ids too spread out to index: key them as text
             cats = pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
-            return customer_codes(cust.cast(pl.String).cast(cats))
+            text = prefixed_text(cust, id_prefix) if cust.dtype == pl.UInt64 else cust.cast(pl.String)
+            return customer_codes(text.cast(cats))
         codes = numpy_of(cust, np.int64, int(hi) + 1)
         words, before = _mark(codes, int(lo), k)
         return codes, int(lo), k, words, before, _set_codes(words, before, k) + int(lo)
@@ -446,7 +585,7 @@ def merge_days(ident: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple[InputFile, ...],
-             visits: str = "order") -> Ledger:
+             visits: str = "order", id_prefix: tuple[str, int] | None = None) -> Ledger:
     """Return the Ledger: customers keyed in sorted order of raw id, hashed, tx sorted.
 
     With ``visits="date"`` (an export without order column or times), each customer's rows
@@ -460,13 +599,19 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     with ThreadPoolExecutor(1) as helper:
         # memory for the sorted items and identified rows' keys, paged in beside the keying
         spare = helper.submit(paged_in, n, n - tx["cust_raw"].null_count())
-        codes, lo, k, words, before, present = customer_codes(tx["cust_raw"])
-        if isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
+        codes, lo, k, words, before, present = customer_codes(tx["cust_raw"], id_prefix)
+        if isinstance(present, np.ndarray) and tx["cust_raw"].dtype == pl.UInt64:
+            # prefix + fixed-width digits: ascending numbers are in text order
+            by_id = np.arange(present.size)
+            cust_hash = prefixed_hash(present, id_prefix)
+        elif isinstance(present, np.ndarray):  # numeric ids: their text's order and hash from the numbers
             by_id = decimal_order(present)
             cust_hash = decimal_hash(present[by_id])
         else:
-            by_id = id_order(present)
-            cust_hash = stable_hash(present.gather(by_id))
+            parts = id_bytes(present)
+            by_id = id_order(present, parts)
+            cust_hash = _fnv(parts[0], parts[1][by_id], parts[2][by_id], FNV_OFFSET, FNV_PRIME)
+            del parts
         n_customers = by_id.size
         # by index among the codes in use: the key; anonymous (code k, last) sorts after all
         rank = np.full(n_customers + 1, n_customers, dtype=np.int32)

@@ -7,6 +7,8 @@ settle again with the full expressions, so both ways give the same values.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 from numba import njit
@@ -119,6 +121,16 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
         # read again with text ids.
         exprs += [pl.col(cust_col).cast(pl.Int64, strict=False).alias("cust_raw"),
                   pl.col(cust_col).cast(pl.String).str.len_bytes().alias("__clen")]
+    elif cust_dtype == pl.UInt64:
+        # Ids written as one prefix and a fixed number of digits (C00000278) are kept as the
+        # digits' value: at one width, numbers order as the texts do. ``__clen`` and ``__cbad``
+        # tell, after the scan, whether every id is written so (``not_prefixed``); if one is
+        # not, the files are read again with text ids.
+        prefix = src.id_prefix[0]
+        col = pl.col(cust_col).cast(pl.String)
+        exprs += [col.str.slice(len(prefix)).cast(pl.UInt64, strict=False).alias("cust_raw"),
+                  col.str.len_bytes().alias("__clen"),
+                  (~col.str.starts_with(prefix) | col.str.contains("+", literal=True)).alias("__cbad")]
     else:
         exprs.append(pl.when(cust != "").then(cust).cast(cust_dtype).alias("cust_raw"))
     if need_hash:
@@ -212,6 +224,15 @@ def _length_mismatch(numbers: np.ndarray, lengths: np.ndarray, pow10: np.ndarray
     return False
 
 
+def not_prefixed(frame: pl.DataFrame, id_prefix: tuple[str, int]) -> bool:
+    """Return whether some id read as prefix + digits (``cust_raw`` UInt64) is not written
+    exactly as that prefix and that many digits: a sign, a space, another prefix or width."""
+    width = len(id_prefix[0].encode("utf-8")) + id_prefix[1]
+    given = pl.col("__clen").is_not_null()
+    odd = given & (pl.col("cust_raw").is_null() | (pl.col("__clen") != width) | pl.col("__cbad"))
+    return bool(frame.select(odd.any()).item())
+
+
 def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:
     """Return whether some id read as a number is not written exactly as that number.
 
@@ -274,3 +295,34 @@ def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash
         raise PunchcardError(f"{sources[0].label}: rows changed while reading the file; try again.")
     return frame.with_columns(
         frame[c].scatter(at, redo[c].cast(frame[c].dtype)) for c in frame.columns if c != "__pos")
+
+
+def parse_file(src: Source, sales: Sales) -> pl.DataFrame:
+    """Return one file's rows in standard columns, ``__pos`` counted from 0 within the file.
+
+    What the file alone decides, and nothing more: customer and order ids stay numbers
+    (Int64) when every one of them is written as a plain integer, customer ids the digits'
+    value (UInt64) when every one is ``src.id_prefix`` and its digits, else text (String);
+    every line's hash ``__h`` is kept, and a file without an order column keeps each line's
+    time of day ``__tod`` (null without times). ``read.read_rows`` gives the same columns for all
+    files at once; the parse cache keeps this one file's.
+    """
+    cust = pl.Int64 if src.numeric_ids else pl.UInt64 if src.id_prefix else pl.String
+    orders = src.numeric_orders or "order" not in src.roles
+    times = "order" not in src.roles
+    frame = standard_rows(src, 0, sales, need_hash=True, cust_dtype=cust,
+                          order_numbers=orders, times=times).collect(engine="streaming")
+    if cust == pl.UInt64:
+        odd = not_prefixed(frame, src.id_prefix)
+        frame = frame.drop("__clen", "__cbad")
+        if odd:  # an id the sample did not foresee: read again with text ids
+            del frame
+            return parse_file(replace(src, id_prefix=None), sales)
+    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
+        if lengths in frame.columns:
+            odd = not_canonical(frame[col], frame[lengths])
+            frame = frame.drop(lengths)
+            if odd:  # an id the sample did not foresee: read again with text ids
+                del frame
+                return parse_file(replace(src, **{role: False}), sales)
+    return fix_rows(frame, [src], sales, True, cust, orders, times)

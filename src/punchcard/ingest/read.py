@@ -7,17 +7,20 @@ holds a compact integer key per customer and a stable hash of the raw id.
 
 The stage's modules: ``sources.py`` (files prepared and scanned), ``parse.py`` (cells
 into standard columns), ``rows.py`` (classification, orders, duplicates),
-``quality.py`` (rejection counts, masked examples, errors) and ``keys.py`` (customer
-keys, stable hash, the sorted ledger); this module runs them.
+``quality.py`` (rejection counts, masked examples, errors), ``customers.py`` (customer
+keys, stable hash, the sorted ledger) and ``cache.py`` (the parse cache of a multi-file
+input); this module runs them.
 
 Speed at scale (tens of millions of rows): the file is scanned once, streaming; columns
 the sniffed sample shows to be plain take a plain cast, and only rows that cast cannot
 settle are read again with the full rules; customer ids are keyed during the scan (as
-numbers when they are plain integers, checked afterwards by their text's length, else as
-categorical codes); order-level work (gap filling, summing lines) touches only orders of
+numbers when they are plain integers, checked afterwards by their text's length; as the
+digits' value when they are one prefix and a fixed number of digits such as C00000278,
+checked afterwards by length, prefix and sign; else as categorical codes); order-level work (gap filling, summing lines) touches only orders of
 more than one line; the scanned frame keeps the engine's chunks (no copy into one), and
 the passes over every row after the scan are compiled loops; and the ledger is sorted by
-packing (cust, day, amount, items) into one 64-bit number per row.
+packing (cust, day, amount, items) into one 64-bit number per row (amounts off the cent
+grid by their place among the grid and the off-grid amounts).
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ from pathlib import Path
 
 import polars as pl
 
+from punchcard.ingest.cache import ParseCache, cached_rows
 from punchcard.ingest.columns import header_suggestion
 from punchcard.ingest.dialect import sniff
 from punchcard.errors import PunchcardError
 from punchcard.ingest.customers import assemble, stable_hash, warm_up
 from punchcard.ingest.ledger import EPOCH_ORDINAL, InputFile, Ledger
-from punchcard.ingest.parse import fix_rows, not_canonical, standard_rows
+from punchcard.ingest.parse import fix_rows, not_canonical, not_prefixed, standard_rows
 from punchcard.program import Sales
 from punchcard.ingest.quality import MAX_EXAMPLES, accounting, check_sales, example_lines, too_many_rejected
 from punchcard.ingest.rows import REASONS, classify, transactions
@@ -44,33 +48,33 @@ from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, private_folder
 __all__ = ["read_ledger", "sniff", "stable_hash"]
 
 
-def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
-    """Return the ledger of ``sales``: parsed, accounted for, customers keyed; raises PunchcardError."""
+def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | None = None) -> Ledger:
+    """Return the ledger of ``sales``: parsed, accounted for, customers keyed; raises PunchcardError.
+
+    With a ``cache``, an input of several files is read file by file, each file's parsed
+    columns taken from the cache when its content was parsed before (``cache.py``).
+    """
     if not sales.paths:
         raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
+    through_cache = cache is not None and len(sales.paths) > 1
     with private_folder() as tmp, ThreadPoolExecutor(2) as pool:
         pool.submit(warm_up)  # numba starts while the files are scanned
-        sources = [prepare(Path(p), sales, base, tmp) for p in sales.paths]
-        for src in sources:
-            if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
-                    or "customer" not in src.roles:
-                need = [r for r in ("customer", "date", "amount") if r not in src.roles
-                        and not (r == "amount" and "unit_price" in src.roles)]
-                guess = header_suggestion(src.header, need[0], set(src.roles.values()))
-                example = (f"e.g. `{need[0]}: {guess}`" if guess else
-                           "with the header of that column")
-                raise PunchcardError(
-                    f"{src.label}: line 1: no {need[0]} column found among "
-                    f"{', '.join(src.header)}. Name it under `sales:` → `columns:`, {example} "
-                    "(`punchcard init` guesses every column and says why)."
-                )
+        transcoded: set[int] = set()
+        if through_cache:
+            sources, frame, transcoded = cached_rows(cache, sales, base, tmp, check_roles)
+        else:
+            sources = [prepare(Path(p), sales, base, tmp) for p in sales.paths]
+            for src in sources:
+                check_roles(src)
         has_order = any("order" in s.roles for s in sources)
         # Only lines repeated from another file are duplicates: one file needs no line hash.
         need_hash = len(sources) > 1
-        try:
-            frame = read_rows(sources, sales, need_hash)
-        except pl.exceptions.ComputeError as exc:
-            raise read_failure(exc, sources) from None
+        if not through_cache:  # (a cached read keeps every line's hash: several files need it)
+            try:
+                frame = read_rows(sources, sales, need_hash)
+            except pl.exceptions.ComputeError as exc:
+                raise read_failure(exc, sources) from None
+        prefixed = frame["cust_raw"].dtype == pl.UInt64  # ids keyed as prefix + digits
         frame = classify(frame, sales, has_order)
         # Without an order column, the lines of one customer at one timestamp are one visit:
         # summed here by date and time where the export has times, else by date (keys.assemble).
@@ -97,6 +101,9 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
         check_sales(tx, sources)
         counts = counts.with_columns(pl.col("reason").replace_strict(
             list(range(len(REASONS))), list(REASONS), default=None, return_dtype=pl.String))
+        for index in transcoded & set((picks["__pos"] // (1 << FILE_SHIFT)).to_list()):
+            # an example line from a cached file read through a UTF-8 copy: make the copy
+            sources[index] = prepare(Path(sales.paths[index]), sales, base, tmp)
         try:
             lines = example_lines(sources, picks) if picks.height else {}
         except pl.exceptions.ComputeError as exc:
@@ -112,15 +119,37 @@ def read_ledger(sales: Sales, *, base: Path | None = None) -> Ledger:
                              "Fix: export the sales history with its rows.")
     if quality.rows_used * 2 < quality.rows_read:
         raise too_many_rejected(quality, details)
-    return assemble(tx, sales, quality, inputs, visits=visits)
+    return assemble(tx, sales, quality, inputs, visits=visits,
+                    id_prefix=sources[0].id_prefix if prefixed else None)
+
+
+def check_roles(src: Source) -> None:
+    """Raise PunchcardError when the file lacks a customer, date or amount column."""
+    if "date" not in src.roles or not ({"amount", "unit_price"} & set(src.roles)) \
+            or "customer" not in src.roles:
+        need = [r for r in ("customer", "date", "amount") if r not in src.roles
+                and not (r == "amount" and "unit_price" in src.roles)]
+        guess = header_suggestion(src.header, need[0], set(src.roles.values()))
+        example = (f"e.g. `{need[0]}: {guess}`" if guess else
+                   "with the header of that column")
+        raise PunchcardError(
+            f"{src.label}: line 1: no {need[0]} column found among "
+            f"{', '.join(src.header)}. Name it under `sales:` → `columns:`, {example} "
+            "(`punchcard init` guesses every column and says why)."
+        )
 
 
 def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFrame:
     """Return every row of every file in standard columns, in file and line order."""
-    # Customer ids as numbers when they are plain integers, else as categorical codes (a
-    # mapping of this read alone): either way keyed once, while the file is scanned.
+    # Customer ids as numbers when they are plain integers (Int64), or one prefix and a
+    # fixed number of digits (UInt64, the digits' value: ``Source.id_prefix``), else as
+    # categorical codes (a mapping of this read alone): either way keyed once, while the
+    # file is scanned.
     numbers = all(s.numeric_ids for s in sources)
-    dtype = pl.Int64 if numbers else pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}"))
+    prefixed = not numbers and sources[0].id_prefix is not None and all(
+        s.id_prefix == sources[0].id_prefix for s in sources)
+    dtype = (pl.Int64 if numbers else pl.UInt64 if prefixed
+             else pl.Categorical(pl.Categories(f"punchcard-ingest-{uuid.uuid4().hex}")))
     orders = (not sales.cancel_prefix and any("order" in s.roles for s in sources)
               and all(s.numeric_orders or "order" not in s.roles for s in sources))
     times = not any("order" in s.roles for s in sources) and any(s.has_time for s in sources)
@@ -128,6 +157,12 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
                                     order_numbers=orders, times=times)
                       for i, s in enumerate(sources)], how="vertical_relaxed")
     frame = rows.collect(engine="streaming")
+    if prefixed:
+        odd = not_prefixed(frame, sources[0].id_prefix)
+        frame = frame.drop("__clen", "__cbad")
+        if odd:  # an id the sample did not foresee: read again with text ids
+            del frame
+            return read_rows([replace(s, id_prefix=None) for s in sources], sales, need_hash)
     for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
         if lengths in frame.columns:
             odd = not_canonical(frame[col], frame[lengths])

@@ -22,6 +22,7 @@ import polars as pl
 
 from punchcard.ingest.dialect import (
     EXCEL,
+    normalise_header,
     WHITESPACE,
     Dialect,
     detect_roles,
@@ -58,6 +59,9 @@ class Source:
     numeric_ids: bool = False  # every sampled customer id is a plain integer such as 1042
     numeric_orders: bool = False  # every sampled order id is a plain integer
     has_time: bool = False  # the dates carry a time of day (not all midnight)
+    # every sampled customer id is one text followed by a fixed number of digits, such as
+    # C00000278 (("C", 8)): keyed by the digits' value, no text hashed while scanning
+    id_prefix: tuple[str, int] | None = None
 
 
 PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
@@ -246,7 +250,23 @@ def _prepare(path: Path, sales: Sales, base: Path | None, tmp: Path, label: str)
     timed = "date" in roles and roles["date"] in frame.columns and has_time(frame[roles["date"]])
     return Source(path, label, scan_path, "csv", dialect, header, roles,
                   *plain_sample(frame, roles, dialect), integers("customer"), integers("order"),
-                  has_time=timed)
+                  has_time=timed, id_prefix=None if integers("customer") else prefixed(frame, roles))
+
+
+def prefixed(frame: pl.DataFrame, roles: dict[str, str]) -> tuple[str, int] | None:
+    """Return (prefix, digits) when every sampled customer id is that prefix followed by
+    that many digits (C00000278: ("C", 8)), else None; never for e-mail columns (lower-cased)."""
+    col = roles.get("customer")
+    if col is None or col not in frame.columns or "mail" in normalise_header(col):
+        return None
+    ids = frame[col].drop_nulls()
+    if ids.len() == 0:
+        return None
+    parts = ids.str.extract_groups(r"^(\D*)(\d{1,18})$")
+    prefixes, digits = parts.struct.field("1"), parts.struct.field("2").str.len_bytes()
+    if prefixes.null_count() or prefixes.n_unique() != 1 or digits.n_unique() != 1:
+        return None
+    return prefixes[0], int(digits[0])
 
 
 def resolve_dates_fully(path: Path, dialect: Dialect, roles: dict[str, str], label: str) -> str:

@@ -1,0 +1,113 @@
+"""Customers and the sorted ledger: amounts off the cent grid sort exactly, by their place
+among the grid and the off-grid amounts (``money_ranks``), and come back bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import polars as pl
+
+from punchcard.ingest import read_ledger
+from punchcard.ingest.customers import money_ranks
+from punchcard.program import Sales
+
+
+def test_money_ranks_by_hand():
+    # grid of cents 4.63..4.65 (3 values) and two off-grid amounts:
+    # u = 4.63, 4.639999999999999, 4.64, 4.640000000000001, 4.65
+    values = pl.Series([4.64, 4.640000000000001, 4.63, 4.639999999999999, 4.65, 4.64])
+    scale, lo, off, u = money_ranks(values)
+    assert (scale, lo) == (100.0, 463)
+    assert u.tolist() == [4.63, 4.639999999999999, 4.64, 4.640000000000001, 4.65]
+    assert off.tolist() == [0, 1, 2]  # off-grid amounts below 4.63, 4.64, 4.65
+
+
+def test_off_grid_amounts_sort_and_read_back_exactly(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 3000
+    cents = rng.integers(100, 2000, n) / 100
+    noisy = np.where(rng.random(n) < 0.2, cents + 1.0 - 1.0 + rng.choice([0.0, 1e-12, -1e-12], n), cents)
+    frame = pl.DataFrame({"customer": [f"c{c}" for c in rng.integers(0, 50, n)],
+                          "date": [f"2024-01-{d:02d}" for d in rng.integers(1, 4, n)],
+                          "amount": noisy, "items": rng.integers(1, 3, n).astype(float),
+                          "order": np.arange(n)})  # every line its own visit
+    path = tmp_path / "noisy.csv"
+    frame.write_csv(path)
+    assert frame["amount"].map_elements(lambda v: len(repr(v)) > 8, return_dtype=pl.Boolean).any()
+    led = read_ledger(Sales(paths=(path,)), base=tmp_path)
+    back = pl.read_csv(path)  # the same text read by Polars: the amounts as the ledger must hold them
+    keys = sorted(back["customer"].unique().to_list())
+    expected = (back.with_columns(cust=pl.col("customer").replace_strict(keys, list(range(len(keys))),
+                                                                        return_dtype=pl.Int32),
+                                  day=pl.col("date").str.to_date().cast(pl.Int32))
+                .select("cust", "day", "amount", "items").sort(["cust", "day", "amount", "items"]))
+    assert led.tx.rows() == expected.rows()
+    assert led.tx["amount"].to_numpy().tobytes() == expected["amount"].to_numpy().tobytes()
+
+
+def test_id_order_and_hash_by_hand():
+    from punchcard.ingest.customers import id_order, stable_hash
+
+    # a shared prefix ("C0000") is skipped; what follows sorts as text, the shorter first
+    ids = pl.Series(["C00009", "C000010", "C0000", "C00001"])
+    assert id_order(ids).tolist() == [2, 3, 1, 0]  # C0000 < C00001 < C000010 < C00009
+    # past 8 bytes after the prefix: sorted by Polars, the same order
+    long = pl.Series(["kunde-0002@example.no", "kunde-0001@example.no", "a"])
+    assert id_order(long).tolist() == [2, 1, 0]
+    # FNV-1a of "a" (0xaf63dc4c8601ec8c), then the splitmix64 finaliser
+    h = np.uint64(0xAF63DC4C8601EC8C)
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    assert stable_hash(pl.Series(["a", None])).tolist()[0] == int(h)
+
+
+def accounts(rows: int, tail: str = "") -> str:
+    """Return a CSV of ids written as C + 6 digits (a sample of plain ones), plus ``tail``."""
+    body = "".join(f"C{(i * 7919) % 5000:06d},2024-01-{1 + i % 28:02d},{1 + i % 50}.25,{i}\n"
+                   for i in range(rows))
+    return "customer_id,date,amount,order_id\n" + body + tail
+
+
+def text_ledger(monkeypatch, path):
+    """Return the ledger read with every id as text (the prefix + digits path turned off)."""
+    from punchcard.ingest import sources
+
+    with monkeypatch.context() as m:
+        m.setattr(sources, "prefixed", lambda frame, roles: None)
+        return read_ledger(Sales(paths=(path,)), base=path.parent)
+
+
+def same_ledger(a, b):
+    assert a.tx.equals(b.tx) and a.anon.equals(b.anon) and a.n_customers == b.n_customers
+    assert a.cust_hash.tolist() == b.cust_hash.tolist() and a.quality == b.quality
+
+
+def test_prefixed_ids_key_as_their_text(tmp_path, monkeypatch):
+    from punchcard.ingest.customers import stable_hash
+    from punchcard.ingest.sources import prefixed
+
+    assert prefixed(pl.DataFrame({"c": ["C000001", "C123456"]}), {"customer": "c"}) == ("C", 6)
+    path = tmp_path / "accounts.csv"
+    # one anonymous sale, and a line of order 5 without its customer (taken from the order)
+    path.write_text(accounts(30000, ",2024-02-01,3.00,30001\n,2024-01-06,2.00,5\n"))
+    led = read_ledger(Sales(paths=(path,)), base=tmp_path)
+    same_ledger(led, text_ledger(monkeypatch, path))
+    # order 5 = C(5 × 7919 mod 5000) = C004595 on 2024-01-06: 6.25 + 2.00
+    key = sorted({f"C{(i * 7919) % 5000:06d}" for i in range(30000)}).index("C004595")
+    assert 8.25 in led.tx.filter(pl.col("cust") == key)["amount"].to_list()
+    ids = sorted({f"C{(i * 7919) % 5000:06d}" for i in range(30000)})
+    assert led.n_customers == len(ids) == 5000 and led.anon.height == 1
+    assert led.cust_hash.tolist() == stable_hash(pl.Series(ids)).tolist()
+
+
+@pytest.mark.parametrize("odd", ["C+00042", "C-00042", " C000042", "C0000042", "D000042", "c000042", "C00004x"])
+def test_ids_not_prefix_and_digits_after_the_sample_read_as_text(tmp_path, monkeypatch, odd):
+    # the sample (256 KiB) shows C + 6 digits; a later id written otherwise is its own text
+    path = tmp_path / "accounts.csv"
+    path.write_text(accounts(20000, f"{odd},2024-02-01,3.00,20001\nC000042,2024-02-02,4.00,20002\n"))
+    led = read_ledger(Sales(paths=(path,)), base=tmp_path)
+    same_ledger(led, text_ledger(monkeypatch, path))
+    # " C000042" is C000042 (spaces stripped): 5000 customers; any other odd id is one more
+    assert led.n_customers == (5000 if odd == " C000042" else 5001)
