@@ -672,6 +672,11 @@ def render(results: dict, path: Path) -> None:
         entry = results["sizes"][lab]
         lines += [f"Command: `{entry['command']}`", ""] + size_table(lab, entry)
     lines += extrapolation(results, order)
+    # bench/cluster.py's section (the Dask engine) is written by that script: kept as it is
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "<!-- cluster:start -->" in old:
+        lines += ["", old[old.index("<!-- cluster:start -->"):old.index("<!-- cluster:end -->")]
+                  + "<!-- cluster:end -->"]
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 

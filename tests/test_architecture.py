@@ -18,7 +18,7 @@ SRC = ROOT / "src" / "punchcard"
 ORDER = {
     "__init__": 0, "errors": 0, "messages": 0, "runtime": 0, "progress": 0,
     "program": 1, "ingest": 2, "schemes": 3, "forecast": 4, "results": 5, "site": 6,
-    "build": 7, "cli": 8, "starter": 7, "sample": 7,
+    "build": 7, "cluster": 7, "cli": 8, "starter": 7, "sample": 7,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import threading
@@ -28,6 +29,7 @@ class BuildOptions:
     # parse cache of multi-file sales inputs: None = `.punchcard-cache/` beside each program
     cache: Path | None = None
     use_cache: bool = True
+    scheduler: str | None = None  # a Dask scheduler's address: the heavy stages run on its cluster
 
 
 @dataclass
@@ -102,13 +104,38 @@ def parse_cache(prog, options: BuildOptions):
 
 
 def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET, *,
-            fingerprint: str | None = None, previous: dict | None = None) -> dict:
+            fingerprint: str | None = None, previous: dict | None = None, engine=None) -> dict:
     """Run every stage up to the results dict (results.json) for one loaded program.
 
     ``fingerprint`` is the program's build fingerprint when the caller already took it;
     otherwise it is taken at the end, from the hashes taken beside the stages.
     ``previous`` is the program's last results.json in the same site, for ``changes``.
+    ``engine`` (a ``cluster.Engine``) runs the stages that grow with the rows on a Dask
+    cluster instead of here; the results are the same.
     """
+    if engine is not None:
+        ledger, data, customers, backtests, fc = engine.analyse(prog, options, reporter)
+    else:
+        ledger, data, customers, backtests, fc = _analyse_here(prog, options, reporter)
+    from punchcard import results
+
+    doc = results.build_results(
+        prog, ledger, backtests, fc,
+        data=data, customers=customers, seed=options.seed,
+        command=command_line(prog.path, options),
+        fingerprint=fingerprint or _fingerprint(prog, options), previous=previous,
+    )
+    warning = locale_warning(prog.locale, options.templates)
+    if warning is not None:  # the site's words are the site's business, not the results'
+        from punchcard.messages import message_dict
+
+        doc["warnings"].append(str(warning))
+        doc["warnings_detail"].append(json.loads(json.dumps(message_dict(warning))))
+    return doc
+
+
+def _analyse_here(prog, options: BuildOptions, reporter: Reporter) -> tuple:
+    """Return (ledger, data, customers, backtests, forecast) of one program, worked out in this process."""
     from punchcard import ingest
 
     # The later stages' imports (numba, scipy: about a second) load while Polars reads.
@@ -133,19 +160,7 @@ def analyse(prog, options: BuildOptions, reporter: Reporter = QUIET, *,
         fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
                           progress=reporter.step)
     hashing.join()
-    doc = results.build_results(
-        prog, ledger, backtests, fc,
-        data=data, customers=customers, seed=options.seed,
-        command=command_line(prog.path, options),
-        fingerprint=fingerprint or _fingerprint(prog, options), previous=previous,
-    )
-    warning = locale_warning(prog.locale, options.templates)
-    if warning is not None:  # the site's words are the site's business, not the results'
-        from punchcard.messages import message_dict
-
-        doc["warnings"].append(str(warning))
-        doc["warnings_detail"].append(json.loads(json.dumps(message_dict(warning))))
-    return doc
+    return ledger, data, customers, backtests, fc
 
 
 def previous_results(out: Path) -> dict[str, dict]:
@@ -205,6 +220,27 @@ def stale_programs(paths: list[Path], options: BuildOptions) -> list[str]:
     return reasons
 
 
+def _analyse_all(loaded: list[tuple], options: BuildOptions, previous: dict[str, dict],
+                 reporter: Reporter, engine) -> list[ProgramBuild]:
+    """Return each program's build: its previous results when unchanged, else analysed afresh."""
+    builds = []
+    for path, prog, _ in loaded:
+        prev = previous.get(prog.id)
+        prev_fp = (prev or {}).get("reproducibility", {}).get("fingerprint")
+        # The fingerprint hashes the sales files. Only a possible reuse needs it before the
+        # build; otherwise it is taken afterwards, from the hashes the build took beside its stages.
+        fp = _fingerprint(prog, options) if prev is not None and not options.force else None
+        if fp is not None and prev_fp == fp:
+            reporter.info(f"{path}: unchanged since the last build (use --force to rebuild)")
+            builds.append(ProgramBuild(path, prev, reused=True,
+                                       warnings=list(prev.get("warnings", []))))
+            continue
+        reporter.info(f"{path}: building")
+        res = analyse(prog, options, reporter, fingerprint=fp, previous=prev, engine=engine)
+        builds.append(ProgramBuild(path, res, warnings=list(res["warnings"])))
+    return builds
+
+
 def build(paths: list[Path], options: BuildOptions,
           reporter: Reporter = QUIET) -> list[ProgramBuild]:
     """Build the given program files into one site at ``options.out``; return what was built.
@@ -232,21 +268,13 @@ def _build_locked(loaded: list[tuple], options: BuildOptions, reporter: Reporter
     from punchcard import site
 
     previous = previous_results(options.out)
-    builds = []
-    for path, prog, _ in loaded:
-        prev = previous.get(prog.id)
-        prev_fp = (prev or {}).get("reproducibility", {}).get("fingerprint")
-        # The fingerprint hashes the sales files. Only a possible reuse needs it before the
-        # build; otherwise it is taken afterwards, from the hashes the build took beside its stages.
-        fp = _fingerprint(prog, options) if prev is not None and not options.force else None
-        if fp is not None and prev_fp == fp:
-            reporter.info(f"{path}: unchanged since the last build (use --force to rebuild)")
-            builds.append(ProgramBuild(path, prev, reused=True,
-                                       warnings=list(prev.get("warnings", []))))
-            continue
-        reporter.info(f"{path}: building")
-        res = analyse(prog, options, reporter, fingerprint=fp, previous=prev)
-        builds.append(ProgramBuild(path, res, warnings=list(res["warnings"])))
+    with contextlib.ExitStack() as stack:
+        engine = None
+        if options.scheduler:
+            from punchcard.cluster import Engine  # Dask is imported only here (the optional extra)
+
+            engine = stack.enter_context(Engine(options.scheduler, reporter))
+        builds = _analyse_all(loaded, options, previous, reporter, engine)
 
     if options.strict:
         problems = [f"{b.path}: {w}" for b in builds for w in b.warnings]

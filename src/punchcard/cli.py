@@ -123,10 +123,15 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
               help="Threads for the compiled kernels and the schemes replayed side by side "
                    "(default: every CPU this process may use). The figures do not depend on it. "
                    "[env: PUNCHCARD_THREADS]")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              envvar=["PUNCHCARD_SCHEDULER", "DASK_SCHEDULER_ADDRESS"],
+              help="Run the heavy stages on the Dask cluster of this scheduler, e.g. "
+                   "tcp://10.0.0.5:8786 (needs punchcard[dask]; docs/scale.md). The site is "
+                   "the same as a local build's. [env: PUNCHCARD_SCHEDULER, DASK_SCHEDULER_ADDRESS]")
 def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
           templates: Path | None, self_contained: bool, force: bool, check: bool,
           strict: bool, as_json: bool, quiet: bool, verbose: bool, cache: Path | None,
-          no_cache: bool, threads: int | None) -> None:
+          no_cache: bool, threads: int | None, scheduler: str | None) -> None:
     """Build the decision site for program files (default: programs/*.yaml) into --out.
 
     \b
@@ -135,6 +140,7 @@ def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
         punchcard build programs/kaffebar-oslo.yaml --out public
         punchcard build --check          # CI: is the committed site up to date?
         PUNCHCARD_STRICT=1 punchcard build --json > build.json
+        punchcard build --scheduler tcp://scheduler:8786   # on a Dask cluster
     """
     from punchcard.build import BuildOptions, build as run_build, stale_programs, summary
     from punchcard.progress import Reporter
@@ -146,7 +152,7 @@ def build(programs: tuple[Path, ...], out: Path, seed: int, draws: int | None,
 
     options = BuildOptions(out=out, seed=seed, draws=draws, templates=templates,
                            self_contained=self_contained, force=force, strict=strict,
-                           cache=cache, use_cache=not no_cache)
+                           cache=cache, use_cache=not no_cache, scheduler=scheduler or None)
     paths = _programs(programs)
     if check:
         reasons = stale_programs(paths, options)

@@ -35,12 +35,20 @@ def set_threads(n: int) -> None:
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
 
 
-def sha256_file(path: Path) -> str:
+#: SHA-256 of sales files given by URL, taken by a cluster's workers as they read them.
+REMOTE: dict[str, str] = {}
+
+
+def sha256_file(path: Path | str) -> str:
     """Return the hex SHA-256 of a file, streamed in 1 MiB chunks (once per file version).
 
     A build hashes each sales file for its fingerprint and again for ``results.json``;
-    the second time is answered from memory while the file's inode, size and mtime are unchanged.
+    the second time is answered from memory while the file's inode, size and mtime are
+    unchanged. A URL's hash is the one its reading took (``REMOTE``), "unknown" before
+    (so a program reading URLs is rebuilt, never reused, until it has been read).
     """
+    if isinstance(path, str) and "://" in path:
+        return REMOTE.get(path, "unknown")
     stat = os.stat(path)
     return _sha256(os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
 

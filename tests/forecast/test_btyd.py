@@ -155,3 +155,19 @@ def test_tabulated_likelihoods_equal_the_direct_formulas() -> None:
     g = np.array([6.0, 3.5, 15.0])
     direct = float(np.dot(w, M.gg_loglik_terms(g, xr, m)))
     assert M.gg_gradient(g, xr, m, w)[0] == pytest.approx(direct, rel=1e-12)
+
+
+def test_gamma_gamma_sums_do_not_depend_on_the_blas_thread_count():
+    # A BLAS dot splits a long vector over the machine's threads, and the partial sums'
+    # order changes the last bits; the likelihood's fixed sums are added by numpy instead,
+    # so a 2-core laptop, a 64-core server and a Dask client fit the same parameters.
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from punchcard.forecast import btyd as M; rng = np.random.default_rng(1); "
+            "x = rng.integers(1, 30, 300_000).astype(float); m = rng.gamma(2.0, 20.0, 300_000); "
+            "prep = M._gg_rows(x, m, np.ones(len(x))); print(prep[3].hex(), prep[4].hex())")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, OPENBLAS_NUM_THREADS=str(n))).stdout for n in (1, 2, 4)}
+    assert len(outs) == 1, outs

@@ -11,7 +11,7 @@ from punchcard.ingest.read import read_ledger
 from punchcard.program import load_program
 from punchcard.results.document import plain
 from punchcard.schemes import replay
-from punchcard.schemes.shard import SHARD_TX, plan_shards, replay_sharded, shard_count, shard_of
+from punchcard.schemes.shard import plan_shards, replay_sharded
 from tests.helpers import ROOT
 
 ROOT = ROOT
@@ -30,14 +30,6 @@ def test_sharded_backtest_equals_whole(name, k):
     whole = backtest.run(program, ledger, shards=1)
     sharded = backtest.run(program, ledger, shards=k)
     assert _as_json(sharded) == _as_json(whole)
-
-
-def test_shards_partition_customers_stably():
-    hashes = np.array([0, 1, 2, 3, 2**64 - 1, 12345678901234567], dtype=np.uint64)
-    shard = shard_of(hashes, 4)
-    assert shard.tolist() == [0, 1, 2, 3, 3, 12345678901234567 % 4]
-    assert shard_count(0) == 1 and shard_count(SHARD_TX) == 1 and shard_count(SHARD_TX + 1) == 2
-    assert shard_count(10, target=4) == 3
 
 
 def test_a_shard_plan_is_reused_across_schemes_and_checked():

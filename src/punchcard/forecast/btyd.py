@@ -9,6 +9,7 @@ References: Fader, Hardie & Lee (2005) "Counting your customers the easy way" (B
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -140,17 +141,51 @@ def summarise(ledger: Ledger, end_day: int | None = None, cal_end: int | None = 
     """
     end = int(ledger.end_day if end_day is None else end_day)
     cal = end if cal_end is None else int(cal_end)
-    day0 = int(ledger.start_day)
     tx = ledger.tx
     cols = [np.ascontiguousarray(tx[name].to_numpy(), dtype=dt) for name, dt in
             (("cust", np.int32), ("day", np.int32), ("amount", np.float64), ("items", np.float64))]
-    if len(cols[1]):
-        day0 = min(day0, int(cols[1].min()))
-    out = _summarise(*cols, int(ledger.n_customers), day0, end, cal)
+    return summarise_arrays(*cols, int(ledger.n_customers), summary_day0(ledger), end, cal)
+
+
+def summary_day0(ledger: Ledger) -> int:
+    """Return the first day of a summary's ``repeat_days``: the data's start or its earliest row."""
+    day0 = int(ledger.start_day)
+    if ledger.tx.height:
+        day0 = min(day0, int(ledger.tx["day"].min()))
+    return day0
+
+
+def summarise_arrays(cust: np.ndarray, day: np.ndarray, amount: np.ndarray, items: np.ndarray,
+                     n_customers: int, day0: int, end: int, cal: int) -> Summary:
+    """Return ``summarise`` of transactions given as arrays (a whole ledger's or one customer-hash shard's)."""
+    out = _summarise(cust, day, amount, items, int(n_customers), int(day0), int(end), int(cal))
     if out[-1] == 1:  # not sorted by (cust, day): sort a copy (the ledger is sorted; tests may not be)
-        order = np.lexsort((cols[2], cols[1], cols[0]))
-        out = _summarise(*(c[order] for c in cols), int(ledger.n_customers), day0, end, cal)
-    return Summary(*out[:-1], day0=day0, end_day=end, cal_end=cal)
+        order = np.lexsort((amount, day, cust))
+        out = _summarise(cust[order], day[order], amount[order], items[order], int(n_customers),
+                         int(day0), int(end), int(cal))
+    return Summary(*out[:-1], day0=int(day0), end_day=int(end), cal_end=int(cal))
+
+
+def merge_summaries(parts: list[Summary], ids: list[np.ndarray], n_customers: int) -> Summary:
+    """Return the whole ledger's summary from its customer-hash shards' (shard s holds customers ``ids[s]``).
+
+    Per-customer columns go back to their customers (the same bits as a whole pass: each
+    customer's occasions are added in the same order); the repeat occasions per day add up.
+    """
+    first = parts[0]
+    cols = {}
+    for f in dataclasses.fields(Summary):
+        if f.name in ("repeat_days", "day0", "end_day", "cal_end"):
+            continue
+        like = getattr(first, f.name)
+        fill = -1 if f.name in ("first", "last", "last_cal") else 0
+        out = np.full(n_customers, fill, dtype=like.dtype)
+        for part, where in zip(parts, ids):
+            out[where] = getattr(part, f.name)
+        cols[f.name] = out
+    repeat_days = np.sum([p.repeat_days for p in parts], axis=0)
+    return Summary(**cols, repeat_days=repeat_days, day0=first.day0, end_day=first.end_day,
+                   cal_end=first.cal_end)
 
 
 def rfm_of(s: Summary, calibration: bool = False) -> RFM:
@@ -382,8 +417,11 @@ def _gg_rows(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple:
     m = np.ascontiguousarray(m, dtype=np.float64)
     rows = _rows(w, x)
     log_m = np.log(m)
-    const_ll = -float(np.dot(rows.w, log_m))
-    c_p = float(np.dot(rows.w, x * (log_m + np.log(x))))
+    # Sums by numpy, not BLAS: a BLAS dot splits long vectors over as many threads as the
+    # machine has (its result changes with the thread count), numpy adds them the same way
+    # everywhere — on any machine, and in a cluster's client (``cluster.py``).
+    const_ll = -float(np.add.reduce(rows.w * log_m))
+    c_p = float(np.add.reduce(rows.w * (x * (log_m + np.log(x)))))
     return rows, x, m, const_ll, c_p
 
 
@@ -628,6 +666,19 @@ def expected_spend(ggfit: GammaGammaFit, x: np.ndarray, mean_value: np.ndarray) 
 
 
 # --- calibration / holdout checks ------------------------------------------------------
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Return the sum of ``a * b`` added by numpy, not BLAS: a BLAS dot splits long vectors
+    over as many threads as the machine has, so its last bits change with the core count
+    (and between a cluster's client and a local build); numpy adds the same way everywhere."""
+    return float(np.add.reduce(np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)))
+
+
+def weighted(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return ``counts @ values`` (over the first axis) added by numpy, not BLAS (see ``dot``)."""
+    w = np.asarray(counts, dtype=np.float64)
+    return np.add.reduce(w.reshape(w.shape + (1,) * (values.ndim - 1)) * values, axis=0)
 
 
 def holdout_end(ledger: Ledger, min_weeks: float = 8.0) -> int | None:

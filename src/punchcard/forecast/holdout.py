@@ -129,9 +129,9 @@ def _tracking(summary: M.Summary, cal: M.RFM, fit: P.PurchaseFit, start_day: int
     actual = through(bounds).astype(np.float64)
     firsts, counts = np.unique(cal.first_day.astype(np.int64), return_counts=True)
     ages = np.maximum(bounds[None, :] - firsts[:, None], 0) / 7.0
-    model_cum = counts.astype(np.float64) @ P.expected_cumulative(fit, ages)
+    model_cum = M.weighted(counts, P.expected_cumulative(fit, ages))
     cal_actual = float(through(cal_end))
-    cal_model = float(counts.astype(np.float64) @ P.expected_cumulative(fit, np.maximum(cal_end - firsts, 0) / 7.0))
+    cal_model = float(M.weighted(counts, P.expected_cumulative(fit, np.maximum(cal_end - firsts, 0) / 7.0)))
     hold = bounds > cal_end
     a_h, m_h = actual[hold] - cal_actual, model_cum[hold] - cal_model
     ok = a_h > 0
@@ -151,7 +151,7 @@ def _histogram(cal: M.RFM, fit: P.PurchaseFit, kmax: int = 7) -> list[dict] | No
         pk = prob_count(fit, k, ages_T)
         if pk is None:
             return None
-        pk = float(n_T.astype(np.float64) @ pk)
+        pk = float(M.weighted(n_T, pk))
         total += pk
         hist.append({"x": str(k), "actual": int(np.sum(cal.x == k)), "model": pk})
     hist.append({"x": f"{kmax}+", "actual": int(np.sum(cal.x >= kmax)), "model": float(len(cal.x) - total)})

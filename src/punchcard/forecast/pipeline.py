@@ -84,8 +84,13 @@ def _model_block(sel: H.Selection, gg: M.GammaGammaFit, rfm: M.RFM, horizon_week
     }
 
 
-def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | str:
-    """Return the simulation inputs and the model block, or a plain sentence saying why not."""
+def prepare(program: Program, ledger: Ledger, seed: int,
+            summary: M.Summary | None = None) -> tuple[Base, dict] | str:
+    """Return the simulation inputs and the model block, or a plain sentence saying why not.
+
+    ``summary`` is ``model.summarise(ledger, cal_end=model.holdout_end(ledger))`` when the
+    caller has it (merged from customer-hash shards on a cluster); else it is taken here.
+    """
     days = int(ledger.end_day) - int(ledger.start_day) + 1
     if days < MIN_DAYS:
         more = MIN_DAYS - days
@@ -96,7 +101,8 @@ def prepare(program: Program, ledger: Ledger, seed: int) -> tuple[Base, dict] | 
                         {"n": days, "min_days": MIN_DAYS, "more": more},
                         english=f"The sales history covers {days} days; the forecast needs at least "
                                 f"{MIN_DAYS}, so {more} more days of sales would do.")
-    summary = M.summarise(ledger, cal_end=M.holdout_end(ledger))  # one pass for both periods
+    if summary is None:
+        summary = M.summarise(ledger, cal_end=M.holdout_end(ledger))  # one pass for both periods
     rfm = M.rfm_of(summary)
     n_rep = int(np.sum(rfm.x > 0))
     if len(rfm.x) < MIN_CUSTOMERS or n_rep < MIN_REPEAT:
@@ -232,15 +238,17 @@ def default_replay() -> Callable:
 
 def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: int | None = None,
         replay: Callable | None = None,
-        progress: Callable[[str], None] | None = None) -> ForecastOutput:
+        progress: Callable[[str], None] | None = None,
+        summary: M.Summary | None = None) -> ForecastOutput:
     """Return the fitted model, each scheme's simulated forecast and the run settings (or why it was skipped).
 
-    ``progress(message)`` is told when each phase starts (fit, draws, break-even).
+    ``progress(message)`` is told when each phase starts (fit, draws, break-even);
+    ``summary`` is the ledger's model summary when the caller has it (see ``prepare``).
     """
     note = progress or (lambda _message: None)
     n_draws = int(draws if draws is not None else program.forecast.draws)
     note("fitting the customer model")
-    prep = prepare(program, ledger, seed)
+    prep = prepare(program, ledger, seed, summary)
     if isinstance(prep, str):
         return _skip(program, seed, n_draws, prep)
     base, block = prep

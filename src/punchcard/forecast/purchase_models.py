@@ -83,7 +83,7 @@ def tabulate(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray | None
     w = np.ones(len(x)) if w is None else np.asarray(w, dtype=np.float64)
     rows = M._rows(w, x, t_x, T)
     (xk, xi), (tk, ti), (Tk, Ti) = rows.cols
-    scale = max(float(np.dot(w, T) / max(float(np.sum(w)), 1e-300)), 1e-3) if len(x) else 1.0
+    scale = max(float(M.dot(w, T) / max(float(np.sum(w)), 1e-300)), 1e-3) if len(x) else 1.0
     return Tab(rows, _pair_index(xi, ti, xk, tk), _pair_index(xi, Ti, xk, Tk), scale)
 
 
@@ -97,10 +97,10 @@ def _nbd_ll(par: np.ndarray, tab: Tab) -> tuple[float, np.ndarray]:
     wx = rows.wsum[0]
     la = np.log(alpha + Tk)
     x = xk[xi]
-    ll = float(np.dot(wx, gammaln(r + xk) - gammaln(r) + r * np.log(alpha))
-               - np.dot(rows.w * (r + x), la[Ti]))
-    g_r = float(np.dot(wx, digamma(r + xk) - digamma(r) + np.log(alpha)) - np.dot(rows.w, la[Ti]))
-    g_a = float(np.sum(wx) * r / alpha - np.dot(rows.w * (r + x), 1.0 / (alpha + Tk)[Ti]))
+    ll = float(M.dot(wx, gammaln(r + xk) - gammaln(r) + r * np.log(alpha))
+               - M.dot(rows.w * (r + x), la[Ti]))
+    g_r = float(M.dot(wx, digamma(r + xk) - digamma(r) + np.log(alpha)) - M.dot(rows.w, la[Ti]))
+    g_a = float(np.sum(wx) * r / alpha - M.dot(rows.w * (r + x), 1.0 / (alpha + Tk)[Ti]))
     return ll, np.array([g_r, g_a])
 
 
@@ -154,9 +154,9 @@ def _pareto_value(par: np.ndarray, tab: Tab) -> float:
     h_T = _pareto_log_h(r, alpha, s, beta, qx, qT)[qTi]
     x = xk[xi]
     first, second = _pareto_terms((r, alpha, s, beta), x, pt[pti], qT[qTi], h_tx, h_T)
-    const = np.dot(rows.wsum[0], gammaln(r + xk)) + np.sum(rows.w) * (
+    const = M.dot(rows.wsum[0], gammaln(r + xk)) + np.sum(rows.w) * (
         -gammaln(r) + r * np.log(alpha) + s * np.log(beta))
-    return float(const + np.dot(rows.w, np.logaddexp(first, second)))
+    return float(const + M.dot(rows.w, np.logaddexp(first, second)))
 
 
 def _pareto_ll(par: np.ndarray, tab: Tab) -> tuple[float, np.ndarray]:

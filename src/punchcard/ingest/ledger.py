@@ -32,7 +32,8 @@ class InputFile:
 
     @property
     def sha256(self) -> str:
-        return sha256_file(Path(self.source or self.path))
+        source = self.source or self.path
+        return sha256_file(source if "://" in source else Path(source))
 
     def record(self) -> dict:
         """Return the ``inputs[]`` entry of results.json."""

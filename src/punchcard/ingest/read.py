@@ -40,7 +40,7 @@ from punchcard.errors import PunchcardError
 from punchcard.ingest.customers import assemble, stable_hash, warm_up
 from punchcard.ingest.ledger import EPOCH_ORDINAL, InputFile, Ledger
 from punchcard.ingest.parse import fix_rows, not_canonical, not_prefixed, standard_rows
-from punchcard.program import Sales
+from punchcard.program import Sales, is_url
 from punchcard.ingest.quality import MAX_EXAMPLES, accounting, check_sales, example_lines, too_many_rejected
 from punchcard.ingest.rows import REASONS, classify, transactions
 from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, private_folder, read_failure
@@ -56,6 +56,12 @@ def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | N
     """
     if not sales.paths:
         raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
+    urls = [p for p in sales.paths if is_url(p)]
+    if urls:
+        raise PunchcardError(
+            f"{urls[0]}: sales files given by URL are read by the workers of a Dask cluster. "
+            "Fix: build with --scheduler ADDRESS and the extras (pip install 'punchcard[dask,s3]'; "
+            "docs/scale.md), or download the file and give its path.")
     through_cache = cache is not None and len(sales.paths) > 1
     with private_folder() as tmp, ThreadPoolExecutor(2) as pool:
         pool.submit(warm_up)  # numba starts while the files are scanned

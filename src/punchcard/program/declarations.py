@@ -99,7 +99,8 @@ def _window_order(values: dict, nodes: dict, node: yaml.Node, path: str, ctx: _C
 SALES = _Obj((
     Key("path", _SalesPaths(),
         "Sales export: a file, a list of files or a glob, relative to this file "
-        "(.csv, .csv.gz or .parquet)."),
+        "(.csv, .csv.gz or .parquet); or a URL (s3://, gs://, abfs://, file://) that the "
+        "workers of a Dask cluster read (build --scheduler, docs/scale.md)."),
     Key("columns", _Obj(tuple(Key(r, _HEADER, _ROLE_DOCS[r], None) for r in ROLES),
                         build=lambda d: {k: v for k, v in d.items() if v is not None},
                         what="mapping of roles to headers"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -41,9 +42,18 @@ class SalesFormat:
     zero_amount: str = "keep"  # keep: a visit with no revenue; reject: dropped
 
 
+def is_url(path) -> bool:
+    """Return whether a sales path is a URL (``s3://…``, ``gs://…``, ``abfs://…``, ``file://…``):
+    a file the workers of a Dask cluster read through fsspec (docs/scale.md)."""
+    return isinstance(path, str) and bool(_URL.match(path))
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 @dataclass(frozen=True)
 class Sales:
-    paths: tuple[Path, ...]
+    paths: tuple[Path | str, ...]  # files (resolved); a URL stays the text written (``is_url``)
     columns: dict[str, str] = field(default_factory=dict)
     format: SalesFormat = SalesFormat()
     window: tuple[date | None, date | None] | None = None

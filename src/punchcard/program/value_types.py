@@ -14,6 +14,7 @@ from typing import Any, Callable
 import yaml
 
 from punchcard.program.converters import SLUG, _Bad, _slugify
+from punchcard.program.types import is_url
 from punchcard.program.problems import INVALID, _a, _leaf, _num, _Shape, _show, _suggest
 from punchcard.program.yaml_marks import _Ctx
 
@@ -332,6 +333,9 @@ class _SalesPaths(_Type):
                 self.wrong(item, where, ctx, v)
                 continue
             declared.append(v)
+            if is_url(v):  # read by a Dask cluster's workers, through fsspec (docs/scale.md)
+                found.append(v)
+                continue
             resolved = _resolve(ctx.base, v)
             if glob.has_magic(v):
                 matches = [Path(m) for m in glob.glob(str(resolved), recursive=True)]
@@ -350,7 +354,7 @@ class _SalesPaths(_Type):
                            "`punchcard sample-data`")
         if len(declared) != len(entries) or len(found) == 0:
             return INVALID
-        return tuple(declared), tuple(sorted(set(found)))
+        return tuple(declared), tuple(sorted(set(found), key=str))
 
     def schema(self) -> dict:
         text = {"type": "string", "minLength": 1}

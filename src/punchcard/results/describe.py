@@ -79,14 +79,15 @@ def _month_table(lo: int, hi: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _monthly(cust, day, amount, anon_day, anon_amount, table, day_lo, month_lo, size):
+def _monthly(cust, day, amount, shard, k, anon_day, anon_amount, table, day_lo, month_lo, size):
     """Return per month (index = month − month_lo): customers active, new customers,
-    transactions, revenue and anonymous revenue, in one pass over the (cust, day)-sorted
-    ledger; sums add in row order, as ``np.bincount`` with weights does."""
+    transactions, revenue per customer-hash shard (k × size) and anonymous revenue, in one
+    pass over the (cust, day)-sorted ledger; sums add in row order, as ``np.bincount``
+    with weights does."""
     active = np.zeros(size, dtype=np.int64)
     new = np.zeros(size, dtype=np.int64)
     tx = np.zeros(size, dtype=np.int64)
-    rev = np.zeros(size, dtype=np.float64)
+    rev = np.zeros((k, size), dtype=np.float64)
     anon_rev = np.zeros(size, dtype=np.float64)
     prev_cust, prev_month = -1, -1
     for i in range(cust.size):
@@ -98,7 +99,7 @@ def _monthly(cust, day, amount, anon_day, anon_amount, table, day_lo, month_lo, 
         elif m != prev_month:  # the same customer in a later month
             active[m] += 1
         tx[m] += 1
-        rev[m] += amount[i]
+        rev[shard[c], m] += amount[i]
         prev_cust, prev_month = c, m
     for i in range(anon_day.size):
         m = table[anon_day[i] - day_lo] - month_lo
@@ -109,19 +110,47 @@ def _monthly(cust, day, amount, anon_day, anon_amount, table, day_lo, month_lo, 
 
 def monthly(ledger: Ledger) -> list[dict]:
     """Return per calendar month: new and returning customers, transactions, revenue, anonymous revenue."""
-    cust, day, amount = _arrays(ledger)
-    anon_day = ledger.anon["day"].to_numpy()
-    anon_amount = ledger.anon["amount"].to_numpy()
-    present = [d for d in (day, anon_day) if len(d)]
-    if not present:
+    span = day_span(ledger)
+    if span is None:
         return []
-    day_lo, day_hi = min(int(d.min()) for d in present), max(int(d.max()) for d in present)
+    return month_rows(*month_sums(ledger, *span))
+
+
+def day_span(ledger: Ledger) -> tuple[int, int] | None:
+    """Return the first and last day of any transaction, identified or anonymous (None: none)."""
+    present = [d for d in (ledger.tx["day"], ledger.anon["day"]) if d.len()]
+    if not present:
+        return None
+    return min(int(d.min()) for d in present), max(int(d.max()) for d in present)
+
+
+def month_sums(ledger: Ledger, day_lo: int, day_hi: int, shards: int | None = None
+               ) -> tuple[int, tuple[np.ndarray, ...]]:
+    """Return (first month, per-month counts and sums) of the ledger's rows over days day_lo..day_hi.
+
+    Revenue is summed per customer-hash shard (``shards``, default ``shard.ledger_shards``);
+    a cluster's partitions, each a set of whole shards, give the same shards' sums.
+    """
+    from punchcard.ingest import ledger_shards, shard_of
+
+    k = shards if shards is not None else ledger_shards(ledger)
+    cust, day, amount = _arrays(ledger)
     table = _month_table(day_lo, day_hi)
     lo = int(table[0])
     size = int(table[-1]) - lo + 1
-    active, new, tx, rev, anon_rev = _monthly(cust, day, amount, anon_day, anon_amount, table, day_lo, lo, size)
+    shard = shard_of(np.asarray(ledger.cust_hash, dtype=np.uint64), k)
+    return lo, _monthly(cust, day, amount, shard, k, ledger.anon["day"].to_numpy(),
+                        ledger.anon["amount"].to_numpy(), table, day_lo, lo, size)
+
+
+def month_rows(lo: int, sums: tuple[np.ndarray, ...]) -> list[dict]:
+    """Return the ``monthly`` rows of ``month_sums``' figures (months without a transaction left out)."""
+    active, new, tx, by_shard, anon_rev = sums
+    rev = by_shard[0].copy()  # the shards' revenue added in shard order (shard.ordered_sum)
+    for row in by_shard[1:]:
+        rev += row
     out = []
-    for k in range(size):
+    for k in range(len(tx)):
         if tx[k] == 0:
             continue
         label = str(np.datetime64(lo + k, "M"))
@@ -161,18 +190,27 @@ def median_of_counts(counts: np.ndarray) -> float | None:
 
 def describe(ledger: Ledger) -> dict:
     """Return the ``customers`` block of results.json: Pareto, frequency, recency, gaps, months."""
-    cust = per_customer(ledger)
+    _, day, _ = _arrays(ledger)
+    return customers_block(per_customer(ledger), gap_counts(ledger, int(day.max() - day.min()) if len(day) else 0),
+                           monthly(ledger), int(ledger.end_day))
+
+
+def gap_counts(ledger: Ledger, longest: int) -> np.ndarray:
+    """Return how many times each gap of 1..longest days separates a customer's consecutive distinct days."""
+    ids, day, _ = _arrays(ledger)
+    return _gap_counts(ids, day, longest)
+
+
+def customers_block(cust: dict[str, np.ndarray], gaps: np.ndarray, months: list[dict], end_day: int) -> dict:
+    """Return the ``customers`` block from the per-customer figures, the gap counts and the monthly rows."""
     n = len(cust["n"])
     curve = pareto(cust["revenue"]) if n else []
     counts = np.bincount(np.minimum(cust["n"], 10), minlength=11)
     frequency = [{"transactions": str(k) if k < 10 else "10+", "customers": int(counts[k])}
                  for k in range(1, 11)]
-    weeks = (ledger.end_day - cust["last"]) / 7.0
+    weeks = (end_day - cust["last"]) / 7.0
     recency = [{"weeks": lab, "customers": c}
                for lab, c in zip(bin_labels(RECENCY_WEEKS), binned(weeks, RECENCY_WEEKS))]
-    ids, day, _ = _arrays(ledger)
-    # gaps between a customer's distinct days, counted by length (whole days)
-    gaps = _gap_counts(ids, day, int(day.max() - day.min()) if len(day) else 0)
     per_bin = np.bincount(np.searchsorted(np.asarray(INTERPURCHASE_DAYS[1:], dtype=np.float64),
                                           np.arange(len(gaps)), side="right"),
                           weights=gaps, minlength=len(INTERPURCHASE_DAYS))
@@ -186,29 +224,58 @@ def describe(ledger: Ledger) -> dict:
         "frequency": frequency,
         "recency": recency,
         "interpurchase": inter,
-        "monthly": monthly(ledger),
+        "monthly": months,
     }
 
 
 def data_summary(ledger: Ledger) -> dict:
     """Return the ``data`` block of results.json: row accounting, totals and the date range."""
-    q = ledger.quality
-    both = pl.concat([ledger.tx.select("day", "amount"), ledger.anon.select("day", "amount")])
-    first, last = both["day"].min(), both["day"].max()
+    return data_block(ledger.quality, int(ledger.n_customers), int(ledger.start_day), int(ledger.end_day),
+                      data_sums(ledger), ledger.visits)
+
+
+def data_sums(ledger: Ledger, shards: int | None = None) -> dict:
+    """Return the ledger's transaction counts, revenue and returns (identified ones per
+    customer-hash shard, anonymous ones apart) and its first and last day (None: no rows)."""
+    from punchcard.ingest import ledger_shards, shard_of, shard_sums
+
+    k = shards if shards is not None else ledger_shards(ledger)
+    amount, cust = ledger.tx["amount"].to_numpy(), ledger.tx["cust"].to_numpy()
+    cust_shard = shard_of(np.asarray(ledger.cust_hash, dtype=np.uint64), k)
+    anon = ledger.anon["amount"].to_numpy()
+    days = [d for d in (ledger.tx["day"], ledger.anon["day"]) if d.len()]
+    return {
+        "transactions": int(ledger.tx.height + ledger.anon.height),
+        "anonymous_transactions": int(ledger.anon.height),
+        "revenue_by_shard": shard_sums(amount, cust, cust_shard, k),
+        "returns_by_shard": shard_sums(amount, cust, cust_shard, k, negative=True),
+        "anonymous_revenue": float(np.add.reduce(anon)) if len(anon) else 0.0,
+        "anonymous_returns": float(np.add.reduce(anon[anon < 0])) if np.any(anon < 0) else 0.0,
+        "first": min(int(d.min()) for d in days) if days else None,
+        "last": max(int(d.max()) for d in days) if days else None,
+    }
+
+
+def data_block(q, customers: int, start_day: int, end_day: int, sums: dict, visits: str) -> dict:
+    """Return the ``data`` block from the row accounting ``q`` (a DataQuality), ``data_sums``
+    and the visit rule that applied (``Ledger.visits``)."""
+    from punchcard.ingest import ordered_sum
+
+    first, last = sums["first"], sums["last"]
     return {
         "rows_read": q.rows_read,
         "rows_used": q.rows_used,
         "rows_used_zero_amount": q.used_zero_amount,
         "rows_rejected": dict(q.rejected),
         "rejected_examples": {k: [dict(e) for e in v] for k, v in q.examples.items()},
-        "transactions": int(both.height),
-        "customers": int(ledger.n_customers),
-        "anonymous_transactions": int(ledger.anon.height),
-        "anonymous_revenue": float(ledger.anon["amount"].sum()),
-        "revenue": float(both["amount"].sum()),
-        "returns": float(-both["amount"].filter(both["amount"] < 0).sum()),
+        "transactions": sums["transactions"],
+        "customers": customers,
+        "anonymous_transactions": sums["anonymous_transactions"],
+        "anonymous_revenue": sums["anonymous_revenue"],
+        "revenue": float(ordered_sum(sums["revenue_by_shard"])) + sums["anonymous_revenue"],
+        "returns": -(float(ordered_sum(sums["returns_by_shard"])) + sums["anonymous_returns"]),
         "first_date": iso_day(first) if first is not None else None,
         "last_date": iso_day(last) if last is not None else None,
-        "days": int(ledger.end_day - ledger.start_day + 1),
-        "visits": ledger.visits,
+        "days": int(end_day - start_day + 1),
+        "visits": visits,
     }

@@ -17,8 +17,9 @@ from punchcard.ingest import Ledger, TxArrays, arrays
 from punchcard.program import FixedCosts, Program, Scheme
 from punchcard.schemes.settle import Replay, ReplayContext
 from punchcard.schemes.settle import offsets
+from punchcard.ingest import ledger_shards, ordered_sum, shard_of, shard_sums
 from punchcard.runtime import DAYS_PER_MONTH, workers
-from punchcard.schemes.shard import plan_shards, replay_sharded, shard_count
+from punchcard.schemes.shard import plan_shards, replay_sharded
 
 DAYS_PER_YEAR = 365.25
 FIRST_REWARD_BINS = ((0, 30, "0–30"), (31, 90, "31–90"), (91, 180, "91–180"),
@@ -51,8 +52,12 @@ class Base:
     cust_hash: np.ndarray
 
 
-def base(ledger: Ledger) -> Base:
-    """Return the arrays all schemes' backtests of `ledger` share."""
+def base(ledger: Ledger, shards: int | None = None) -> Base:
+    """Return the arrays all schemes' backtests of `ledger` share.
+
+    Revenue is summed per customer-hash shard and the shards added in order
+    (``ingest.ordered_sum``; ``shards`` default: ``ingest.ledger_shards``).
+    """
     tx = arrays(ledger)
     n = ledger.n_customers
     off = offsets(tx.cust, n)
@@ -60,15 +65,18 @@ def base(ledger: Ledger) -> Base:
     join = np.full(n, ledger.end_day + 1, dtype=np.int32)
     join[member] = tx.day[off[:-1][member]]
     cust_revenue = per_customer(off, tx.amount)
-    anon = float(ledger.anon["amount"].sum()) if ledger.anon.height else 0.0
+    k = shards if shards is not None else ledger_shards(ledger)
+    cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)
+    by_shard = shard_sums(tx.amount, tx.cust, shard_of(cust_hash, k), k)
+    anon = float(np.add.reduce(ledger.anon["amount"].to_numpy())) if ledger.anon.height else 0.0
     ids = np.flatnonzero(member)
     rank = ids[np.lexsort((ids, -cust_revenue[ids]))]
     bd = (np.full(n, -1, dtype=np.int16) if ledger.birthday_doy is None
           else np.asarray(ledger.birthday_doy, dtype=np.int16))
     return Base(tx=tx, off=off, member=member, join_day=join, cust_revenue=cust_revenue,
-                revenue=float(tx.amount.sum()) + anon, rank=rank,
+                revenue=float(ordered_sum(by_shard)) + anon, rank=rank,
                 start_day=int(ledger.start_day), end_day=int(ledger.end_day), birthday_doy=bd,
-                cust_hash=np.asarray(ledger.cust_hash, dtype=np.uint64))
+                cust_hash=cust_hash)
 
 
 @njit(cache=True, nogil=True)
@@ -95,15 +103,15 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
         progress=None) -> dict[str, BacktestResult]:
     """Return every scheme's backtest over `ledger`, keyed by scheme id.
 
-    Each scheme is replayed over ``shards`` customer-hash shards (default: enough to keep
-    a shard near ``shard.SHARD_TX`` transactions) and merged; the figures equal a whole
-    replay's. The schemes replay side by side on ``workers()`` threads (the compiled
+    Each scheme is replayed over ``shards`` customer-hash shards (default:
+    ``ingest.ledger_shards``, from the size of the sales files) and merged; per-customer
+    figures equal a whole replay's, per-day series are the shards' added in shard order. The schemes replay side by side on ``workers()`` threads (the compiled
     scans run without the GIL); every scheme's figures come from its own replay alone, so
     they do not depend on the number of threads. ``progress`` wraps the scheme loop
     (e.g. a progress bar).
     """
-    b = base(ledger)
-    k = shards if shards is not None else shard_count(len(b.tx.day))
+    k = shards if shards is not None else ledger_shards(ledger)
+    b = base(ledger, k)
     plan = plan_shards(b.tx, context(b, 0.0, 0.0), k) if k > 1 else None  # split once
 
     def one(scheme: Scheme) -> BacktestResult:

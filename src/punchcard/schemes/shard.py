@@ -1,9 +1,11 @@
 """Customer-hash shards: replay a scheme shard by shard and merge, with the same result as whole.
 
 Every per-customer computation is independent across customers (SPEC "Scale"), so a
-ledger split by ``cust_hash % k`` can be replayed one shard at a time — bounding the
-replay's working memory by the largest shard — and merged: per-transaction and
-per-customer outputs go back to their rows, per-day series add up.
+ledger split by ``cust_hash % k`` (``ingest.shard_of``) can be replayed one shard at a
+time — bounding the replay's working memory by the largest shard — and merged:
+per-transaction and per-customer outputs go back to their rows, per-day series are the
+shards' added in shard order (``ReplayMerge``), as a build on a cluster adds them
+(``cluster.py``; why: ``ingest/shards.py``).
 """
 
 from __future__ import annotations
@@ -12,30 +14,15 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from punchcard.ingest import TxArrays
+from punchcard.ingest import TxArrays, shard_of
 from punchcard.program import Scheme
 from punchcard.schemes.registry import replay
-from punchcard.schemes.settle import Replay, ReplayContext
-
-#: Transactions per shard above which a build splits the replay (bounds its buffers).
-#: A replay's buffers are 32 bytes per transaction (its per-transaction tables are handed
-#: out as views, not copied), so 32M transactions keep them near 1 GB; below that a whole
-#: replay is cheaper than splitting and scattering the shards' outputs back.
-SHARD_TX = 32_000_000
+from punchcard.schemes.settle import Replay, ReplayContext, offsets
 
 _PER_CUSTOMER = ("member", "join_day", "birthday_doy", "cust_hash")
 _PER_TX = ("earned", "redeemed", "cost", "discount")
-
-
-def shard_count(n_tx: int, target: int = SHARD_TX) -> int:
-    """Return how many shards keep each near ``target`` transactions (1 for small ledgers)."""
-    return max(1, -(-n_tx // target))
-
-
-def shard_of(cust_hash: np.ndarray, k: int) -> np.ndarray:
-    """Return each customer's shard, 0..k-1, from the stable hash of their id."""
-    return (np.asarray(cust_hash, dtype=np.uint64) % np.uint64(k)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -59,22 +46,42 @@ def _source(tx: TxArrays, ctx: ReplayContext) -> tuple:
     return (tx.cust, tx.day, tx.amount, tx.items) + tuple(getattr(ctx, f) for f in _PER_CUSTOMER)
 
 
+@njit(cache=True, nogil=True)
+def _split_rows(cust, day, amount, items, shard, local, starts, o_cust, o_day, o_amount, o_items, o_rows):
+    """Write every row into its shard's block (blocks begin at ``starts``), in row order: one pass."""
+    nxt = starts.copy()
+    for i in range(cust.shape[0]):
+        c = cust[i]
+        j = nxt[shard[c]]
+        nxt[shard[c]] = j + 1
+        o_cust[j] = local[c]
+        o_day[j] = day[i]
+        o_amount[j] = amount[i]
+        o_items[j] = items[i]
+        o_rows[j] = i
+
+
 def plan_shards(tx: TxArrays, ctx: ReplayContext, k: int) -> ShardPlan:
     """Return the split of ``tx`` (and ``ctx``'s per-customer arrays) into ``k`` hash shards."""
     shard = shard_of(ctx.cust_hash, k)
-    local = np.empty(tx.n_customers, dtype=np.int64)
+    local = np.empty(tx.n_customers, dtype=np.int32)
     ids = [np.flatnonzero(shard == s) for s in range(k)]
     for part_ids in ids:
         local[part_ids] = np.arange(len(part_ids))
-    row_shard = shard[tx.cust]
-    order = np.argsort(row_shard, kind="stable")  # rows grouped by shard, ascending within
-    bounds = np.searchsorted(row_shard[order], np.arange(k + 1))
+    # rows per shard: each customer's rows are consecutive (the ledger is sorted by customer)
+    per_customer = np.diff(offsets(tx.cust, tx.n_customers))
+    sizes = np.bincount(shard, weights=per_customer, minlength=k).astype(np.int64)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    n = len(tx.cust)
+    out = (np.empty(n, dtype=np.int32), np.empty(n, dtype=tx.day.dtype), np.empty(n, dtype=np.float64),
+           np.empty(n, dtype=np.float64), np.empty(n, dtype=np.int64))
+    _split_rows(tx.cust, tx.day, tx.amount, tx.items, shard, local, starts, *out)
     rows, parts, fields = [], [], []
     for s in range(k):
-        r = order[bounds[s]:bounds[s + 1]]
-        rows.append(r)
-        parts.append(TxArrays(cust=local[tx.cust[r]].astype(np.int32), day=tx.day[r],
-                              amount=tx.amount[r], items=tx.items[r], n_customers=len(ids[s])))
+        block = slice(starts[s], starts[s] + sizes[s])
+        rows.append(out[4][block])
+        parts.append(TxArrays(cust=out[0][block], day=out[1][block], amount=out[2][block],
+                              items=out[3][block], n_customers=len(ids[s])))
         fields.append({f: np.asarray(getattr(ctx, f))[ids[s]] for f in _PER_CUSTOMER})
     return ShardPlan(k=k, ids=ids, rows=rows, parts=parts, fields=fields, source=_source(tx, ctx))
 
@@ -92,30 +99,54 @@ def replay_sharded(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, k: int,
         plan = plan_shards(tx, ctx, k)
     elif plan.k != k or any(a is not b for a, b in zip(plan.source, _source(tx, ctx))):
         raise ValueError("the shard plan was made for other transactions or customers")
-    merged: dict[str, np.ndarray | None] | None = None
+    merged = ReplayMerge(tx.n_customers, len(tx.day), ctx.start_day)
     for s in range(k):
         rep = replay(scheme, plan.parts[s], dataclasses.replace(ctx, **plan.fields[s]), per_tx=per_tx)
-        if merged is None:
-            merged = {}
+        merged.add(rep, plan.ids[s], plan.rows[s])
+    return merged.result()
+
+
+class ReplayMerge:
+    """Replays of customer-hash shards merged into the whole ledger's: per-customer and
+    per-transaction outputs scattered back to their places, per-day series added up."""
+
+    def __init__(self, n_customers: int, n_tx: int, start_day: int) -> None:
+        self.n_customers, self.n_tx, self.start_day = n_customers, n_tx, start_day
+        self.merged: dict[str, np.ndarray | None] | None = None
+
+    def add(self, rep: Replay, ids: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Merge one shard's replay: its customers are the whole ledger's ``ids`` (its rows ``rows``)."""
+        if self.merged is None:
+            self.merged = {}
             for f in dataclasses.fields(Replay):
                 if f.name == "start_day":
                     continue
                 value = getattr(rep, f.name)
                 if f.name.startswith("daily_"):
-                    merged[f.name] = np.zeros_like(value)
+                    self.merged[f.name] = value.copy()  # the first shard's series, then the others added
                 elif f.name in _PER_TX:
-                    merged[f.name] = None if value is None else np.zeros(len(tx.day), dtype=value.dtype)
+                    self.merged[f.name] = None if value is None else np.zeros(self.n_tx, dtype=value.dtype)
                 else:
-                    merged[f.name] = np.zeros(tx.n_customers, dtype=value.dtype)
-        for name, target in merged.items():
+                    self.merged[f.name] = np.zeros(self.n_customers, dtype=value.dtype)
+            self._scatter(rep, ids, rows, add=False)
+        else:
+            self._scatter(rep, ids, rows, add=True)
+
+    def _scatter(self, rep: Replay, ids: np.ndarray, rows: np.ndarray | None, add: bool) -> None:
+        for name, target in self.merged.items():
             value = getattr(rep, name)
             if target is None:
                 continue  # per-transaction arrays left out (per_tx=False)
             if name.startswith("daily_"):
-                target += value
+                if add:
+                    target += value
             elif name in _PER_TX:
-                target[plan.rows[s]] = value
+                target[rows] = value
             else:
-                target[plan.ids[s]] = value
-    assert merged is not None
-    return Replay(start_day=ctx.start_day, **merged)
+                target[ids] = value
+
+    def result(self) -> Replay:
+        """Return the merged replay (after every shard was added)."""
+        assert self.merged is not None
+        return Replay(start_day=self.start_day, **self.merged)
+

@@ -1,0 +1,320 @@
+"""`punchcard build --scheduler`: the same site, byte for byte, built on a Dask cluster.
+
+A `distributed.LocalCluster` of two worker processes stands in for a real cluster: the
+tasks, their arguments and results cross process boundaries exactly as they would cross
+machines (the workers read the same files, which a real cluster needs a shared file
+system or URLs for).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from punchcard import cli
+from tests.helpers import ROOT, SECRET_IDS, real_file, write_program, write_sales
+
+distributed = pytest.importorskip("distributed")
+
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two worker processes, one thread each."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as lc:
+        with distributed.Client(lc) as client:
+            yield lc.scheduler_address, client
+
+
+@pytest.fixture
+def small_shards(monkeypatch):
+    """Shards of 4 KiB of sales files, so that the small test exports make several."""
+    from punchcard.ingest import shards
+
+    monkeypatch.setattr(shards, "SHARD_BYTES", 4096)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _build(args: list[str], scheduler: str | None = None) -> object:
+    extra = ["--scheduler", scheduler] if scheduler else []
+    return CliRunner().invoke(cli.cli, ["build", "--quiet", "--force", *args, *extra],
+                              catch_exceptions=False)
+
+
+def _same_site(local: Path, remote: Path) -> None:
+    a, b = _tree(local), _tree(remote)
+    assert sorted(a) == sorted(b)
+    differ = [name for name in a if a[name] != b[name]]
+    lines = [f"{name}: {x!r} ≠ {y!r}" for name in differ if name.endswith(".json")
+             for x, y in zip(a[name].decode().splitlines(), b[name].decode().splitlines()) if x != y]
+    assert not differ, f"the cluster's site differs in {differ[:5]}: {lines[:5]}"
+
+
+@pytest.mark.slow
+def test_example_programs_build_to_the_committed_site(cluster, tmp_path, monkeypatch):
+    # site/ is what a local build of programs/ makes (tests/test_golden.py); the five
+    # examples cover line-item orders, birthdays, returns, anonymous sales and windows.
+    monkeypatch.chdir(ROOT)
+    result = _build(["--out", str(tmp_path / "site")], cluster[0])
+    assert result.exit_code == 0, result.output
+    _same_site(ROOT / "site", tmp_path / "site")
+
+
+def _messy_program(folder: Path) -> Path:
+    """Two overlapping exports without order numbers: repeated lines, a bad date, returns, anonymous sales."""
+    path = write_program(folder, draws=30)
+    first = write_sales(folder / "sales.csv", customers=80, seed=5).read_text().splitlines()
+    # the second drop repeats the last 50 lines of the first (duplicates from another
+    # file) and adds its own, with a blank customer id and an amount that cannot be read
+    second = [first[0]] + first[-50:] + [f"{SECRET_IDS[7]},2025-09-01,12.50,1",
+                                         ",2025-09-02,8.00,1", f"{SECRET_IDS[3]},2025-09-03,abc,1"]
+    (folder / "sales-2.csv").write_text("\n".join(second) + "\n", encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace(
+        "  path: sales.csv\n", "  path: [sales.csv, sales-2.csv]\n  window: {start: 2025-02-01}\n")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_overlapping_messy_exports_build_the_same_site(cluster, tmp_path, small_shards):
+    program = _messy_program(tmp_path / "in")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = _build([str(program), "--out", str(remote)], cluster[0])
+    assert result.exit_code == 0, result.output
+    _same_site(local, remote)
+    data = json.loads((remote / "cafe" / "results.json").read_text())["data"]
+    # 50 repeated lines: the last of them has a bad date (rejected as such in both files,
+    # the first reason that applies), the other 49 are duplicates
+    assert data["rows_rejected"]["duplicate_line"] == 49
+    assert data["rows_rejected"]["bad_date"] == 2 and data["rows_rejected"]["bad_amount"] == 1
+    assert data["rows_rejected"]["outside_window"] > 0
+
+
+CDNOW = """\
+name: CDNOW (real data)
+currency: USD
+sales:
+  path: {path}
+  columns: {{customer: customer_id, date: date, amount: amount, items: cds}}
+  format: {{date_format: "%Y%m%d"}}
+business: {{gross_margin: 0.3}}
+forecast: {{draws: 40}}
+schemes:
+  - {{id: tenth-cd, name: Tenth CD free, kind: stamp_card, counter: items, stamps: 9,
+     reward: {{value: 15}}, expiry_days: 365}}
+  - {{id: points, name: Points, kind: points, earn_per_unit: 1, point_value: 0.01,
+     min_redeem: 500, expiry_months: 12}}
+"""
+
+
+@pytest.mark.slow
+def test_real_cdnow_builds_the_same_site(cluster, tmp_path, monkeypatch):
+    # ids with leading zeros (text, not numbers), repeated lines, zero amounts; 2.5 MB of
+    # CSV in shards of 128 KiB: 32 shards
+    from punchcard.ingest import shards
+
+    monkeypatch.setattr(shards, "SHARD_BYTES", 128 << 10)
+    program = tmp_path / "cdnow.yaml"
+    program.write_text(CDNOW.format(path=real_file("cdnow_master.csv").as_posix()), encoding="utf-8")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = _build([str(program), "--out", str(remote)], cluster[0])
+    assert result.exit_code == 0, result.output
+    _same_site(local, remote)
+
+
+@pytest.mark.slow
+def test_a_generated_million_row_export_builds_the_same_site(cluster, tmp_path, monkeypatch):
+    # 60,930 customers over 731 days: about a million rows (bench/RESULTS.md, 16.4 rows
+    # each), 37 MiB of CSV in shards of 8 MiB: 8 shards, in two customer partitions
+    from punchcard.ingest import shards
+
+    monkeypatch.setattr(shards, "SHARD_BYTES", 8 << 20)
+    data = tmp_path / "perf-1M.csv"
+    made = CliRunner().invoke(cli.cli, ["sample-data", "-o", str(data), "--customers", "60930",
+                                        "--days", "731", "--start", "2024-01-01", "--seed", "1",
+                                        "--dialect", "iso", "--profile", "cafe", "--birthdays"])
+    assert made.exit_code == 0, made.output
+    text = (ROOT / "bench" / "perf.yaml").read_text(encoding="utf-8")
+    program = tmp_path / "perf.yaml"
+    program.write_text(text.replace("  path: data/perf.csv", f"  path: {data.as_posix()}"), encoding="utf-8")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local), "--draws", "40"]).exit_code == 0
+    result = _build([str(program), "--out", str(remote), "--draws", "40"], cluster[0])
+    assert result.exit_code == 0, result.output
+    _same_site(local, remote)
+
+
+def _fail_partitions() -> None:
+    from punchcard.schemes import backtest
+
+    def broken(ledger, shards=None):
+        raise ValueError("disk full on this worker")
+
+    backtest._real_base = getattr(backtest, "_real_base", backtest.base)
+    backtest.base = broken
+
+
+def _mend_partitions() -> None:
+    from punchcard.schemes import backtest
+
+    backtest.base = getattr(backtest, "_real_base", backtest.base)
+
+
+def test_a_failing_partition_fails_the_build_and_writes_nothing(cluster, tmp_path, small_shards):
+    address, client = cluster
+    program = write_program(tmp_path / "in")
+    out = tmp_path / "site"
+    client.run(_fail_partitions)
+    try:
+        result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out),
+                                              "--scheduler", address])
+    finally:
+        client.run(_mend_partitions)
+    assert result.exit_code == 1
+    assert re.search(r"cafe: a partition \([12] of 2\) failed on the Dask cluster: "
+                     r"ValueError: disk full on this worker", result.output), result.output
+    assert "Nothing was written" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def _die_once(marker: str) -> None:
+    import importlib
+
+    describe = importlib.import_module("punchcard.results.describe")  # the module, not the function
+    real = describe.per_customer
+
+    def dying(ledger):
+        if not os.path.exists(marker):
+            Path(marker).write_text("died")
+            os._exit(1)  # the worker process is lost mid-build
+        return real(ledger)
+
+    describe.per_customer = dying
+
+
+def test_a_worker_lost_mid_build_is_retried(cluster, tmp_path, small_shards):
+    address, client = cluster
+    program = write_program(tmp_path / "in")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    marker = str(tmp_path / "died")
+    client.run(_die_once, marker)
+    result = _build([str(program), "--out", str(remote)], address)
+    assert os.path.exists(marker), "no worker died: the test did not test anything"
+    assert result.exit_code == 0, result.output
+    _same_site(local, remote)
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the lost worker
+
+
+def test_a_file_the_workers_cannot_see_is_named_with_the_fix(tmp_path):
+    from punchcard import __version__
+    from punchcard.cluster import read_task
+    from punchcard.errors import PunchcardError
+    from punchcard.program import load_program
+    import polars as pl
+
+    prog = load_program(write_program(tmp_path))
+    with pytest.raises(PunchcardError, match=r"gone\.csv: the Dask worker .* cannot see this sales file.*"
+                                             r"file system all workers mount"):
+        read_task(str(tmp_path / "gone.csv"), 0, 1, prog.sales, tmp_path, 2, (__version__, pl.__version__))
+    with pytest.raises(PunchcardError, match="runs punchcard .* Fix: install the same versions"):
+        read_task(str(tmp_path / "sales.csv"), 0, 1, prog.sales, tmp_path, 2, ("0.0.0", pl.__version__))
+
+
+def test_an_unreachable_scheduler_is_an_input_error(tmp_path):
+    program = write_program(tmp_path / "in")
+    env = dict(os.environ, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="1s")
+    result = subprocess.run([sys.executable, "-m", "punchcard.cli", "build", str(program), "--out",
+                             str(tmp_path / "site"), "--scheduler", "tcp://127.0.0.1:9"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1
+    assert "Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_the_scheduler_comes_from_the_environment(tmp_path):
+    program = write_program(tmp_path / "in")
+    env = dict(os.environ, DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:9",
+               DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="1s")
+    env.pop("PUNCHCARD_SCHEDULER", None)
+    result = subprocess.run([sys.executable, "-m", "punchcard.cli", "build", str(program), "--out",
+                             str(tmp_path / "site")], capture_output=True, text=True, env=env, timeout=120)
+    assert "Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in result.stderr
+    env["PUNCHCARD_SCHEDULER"] = "tcp://127.0.0.1:7"  # punchcard's own variable wins
+    result = subprocess.run([sys.executable, "-m", "punchcard.cli", "build", str(program), "--out",
+                             str(tmp_path / "site")], capture_output=True, text=True, env=env, timeout=120)
+    assert "Cannot reach the Dask scheduler at 'tcp://127.0.0.1:7'" in result.stderr
+
+
+def test_without_the_extra_the_error_says_what_to_install(monkeypatch):
+    from punchcard.cluster import Engine
+    from punchcard.errors import PunchcardError
+    from punchcard.progress import QUIET
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    with pytest.raises(PunchcardError, match=r"pip install 'punchcard\[dask\]'"):
+        Engine("tcp://127.0.0.1:9", QUIET)
+
+
+def test_a_local_build_never_imports_dask(tmp_path):
+    program = write_program(tmp_path / "in")
+    code = ("import sys\nfrom punchcard import cli\n"
+            "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"
+            "print('LOADED', loaded)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PUNCHCARD_SCHEDULER", "DASK_SCHEDULER_ADDRESS")}
+    result = subprocess.run([sys.executable, "-c", code, "build", str(program), "--out",
+                             str(tmp_path / "site"), "--quiet"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout
+
+
+def test_sales_files_by_url_are_fetched_by_the_workers(cluster, tmp_path):
+    # file:// goes through fsspec like s3:// or gs:// (whose filesystems need credentials)
+    program = write_program(tmp_path / "in")
+    url = (tmp_path / "in" / "sales.csv").as_uri()
+    by_url = tmp_path / "in" / "by-url.yaml"
+    by_url.write_text(program.read_text(encoding="utf-8").replace("  path: sales.csv\n", f"  path: {url}\n")
+                      .replace("name: Test café", "id: cafe\nname: Test café"), encoding="utf-8")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = _build([str(by_url), "--out", str(remote)], cluster[0])
+    assert result.exit_code == 0, result.output
+    mine, theirs = (json.loads((site / "cafe" / "results.json").read_text()) for site in (local, remote))
+    assert theirs["inputs"] == [{**mine["inputs"][0], "path": url}]  # the same rows and SHA-256
+    assert [e["file"] for e in theirs["data"]["rejected_examples"]["bad_date"]] == [url]
+    mine["data"]["rejected_examples"] = theirs["data"]["rejected_examples"]  # they name the file
+    for block in ("data", "customers", "model", "schemes"):
+        assert theirs[block] == mine[block], block
+    # a local build says how to read it
+    result = CliRunner().invoke(cli.cli, ["build", str(by_url), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1
+    assert "sales files given by URL are read by the workers of a Dask cluster" in result.output
+
+
+def test_a_url_that_cannot_be_read_names_it(cluster, tmp_path):
+    program = write_program(tmp_path / "in")
+    url = (tmp_path / "in" / "missing.csv").as_uri()
+    program.write_text(program.read_text(encoding="utf-8").replace("  path: sales.csv\n", f"  path: {url}\n"),
+                       encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(tmp_path / "site"),
+                                          "--scheduler", cluster[0]])
+    assert result.exit_code == 1
+    assert f"{url}: cannot be read (FileNotFoundError" in result.output
+    assert "Fix: check the URL, and the workers' credentials for it." in result.output
