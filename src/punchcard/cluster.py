@@ -43,6 +43,9 @@ from punchcard.progress import Reporter
 #: Bytes of sales files per partition (at least one partition per worker): about 4M rows
 #: of a typical export. The results do not depend on the number of partitions.
 PARTITION_BYTES = 160 << 20
+#: At most this many row partitions: every row partition hands a piece to every customer
+#: partition (k × m tasks), so beyond ~80 GB of sales files the partitions grow instead.
+MAX_PARTITIONS = 512
 
 
 def _worker_address() -> str:
@@ -166,8 +169,9 @@ def example_task(paths: list[str], sales, base, picks) -> dict:
 
 
 def partition_count(input_bytes: int, workers: int) -> int:
-    """Return how many row partitions a build uses: one per worker at least, more for large inputs."""
-    return max(workers, -(-input_bytes // PARTITION_BYTES))
+    """Return how many row partitions a build uses: one per worker at least, more for large
+    inputs, at most ``MAX_PARTITIONS``."""
+    return min(MAX_PARTITIONS, max(workers, -(-input_bytes // PARTITION_BYTES)))
 
 
 def _dates(sales, facts: list[dict], shards: int) -> dict:
