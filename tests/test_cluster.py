@@ -73,13 +73,15 @@ def test_example_programs_build_to_the_committed_site(cluster, tmp_path, monkeyp
 
 
 def _messy_program(folder: Path) -> Path:
-    """Two overlapping exports without order numbers: repeated lines, a bad date, returns, anonymous sales."""
+    """Two overlapping exports without order numbers: repeated lines, a bad date, a date typed a
+    century off (an outlier among both files' dates), returns, anonymous sales."""
     path = write_program(folder, draws=30)
     first = write_sales(folder / "sales.csv", customers=80, seed=5).read_text().splitlines()
     # the second drop repeats the last 50 lines of the first (duplicates from another
     # file) and adds its own, with a blank customer id and an amount that cannot be read
     second = [first[0]] + first[-50:] + [f"{SECRET_IDS[7]},2025-09-01,12.50,1",
-                                         ",2025-09-02,8.00,1", f"{SECRET_IDS[3]},2025-09-03,abc,1"]
+                                         ",2025-09-02,8.00,1", f"{SECRET_IDS[3]},2025-09-03,abc,1",
+                                         f"{SECRET_IDS[5]},2099-03-01,20.00,1"]
     (folder / "sales-2.csv").write_text("\n".join(second) + "\n", encoding="utf-8")
     text = path.read_text(encoding="utf-8").replace(
         "  path: sales.csv\n", "  path: [sales.csv, sales-2.csv]\n  window: {start: 2025-02-01}\n")
@@ -98,6 +100,7 @@ def test_overlapping_messy_exports_build_the_same_site(cluster, tmp_path, small_
     # 50 repeated lines: the last of them has a bad date (rejected as such in both files,
     # the first reason that applies), the other 49 are duplicates
     assert data["rows_rejected"]["duplicate_line"] == 49
+    assert data["rows_rejected"]["date_outlier"] == 1
     assert data["rows_rejected"]["bad_date"] == 2 and data["rows_rejected"]["bad_amount"] == 1
     assert data["rows_rejected"]["outside_window"] > 0
 

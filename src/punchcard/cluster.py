@@ -351,6 +351,7 @@ class Engine:
         from punchcard.ingest import input_bytes, shard_count
         from punchcard.ingest.partitions import classify_rows, customer_ledger
         from punchcard.ingest.quality import MAX_EXAMPLES
+        from punchcard.ingest.rows import merge_day_counts
 
         workers = self._workers()
         if workers == 0:
@@ -378,12 +379,13 @@ class Engine:
             # as read_ledger: the lines of an order, else of a customer at one time, else one day
             times = not has_order and any(info.has_time for info in infos)
             visits = "order" if has_order else "time" if times else "date"
+            days = merge_day_counts([info.days for info in infos])
             from punchcard.runtime import REMOTE
 
             REMOTE.update({path: info.sha256 for path, info in zip(paths, infos) if info.sha256})
             rows = [submit(classify_rows, [submit(_item, r, 1, p, key=f"punchcard-rows-{tag}-{i}-{p}")
                                            for i, r in enumerate(reads)],
-                           prog.sales, has_order, times, shards, m, MAX_EXAMPLES,
+                           prog.sales, has_order, times, days, shards, m, MAX_EXAMPLES,
                            key=f"punchcard-classify-{tag}-{p}")
                     for p in range(k)]
             del reads
@@ -419,8 +421,10 @@ class Engine:
         """Return the data quality of all rows read (as ``read_ledger``), raising its errors."""
         import polars as pl
 
-        from punchcard.ingest.quality import MAX_EXAMPLES, accounting, too_many_rejected
+        from punchcard.ingest.quality import MAX_EXAMPLES, accounting, check_sales_figures, too_many_rejected
 
+        sales = {k: sum(a["sales"][k] for a in accounts) for k in ("n", "sales", "total", "sold", "returned")}
+        check_sales_figures(sales, sources)  # as read_ledger: before the row accounting's errors
         counts: dict[str | None, int] = {}
         for a in accounts:
             for reason, n in a["counts"].items():

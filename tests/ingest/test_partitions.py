@@ -15,6 +15,7 @@ import pytest
 
 from punchcard.ingest import read_ledger, shard_of
 from punchcard.ingest.partitions import classify_rows, customer_ledger, global_keys, read_file
+from punchcard.ingest.rows import merge_day_counts, outlier_bounds, outlier_days
 from punchcard.program import load_program
 from tests.helpers import ROOT, SECRET_IDS, write_program, write_sales
 
@@ -38,8 +39,9 @@ def _pieces(prog, rows: int, shards: int, customers: int):
     has_order = any(info.has_order for info, _ in reads)
     times = not has_order and any(info.has_time for info, _ in reads)
     visits = "order" if has_order else "time" if times else "date"
-    classified = [classify_rows([pieces[p] for _, pieces in reads], prog.sales, has_order, times, shards,
-                                customers, 5) for p in range(rows)]
+    days = merge_day_counts([info.days for info, _ in reads])
+    classified = [classify_rows([pieces[p] for _, pieces in reads], prog.sales, has_order, times, days,
+                                shards, customers, 5) for p in range(rows)]
     ledgers = [customer_ledger([pieces[q] for _, pieces in classified], prog.sales, visits)
                for q in range(customers)]
     return reads, classified, ledgers
@@ -80,3 +82,16 @@ def test_global_keys_number_customers_in_order_of_raw_id():
     # partition 0 holds b, d; partition 1 holds a, c, e: the whole ledger keys a..e as 0..4
     keys = global_keys([pl.Series(["b", "d"]), pl.Series(["a", "c", "e"])])
     assert [k.tolist() for k in keys] == [[1, 3], [0, 2, 4]]
+
+
+def test_outlier_bounds_from_day_counts_are_polars_quantiles():
+    # 200 dates in 2025 and two typing errors (1901, 2099): the counts of two files added
+    # give the bounds the whole column gives
+    rng = np.random.default_rng(5)
+    days = [int(d) for d in rng.integers(20089, 20454, 200)] + [-25000, 47000]
+    first, second = pl.Series(days[:120], dtype=pl.Int32), pl.Series(days[120:], dtype=pl.Int32)
+    from punchcard.ingest.rows import day_counts
+
+    merged = merge_day_counts([day_counts(first), day_counts(second), None])
+    assert outlier_bounds(merged) == outlier_days(pl.concat([first, second])) is not None
+    assert outlier_bounds(day_counts(pl.Series(days[:200], dtype=pl.Int32))) is None  # no outlier

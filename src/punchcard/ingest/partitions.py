@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ class FileRead:
     rows: int
     has_order: bool
     has_time: bool  # its dates carry a time of day
+    days: tuple | None  # ``rows.day_counts`` of its dates (date outliers are judged among all files')
     sha256: str = ""  # of a file fetched from a URL (taken while copying it)
 
 
@@ -88,11 +88,12 @@ def read_file(path: Path, index: int, n_files: int, sales: Sales, base: Path | N
     ``label`` names the file in messages instead of its path (a URL it was fetched from).
     """
     from punchcard.ingest.read import check_roles, read_rows
-    from punchcard.ingest.sources import label_of, prepare, read_failure
+    from punchcard.ingest.rows import day_counts
+    from punchcard.ingest.sources import label_of, prepare, private_folder, read_failure
 
-    with tempfile.TemporaryDirectory(prefix="punchcard-") as tmp:
+    with private_folder() as tmp:
         try:
-            src = prepare(Path(path), sales, base, Path(tmp))
+            src = prepare(Path(path), sales, base, tmp)
         except PunchcardError as exc:
             if label is None:
                 raise
@@ -119,22 +120,25 @@ def read_file(path: Path, index: int, n_files: int, sales: Sales, base: Path | N
            .when(pl.col("cust_raw").is_not_null()).then(pl.col("cust_raw").hash(ROW_SEED))
            .otherwise(fallback))
     part = frame.select((key % partitions).cast(pl.Int64).alias("p"))["p"].to_numpy()
-    return FileRead(src, frame.height, has_order, src.has_time), _split(frame, part, partitions)
+    days = day_counts(frame["date"].cast(pl.Int32))
+    return FileRead(src, frame.height, has_order, src.has_time, days), _split(frame, part, partitions)
 
 
-def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, times: bool, shards: int,
-                  partitions: int, max_examples: int) -> tuple[dict, list[pl.DataFrame]]:
+def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, times: bool, days,
+                  shards: int, partitions: int, max_examples: int) -> tuple[dict, list[pl.DataFrame]]:
     """Return one row partition's accounting and its transactions in ``partitions`` customer pieces.
 
-    The accounting: rows per reason (None = used) and the first ``max_examples`` rejected
-    rows of each reason (``{"reason": [...], "__pos": [...]}``). ``times``: the whole
+    The accounting: rows per reason (None = used), the first ``max_examples`` rejected
+    rows of each reason (``{"reason": [...], "__pos": [...]}``) and ``quality.sales_figures``. ``times``: the whole
     input's visits are a customer's lines at one date and time (no file has an order column,
     one has times): each file was read by its own rule, its time of day (``__tod``) is kept
-    or dropped here as a read of all files keeps it. A customer's transactions
+    or dropped here as a read of all files keeps it. ``days``: every file's dates
+    (``rows.merge_day_counts``), among which outliers are judged. A customer's transactions
     go to piece ``shard % partitions`` (``shard.shard_of`` of the id's stable hash, among
     ``shards``), so a piece holds whole shards; anonymous ones all go to piece 0.
     """
     from punchcard.ingest.customers import stable_hash
+    from punchcard.ingest.quality import sales_figures
     from punchcard.ingest.rows import REASONS, classify, transactions
     from punchcard.ingest.shards import shard_of
 
@@ -147,7 +151,7 @@ def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, tim
     frame = pl.concat([p for p in pieces if p.height] or pieces[:1], how="vertical_relaxed")
     if not frame["__pos"].is_sorted():
         frame = frame.sort("__pos")
-    frame = classify(frame, sales, has_order)
+    frame = classify(frame, sales, has_order, days)
     names = list(REASONS)
     counts = {(None if r is None else names[r]): int(n) for r, n in
               zip(*frame["reason"].value_counts(name="n").to_dict(as_series=False).values())}
@@ -157,6 +161,7 @@ def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, tim
     accounting = {"counts": counts, "picks": {"reason": [names[r] for r in picks["reason"].to_list()],
                                               "__pos": picks["__pos"].to_list()}}
     tx = transactions(frame.filter(~rejected), has_order)
+    accounting["sales"] = sales_figures(tx)
     ids = tx["cust_raw"].drop_nulls().unique()
     piece = shard_of(stable_hash(ids), shards) % partitions
     part = tx["cust_raw"].replace_strict(ids, pl.Series(piece, dtype=pl.Int64), default=0,

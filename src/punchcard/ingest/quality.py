@@ -96,21 +96,32 @@ def too_many_rejected(quality: DataQuality, details: dict[str, tuple[str, str | 
 def check_sales(tx: pl.DataFrame, sources: list[Source]) -> None:
     """Raise when the transactions hold no sale, or returns outweigh sales: such an export is
     a returns report or a sign-flipped file, and every figure built on it would mislead."""
-    if tx.height == 0:
+    check_sales_figures(sales_figures(tx), sources)
+
+
+def sales_figures(tx: pl.DataFrame) -> dict:
+    """Return what ``check_sales`` judges: transactions, sales among them, and the sums of all
+    amounts, of sales and of returns (addable across a cluster's partitions)."""
+    amount = tx["amount"]
+    return {"n": tx.height, "sales": int((amount > 0).sum()), "total": float(amount.sum()),
+            "sold": float(amount.filter(amount > 0).sum()), "returned": float(amount.filter(amount < 0).sum())}
+
+
+def check_sales_figures(fig: dict, sources: list[Source]) -> None:
+    """Raise ``check_sales``' error from ``sales_figures`` (of all transactions)."""
+    if fig["n"] == 0:
         return  # nothing used: the error for a mostly unreadable file says why
     label = ", ".join(s.label for s in sources)
-    sales = tx.filter(pl.col("amount") > 0)
-    if sales.height == 0:
+    if fig["sales"] == 0:
         raise PunchcardError(
             f"{label}: every used row is a return (a negative amount) — there are no sales to "
             "analyse. Fix: export the sales themselves, or, if your system writes sales as "
             "negative numbers, flip the sign of the amount column."
         )
-    total = float(tx["amount"].sum())
-    if total <= 0:
+    if fig["total"] <= 0:
         raise PunchcardError(
-            f"{label}: returns ({-float(tx.filter(pl.col('amount') < 0)['amount'].sum()):,.2f}) "
-            f"outweigh sales ({float(sales['amount'].sum()):,.2f}), so revenue would be "
+            f"{label}: returns ({-fig['returned']:,.2f}) "
+            f"outweigh sales ({fig['sold']:,.2f}), so revenue would be "
             "negative. Fix: export the whole sales history, not a returns report, or check the "
             "sign of the amount column."
         )

@@ -7,6 +7,8 @@ summed into one transaction.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 from numba import njit
@@ -35,6 +37,50 @@ def outlier_days(day: pl.Series) -> tuple[int, int] | None:
     reach = max(high - low, OUTLIER_MIN_DAYS)
     first, last = low - reach, high + reach
     if int(known.min()) >= first and int(known.max()) <= last:
+        return None
+    return first, last
+
+
+def day_counts(day: pl.Series) -> tuple[int, np.ndarray] | None:
+    """Return (first day, rows per day from it) of the known dates of ``day`` (None: none):
+    what ``outlier_bounds`` needs, addable across the files of one input."""
+    known = day.drop_nulls()
+    if known.len() == 0:
+        return None
+    days = known.to_numpy().astype(np.int64)
+    lo = int(days.min())
+    return lo, np.bincount(days - lo)
+
+
+def merge_day_counts(parts: list[tuple[int, np.ndarray] | None]) -> tuple[int, np.ndarray] | None:
+    """Return the day counts of several parts added up (None: no part has a date)."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    lo = min(p[0] for p in parts)
+    out = np.zeros(max(p[0] + len(p[1]) for p in parts) - lo, dtype=np.int64)
+    for first, counts in parts:
+        out[first - lo:first - lo + len(counts)] += counts
+    return lo, out
+
+
+def outlier_bounds(counts: tuple[int, np.ndarray] | None) -> tuple[int, int] | None:
+    """Return ``outlier_days`` of the dates given as ``day_counts`` (the same order statistics)."""
+    if counts is None:
+        return None
+    lo, c = counts
+    cum = np.cumsum(c)
+    n = int(cum[-1])
+
+    def at(i: int) -> int:  # the i-th smallest day (from 0), as a sort would give it
+        return lo + int(np.searchsorted(cum, i, side="right"))
+
+    low = at(math.floor(OUTLIER_QUANTILE * (n - 1)))  # Polars' "lower" quantile
+    high = at(math.ceil((1 - OUTLIER_QUANTILE) * (n - 1)))  # and its "higher" one
+    reach = max(high - low, OUTLIER_MIN_DAYS)
+    first, last = low - reach, high + reach
+    present = np.flatnonzero(c)
+    if lo + int(present[0]) >= first and lo + int(present[-1]) <= last:
         return None
     return first, last
 
@@ -190,9 +236,14 @@ def fill_orders(frame: pl.DataFrame) -> pl.DataFrame:
         ("cust_raw", "date", "amount", "__no_date", "__no_amount", "__amount_filled"))
 
 
-def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame:
+def classify(frame: pl.DataFrame, sales: Sales, has_order: bool,
+             days: tuple[int, np.ndarray] | None | str = "frame") -> pl.DataFrame:
     """Return the rows with ``reason`` (a REASONS index; null = used), order gaps filled, returns
-    signed; ``__multi`` marks the lines of multi-line orders (no such column: none)."""
+    signed; ``__multi`` marks the lines of multi-line orders (no such column: none).
+
+    Date outliers are judged among the frame's dates, or among ``days`` (``day_counts`` of
+    every file of the input) when the frame is a part of it (a cluster's partition).
+    """
     dup = pl.lit(False)
     if "__h" in frame.columns:
         frame = frame.with_columns(aligned(duplicate_lines(frame, has_order), frame["__pos"])).drop("__h")
@@ -208,7 +259,7 @@ def classify(frame: pl.DataFrame, sales: Sales, has_order: bool) -> pl.DataFrame
     if end is not None:
         outside = outside | (day > end.toordinal() - EPOCH_ORDINAL)
     filled_zero = pl.col("__amount_filled") if multi else pl.lit(False)
-    bounds = outlier_days(frame["date"].cast(pl.Int32))
+    bounds = outlier_days(frame["date"].cast(pl.Int32)) if isinstance(days, str) else outlier_bounds(days)
     if bounds is not None:  # a window the program gives is the user's word on the period
         first = bounds[0] if start is None else min(bounds[0], start.toordinal() - EPOCH_ORDINAL)
         last = bounds[1] if end is None else max(bounds[1], end.toordinal() - EPOCH_ORDINAL)
