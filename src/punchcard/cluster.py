@@ -440,6 +440,7 @@ class Engine:
         table = pl.DataFrame({"reason": list(counts), "n": list(counts.values())},
                              schema={"reason": pl.String, "n": pl.Int64})
         quality, details = accounting(table, picks, lines, sources)
+        quality = dataclasses.replace(quality, used_zero_amount=sum(a["used_zero"] for a in accounts))
         if quality.rows_read == 0:
             raise PunchcardError(f"{sources[0].label}: the file has a header but no rows. "
                                  "Fix: export the sales history with its rows.")

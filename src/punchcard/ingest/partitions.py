@@ -160,7 +160,10 @@ def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, tim
              .group_by("reason", maintain_order=True).head(max_examples))
     accounting = {"counts": counts, "picks": {"reason": [names[r] for r in picks["reason"].to_list()],
                                               "__pos": picks["__pos"].to_list()}}
-    tx = transactions(frame.filter(~rejected), has_order)
+    used = frame.filter(~rejected)
+    accounting["used_zero"] = int(used["__zero"].sum()) if "__zero" in used.columns else 0  # as read_ledger
+    tx = transactions(used, has_order)
+    del used
     accounting["sales"] = sales_figures(tx)
     ids = tx["cust_raw"].drop_nulls().unique()
     piece = shard_of(stable_hash(ids), shards) % partitions
