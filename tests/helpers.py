@@ -155,10 +155,10 @@ def program(*schemes, margin: float = 0.3, fixed=None, max_customers: int = 2000
 
 def scheme(kind: str = "member_discount", params=None, **assume):
     """Return a Scheme of a kind (a 5 % member discount by default) with fixed assumptions."""
-    from punchcard.program import Assumptions, Range, Scheme
+    from punchcard.program import Assumptions, Range, Scheme, SegmentRange
     from punchcard.schemes.member_discount import MemberDiscountParams
     from punchcard.schemes.perks import PerksParams
 
     params = params or (MemberDiscountParams(rate=0.05) if kind == "member_discount" else PerksParams())
-    a = Assumptions(**{k: v if isinstance(v, Range) else Range.fixed(v) for k, v in assume.items()})
+    a = Assumptions(**{k: v if isinstance(v, (Range, SegmentRange)) else Range.fixed(v) for k, v in assume.items()})
     return Scheme(id=kind, name=kind, kind=kind, params=params, assumptions=a)

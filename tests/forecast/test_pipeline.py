@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from punchcard.forecast import batch, scenarios, worlds
+from punchcard.forecast import batch, economics, scenarios, worlds
 from punchcard.forecast import draws as D
 from punchcard.forecast import pipeline as F
 from punchcard.program import (
@@ -75,21 +75,21 @@ def test_same_seed_is_identical_and_other_seed_within_error(cdnow) -> None:
     assert f["fixed_cost"] == pytest.approx(100 + 120 + 0.5 * f["members"])
 
 
-def test_break_even_visit_lift_zeroes_expected_net_impact(cdnow) -> None:
+def test_break_even_visit_lift_zeroes_expected_net_impact(cdnow, monkeypatch) -> None:
+    monkeypatch.setattr(F, "BREAK_EVEN_DRAWS", 30)  # its own 30 draws (stream 1), more than the 20 main ones
     s = scheme(enrollment=0.4, visit_lift=Range(0.0, 0.02, 0.05))
     p = program(s, fixed=FixedCosts(setup=200))
     out = F.run(p, cdnow, draws=20, replay=fake_replay)
     lift = out.schemes[s.id]["break_even_visit_lift"]
     assert lift is not None and -0.5 < lift < 2.0
     base, _ = F.prepare(p, cdnow, 20270101)
-    dr = D.make_draws(base, 20270101, 20)
+    dr = D.make_draws(base, 20270101, 30, stream=1)
 
     def net(x: float) -> float:
-        def values(d):
-            v = D.draw_values(s.assumptions, dr.u[d])
-            v["visit_lift"] = x
-            return v
-        return scenarios.expected_net(p, base, s, dr, values, 20, fake_replay)
+        # the expectation the break-even solves: every assumption at its likely value but the
+        # visit lift, every customer weighted by their chance of joining, over the same draws
+        o = batch.evaluate(base, dr, [economics.break_even_job(s, 30, x)], fake_replay)[0]
+        return float(np.mean(o.net(p, dr.base_total[:30])))
 
     scale = abs(net(0.0))
     print(f"\nbreak-even visit lift {lift:.4f}: net there {net(lift):.3f}, at 0 {net(0.0):.1f}")
@@ -216,14 +216,3 @@ def test_brent_steps_are_scipys() -> None:
                 x = gen.send(f(x))
         except StopIteration as done:
             assert done.value == brentq(f, -0.5, 2.0, xtol=5e-4, rtol=1e-6)
-
-
-def test_scenario_draws_are_a_latin_hypercube() -> None:
-    from punchcard.forecast.scenarios import stratified
-
-    u = np.random.default_rng(3).random((10, 7))
-    s = stratified(u)
-    # every column holds each tenth's centre exactly once, in the order of the draws' own uniforms
-    for j in range(7):
-        assert sorted(s[:, j].tolist()) == [(k + 0.5) / 10 for k in range(10)]
-        assert np.array_equal(np.argsort(s[:, j]), np.argsort(u[:, j]))

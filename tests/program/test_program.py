@@ -334,8 +334,7 @@ def test_null_means_never_where_allowed(tmp_path):
 def plain(value):
     """A dataclass default as the declaration writes it."""
     if isinstance(value, Range):
-        assert value.is_fixed
-        return value.low
+        return value.low if value.is_fixed else {"low": value.low, "likely": value.likely, "high": value.high}
     return value
 
 
@@ -430,3 +429,25 @@ def test_accept_names_every_rejection_reason():
     from punchcard.program.declarations import REJECTION_REASONS
 
     assert tuple(REJECTION_REASONS) == REASONS
+
+
+def test_lift_per_segment_and_segment_split(tmp_path):
+    # light buyers a range, medium a number, heavy nothing; the split of plain lifts overridden
+    p = load_program(write(tmp_path, VALID + textwrap.dedent("""\
+        assumptions:
+          visit_lift: {light: {low: 0.02, likely: 0.06, high: 0.1}, medium: 0.03, heavy: 0}
+          segment_split: {light: 1, medium: 1, heavy: 1}
+        """)))
+    lift = p.assumptions.visit_lift
+    assert lift == pg.SegmentRange(Range(0.02, 0.06, 0.1), Range.fixed(0.03), Range.fixed(0.0))
+    assert lift.likely == pytest.approx(0.03)  # the average over three equal segments: (0.06 + 0.03 + 0) / 3
+    assert p.assumptions.segment_split == (1.0, 1.0, 1.0)
+    assert load_program(write(tmp_path, VALID)).assumptions.segment_split == (1.5, 1.0, 0.5)
+    schema = pg.program_json_schema()
+    doc = yaml.safe_load(VALID + "assumptions:\n  visit_lift: {light: 0.1, medium: 0.05, heavy: 0}\n")
+    jsonschema.validate(doc, schema)
+
+
+def test_lift_per_segment_needs_all_three(tmp_path):
+    msg = error_of(write(tmp_path, VALID + "assumptions:\n  visit_lift: {light: 0.1, medium: 0.05}\n"))
+    assert "heavy" in msg and "visit_lift" in msg

@@ -147,6 +147,12 @@ FORECASTS = {
     "below_zero": {"break_even_visit_lift": -0.1, "probability_positive": 0.66, "net_impact": {"mean": 900.0}},
     "never": {"break_even_visit_lift": None, "probability_positive": 0.0, "net_impact": {"mean": -900.0}},
     "none": None,
+    # with the deadweight split, the spread and a displacement bar (free items)
+    "economics": {"break_even_visit_lift": 0.12, "probability_positive": 0.1, "net_impact": {"mean": -500.0},
+                  "reward_cost": 1000.0, "reward_cost_on_baseline": 940.0, "deadweight_share": 0.94,
+                  "spread": {"assumptions": 0.4, "chance": 0.6},
+                  "tornado": [{"assumption": "displacement", "low": 0.5, "high": 1.0, "at_low": -400.0,
+                               "at_high": -650.0}]},
 }
 
 SUMMARY_PARAMS = [
@@ -203,6 +209,13 @@ def _all_sentences(locale: str, currency: str) -> list[str]:
     out += [verdicts.scheme_summary({"kind": kind, "params": params}, fmt, _) for kind, params in SUMMARY_PARAMS]
     out += [verdicts.kind_label(kind, _) for kind in ("stamp_card", "points", "tiers", "member_discount",
                                                   "welcome_offer", "birthday", "coupons", "perks")]
+    out.append(verdicts.spread_sentence(FORECASTS["economics"], fmt, _))
+    for forecasts in (["break_even", "never"], ["always", "never"], ["economics"], ["none"]):
+        schemes = [dict(_scheme(forecast=FORECASTS[k]), id=f"s-{k}", name="S") for k in forecasts]
+        best = max((s for s in schemes if s["forecast"]), key=lambda s: s["forecast"]["net_impact"]["mean"],
+                   default=None)
+        rec = best["id"] if best and best["forecast"]["net_impact"]["mean"] > 0 else "none"
+        out.append(verdicts.decision_sentence({"schemes": schemes, "decision": {"recommendation": rec}}, fmt, _))
     return out
 
 
@@ -223,18 +236,28 @@ def test_verdict_with_break_even_quotes_the_assumed_range():
     fmt, _ = Formatter("en-GB", "GBP"), i18n.translations("en-GB").gettext
     scheme = _scheme(forecast=FORECASTS["break_even"])
     assert verdicts.verdict(scheme, PROGRAM, fmt, _) == (
-        "Costs 2.1% of revenue; 38% of your customers would earn a reward within a year; pays for itself "
-        "if members visit 4% more often — the range we assumed is 0%–10%.")
+        "Costs 2.1% of revenue; 38% of your customers would use a reward within a year; pays for itself "
+        "if members visit 4% more often (the other assumptions at their likely values) — the range we assumed "
+        "is 0%–10%.")
     nb = verdicts.verdict(scheme, PROGRAM, Formatter("nb-NO", "NOK"), i18n.translations("nb-NO").gettext)
-    assert nb == (f"Koster 2,1{NBSP}% av omsetningen; 38{NBSP}% av kundene dine ville fått en belønning i løpet "
-                  f"av et år; lønner seg hvis medlemmene kommer 4{NBSP}% oftere – vi har regnet med "
-                  f"0{NBSP}%–10{NBSP}%.")
+    assert nb == (f"Koster 2,1{NBSP}% av omsetningen; 38{NBSP}% av kundene dine ville brukt en belønning i løpet "
+                  f"av et år; lønner seg hvis medlemmene kommer 4{NBSP}% oftere (de andre forutsetningene på sine "
+                  f"mest sannsynlige verdier) – vi har regnet med 0{NBSP}%–10{NBSP}%.")
+
+
+def test_verdict_says_what_the_reward_cost_pays_for():
+    fmt, _ = Formatter("en-GB", "GBP"), i18n.translations("en-GB").gettext
+    text = verdicts.verdict(_scheme(forecast=FORECASTS["economics"]), PROGRAM, fmt, _)
+    assert text.endswith("more often (the other assumptions at their likely values) — the range we assumed is "
+                         "0%–10%. 94% of its reward cost (£940 of £1,000) would pay for purchases that happen "
+                         "anyway. If 50% of the free items replace one the customer would have paid for, the "
+                         "expected net impact is -£400; if 100% do, -£650.")
 
 
 def test_verdict_variants():
     fmt, _ = Formatter("en-GB", "GBP"), i18n.translations("en-GB").gettext
     always = verdicts.verdict(_scheme(forecast=FORECASTS["always"]), PROGRAM, fmt, _)
-    assert always.endswith("comes out ahead in 9 of 10 simulated futures.")
+    assert always.endswith("comes out ahead in 9 of 10 simulated futures under the ranges you gave.")
     assert "no more often than today" in verdicts.verdict(_scheme(forecast=FORECASTS["below_zero"]), PROGRAM, fmt, _)
     assert verdicts.verdict(_scheme(forecast=FORECASTS["never"]), PROGRAM, fmt, _).endswith(
         "does not pay for itself even if members visited 200% more often.")

@@ -53,8 +53,13 @@ def test_headings_and_lang(site):
 
 def test_schemes_ranked_in_order(site):
     res = load("kaffebar")
-    ranked = [li.find("h3").get_text(strip=True) for li in soup(site / "kaffebar-oslo/index.html").select(".ranking > li")]
+    rows = soup(site / "kaffebar-oslo/index.html").select(".ranking > li")
+    ranked = [li.find("h3").get_text(strip=True) for li in rows if "baseline" not in li["class"]]
     assert ranked == [s["name"] for s in sorted(res["schemes"], key=lambda s: s["rank"])]
+    # "do nothing" (net impact 0) sits below every scheme expected to gain and above every one expected to lose
+    gaining = sum(1 for s in res["schemes"] if (s.get("forecast") or {}).get("net_impact", {}).get("mean", 0) > 0)
+    assert ["baseline" in li["class"] for li in rows].index(True) == gaining
+    assert [li.select_one(".rank").get_text(strip=True) for li in rows] == [str(k) for k in range(1, len(rows) + 1)]
 
 
 def test_comparison_table_cells_are_the_formatted_figures(site):

@@ -18,7 +18,9 @@ from punchcard.forecast.draws import RANGED, Draws, join_probability
 from punchcard.ingest import TxArrays
 from punchcard.program import Program, Scheme
 from punchcard.runtime import workers
-from punchcard.forecast.worlds import Base, DrawOutcome, anchor_day, replay_context, world_vector, fixed_cost
+from punchcard.forecast.worlds import (
+    N_SEGMENTS, Base, DrawOutcome, anchor_day, replay_context, world_vector, fixed_cost,
+)
 
 # Every figure is a weighted sum over simulated customers of one (draw, assumption values)
 # entry. Rather than one simulation and one replay per entry, all entries of a job — and
@@ -43,6 +45,9 @@ class Job:
     scheme: Scheme
     draw: np.ndarray  # int64 per entry: index into Draws
     values: list[dict[str, float]]
+    # True: every customer takes part, weighted by their chance of joining (the expectation
+    # over who joins, without its noise); False: members drawn with the join uniforms
+    expected: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class Outcomes:
     reward_cost: np.ndarray
     liability: np.ndarray
     members: np.ndarray
+    # per entry and segment (light, medium, heavy; worlds.N_SEGMENTS columns): members' revenue
+    # without and with the scheme, members, reward cost
+    seg_base: np.ndarray | None = None
+    seg_sim: np.ndarray | None = None
+    seg_members: np.ndarray | None = None
+    seg_reward_cost: np.ndarray | None = None
 
     def net(self, program: Program, base_total: np.ndarray) -> np.ndarray:
         """Return each entry's incremental margin − reward cost − fixed cost."""
@@ -80,8 +91,9 @@ def _sim_world(world: np.ndarray) -> np.ndarray:
 def _sim_key(job: Job) -> bytes:
     """Return what decides a job's simulated purchases: draws, worlds and bias (not enrollment or redemption)."""
     bias = job.scheme.assumptions.frequency_bias
-    spec = np.array([np.append(_sim_world(world_vector(job.scheme, v)), bias) for v in job.values])
-    return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes()
+    spec = np.array([np.append(_sim_world(world_vector(job.scheme, v, g)), bias)
+                     for v in job.values for g in range(N_SEGMENTS)])
+    return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes() + (b"E" if job.expected else b"S")
 
 
 class _Group:
@@ -99,17 +111,28 @@ class _Group:
         self.jobs = jobs
         self.draw = np.asarray(first.draw, dtype=np.int64)
         n_e = len(self.draw)
-        self.worlds = np.array([world_vector(first.scheme, v) for v in first.values]).reshape(n_e, -1)
+        # one world per (entry, segment): member i of entry e lives in world e × N_SEGMENTS + its segment
+        self.worlds = np.array([world_vector(first.scheme, v, g) for v in first.values
+                                for g in range(N_SEGMENTS)]).reshape(n_e * N_SEGMENTS, -1)
         bias = first.scheme.assumptions.frequency_bias
         self.share = np.array([[v["enrollment"] for v in job.values] for job in jobs]).reshape(len(jobs), n_e)
         self.top = self.share.max(axis=0)
         # a customer joins with probability π, and is simulated with probability π × thin
         # (weight ÷ thin); with the same uniform, members at a lower share stay a subset
-        self.pis = {float(s): base.thin * join_probability(base.weight, base.x, float(s), bias)
-                    for s in np.unique(self.share)}
+        self.expected = first.expected
+        joins = {float(s): join_probability(base.weight, base.x, float(s), bias) for s in np.unique(self.share)}
+        if self.expected:
+            # every customer takes part (each thinned one with chance thin), weighted by π
+            self.pis = {s: np.full(len(base.x), base.thin) for s in joins}
+            self.join_w = joins
+        else:
+            self.pis = {s: base.thin * pi for s, pi in joins.items()}
         self.rows = [np.flatnonzero(dr.join_u[self.draw[e]] < self.pis[float(self.top[e])]) for e in range(n_e)]
         self.schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
-        self.acc = {k: np.zeros((len(jobs), n_e)) for k in ("base", "sim", "members", "cost", "accrued", "liability")}
+        self.seg = (np.zeros(len(base.x), dtype=np.int64) if base.segment is None
+                    else np.asarray(base.segment, dtype=np.int64))
+        self.acc = {k: np.zeros((len(jobs), n_e, N_SEGMENTS))
+                    for k in ("base", "sim", "members", "cost", "gap", "accrued", "liability")}
 
     def chunks(self, tx_per_member: list[float]):
         """Yield (e0, e1) runs of entries bounded in members and (estimated) transactions."""
@@ -138,7 +161,8 @@ class _Group:
         dm = self.draw[e0:e1][mb]
         c, day, amt, items, rev_m, off = S.members_batch(
             dr.keys[dm, mi], dr.lam[dm, mi], dr.p[dm, mi], dr.nu[dm, mi], base.items[mi],
-            base.par, base.horizon_weeks, self.worlds[e0:e1], mb, base.start_day,
+            base.par, base.horizon_weeks, self.worlds[e0 * N_SEGMENTS:e1 * N_SEGMENTS],
+            mb * N_SEGMENTS + self.seg[mi], base.start_day,
             int(len(mi) * tx_per_member[0] * 1.25) + 64,
         )
         tx_per_member[0] = max(len(c) / len(mi), 0.1)
@@ -161,26 +185,34 @@ class _Group:
         mi, mb, dm, active, mb_act, tx = sim["mi"], sim["mb"], sim["dm"], sim["active"], sim["mb_act"], sim["tx"]
         n_c, sl = e1 - e0, slice(e0, e1)
         w = base.weight[mi] / base.thin
-        # each job's weight on each simulated member: w where it joins at the job's share, else 0;
-        # jobs with the same shares share their sums
+        # each job's weight on each simulated member: w where it joins at the job's share, else 0
+        # (expected jobs: w × the chance of joining); jobs with the same shares share their sums
         masks: dict[bytes, int] = {}
         mask_of, jw = [], []
         for j in range(len(self.jobs)):
             key = self.share[j, sl].tobytes()
             if key not in masks:
                 masks[key] = len(jw)
-                if np.array_equal(self.share[j, sl], self.top[sl]):
+                if self.expected:
+                    pi = np.concatenate([self.join_w[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
+                    jw.append(w * pi)
+                elif np.array_equal(self.share[j, sl], self.top[sl]):
                     jw.append(w)
                 else:
                     thr = np.concatenate([self.pis[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
                     jw.append(np.where(dr.join_u[dm, mi] < thr, w, 0.0))
             mask_of.append(masks[key])
         brev = dr.base_rev[dm, mi]
+        seg_all = self.seg[mi]
+        seg_act = seg_all[sim["active"]]
 
-        def per_entry(index: np.ndarray, weights: np.ndarray) -> np.ndarray:
-            return np.bincount(index, weights=weights, minlength=n_c)
+        def per_entry(index: np.ndarray, weights: np.ndarray, seg: np.ndarray) -> np.ndarray:
+            """Return the weights summed per (entry, segment): n_c × N_SEGMENTS."""
+            return np.bincount(index * N_SEGMENTS + seg, weights=weights,
+                               minlength=n_c * N_SEGMENTS).reshape(n_c, N_SEGMENTS)
 
-        sums = [(per_entry(mb, ww * brev), per_entry(mb, ww * sim["rev"]), per_entry(mb, ww)) for ww in jw]
+        sums = [(per_entry(mb, ww * brev, seg_all), per_entry(mb, ww * sim["rev"], seg_all),
+                 per_entry(mb, ww, seg_all)) for ww in jw]
         jw_act = [ww[active] for ww in jw]
         acc = self.acc
         for j in range(len(self.jobs)):
@@ -200,16 +232,18 @@ class _Group:
             cust_cost = getattr(rep, "cust_cost", None)
             if cust_cost is None:  # a replay with per-transaction costs only
                 cust_cost = np.bincount(tx.cust, weights=np.asarray(rep.cost, dtype=np.float64), minlength=n_act)
+            gap = getattr(rep, "item_gap", None)
             return (np.asarray(cust_cost, dtype=np.float64),
                     np.asarray(rep.liability, dtype=np.float64),
-                    None if accrued is None else np.asarray(accrued, dtype=np.float64))
+                    None if accrued is None else np.asarray(accrued, dtype=np.float64),
+                    np.zeros(n_act) if gap is None else np.asarray(gap, dtype=np.float64))
 
         idle = {key: _idle_outcome(base, dr, scheme, replay) for key, scheme in self.schemes.items()}
         replays = dict(zip(self.schemes, _map(pool, one, list(self.schemes.values())))) if n_act else {}
         for key, scheme in self.schemes.items():
             z_acc, z_liab = idle[key]
             if n_act:
-                cost_a, liab_a, acc_a = replays[key]
+                cost_a, liab_a, acc_a, gap_a = replays[key]
                 acc_a = None if z_acc is None else acc_a
             done: dict[int, tuple] = {}
             for j, job in enumerate(self.jobs):
@@ -218,18 +252,21 @@ class _Group:
                 k = mask_of[j]
                 if k not in done:
                     ww, wa = jw[k], jw_act[k]
-                    cost_e = per_entry(mb_act, wa * cost_a) if n_act else np.zeros(n_c)
-                    liab_e = per_entry(mb_act, wa * liab_a) if n_act else np.zeros(n_c)
+                    zero = np.zeros((n_c, N_SEGMENTS))
+                    cost_e = per_entry(mb_act, wa * cost_a, seg_act) if n_act else zero
+                    gap_e = per_entry(mb_act, wa * gap_a, seg_act) if n_act else zero
+                    liab_e = per_entry(mb_act, wa * liab_a, seg_act) if n_act else zero.copy()
                     acc_e = None
                     if z_acc is not None:
-                        acc_e = per_entry(mb_act, wa * acc_a) if n_act else np.zeros(n_c)
+                        acc_e = per_entry(mb_act, wa * acc_a, seg_act) if n_act else zero.copy()
                         if z_acc.any():  # members who bought nothing still accrue
-                            acc_e += per_entry(mb, np.where(active, 0.0, ww * z_acc[mi]))
+                            acc_e += per_entry(mb, np.where(active, 0.0, ww * z_acc[mi]), seg_all)
                     if z_liab.any():  # and may hold rewards issued without a purchase
-                        liab_e += per_entry(mb, np.where(active, 0.0, ww * z_liab[mi]))
-                    done[k] = (cost_e, acc_e, liab_e)
-                cost_e, acc_e, liab_e = done[k]
+                        liab_e += per_entry(mb, np.where(active, 0.0, ww * z_liab[mi]), seg_all)
+                    done[k] = (cost_e, acc_e, liab_e, gap_e)
+                cost_e, acc_e, liab_e, gap_e = done[k]
                 acc["cost"][j, sl] = cost_e
+                acc["gap"][j, sl] = gap_e
                 if acc_e is not None:
                     acc["accrued"][j, sl] = acc_e
                 acc["liability"][j, sl] = liab_e
@@ -238,10 +275,16 @@ class _Group:
         base_total = dr.base_total[self.draw]
         acc, out = self.acc, []
         for j, job in enumerate(self.jobs):
-            r = np.array([v["redemption_rate"] for v in job.values], dtype=np.float64)
-            out.append(Outcomes(revenue=base_total - acc["base"][j] + acc["sim"][j],
-                                reward_cost=r * acc["cost"][j] + acc["accrued"][j],
-                                liability=r * acc["liability"][j], members=acc["members"][j]))
+            r = np.array([v["redemption_rate"] for v in job.values], dtype=np.float64)[:, None]
+            d = np.array([v.get("displacement", 0.0) for v in job.values], dtype=np.float64)[:, None]
+            # a free item costs its cost of goods + displacement × (value − cost) (docs/method.md)
+            cost = r * (acc["cost"][j] + d * acc["gap"][j]) + acc["accrued"][j]
+            out.append(Outcomes(revenue=base_total - acc["base"][j].sum(axis=1) + acc["sim"][j].sum(axis=1),
+                                reward_cost=cost.sum(axis=1),
+                                liability=(r * acc["liability"][j]).sum(axis=1),
+                                members=acc["members"][j].sum(axis=1),
+                                seg_base=acc["base"][j], seg_sim=acc["sim"][j], seg_members=acc["members"][j],
+                                seg_reward_cost=cost))
         return out
 
 

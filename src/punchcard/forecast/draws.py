@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from numpy.random import PCG64, Generator
 
 from punchcard.forecast import simulate as S
-from punchcard.program import Assumptions, Range
+from punchcard.program import Assumptions, Range, SegmentRange
+from punchcard.program.types import SEGMENT_NAMES
 from punchcard.forecast.worlds import Base
 
+#: The lifts that may differ by buyer segment (light, medium, heavy)
+SEGMENTED = ("visit_lift", "spend_lift", "retention_lift")
 RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
-          "goal_gradient", "endowed_progress")
+          "goal_gradient", "endowed_progress", "displacement")
 STRATA_EDGES = np.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0])
 #: Share of the members each draw simulates when the customers are a sample of a larger
 #: base (docs/forecast.md): every draw thins its members at random, so the sampling noise
@@ -37,14 +41,73 @@ def triangular(rng: Range, u: float) -> float:
     return float(hi - np.sqrt((1.0 - u) * (hi - lo) * (hi - mode)))
 
 
+def _values(a: Assumptions, value_of: Callable[[Range, int], float]) -> dict[str, float]:
+    """Return every ranged assumption's value, and each segmented lift's value per segment.
+
+    ``value_of(range, j)`` gives a Range's value (j: the assumption's place in RANGED). A
+    lift given per segment takes each segment's own value (the plain key holds their
+    average); a plain lift is split by ``segment_split``. Keys: ``visit_lift``,
+    ``visit_lift:light`` …
+    """
+    v: dict[str, float] = {}
+    for j, name in enumerate(RANGED):
+        rng = getattr(a, name)
+        if isinstance(rng, SegmentRange):
+            per = [value_of(r, j) for r in rng.parts]
+            v[name] = sum(per) / len(per)
+        else:
+            v[name] = value_of(rng, j)
+            per = [v[name] * w for w in a.segment_split] if name in SEGMENTED else []
+        for seg, x in zip(SEGMENT_NAMES, per):
+            v[f"{name}:{seg}"] = float(x)
+    return v
+
+
 def draw_values(a: Assumptions, u: np.ndarray) -> dict[str, float]:
-    """Return one Monte Carlo draw of the ranged assumptions from uniforms u (one per RANGED name)."""
-    return {name: triangular(getattr(a, name), float(u[j])) for j, name in enumerate(RANGED)}
+    """Return one Monte Carlo draw of the ranged assumptions from uniforms u (one per RANGED name).
+
+    A lift given per segment draws its three segments with the same uniform.
+    """
+    return _values(a, lambda rng, j: triangular(rng, float(u[j])))
 
 
 def likely_values(a: Assumptions) -> dict[str, float]:
     """Return every ranged assumption at its likely value."""
-    return {name: float(getattr(a, name).likely) for name in RANGED}
+    return _values(a, lambda rng, j: float(rng.likely))
+
+
+def end_values(a: Assumptions, name: str, end: str) -> dict[str, float]:
+    """Return the likely values with assumption ``name`` at its ``low`` or ``high`` end (every segment)."""
+    return {**likely_values(a), **_values_of(a, name, lambda r: float(getattr(r, end)))}
+
+
+def _values_of(a: Assumptions, name: str, value_of: Callable[[Range], float]) -> dict[str, float]:
+    rng = getattr(a, name)
+    if isinstance(rng, SegmentRange):
+        per = [value_of(r) for r in rng.parts]
+        out = {name: sum(per) / len(per)}
+    else:
+        out = {name: value_of(rng)}
+        per = [out[name] * w for w in a.segment_split] if name in SEGMENTED else []
+    out.update({f"{name}:{seg}": float(x) for seg, x in zip(SEGMENT_NAMES, per)})
+    return out
+
+
+def with_lift(a: Assumptions, v: dict[str, float], name: str, x: float) -> dict[str, float]:
+    """Return values v with lift ``name`` at average x, split over the segments as its likely values are."""
+    rng = getattr(a, name)
+    out = dict(v)
+    out[name] = float(x)
+    if name not in SEGMENTED:
+        return out
+    if isinstance(rng, SegmentRange) and abs(rng.likely) > 0.0:
+        shares = [r.likely / rng.likely for r in rng.parts]
+    elif isinstance(rng, SegmentRange):
+        shares = [1.0, 1.0, 1.0]
+    else:
+        shares = list(a.segment_split)
+    out.update({f"{name}:{seg}": float(x) * w for seg, w in zip(SEGMENT_NAMES, shares)})
+    return out
 
 
 def join_probability(weight: np.ndarray, x: np.ndarray, share: float, bias: float) -> np.ndarray:

@@ -31,8 +31,12 @@ from punchcard.ingest import Ledger
 from punchcard.forecast.pilot import plans
 from punchcard.program import Program, Scheme
 from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
+from punchcard.forecast.economics import (
+    BREAK_EVEN_DRAWS, CHANCE_DRAWS, break_even_job, deadweight, deadweight_job, likely_job, segment_rows,
+    segments_of, variance_split,
+)
 from punchcard.forecast.scenarios import (
-    BREAK_EVEN_GRID, SCENARIO_DRAWS, break_even_all, lift_job, mean_net, tornado_jobs, tornado_rows,
+    BREAK_EVEN_GRID, SCENARIO_DRAWS, break_even_all, mean_net, tornado_jobs, tornado_rows,
 )
 from punchcard.forecast.worlds import Base, fixed_cost
 
@@ -67,7 +71,7 @@ def _run_block(program: Program, seed: int, draws: int, n_sim: int, weight: floa
 
 
 def _model_block(sel: H.Selection, gg: M.GammaGammaFit, rfm: M.RFM, horizon_weeks: float,
-                 exp_tx: np.ndarray, exp_rev: np.ndarray) -> dict:
+                 exp_tx: np.ndarray, exp_rev: np.ndarray, segments: dict | None = None) -> dict:
     bg = sel.fits["bgnbd"]  # the BG/NBD's fit, whether chosen or not (SPEC §6 Additions)
     return {
         "bgnbd": {**H.params_dict(bg), "loglik": bg.loglik},
@@ -81,6 +85,7 @@ def _model_block(sel: H.Selection, gg: M.GammaGammaFit, rfm: M.RFM, horizon_week
         "customers": int(len(rfm.x)),
         "repeat_customers": int(np.sum(rfm.x > 0)),
         "checks": sel.checks,
+        "segments": segments,
     }
 
 
@@ -138,7 +143,8 @@ def prepare(program: Program, ledger: Ledger, seed: int,
             return "The purchase model gives no finite forecast for these data."
         cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
         keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
-    block = _model_block(sel, gg, rfm, horizon_weeks, exp_tx, exp_rev)
+    seg = segments_of(rfm.x, rfm.T)  # terciles among all identified customers, before any sample
+    block = _model_block(sel, gg, rfm, horizon_weeks, exp_tx, exp_rev, seg.as_dict())
     items = summary.items[rfm.cust] / (rfm.x + 1.0)  # mean items per purchase occasion
     bday = (np.full(ledger.n_customers, -1, dtype=np.int16) if ledger.birthday_doy is None
             else np.asarray(ledger.birthday_doy, dtype=np.int16))
@@ -151,7 +157,7 @@ def prepare(program: Program, ledger: Ledger, seed: int,
         horizon_weeks=horizon_weeks, start_day=start,
         end_day=start + int(np.ceil(horizon_weeks * 7.0)) - 1, data_start_day=int(ledger.start_day),
         gross_margin=program.business.gross_margin, horizon_months=program.business.horizon_months,
-        thin=THIN if len(keep) < len(rfm.x) else 1.0,
+        thin=THIN if len(keep) < len(rfm.x) else 1.0, segment=seg.segment[keep],
     )
     return base, block
 
@@ -167,8 +173,11 @@ def _histogram(values: np.ndarray, bins: int = 20) -> list[dict]:
     return [{"x0": float(edges[i]), "x1": float(edges[i + 1]), "count": int(counts[i])} for i in range(bins)]
 
 
-def scheme_summary(program: Program, dr: Draws, o: Outcomes) -> dict:
-    """Return the per-draw summary of one scheme's main run (everything but break-even and tornado)."""
+def scheme_summary(program: Program, dr: Draws, o: Outcomes, anyway: Outcomes | None = None) -> dict:
+    """Return the per-draw summary of one scheme's main run (everything but break-even and tornado).
+
+    ``anyway`` is the same run with every lift at zero (economics.deadweight_job).
+    """
     draws = len(dr.base_total)
     rev, reward, members = o.revenue, o.reward_cost, o.members
     fixed = np.array([fixed_cost(program, float(m)) for m in members])
@@ -187,45 +196,66 @@ def scheme_summary(program: Program, dr: Draws, o: Outcomes) -> dict:
         "baseline_revenue": float(np.mean(dr.base_total)),
         "probability_positive": float(np.mean(net > 0)),
         "break_even_visit_lift": None,
+        **(deadweight(o, anyway) if anyway is not None else {}),
+        "segments": segment_rows(program, o, anyway) if anyway is not None and o.seg_members is not None else [],
+        "spread": {"assumptions": None, "chance": None},
         "histogram": _histogram(net),
         "tornado": [],
     }
 
 
-def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Draws, replay: Callable, *, scenarios: bool = True) -> dict[str, dict]:
+def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Draws, replay: Callable, *,
+                     scenarios: bool = True, dr_be: Draws | None = None) -> dict[str, dict]:
     """Return the ``schemes[].forecast`` block of every scheme, evaluating all of them together.
 
-    The main draws, the tornado ends and the break-even grid of every scheme go through one
-    batched evaluation (schemes that share their assumptions share the simulation); only
-    the break-even refinement (Brent's method) evaluates one lift at a time.
+    Per scheme: the main draws and their twin with every lift at zero (deadweight); with
+    ``scenarios``, the likely values (the chance part of the spread and the tornado's
+    centre), the tornado ends and the break-even grid. All go through one batched
+    evaluation (schemes that share their assumptions share the simulation); only the
+    break-even refinement (Brent's method) evaluates one lift at a time. The break-even runs
+    on ``dr_be`` (draws of its own, economics.BREAK_EVEN_DRAWS of them) when given, else on
+    the first draws of ``dr``.
     """
     draws = len(dr.base_total)
-    n_sc = min(draws, SCENARIO_DRAWS)
+    dr_be = dr if dr_be is None else dr_be
+    n_sc, n_ch = min(draws, SCENARIO_DRAWS), min(draws, CHANCE_DRAWS)
+    n_be = min(len(dr_be.base_total), BREAK_EVEN_DRAWS)
     jobs: list[Job] = []
-    plan: list[tuple[Scheme, int, list[tuple[str, str, int]], list[int]]] = []
+    be_jobs: list[Job] = []
+    plan = []
     for s in schemes:
         main = len(jobs)
         jobs.append(Job(s, np.arange(draws, dtype=np.int64),
                         [draw_values(s.assumptions, dr.u[d]) for d in range(draws)]))
-        torn, grid = [], []
+        jobs.append(deadweight_job(jobs[main]))
+        torn, grid, likely = [], [], None
         if scenarios:
+            likely = len(jobs)
+            jobs.append(likely_job(s, n_ch))
             for name, end, job in tornado_jobs(s, n_sc):
                 torn.append((name, end, len(jobs)))
                 jobs.append(job)
             for x in BREAK_EVEN_GRID:
-                grid.append(len(jobs))
-                jobs.append(lift_job(s, dr, n_sc, x))
-        plan.append((s, main, torn, grid))
+                grid.append(len(be_jobs))
+                be_jobs.append(break_even_job(s, n_be, x))
+        plan.append((s, main, torn, grid, likely))
     outs = evaluate(base, dr, jobs, replay)
-    result = {s.id: scheme_summary(program, dr, outs[main]) for s, main, _, _ in plan}
+    be_outs = evaluate(base, dr_be, be_jobs, replay) if be_jobs else []
+    result = {s.id: scheme_summary(program, dr, outs[main], outs[main + 1]) for s, main, _, _, _ in plan}
     if scenarios:
-        known = [{x: mean_net(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, grid)}
-                 for _, _, _, grid in plan]
-        roots = break_even_all(program, base, [p[0] for p in plan], dr, n_sc, replay, known)
-        for (s, _, torn, _), root in zip(plan, roots):
-            result[s.id]["break_even_visit_lift"] = root
-            result[s.id]["tornado"] = tornado_rows(s, {(name, end): mean_net(outs[j].net(program, dr.base_total[:n_sc]))
-                                                        for name, end, j in torn})
+        known = [{x: mean_net(be_outs[j].net(program, dr_be.base_total[:n_be])) for x, j in zip(BREAK_EVEN_GRID, grid)}
+                 for _, _, _, grid, _ in plan]
+        roots = break_even_all(program, base, [p[0] for p in plan], dr_be, n_be, replay, known)
+        for (s, main, torn, _, likely), root in zip(plan, roots):
+            fc = result[s.id]
+            net_main = outs[main].net(program, dr.base_total)
+            net_likely = outs[likely].net(program, dr.base_total[:n_ch])
+            fc["break_even_visit_lift"] = root
+            fc["spread"] = variance_split(net_main, net_likely)
+            # the bars are measured on the first n_sc draws at the likely values; moved onto the headline
+            shift = fc["net_impact"]["mean"] - mean_net(net_likely[:n_sc])
+            fc["tornado"] = tornado_rows(s, {(name, end): mean_net(outs[j].net(program, dr.base_total[:n_sc]))
+                                             for name, end, j in torn}, shift)
     return result
 
 
@@ -256,7 +286,9 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
     note(f"simulating {n_draws} draws of {len(base.cust):,} customers for "
          f"{len(program.schemes)} schemes, with their tornado and break-even lifts")
     dr = make_draws(base, seed, n_draws)
-    schemes = forecast_schemes(program, base, list(program.schemes), dr, replay)
+    # the break-even's own draws (independent numbers): as many as it needs to be quotable
+    dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1) if BREAK_EVEN_DRAWS > n_draws else None
+    schemes = forecast_schemes(program, base, list(program.schemes), dr, replay, dr_be=dr_be)
     mean_w = float(np.sum(base.weight) / len(base.weight))
     note("planning the pilot")
     pilots = plans(dr.lam, dr.p, base.weight, {s.id: float(s.assumptions.visit_lift.likely) for s in program.schemes},

@@ -1,7 +1,9 @@
 """Forecast scenarios: the tornado (each assumption at its low and high) and the break-even visit lift.
 
-Both average the net impact over the first SCENARIO_DRAWS draws (common random numbers);
-the break-even search is Brent's method, advanced for every scheme in one batch per step.
+The tornado averages the net impact over the first SCENARIO_DRAWS draws (common random
+numbers) and is centred on the headline mean; the break-even solves the expected net
+impact at the likely values (economics.break_even_job) with Brent's method, advanced for
+every scheme in one batch per step.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from typing import Any, Callable
 import numpy as np
 
 from punchcard.forecast.batch import Job, evaluate
-from punchcard.forecast.draws import RANGED, Draws, draw_values, likely_values
+from punchcard.forecast.draws import RANGED, Draws, end_values
+from punchcard.forecast.economics import break_even_job, has_item_reward
 from punchcard.program import Program, Scheme
 from punchcard.forecast.worlds import Base
 
 BREAK_EVEN_BRACKET = (-0.5, 2.0)
 BREAK_EVEN_GRID = (-0.5, 0.0, 2.0)  # lifts evaluated together before Brent refines
-SCENARIO_DRAWS = 10  # draws behind each tornado bar and each break-even evaluation (stratified: see `stratified`)
+SCENARIO_DRAWS = 10  # draws behind each tornado bar (common random numbers; centred on the headline)
 
 
 def mean_net(values: np.ndarray) -> float:
@@ -34,43 +37,21 @@ def expected_net(program: Program, base: Base, scheme: Scheme, dr: Draws, values
     return mean_net(evaluate(base, dr, [job], replay)[0].net(program, dr.base_total[:n]))
 
 
-def stratified(u: np.ndarray) -> np.ndarray:
-    """Return a Latin hypercube made from uniforms u (draws × assumptions): each column's ranks, centred.
-
-    Over n draws every assumption then takes each of its n equal-probability strata once,
-    in the random pairing the draws' own uniforms give, so an average over a few draws
-    is far steadier than over as many independent ones (net impact is close to additive
-    in the assumptions, where a Latin hypercube removes most of the variance).
-    """
-    n = u.shape[0]
-    ranks = np.argsort(np.argsort(u, axis=0, kind="stable"), axis=0, kind="stable")
-    return (ranks + 0.5) / n
-
-
-def lift_job(scheme: Scheme, dr: Draws, n: int, lift: float) -> Job:
-    """Return the break-even job: the first n draws, their assumptions stratified, at visit lift ``lift``."""
-    vals = []
-    u = stratified(dr.u[:n])
-    for d in range(n):
-        v = draw_values(scheme.assumptions, u[d])
-        v["visit_lift"] = lift
-        vals.append(v)
-    return Job(scheme, np.arange(n, dtype=np.int64), vals)
-
-
 def tornado_jobs(scheme: Scheme, n: int) -> list[tuple[str, str, Job]]:
     """Return (assumption, end, job) for each ranged assumption at its low and at its high."""
-    a = scheme.assumptions
     out = []
-    for name in RANGED:
-        rng = getattr(a, name)
-        if rng.is_fixed:
-            continue
+    for name in tornado_names(scheme):
         for end in ("low", "high"):
-            v = likely_values(a)
-            v[name] = getattr(rng, end)
+            v = end_values(scheme.assumptions, name, end)
             out.append((name, end, Job(scheme, np.arange(n, dtype=np.int64), [v] * n)))
     return out
+
+
+def tornado_names(scheme: Scheme) -> list[str]:
+    """Return the ranged assumptions that can move this scheme's net impact (displacement: free items only)."""
+    a = scheme.assumptions
+    return [name for name in RANGED if not getattr(a, name).is_fixed
+            and (name != "displacement" or has_item_reward(scheme))]
 
 
 def brent(xa: float, xb: float, fa: float, fb: float, xtol: float, rtol: float, maxiter: int):
@@ -149,7 +130,7 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
         except StopIteration as done:
             roots[k] = float(done.value)
     while asked:
-        jobs = [lift_job(schemes[k], dr, n, x) for k, x in asked.items()]
+        jobs = [break_even_job(schemes[k], n, x) for k, x in asked.items()]
         outs = evaluate(base, dr, jobs, replay)
         nxt = {}
         for (k, x), o in zip(asked.items(), outs):
@@ -163,14 +144,13 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
     return roots
 
 
-def tornado_rows(scheme: Scheme, at: dict[tuple[str, str], float]) -> list[dict]:
+def tornado_rows(scheme: Scheme, at: dict[tuple[str, str], float], shift: float = 0.0) -> list[dict]:
+    """Return the tornado bars, each end moved by ``shift`` (the headline mean − the bars' centre)."""
     a = scheme.assumptions
     rows = []
-    for name in RANGED:
+    for name in tornado_names(scheme):
         rng = getattr(a, name)
-        if rng.is_fixed:
-            continue
         rows.append({"assumption": name, "low": rng.low, "high": rng.high,
-                     "at_low": at[(name, "low")], "at_high": at[(name, "high")]})
+                     "at_low": at[(name, "low")] + shift, "at_high": at[(name, "high")] + shift})
     rows.sort(key=lambda r: (-abs(r["at_high"] - r["at_low"]), r["assumption"]))
     return rows

@@ -225,7 +225,7 @@ def _lift_scale(g: float, g0: float, eps: float) -> float:
 
 def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: dict[str, float], g0: float,
                       replay: Callable, elasticity: Range | None, seed: int,
-                      progress: Callable[[int, int], None] | None = None) -> dict[str, dict]:
+                      progress: Callable[[int, int], None] | None = None, dr_be=None) -> dict[str, dict]:
     """Return each variant's forecast figures: summary, deadweight share and break-even visit lift.
 
     One batched evaluation holds every variant's main draws, its zero-lift deadweight draws
@@ -234,10 +234,14 @@ def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: di
     from punchcard.forecast.batch import Job, evaluate
     from punchcard.forecast.draws import draw_values, triangular
     from punchcard.forecast.pipeline import scheme_summary
-    from punchcard.forecast.scenarios import BREAK_EVEN_GRID, SCENARIO_DRAWS, break_even_all, lift_job, mean_net
+    from punchcard.forecast.economics import BREAK_EVEN_DRAWS, break_even_job
+    from punchcard.forecast.scenarios import BREAK_EVEN_GRID, break_even_all, mean_net
 
     draws = len(dr.base_total)
-    n_sc, n_dw = min(draws, SCENARIO_DRAWS), min(draws, DEADWEIGHT_DRAWS)
+    # the break-even as the build solves it: the expectation at the likely values, on its own draws
+    dr_be = dr if dr_be is None else dr_be
+    n_be, n_dw = min(len(dr_be.base_total), BREAK_EVEN_DRAWS), min(draws, DEADWEIGHT_DRAWS)
+    be_jobs: list[Job] = []
     eps = None
     if elasticity is not None:
         eps = [triangular(elasticity, float(u)) for u in _elasticity_uniforms(seed, draws)]
@@ -256,15 +260,16 @@ def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: di
         jobs.append(Job(s, np.arange(n_dw, dtype=np.int64), still))
         grid_j = []
         for x in BREAK_EVEN_GRID:
-            grid_j.append(len(jobs))
-            jobs.append(lift_job(s, dr, n_sc, x))
+            grid_j.append(len(be_jobs))
+            be_jobs.append(break_even_job(s, n_be, x))
         plan.append((s, main, zero, grid_j))
     outs = evaluate(base, dr, jobs, replay, progress)
-    known = [{x: mean_net(outs[j].net(program, dr.base_total[:n_sc])) for x, j in zip(BREAK_EVEN_GRID, g)}
+    be_outs = evaluate(base, dr_be, be_jobs, replay)
+    known = [{x: mean_net(be_outs[j].net(program, dr_be.base_total[:n_be])) for x, j in zip(BREAK_EVEN_GRID, g)}
              for _, _, _, g in plan]
     lo, hi = BREAK_EVEN_GRID[0], BREAK_EVEN_GRID[-1]
     ends = [(k[lo], k[hi]) for k in known]  # _break_even_all adds the points it evaluates
-    roots = break_even_all(program, base, [p[0] for p in plan], dr, n_sc, replay, known)
+    roots = break_even_all(program, base, [p[0] for p in plan], dr_be, n_be, replay, known)
     result = {}
     for (s, main, zero, _), root, (f_lo, f_hi) in zip(plan, roots, ends):
         summ = scheme_summary(program, dr, outs[main])
@@ -401,6 +406,9 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
     if skipped is None:
         base, _block = prep
         dr = make_draws(base, seed, n_draws)
+        # the break-even's own draws, as the build makes them (pipeline.run)
+        from punchcard.forecast.economics import BREAK_EVEN_DRAWS
+        dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1) if BREAK_EVEN_DRAWS > n_draws else None
         replay = default_replay()
     blocks = []
     for scheme in chosen:
@@ -417,7 +425,7 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
             note(f"{scheme.id}: forecast of {len(schemes)} variants × {n_draws} draws, with break-even lifts")
             fcs = forecast_variants(program, base, dr, schemes, gen, gen[current], replay,
                                     program.response.generosity_elasticity, seed,
-                                    _bar(counter, f"{scheme.id}: forecast"))
+                                    _bar(counter, f"{scheme.id}: forecast"), dr_be=dr_be)
         blocks.append(tune_scheme(program, scheme, bts, fcs, settings, gen, values, current))
     el = program.response.generosity_elasticity
     return {"schema_version": TUNE_SCHEMA_VERSION, "punchcard_version": __version__,

@@ -17,6 +17,9 @@ from punchcard.program import Program, Scheme, kinds
 from punchcard.schemes import ReplayContext
 
 COUNTERS = {"visits": S.COUNTER_VISITS, "items": S.COUNTER_ITEMS, "spend": S.COUNTER_SPEND}
+#: Buyer segments by historical purchase frequency: light, medium, heavy (economics.segments_of)
+SEGMENTS = ("light", "medium", "heavy")
+N_SEGMENTS = len(SEGMENTS)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Base:
     # Share of the members each draw simulates (Poisson thinning, weights ÷ share): below 1
     # only when the customers are already a weighted sample of a large base (draws.THIN)
     thin: float = 1.0
+    # segment per simulated customer: 0 light, 1 medium, 2 heavy (None: all light)
+    segment: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -54,16 +59,27 @@ class DrawOutcome:
     members: float
 
 
-def world_vector(scheme: Scheme, v: dict[str, float]) -> np.ndarray:
-    """Return the kernel's world vector: multipliers and, for a card, the goal-gradient state machine's settings."""
+def world_vector(scheme: Scheme, v: dict[str, float], segment: int | None = None) -> np.ndarray:
+    """Return the kernel's world vector: multipliers and, for a card, the goal-gradient state machine's settings.
+
+    With ``segment`` (0 light, 1 medium, 2 heavy) the lifts are that segment's
+    (``visit_lift:light`` …, see draws.draw_values); without, or when absent, the plain ones.
+    """
     a = scheme.assumptions
+
+    def lift(name: str) -> float:
+        return v.get(f"{name}:{SEGMENTS[segment]}", v[name]) if segment is not None else v[name]
+
+    visit, spend, retention = lift("visit_lift"), lift("spend_lift"), lift("retention_lift")
     kind = kinds()[scheme.kind]
     card = kind.card(scheme.params) if kind.card is not None else None
+    if card is not None and visit == spend == retention == v["goal_gradient"] == v["endowed_progress"] == 0.0:
+        card = None  # a card that changes no behaviour: the card's state cannot move any purchase
     if card is None:
-        return np.array([1.0 + v["visit_lift"], 1.0 + v["spend_lift"], 1.0 - v["retention_lift"],
+        return np.array([1.0 + visit, 1.0 + spend, 1.0 - retention,
                          0.0, 1.0 if a.post_reward_reset else 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
     return np.array([
-        1.0 + v["visit_lift"], 1.0 + v["spend_lift"], 1.0 - v["retention_lift"],
+        1.0 + visit, 1.0 + spend, 1.0 - retention,
         min(max(v["goal_gradient"], 0.0), 0.95),
         1.0 if a.post_reward_reset else 0.0, 1.0,
         float(card["stamps"]), float(COUNTERS[card["counter"]]),

@@ -19,7 +19,7 @@ from punchcard.program.kinds import Kind, kind, kinds
 from punchcard.program.load import find_programs, load_program
 from punchcard.program.types import (
     Assumptions, Business, FixedCosts, ForecastSettings, Program, Range, Reward, Sales, SalesFormat,
-    Scheme, SiteSettings, Tier, is_url,
+    Scheme, SegmentRange, SiteSettings, Tier, is_url,
 )
 from punchcard.program.problems import INVALID, REQUIRED, Problem
 from punchcard.program.reference import reference_markdown
@@ -28,7 +28,7 @@ from punchcard.program.value_types import Bool, Num, Str
 
 __all__ = [
     # types
-    "Range", "SalesFormat", "Sales", "is_url", "FixedCosts", "Business", "Assumptions",
+    "Range", "SegmentRange", "SalesFormat", "Sales", "is_url", "FixedCosts", "Business", "Assumptions",
     "ForecastSettings", "SiteSettings", "Reward", "Tier", "Scheme", "Program",
     # scheme kinds
     "Kind", "kind", "kinds",

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import yaml
 
-from punchcard.program.types import Range
+from punchcard.program.types import SEGMENT_NAMES, Range, SegmentRange
 from punchcard.program.problems import (
     INVALID, REQUIRED, _a, _leaf, _num, _Shape, _show, _suggest,
 )
@@ -256,3 +256,33 @@ class _Range(_Type):
             "additionalProperties": False,
         }
         return {"anyOf": [number, triangle]}
+
+
+@dataclass(frozen=True)
+class _SegRange(_Range):
+    """A ``_Range``, or one per buyer segment: ``{light: …, medium: …, heavy: …}`` (each a number or range)."""
+
+    def label(self) -> str:
+        return super().label() + ", or one per segment {light, medium, heavy}"
+
+    def load(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            names = [ctx.scalar(k, path) for k, _v in node.value]
+            if any(n in SEGMENT_NAMES for n in names):
+                one = _Range(self.bounds, self.example)
+                parts = _Obj(tuple(Key(k, one, "") for k in SEGMENT_NAMES), build=dict).load(node, path, ctx)
+                if parts is INVALID:
+                    return parts
+                return SegmentRange(parts["light"], parts["medium"], parts["heavy"])
+        return super().load(node, path, ctx)
+
+    def schema(self) -> dict:
+        plain = super().schema()
+        per_segment = {
+            "type": "object",
+            "description": "One value or range per buyer segment (terciles of purchase frequency).",
+            "properties": {k: plain for k in SEGMENT_NAMES},
+            "required": list(SEGMENT_NAMES),
+            "additionalProperties": False,
+        }
+        return {"anyOf": plain["anyOf"] + [per_segment]}

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import yaml
 
-from punchcard.program.containers import Key, _List, _Obj, _Range
+from punchcard.program.containers import Key, _List, _Obj, _Range, _SegRange
 from punchcard.program.kinds import kinds
 from punchcard.program.converters import SLUG, _currency, _encoding, _locale, _slug_hint
 from punchcard.program.types import (
@@ -15,6 +15,7 @@ from punchcard.program.types import (
     SiteSettings, Tier, TuneRange,
 )
 from punchcard.program.problems import INVALID, _show
+from punchcard.program.types import DEFAULT_SEGMENT_SPLIT, SEGMENT_NAMES
 from punchcard.program.value_types import (Allowance, Bool, _Date, _Image, Num, _SalesPaths, Str,
                                            _Type)
 from punchcard.program.yaml_marks import _Ctx, _find
@@ -35,12 +36,13 @@ MONTHS = Num(1, 1200, integer=True, example=12)
 ASSUMPTION_KEYS = (
     Key("enrollment", _Range(Num(0, 1)),
         "Share of identified customers who join the scheme.", 0.4),
-    Key("visit_lift", _Range(Num(-1, MAX_LIFT)),
-        "Relative change in members' visit rate (0.05 = 5 % more visits).", 0.0),
-    Key("spend_lift", _Range(Num(-1, MAX_LIFT)),
-        "Relative change in members' basket size.", 0.0),
-    Key("retention_lift", _Range(Num(-1, 1)),
-        "Relative cut in members' probability of dropping out.", 0.0),
+    Key("visit_lift", _SegRange(Num(-1, MAX_LIFT)),
+        "Relative change in members' visit rate (0.05 = 5 % more visits); one value, split over light, "
+        "medium and heavy buyers by `segment_split`, or one per segment `{light, medium, heavy}`.", 0.0),
+    Key("spend_lift", _SegRange(Num(-1, MAX_LIFT)),
+        "Relative change in members' basket size (plain, or per segment as `visit_lift`).", 0.0),
+    Key("retention_lift", _SegRange(Num(-1, 1)),
+        "Relative cut in members' probability of dropping out (plain, or per segment as `visit_lift`).", 0.0),
     Key("redemption_rate", _Range(Num(0, 1)),
         "Share of earned rewards that are actually claimed.", 1.0),
     Key("frequency_bias", Num(0, 100, example=1),
@@ -53,6 +55,18 @@ ASSUMPTION_KEYS = (
         "Whether the purchase pace falls back to normal once a reward is earned.", True),
     Key("endowed_progress", _Range(Num(0, MAX_LIFT)),
         "Relative lift in card completion from a `head_start` (0 = off).", 0.0),
+    Key("displacement", _Range(Num(0, 1)),
+        "Share of free items (rewards of `type: item`) that replace a purchase the customer would have "
+        "paid for; each costs `cost + displacement × (value − cost)` (docs/method.md).",
+        {"low": 0.5, "likely": 0.8, "high": 1.0}),
+    Key("segment_split", _Obj(tuple(Key(k, Num(0, example=1), f"Multiplier for {k} buyers.", w)
+                                    for k, w in zip(SEGMENT_NAMES, DEFAULT_SEGMENT_SPLIT)),
+                              build=lambda d: tuple(float(d.get(k, w)) for k, w in zip(SEGMENT_NAMES,
+                                                                                      DEFAULT_SEGMENT_SPLIT)),
+                              what="mapping {light, medium, heavy}"),
+        "Multipliers that split a plain lift over light, medium and heavy buyers (terciles of purchase "
+        "frequency); the default follows the evidence that heavy buyers change least (docs/forecast.md).",
+        {"light": 1.5, "medium": 1.0, "heavy": 0.5}),
 )
 ASSUMPTIONS = _Obj(ASSUMPTION_KEYS, what="mapping of assumptions")
 

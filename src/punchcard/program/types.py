@@ -32,6 +32,50 @@ class Range:
         return (self.low + self.likely + self.high) / 3.0
 
 
+SEGMENT_NAMES = ("light", "medium", "heavy")
+#: How a plain lift is split over light / medium / heavy buyers by default: heavy buyers
+#: change least (Liu 2007, Journal of Marketing; docs/forecast.md "Segments"). The three
+#: average to 1, so over three equal segments the plain lift is the average lift per member.
+DEFAULT_SEGMENT_SPLIT = (1.5, 1.0, 0.5)
+
+
+@dataclass(frozen=True)
+class SegmentRange:
+    """A lift given per buyer segment: light, medium and heavy buyers, each a Range.
+
+    ``low``, ``likely`` and ``high`` are the averages over the three (equal-sized) segments,
+    so code that reads a plain Range reads the average.
+    """
+
+    light: Range
+    medium: Range
+    heavy: Range
+
+    @property
+    def parts(self) -> tuple[Range, Range, Range]:
+        return (self.light, self.medium, self.heavy)
+
+    @property
+    def low(self) -> float:
+        return sum(r.low for r in self.parts) / 3.0
+
+    @property
+    def likely(self) -> float:
+        return sum(r.likely for r in self.parts) / 3.0
+
+    @property
+    def high(self) -> float:
+        return sum(r.high for r in self.parts) / 3.0
+
+    @property
+    def is_fixed(self) -> bool:
+        return all(r.is_fixed for r in self.parts)
+
+    @property
+    def mean(self) -> float:
+        return sum(r.mean for r in self.parts) / 3.0
+
+
 @dataclass(frozen=True)
 class SalesFormat:
     delimiter: str | None = None
@@ -80,14 +124,18 @@ class Business:
 @dataclass(frozen=True)
 class Assumptions:
     enrollment: Range = Range.fixed(0.4)
-    visit_lift: Range = Range.fixed(0.0)
-    spend_lift: Range = Range.fixed(0.0)
-    retention_lift: Range = Range.fixed(0.0)
+    visit_lift: Range | SegmentRange = Range.fixed(0.0)
+    spend_lift: Range | SegmentRange = Range.fixed(0.0)
+    retention_lift: Range | SegmentRange = Range.fixed(0.0)
     redemption_rate: Range = Range.fixed(1.0)
     frequency_bias: float = 0.0
     goal_gradient: Range = Range.fixed(0.0)
     post_reward_reset: bool = True
     endowed_progress: Range = Range.fixed(0.0)
+    # share of free items that replace a paid one (docs/method.md, "Free items")
+    displacement: Range = Range(0.5, 0.8, 1.0)
+    # multipliers of a plain visit/spend/retention lift for light, medium and heavy buyers
+    segment_split: tuple[float, float, float] = DEFAULT_SEGMENT_SPLIT
 
 
 @dataclass(frozen=True)

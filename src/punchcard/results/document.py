@@ -17,6 +17,7 @@ from punchcard import __version__
 from punchcard.messages import Message, message_dict, rejection_label
 from punchcard.results.changes import compare
 from punchcard.results.forecast_check import holdout_warning
+from punchcard.results.decision import decide
 from punchcard.program import Assumptions, Program, Range
 
 SCHEMA_VERSION = 1
@@ -207,6 +208,7 @@ def build_results(
         "forecast": run,
         "schemes": schemes,
         "pilot": pilot,
+        "decision": decide(schemes, program.currency),
         "warnings": warnings,
         "warnings_detail": [message_dict(w) or {"msgid": str(w), "params": {}} for w in warnings],
         "reproducibility": {

@@ -118,7 +118,7 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
         rate = scheme.assumptions.redemption_rate.mean
         rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k, plan,
                              per_tx=False)
-        return result(scheme, rep, b, program.business.fixed_costs)
+        return result(scheme, rep, b, program.business.fixed_costs, rate)
 
     out: dict[str, BacktestResult] = {}
     n = min(workers(), len(program.schemes))
@@ -148,23 +148,43 @@ def _fixed_daily(b: Base, fixed: FixedCosts) -> np.ndarray:
     return daily
 
 
-def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts) -> BacktestResult:
-    """Return the backtest figures of one replay."""
+def used_probability(uses: np.ndarray, redemption_rate: float) -> np.ndarray:
+    """Return each customer's chance of using at least one reward: 1 − (1 − r)^uses.
+
+    ``uses`` counts the transactions at which a customer held a usable reward; each is
+    used with probability r (the redemption rate), independently.
+    """
+    r = min(max(float(redemption_rate), 0.0), 1.0)
+    if r >= 1.0:
+        return (uses > 0).astype(np.float64)
+    return 1.0 - np.power(1.0 - r, uses)
+
+
+def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts,
+           redemption_rate: float | None = None) -> BacktestResult:
+    """Return the backtest figures of one replay (``redemption_rate``: the one it ran at, default the mean)."""
+    r = scheme.assumptions.redemption_rate.mean if redemption_rate is None else redemption_rate
     members = int(b.member.sum())
     n_days = b.end_day - b.start_day + 1
     member_days = float((b.end_day - b.join_day[b.member].astype(np.int64) + 1).sum())
     fixed_cost = (fixed.setup + fixed.monthly * n_days / DAYS_PER_MONTH
                   + fixed.per_member_year * member_days / DAYS_PER_YEAR)
-    cust_cost = rep.cust_cost + rep.accrued
+    displacement = scheme.assumptions.displacement.mean
+    cust_cost = rep.cust_cost + rep.accrued + displacement * rep.item_gap
     reward_cost = float(cust_cost.sum())
     total = reward_cost + fixed_cost
-    rewarded = b.member & (rep.first_reward_day >= 0)
-    wait = (rep.first_reward_day - b.join_day)[rewarded]
+    issued = b.member & (rep.first_reward_day >= 0)
+    used = np.where(b.member, used_probability(rep.uses, r), 0.0)
+    first_use = rep.first_use_day - b.join_day
+    wait = first_use[b.member & (rep.first_use_day >= 0)]
     n_top = math.ceil(0.2 * members)
     top_cost = float(cust_cost[b.rank[:n_top]].sum())
+    rewarded = float(used.sum())
+    within_year = float(used[b.member & (rep.first_use_day >= 0) & (first_use <= 365)].sum())
     summary = {
         "members": members,
-        "customers_rewarded": int(rewarded.sum()),
+        "customers_rewarded": int(round(rewarded)),
+        "customers_issued": int(issued.sum()),
         "rewards_earned": int(round(float(rep.cust_earned.sum()))),
         "rewards_redeemed": float(rep.daily_redeemed.sum()),
         "rewards_expired": int(round(float(rep.expired.sum()))),
@@ -176,15 +196,15 @@ def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts) -> BacktestR
         "cost_per_member": float(total / members) if members else 0.0,
         "liability": float(rep.liability.sum()),
         "top20_cost_share": top_cost / reward_cost if reward_cost > 0 else 0.0,
-        "rewarded_share": float(rewarded.sum() / members) if members else 0.0,
-        "rewarded_within_year_share": float((wait <= 365).sum() / members) if members else 0.0,
+        "rewarded_share": rewarded / members if members else 0.0,
+        "rewarded_within_year_share": within_year / members if members else 0.0,
         "median_days_to_first_reward": float(np.median(wait)) if len(wait) else None,
     }
-    return BacktestResult(summary=summary, monthly=_monthly(rep, b, _fixed_daily(b, fixed)),
+    return BacktestResult(summary=summary, monthly=_monthly(rep, b, _fixed_daily(b, fixed), displacement),
                           distribution=_distribution(rep, b, cust_cost, wait))
 
 
-def _monthly(rep: Replay, b: Base, fixed_daily: np.ndarray) -> list[dict]:
+def _monthly(rep: Replay, b: Base, fixed_daily: np.ndarray, displacement: float = 0.0) -> list[dict]:
     """Return the calendar-month series of rewards, costs and month-end liability."""
     days = np.arange(b.start_day, b.end_day + 1).astype("datetime64[D]")
     months, idx = np.unique(days.astype("datetime64[M]"), return_inverse=True)
@@ -194,7 +214,7 @@ def _monthly(rep: Replay, b: Base, fixed_daily: np.ndarray) -> list[dict]:
         return np.bincount(idx, weights=x, minlength=len(months))
 
     earned, redeemed = per_month(rep.daily_earned), per_month(rep.daily_redeemed)
-    cost, fixed = per_month(rep.daily_cost), per_month(fixed_daily)
+    cost, fixed = per_month(rep.daily_cost + displacement * rep.daily_item_gap), per_month(fixed_daily)
     return [{"month": str(m), "rewards_earned": float(earned[k]),
              "rewards_redeemed": float(redeemed[k]), "reward_cost": float(cost[k]),
              "fixed_cost": float(fixed[k]), "cost": float(cost[k] + fixed[k]),

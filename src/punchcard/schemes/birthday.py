@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# The scan inlines settle.py's helpers (numba caches per file): editing them means editing this file too.
+
 from datetime import date
 
 import numpy as np

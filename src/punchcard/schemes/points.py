@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# The scan inlines settle.py's helpers (numba caches per file): editing them means editing this file too.
+
 import math
 
 import numpy as np
@@ -17,7 +19,7 @@ from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
     C_COST, C_EARNED, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_COST, D_EARNED, D_EXPIRED,
     D_HELD, D_REDEEMED, T_COST, T_DISCOUNT, T_EARNED, T_REDEEMED, at, buffers, finish,
-    mark_reward, offsets, Replay, ReplayContext,
+    mark_reward, mark_use, offsets, Replay, ReplayContext,
 )
 from punchcard.runtime import DAYS_PER_MONTH
 from punchcard.schemes.tiers import tier_of, tier_table, window_days, window_spend
@@ -80,6 +82,7 @@ def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_p
                     dout[D_COST, k] += r * used * pv
                     dout[D_HELD, k] -= r * used * pv
                     mark_reward(c, d, 1.0, cout)
+                    mark_use(c, d, cout)
             if a < min_purchase:
                 continue
             m = 1.0

@@ -27,10 +27,13 @@ T_EARNED, T_REDEEMED, T_COST, T_DISCOUNT = 0, 1, 2, 3
 N_T = 4
 # per-customer output columns
 C_EARNED, C_EXPIRED, C_OUTSTANDING, C_LIABILITY, C_ACCRUED, C_REWARDS, C_FIRST, C_COST = 0, 1, 2, 3, 4, 5, 6, 7
-N_C = 8
+# uses: transactions at which a reward was handed over (before the redemption rate); the
+# day of the first; item gap: expected (face value − cost) of the free items handed over
+C_USES, C_FIRST_USE, C_ITEM_GAP = 8, 9, 10
+N_C = 11
 # per-day output columns (index = day - start_day; one spare row for accrual ends)
-D_EARNED, D_REDEEMED, D_COST, D_EXPIRED, D_HELD, D_ACCRUAL = 0, 1, 2, 3, 4, 5
-N_D = 6
+D_EARNED, D_REDEEMED, D_COST, D_EXPIRED, D_HELD, D_ACCRUAL, D_ITEM_GAP = 0, 1, 2, 3, 4, 5, 6
+N_D = 7
 # wallet columns: last valid day, count, unit cost (items), face value, share of the bill,
 # liability value per unit, 1.0 for an item reward / 0.0 for a discount
 W_EXP, W_COUNT, W_COST, W_FACE, W_RATE, W_LIAB, W_ITEM = 0, 1, 2, 3, 4, 5, 6
@@ -72,12 +75,16 @@ class Replay:
     accrued: np.ndarray  # cost accrued over membership time (perks, tier perks)
     rewards: np.ndarray  # reward count for distributions (points: redemptions)
     first_reward_day: np.ndarray  # int64, -1 = never rewarded (points: first redemption)
+    uses: np.ndarray  # transactions where a reward was used (a redemption opportunity met; before the rate)
+    first_use_day: np.ndarray  # int64, -1 = never used
+    item_gap: np.ndarray  # expected face value − cost of the free items handed over (× redemption rate)
     # per day of [start_day, end_day]
     daily_earned: np.ndarray
     daily_redeemed: np.ndarray
     daily_cost: np.ndarray  # reward cost incl. accruals
     daily_expired: np.ndarray  # expiry events, on the first day a reward is no longer valid
     daily_liability: np.ndarray  # liability held at the end of each day
+    daily_item_gap: np.ndarray  # face value − cost of the free items handed over each day (see item_gap)
 
 
 def buffers(n_tx: int, n_customers: int, n_days: int, per_tx: bool = True
@@ -91,6 +98,7 @@ def buffers(n_tx: int, n_customers: int, n_days: int, per_tx: bool = True
     """
     cout = np.zeros((N_C, n_customers))
     cout[C_FIRST] = -1.0
+    cout[C_FIRST_USE] = -1.0
     return np.zeros((N_T, n_tx if per_tx else 1)), cout, np.zeros((N_D, n_days + 1))
 
 
@@ -145,11 +153,15 @@ def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray,
         accrued=cout[C_ACCRUED],
         rewards=cout[C_REWARDS],
         first_reward_day=cout[C_FIRST].astype(np.int64),
+        uses=cout[C_USES],
+        first_use_day=cout[C_FIRST_USE].astype(np.int64),
+        item_gap=cout[C_ITEM_GAP],
         daily_earned=dout[D_EARNED, :n_days],
         daily_redeemed=dout[D_REDEEMED, :n_days],
         daily_cost=dout[D_COST, :n_days] + accrual,
         daily_expired=dout[D_EXPIRED, :n_days],
         daily_liability=liability,
+        daily_item_gap=dout[D_ITEM_GAP, :n_days],
     )
 
 
@@ -182,6 +194,14 @@ def mark_reward(c, day, count, cout):
     cout[C_REWARDS, c] += count
     if cout[C_FIRST, c] < 0:
         cout[C_FIRST, c] = day
+
+
+@njit(cache=True, inline="always")
+def mark_use(c, day, cout):
+    """Count one transaction at which customer c used a reward, and remember the day of the first."""
+    cout[C_USES, c] += 1.0
+    if cout[C_FIRST_USE, c] < 0:
+        cout[C_FIRST_USE, c] = day
 
 
 @njit(cache=True, inline="always")
@@ -249,6 +269,9 @@ def settle(w, n, i, c, bill, day, day0, r, tout, cout, dout):
     tout[T_COST, t] += cost
     tout[T_DISCOUNT, t] += r * (item_value + disc)
     cout[C_COST, c] += cost
+    cout[C_ITEM_GAP, c] += r * (item_value - item_cost)
+    dout[D_ITEM_GAP, k] += r * (item_value - item_cost)
+    mark_use(c, day, cout)
     dout[D_REDEEMED, k] += r * count
     dout[D_COST, k] += cost
     dout[D_HELD, k] -= r * held
@@ -277,6 +300,7 @@ def immediate(i, c, day, day0, r, value, tout, cout, dout):
     cout[C_COST, c] += r * value
     cout[C_EARNED, c] += 1.0
     mark_reward(c, day, 1.0, cout)
+    mark_use(c, day, cout)
     dout[D_EARNED, k] += 1.0
     dout[D_REDEEMED, k] += r
     dout[D_COST, k] += r * value

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# The scan inlines settle.py's helpers (numba caches per file): editing them means editing this file too.
+
 import numpy as np
 from numba import njit
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# The scan inlines settle.py's helpers (numba caches per file): editing them means editing this file too.
+
 import math
 
 import numpy as np

@@ -166,16 +166,16 @@ def cost_uptake(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) 
               for i, (s, x, y, h) in enumerate(zip(schemes, xs, ys, hover))]
     fig = _figure(t, traces, showlegend=True,
                   xaxis={"title": {"text": _("Total cost over the sales history")}, "rangemode": "tozero"},
-                  yaxis={"title": {"text": _("Share of members who earn a reward")}, "tickformat": ".0%",
+                  yaxis={"title": {"text": _("Share of members who use a reward")}, "tickformat": ".0%",
                          "rangemode": "tozero"})
     rows = [[s["name"], f.money(x), f.percent(s["backtest"]["cost_share_of_revenue"]),
              f.number(s["backtest"]["customers_rewarded"]), f.percent(y)]
             for s, x, y in zip(schemes, xs, ys)]
     return _chart(div_id, _("Cost against uptake"),
                   _("Each dot is one scheme replayed on your sales history. Further right costs more; "
-                    "higher up means more of your customers would have earned a reward. "
+                    "higher up means more of your customers would have used a reward. "
                     "Up and to the left is popular and cheap."),
-                  fig, [_("Scheme"), _("Total cost"), _("Share of revenue"), _("Customers rewarded"),
+                  fig, [_("Scheme"), _("Total cost"), _("Share of revenue"), _("Customers who used a reward"),
                         _("Members rewarded")], rows)
 
 
@@ -236,10 +236,36 @@ def break_even(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -
              f.lift(b) if b is not None else none] for s, a, b in zip(schemes, lift, be)]
     return _chart(div_id, _("How many extra visits each scheme needs"),
                   _("The grey band is the extra visits you assumed members would make; the diamond is the "
-                    "lift at which the scheme breaks even. A diamond left of the band means your own "
-                    "assumptions already cover the cost; right of it, the scheme needs more than you expect."),
+                    "lift at which the scheme breaks even, with the other assumptions at their likely values. A "
+                    "diamond left of the band means your own assumptions already cover the cost; right of it, the "
+                    "scheme needs more than you expect."),
                   fig, [_("Scheme"), _("Assumed low"), _("Most likely"), _("Assumed high"),
                         _("Break-even visit lift")], rows)
+
+
+def deadweight(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -> Chart:
+    """Return each scheme's forecast reward cost split into purchases that happen anyway and extra ones."""
+    names = [escape(s["name"]) for s in schemes]
+    base = [s["forecast"].get("reward_cost_on_baseline") or 0.0 for s in schemes]
+    extra = [max(s["forecast"].get("reward_cost_on_extra") or 0.0, 0.0) for s in schemes]
+    share = [s["forecast"].get("deadweight_share") for s in schemes]
+    anyway, more = _("On purchases that happen anyway"), _("On extra purchases")
+    traces = [
+        go.Bar(y=names, x=base, orientation="h", name=anyway, marker={"color": "#d9a597"},
+               hovertext=[f"<b>{n}</b><br>{anyway}: {f.money(b)}" for n, b in zip(names, base)], hoverinfo="text"),
+        go.Bar(y=names, x=extra, orientation="h", name=more, marker={"color": t.primary},
+               hovertext=[f"<b>{n}</b><br>{more}: {f.money(x)}" for n, x in zip(names, extra)], hoverinfo="text"),
+    ]
+    fig = _figure(t, traces, barmode="stack", height=max(200, 60 * len(schemes) + 110),
+                  yaxis={"autorange": "reversed", "type": "category"},
+                  xaxis={"title": {"text": _("Reward cost")}})
+    rows = [[s["name"], f.money(b), f.money(x), f.percent(d) if d is not None else "–"]
+            for s, b, x, d in zip(schemes, base, extra, share)]
+    return _chart(div_id, _("Who the rewards pay for"),
+                  _("The forecast reward cost of each scheme, split into the cost of rewards on purchases members "
+                    "would have made anyway (the same members, with every lift at zero) and the cost on the extra "
+                    "purchases the scheme brings. Only the second buys anything."),
+                  fig, [_("Scheme"), anyway, more, _("Share paid on purchases that happen anyway")], rows)
 
 
 def cost_over_time(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -> Chart:
@@ -326,10 +352,10 @@ def days_to_first_reward(div_id: str, bt: dict, t: Theme, f: Any, _: Gettext) ->
     labels, values = [d["days"] for d in data], [d["customers"] for d in data]
     hover = [_("%(d)s days: %(n)s customers") % {"d": lab, "n": f.number(v)} for lab, v in zip(labels, values)]
     median = bt.get("median_days_to_first_reward")
-    lead = (_("Half of the rewarded members get their first reward within %(d)s days of joining. ")
+    lead = (_("Half of the rewarded members use their first reward within %(d)s days of joining. ")
             % {"d": f.number(median)}) if median is not None else ""
     return bars(div_id, _("How long until the first reward"),
-                lead + _("%(share)s of members earn a reward within their first year. A first reward that "
+                lead + _("%(share)s of members use a reward within their first year. A first reward that "
                          "comes quickly keeps new members interested.")
                 % {"share": f.percent(bt.get("rewarded_within_year_share", 0.0))},
                 t, labels, values, hover, [_("Days after joining"), _("Customers")],

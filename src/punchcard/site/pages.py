@@ -17,7 +17,7 @@ from punchcard.site.fmt import Formatter
 from punchcard.site.tables import figure_columns, figure_label, format_figure, lookup
 from punchcard.site.i18n import as_translations, render_message
 from punchcard.schemes.words import share
-from punchcard.site.verdicts import kind_label, scheme_summary, settings, verdict
+from punchcard.site.verdicts import decision_sentence, kind_label, spread_sentence, scheme_summary, settings, verdict
 
 # Proper names of the purchase models (purchase_models.LABELS, without importing the model code).
 MODEL_LABELS = {"nbd": "NBD", "bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
@@ -35,7 +35,9 @@ def assumption_label(name: str, _: Callable[[str], str]) -> str:
               "spend_lift": _("Extra spend per visit"), "retention_lift": _("Better retention"),
               "redemption_rate": _("Rewards actually redeemed"), "frequency_bias": _("Frequent customers join more"),
               "goal_gradient": _("Faster visits near a reward"), "post_reward_reset": _("Slower visits after a reward"),
-              "endowed_progress": _("Effect of a head start")}
+              "endowed_progress": _("Effect of a head start"),
+              "displacement": _("Free items that replace a paid one"),
+              "segment_split": _("Split of a plain lift by buyer segment")}
     return labels.get(name, name.replace("_", " "))
 
 
@@ -66,13 +68,17 @@ class Pages:
         if forecasted:
             chart_list.append(charts.net_impact_ranges("program-net-impact", forecasted, t, f, _, months))
             chart_list.append(charts.break_even("program-break-even", forecasted, t, f, _))
+            if any(s["forecast"].get("deadweight_share") is not None for s in forecasted):
+                chart_list.append(charts.deadweight("program-deadweight", forecasted, t, f, _))
         else:
             chart_list.append(charts.skipped("program-net-impact", _("What each scheme may earn or cost"),
                                              self.skip_reason))
         chart_list.append(charts.cost_over_time("program-cost-monthly", ss, t, f, _))
-        ranked = [{"scheme": s, "verdict": verdict(s, self.res, f, _), "kind": kind_label(s["kind"], _),
+        ranked = [{"baseline": False, "scheme": s, "verdict": verdict(s, self.res, f, _), "kind": kind_label(s["kind"], _),
                    "facts": self._facts(s)} for s in ss]
+        ranked = self._with_do_nothing(ranked)
         return {"page": "program", "page_title": self.res["program"]["name"], "ranked": ranked,
+                "decision": decision_sentence(self.res, self.fmt, _),
                 "charts": chart_list, "tables": self._comparison(), "warnings": self._warnings(),
                 "period": (f.date(self.res["data"]["first_date"]), f.date(self.res["data"]["last_date"])),
                 "overview": self._overview(), "forecast_skipped": None if forecasted else self.skip_reason,
@@ -128,6 +134,27 @@ class Pages:
                              _("Smallest visit lift detectable with all your customers")], rows, "pilot")
         return {"sentences": sentences, "table": table}
 
+    def _with_do_nothing(self, ranked: list[dict]) -> list[dict]:
+        """Return the ranking with "do nothing" (net impact 0) in its place, every row numbered.
+
+        With a forecast it sits below every scheme expected to gain and above every scheme
+        expected to lose; without one it comes first (it costs nothing, and nothing is shown to pay).
+        """
+        _, f = self._, self.fmt
+        row = {"baseline": True, "name": _("Do nothing"), "kind": _("Baseline"),
+               "verdict": _("No scheme: no scheme cost and no extra margin, a net impact of zero. A scheme "
+                            "ranked below this line is expected to lose money."),
+               "facts": [(_("Expected net impact"), f.money(0, 0))]}
+        at = 0
+        for i, item in enumerate(ranked):
+            mean = ((item["scheme"].get("forecast") or {}).get("net_impact") or {}).get("mean")
+            if mean is not None and mean > 0:
+                at = i + 1
+        out = ranked[:at] + [row] + ranked[at:]
+        for position, item in enumerate(out, start=1):
+            item["position"] = position
+        return out
+
     def _warnings(self) -> list[str]:
         """Return the build's warnings in the page's language (from ``warnings_detail`` when present)."""
         plain = self.res.get("warnings") or []
@@ -154,7 +181,7 @@ class Pages:
                   "rows_read": _("Rows read"), "last_date": _("Last sale"),
                   "backtest.total_cost": _("Cost over your history"),
                   "backtest.cost_share_of_revenue": _("Cost share of revenue"),
-                  "backtest.customers_rewarded": _("Customers rewarded"),
+                  "backtest.customers_rewarded": _("Customers who used a reward"),
                   "backtest.rewarded_share": _("Members rewarded"),
                   "forecast.net_impact.mean": _("Expected net impact"),
                   "forecast.probability_positive": _("Chance it pays")}
@@ -184,7 +211,9 @@ class Pages:
         facts = []
         if fc:
             facts.append((_("Expected net impact"), f.money(fc["net_impact"]["mean"], 0)))
-            facts.append((_("Chance it pays"), f.percent(fc["probability_positive"], 0)))
+            facts.append((_("Chance it pays, under the ranges you gave"), f.percent(fc["probability_positive"], 0)))
+            if fc.get("deadweight_share") is not None:
+                facts.append((_("Reward cost on purchases that happen anyway"), f.percent(fc["deadweight_share"], 0)))
         facts.append((_("Cost over your history"), f.money(bt["total_cost"], 0)))
         # the same figure, and the same words, as the verdict beside it
         reached = bt.get("rewarded_within_year_share", bt.get("rewarded_share", 0.0))
@@ -243,7 +272,26 @@ class Pages:
                               for label, key, value in settings(s.get("params") or {}, self.fmt, _)], "params")
         return {"page": "scheme", "page_title": s["name"], "scheme": s, "kind": kind_label(s["kind"], _),
                 "summary": scheme_summary(s, f, _), "verdict": verdict(s, self.res, f, _), "params": params,
-                "facts": self._facts(s), "charts": chart_list, "caveats": self._caveats(s)}
+                "facts": self._facts(s), "charts": chart_list, "caveats": self._caveats(s),
+                "segments": self._segments(fc), "spread": spread_sentence(fc, self.fmt, _)}
+
+    def _segments(self, fc: dict | None) -> dict | None:
+        """Return the table of members, reward cost, deadweight and extra margin by buyer segment."""
+        if not fc or not fc.get("segments"):
+            return None
+        _, f = self._, self.fmt
+        cuts = (self.res.get("model") or {}).get("segments") or {}
+        names = {"light": _("Light buyers"), "medium": _("Medium buyers"), "heavy": _("Heavy buyers")}
+        rows = [[names.get(g["segment"], g["segment"]), f.number(g["members"]), f.money(g["reward_cost"], 0),
+                 f.percent(g["deadweight_share"], 0) if g["deadweight_share"] is not None else "–",
+                 f.money(g["incremental_margin"], 0)] for g in fc["segments"]]
+        caption = _("Members by how often they bought in your history: a third of your identified customers each. "
+                    "Light buyers came up to %(light)s times a year, medium buyers up to %(medium)s, heavy "
+                    "buyers more often.") % {"light": f.number(cuts.get("light_up_to"), 1),
+                                              "medium": f.number(cuts.get("medium_up_to"), 1)}
+        return self._table(caption, [_("Segment"), _("Expected members"), _("Reward cost"),
+                                     _("Share paid on purchases that happen anyway"), _("Extra margin")],
+                           rows, "segments")
 
     def _caveats(self, s: dict) -> list[str]:
         """Return the warnings the data raise about one scheme's figures."""
@@ -260,7 +308,7 @@ class Pages:
                          "cost): a liability to provide for.")
                        % {"l": f.money(bt["liability"], 0), "s": f.percent(bt["liability"] / bt["total_cost"], 0)})
         if bt.get("rewarded_share", 1.0) < 0.15:
-            out.append(_("Only %(s)s of members would ever earn a reward; most would see no benefit.")
+            out.append(_("Only %(s)s of members would ever use a reward; most would see no benefit.")
                        % {"s": f.percent(bt.get("rewarded_share", 0.0), 0)})
         if bt.get("top20_cost_share", 0.0) > 0.6:
             out.append(_("%(s)s of the reward cost goes to your top 20 %% of customers, who may come anyway.")
@@ -404,15 +452,26 @@ class Pages:
         _, f = self._, self.fmt
         rows = []
         base = self.res["program"].get("assumptions") or {}
+        segments = {"light": _("Light buyers"), "medium": _("Medium buyers"), "heavy": _("Heavy buyers")}
+
+        def add(name: str, value: Any, source: str) -> None:
+            label = assumption_label(name, _)
+            if isinstance(value, dict) and "light" in value:  # one value per segment
+                for seg, seg_label in segments.items():
+                    rows.append([f"{label} — {seg_label}", *_range_cells(value[seg], f, _, name), source])
+            elif name == "segment_split" and isinstance(value, (list, tuple)):
+                for seg_label, x in zip(segments.values(), value):
+                    rows.append([f"{label} — {seg_label}", "", "×" + f.number(x, 2), "", source])
+            else:
+                rows.append([label, *_range_cells(value, f, _, name), source])
+
         for name, value in base.items():
             if not isinstance(value, bool):
-                rows.append([assumption_label(name, _), *_range_cells(value, f, _, name),
-                             _("program file")])
+                add(name, value, _("program file"))
         for s in self.schemes:
             for name, value in (s.get("assumptions") or {}).items():
                 if value != base.get(name) and not isinstance(value, bool):
-                    rows.append([assumption_label(name, _), *_range_cells(value, f, _, name),
-                                 _("scheme “%(name)s”") % {"name": s["name"]}])
+                    add(name, value, _("scheme “%(name)s”") % {"name": s["name"]})
         return self._table(_("Assumptions"), [_("Assumption"), _("Low"), _("Most likely"), _("High"), _("Source")],
                            rows, "assumptions")
 

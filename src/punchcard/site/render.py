@@ -36,7 +36,7 @@ from punchcard.site.downloads import results_csv, results_json
 from punchcard.site.tables import FIGURES, figure_columns, figure_label, format_figure, lookup
 from punchcard.site.fmt import Formatter
 from punchcard.site.pages import Pages, assumption_label
-from punchcard.site.verdicts import kind_label, verdict
+from punchcard.site.verdicts import decision_sentence, kind_label, verdict
 from punchcard.site.resources import resource, templates_dir
 from punchcard.site.tune import SORT_SCRIPT, program_summary, tune_page
 
@@ -206,13 +206,14 @@ def _write_index(out: Path, results: list[dict], templates: Path | None, self_co
     cards = []
     for res in results:
         fmt = Formatter(res["program"]["locale"], res["program"]["currency"])
-        best = min(res["schemes"], key=lambda s: s["rank"]) if res["schemes"] else None
+        rec = (res.get("decision") or {}).get("recommendation")
+        best = next((s for s in res["schemes"] if s["id"] == rec), None)
         pid = res["program"]["id"]
         cards.append({"id": pid, "name": res["program"]["name"],
                       "href": f"{pid}.html" if self_contained else f"{pid}/index.html",
                       "lang": res["program"]["locale"],
-                      "best": best["name"] if best else None,
-                      "verdict": verdict(best, res, fmt, _) if best else "",
+                      "best": best["name"] if best else (_("Do nothing") if res["schemes"] else None),
+                      "verdict": verdict(best, res, fmt, _) if best else decision_sentence(res, fmt, _),
                       "schemes": len(res["schemes"]), "period": (fmt.date(res["data"]["first_date"]),
                                                                  fmt.date(res["data"]["last_date"]))})
     html = env.get_template("index.html").render(

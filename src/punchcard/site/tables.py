@@ -12,7 +12,8 @@ from punchcard.site.fmt import Formatter
 
 
 FIGURES: tuple[tuple[str, str], ...] = (
-    ("backtest.members", "count"), ("backtest.customers_rewarded", "count"), ("backtest.rewarded_share", "percent"),
+    ("backtest.members", "count"), ("backtest.customers_issued", "count"), ("backtest.customers_rewarded", "count"),
+    ("backtest.rewarded_share", "percent"),
     ("backtest.rewarded_within_year_share", "percent"), ("backtest.median_days_to_first_reward", "count"),
     ("backtest.rewards_earned", "count"), ("backtest.rewards_redeemed", "count"),
     ("backtest.rewards_expired", "count"), ("backtest.rewards_outstanding", "count"),
@@ -21,7 +22,9 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("backtest.liability", "money"), ("backtest.top20_cost_share", "percent"),
     ("forecast.horizon_months", "count"), ("forecast.draws", "count"), ("forecast.members", "count"),
     ("forecast.baseline_revenue", "money"), ("forecast.incremental_revenue", "money"),
-    ("forecast.incremental_margin", "money"), ("forecast.reward_cost", "money"), ("forecast.fixed_cost", "money"),
+    ("forecast.incremental_margin", "money"), ("forecast.reward_cost", "money"),
+    ("forecast.reward_cost_on_baseline", "money"), ("forecast.reward_cost_on_extra", "money"),
+    ("forecast.deadweight_share", "percent"), ("forecast.fixed_cost", "money"),
     ("forecast.scheme_cost", "money"), ("forecast.net_impact.mean", "money"), ("forecast.net_impact.p10", "money"),
     ("forecast.net_impact.p50", "money"), ("forecast.net_impact.p90", "money"), ("forecast.net_impact.se", "money"),
     ("forecast.probability_positive", "percent"), ("forecast.break_even_visit_lift", "lift"),
@@ -57,7 +60,8 @@ _EXTRA_KINDS = {"forecast.liability": "money", "forecast.incremental_revenue_se"
 def figure_label(key: str, _: Callable[[str], str]) -> str:
     """Return the translated row label of a figure key."""
     labels = {
-        "backtest.members": _("Members"), "backtest.customers_rewarded": _("Customers rewarded"),
+        "backtest.members": _("Members"), "backtest.customers_rewarded": _("Customers who used a reward"),
+        "backtest.customers_issued": _("Customers given a reward"),
         "backtest.rewarded_share": _("Members rewarded"),
         "backtest.rewarded_within_year_share": _("Members rewarded within a year"),
         "backtest.median_days_to_first_reward": _("Median days to first reward"),
@@ -71,6 +75,9 @@ def figure_label(key: str, _: Callable[[str], str]) -> str:
         "forecast.members": _("Expected members"), "forecast.baseline_revenue": _("Revenue without a scheme"),
         "forecast.incremental_revenue": _("Extra revenue"), "forecast.incremental_margin": _("Extra margin"),
         "forecast.reward_cost": _("Reward cost"), "forecast.fixed_cost": _("Running cost"),
+        "forecast.reward_cost_on_baseline": _("Reward cost on purchases that happen anyway"),
+        "forecast.reward_cost_on_extra": _("Reward cost on extra purchases"),
+        "forecast.deadweight_share": _("Share paid on purchases that happen anyway"),
         "forecast.scheme_cost": _("Scheme cost"), "forecast.net_impact.mean": _("Net impact, expected"),
         "forecast.net_impact.p10": _("Net impact, P10 (pessimistic)"), "forecast.net_impact.p50": _("Net impact, P50"),
         "forecast.net_impact.p90": _("Net impact, P90 (optimistic)"),

@@ -37,6 +37,9 @@ def _visit_lift(scheme: dict, program: dict) -> dict | None:
     program = program.get("program", program)  # accept the whole results dict too
     for source in (scheme.get("assumptions") or {}, program.get("assumptions") or {}):
         value = source.get("visit_lift")
+        if isinstance(value, dict) and "light" in value:  # per segment: the average of the three
+            parts = [value[k] for k in ("light", "medium", "heavy")]
+            return {e: sum(p[e] for p in parts) / 3.0 for e in ("low", "likely", "high")}
         if isinstance(value, dict):
             return value
         if isinstance(value, (int, float)):
@@ -57,7 +60,12 @@ def verdict(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[
                        tr.gettext("Careful: the forecast behind this predicted %(error)s fewer purchases than "
                                   "customers really made in the holdout check, so treat it as a rough guide.")
                        ) % {"error": fmt.percent(abs(err))}
-    return text
+    forecast = scheme.get("forecast") or None
+    if not forecast:
+        return text
+    # then what the reward cost pays for: the deadweight, and which way displacement moves it
+    return " ".join(t for t in (text, deadweight_sentence(forecast, fmt, _),
+                                displacement_sentence(forecast, fmt, _)) if t)
 
 
 def _verdict_sentence(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
@@ -79,7 +87,7 @@ def _verdict_sentence(scheme: dict, program: dict, fmt: Formatter, _: Gettext | 
                               "brings would pay for it.")
         else:
             text = tr.gettext("Would have cost %(cost_share)s of revenue, and %(reached)s of your "
-                              "customers would have earned a reward within a year; without a "
+                              "customers would have used a reward within a year; without a "
                               "forecast we cannot say whether it pays for itself.")
         return text % values
     break_even = forecast.get("break_even_visit_lift")
@@ -91,20 +99,22 @@ def _verdict_sentence(scheme: dict, program: dict, fmt: Formatter, _: Gettext | 
         ranged = lift["low"] != lift["high"]
         if perks and ranged:
             text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; pays for "
-                              "itself if members visit %(break_even)s more often — the range we "
-                              "assumed is %(low)s–%(high)s.")
+                              "itself if members visit %(break_even)s more often (the other "
+                              "assumptions at their likely values) — the range we assumed is %(low)s–%(high)s.")
         elif perks:
             text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; pays for "
-                              "itself if members visit %(break_even)s more often — we assumed "
-                              "%(assumed)s.")
+                              "itself if members visit %(break_even)s more often (the other "
+                              "assumptions at their likely values) — we assumed %(assumed)s.")
         elif ranged:
             text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
-                              "would earn a reward within a year; pays for itself if members visit "
-                              "%(break_even)s more often — the range we assumed is %(low)s–%(high)s.")
+                              "would use a reward within a year; pays for itself if members visit "
+                              "%(break_even)s more often (the other assumptions at their likely values) — the range we "
+                              "assumed is %(low)s–%(high)s.")
         else:
             text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
-                              "would earn a reward within a year; pays for itself if members visit "
-                              "%(break_even)s more often — we assumed %(assumed)s.")
+                              "would use a reward within a year; pays for itself if members visit "
+                              "%(break_even)s more often (the other assumptions at their likely values) — we "
+                              "assumed %(assumed)s.")
         return text % values
     probability = forecast.get("probability_positive") or 0.0
     values["chance"] = fmt.number(round(10 * probability))
@@ -117,12 +127,12 @@ def _verdict_sentence(scheme: dict, program: dict, fmt: Formatter, _: Gettext | 
         if perks:
             text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; pays for "
                               "itself even if members visit no more often than today, and comes "
-                              "out ahead in %(chance)s of 10 simulated futures.")
+                              "out ahead in %(chance)s of 10 simulated futures under the ranges you gave.")
         else:
             text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
-                              "would earn a reward within a year; pays for itself even if members "
+                              "would use a reward within a year; pays for itself even if members "
                               "visit no more often than today, and comes out ahead in %(chance)s "
-                              "of 10 simulated futures.")
+                              "of 10 simulated futures under the ranges you gave.")
         return text % values
     if behind:
         values["max_lift"] = fmt.percent(BREAK_EVEN_MAX_LIFT, 0)
@@ -131,19 +141,88 @@ def _verdict_sentence(scheme: dict, program: dict, fmt: Formatter, _: Gettext | 
                               "itself even if members visited %(max_lift)s more often.")
         else:
             text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers would "
-                              "earn a reward within a year; does not pay for itself even if members "
+                              "use a reward within a year; does not pay for itself even if members "
                               "visited %(max_lift)s more often.")
         return text % values
     # The figures disagree with each other (a break-even at or below today's visits beside
     # a loss; a mean and most futures on different sides of zero): say only what they show.
     if perks:
         text = tr.gettext("Costs %(cost_share)s of revenue and gives no rewards; comes out "
-                          "ahead in %(chance)s of 10 simulated futures.")
+                          "ahead in %(chance)s of 10 simulated futures under the ranges you gave.")
     else:
         text = tr.gettext("Costs %(cost_share)s of revenue; %(reached)s of your customers "
-                          "would earn a reward within a year; comes out ahead in %(chance)s "
-                          "of 10 simulated futures.")
+                          "would use a reward within a year; comes out ahead in %(chance)s "
+                          "of 10 simulated futures under the ranges you gave.")
     return text % values
+
+
+def deadweight_sentence(fc: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
+    """Return how much of the forecast reward cost pays for purchases that happen anyway ("" without one)."""
+    share = fc.get("deadweight_share")
+    if share is None:
+        return ""
+    tr = _as_translations(_)
+    return tr.gettext("%(share)s of its reward cost (%(anyway)s of %(total)s) would pay for purchases that "
+                      "happen anyway.") % {"share": fmt.percent(share, 0),
+                                            "anyway": fmt.money(fc.get("reward_cost_on_baseline"), 0),
+                                            "total": fmt.money(fc.get("reward_cost"), 0)}
+
+
+def displacement_sentence(fc: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
+    """Return how the share of free items that replace a paid one moves the answer ("" when it cannot)."""
+    row = next((r for r in fc.get("tornado") or [] if r.get("assumption") == "displacement"), None)
+    if row is None:
+        return ""
+    tr = _as_translations(_)
+    return tr.gettext("If %(low)s of the free items replace one the customer would have paid for, the expected "
+                      "net impact is %(at_low)s; if %(high)s do, %(at_high)s.") % {
+        "low": fmt.percent(row["low"], 0), "high": fmt.percent(row["high"], 0),
+        "at_low": fmt.money(row["at_low"], 0), "at_high": fmt.money(row["at_high"], 0)}
+
+
+def spread_sentence(fc: dict | None, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
+    """Return where the spread of net impact comes from: the ranges given, or chance ("" when unknown)."""
+    spread = (fc or {}).get("spread") or {}
+    if spread.get("chance") is None:
+        return ""
+    tr = _as_translations(_)
+    return tr.gettext("About %(assumptions)s of the spread in net impact comes from the ranges you gave and "
+                      "%(chance)s from chance: who joins and when they buy, which no assumption settles.") % {
+        "assumptions": fmt.percent(spread["assumptions"], 0), "chance": fmt.percent(spread["chance"], 0)}
+
+
+def decision_sentence(res: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
+    """Return the answer in one or two sentences: the scheme to run, or why none beats doing nothing."""
+    tr = _as_translations(_)
+    decision = res.get("decision") or {}
+    schemes = {s["id"]: s for s in res.get("schemes") or []}
+    rec = decision.get("recommendation")
+    if rec in schemes and schemes[rec].get("forecast"):
+        s = schemes[rec]
+        fc = s["forecast"]
+        return tr.gettext("Our answer: run %(name)s. Its expected net impact is %(net)s over the next "
+                          "%(months)s months, above doing nothing, and it comes out ahead in %(chance)s of "
+                          "the simulated futures under the ranges you gave.") % {
+            "name": s["name"], "net": fmt.money(fc["net_impact"]["mean"], 0),
+            "months": fmt.number(fc.get("horizon_months", 12)),
+            "chance": fmt.percent(fc.get("probability_positive") or 0.0, 0)}
+    forecasted = [s for s in schemes.values() if s.get("forecast")]
+    if not forecasted:
+        return tr.gettext("Without a forecast no scheme can be shown to pay for itself; doing nothing costs "
+                          "nothing.")
+    best = min(forecasted, key=lambda s: (-s["forecast"]["net_impact"]["mean"], s["id"]))
+    be = best["forecast"].get("break_even_visit_lift")
+    values = {"name": best["name"], "net": fmt.money(best["forecast"]["net_impact"]["mean"], 0)}
+    if be is None:
+        values["max_lift"] = fmt.percent(BREAK_EVEN_MAX_LIFT, 0)
+        return tr.gettext("Our answer: none of these schemes pays for itself under your assumptions, so doing "
+                          "nothing is better. Even the best of them, %(name)s (expected %(net)s), would not pay "
+                          "if members visited %(max_lift)s more often.") % values
+    values["break_even"] = _share(fmt, be)
+    return tr.gettext("Our answer: none of these schemes pays for itself under your assumptions, so doing "
+                      "nothing is better. The best of them, %(name)s (expected %(net)s), would pay for itself if "
+                      "members visited %(break_even)s more often, with the other assumptions at their likely "
+                      "values.") % values
 
 
 def scheme_summary(scheme: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
