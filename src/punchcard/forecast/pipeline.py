@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from punchcard.forecast import btyd as M
 from punchcard.forecast import holdout as H
@@ -127,7 +128,9 @@ def prepare(program: Program, ledger: Ledger, seed: int,
     # Two threads (the compiled likelihoods release the GIL): the spend model fits on a
     # second one while this one fits the purchase models (holdout.py: every candidate on the
     # whole history and on its first two thirds) and works out the expectations.
-    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-fit") as pool:
+    # BLAS on one thread while fitting (holdout.select says why).
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(1, thread_name_prefix="punchcard-fit") as pool:
         gg_job = pool.submit(M.fit_gamma_gamma, rfm.x, rfm.mean_value)
         sel = H.select(summary, rfm, program.forecast.model, int(ledger.start_day))
         if isinstance(sel, str):
