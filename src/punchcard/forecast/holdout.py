@@ -106,7 +106,7 @@ def prob_count(f: P.PurchaseFit, k: int, t: np.ndarray) -> np.ndarray | None:
 
 def deciles(pred: np.ndarray, actual: np.ndarray) -> list[dict]:
     """Return predicted and actual sums by decile of the prediction (1 = the lowest predictions)."""
-    order = np.lexsort((np.arange(len(pred)), pred))
+    order = np.argsort(pred, kind="stable")  # ties in the order given (a lexsort on (pred, index), 4× slower)
     out = []
     for i, part in enumerate(np.array_split(order, 10)):
         if len(part):
