@@ -25,7 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
+from numba import njit
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from punchcard.forecast import btyd as M
@@ -144,7 +147,7 @@ def _pareto_terms(par, x, t_x, T, h_tx, h_T):
     return first, second
 
 
-def _pareto_value(par: np.ndarray, tab: Tab) -> float:
+def _pareto_parts(par: np.ndarray, tab: Tab):
     r, alpha, s, beta = (float(v) for v in par)
     rows = tab.rows
     (xk, xi), _, _ = rows.cols
@@ -152,26 +155,99 @@ def _pareto_value(par: np.ndarray, tab: Tab) -> float:
     qx, qT, qTi = tab.pair_T
     h_tx = _pareto_log_h(r, alpha, s, beta, px, pt)[pti]
     h_T = _pareto_log_h(r, alpha, s, beta, qx, qT)[qTi]
-    x = xk[xi]
-    first, second = _pareto_terms((r, alpha, s, beta), x, pt[pti], qT[qTi], h_tx, h_T)
+    x, t_x, T = xk[xi], pt[pti], qT[qTi]
+    first, second = _pareto_terms((r, alpha, s, beta), x, t_x, T, h_tx, h_T)
     const = M.dot(rows.wsum[0], gammaln(r + xk)) + np.sum(rows.w) * (
         -gammaln(r) + r * np.log(alpha) + s * np.log(beta))
-    return float(const + M.dot(rows.w, np.logaddexp(first, second)))
+    return x, t_x, T, first, second, float(const)
+
+
+def _pareto_value(par: np.ndarray, tab: Tab) -> float:
+    x, t_x, T, first, second, const = _pareto_parts(par, tab)
+    return float(const + M.dot(tab.rows.w, np.logaddexp(first, second)))
+
+
+#: Gauss–Legendre nodes and weights on [0, 1] for the dropout integral's means (``_dropout_means``).
+_GL_Q, _GL_W = (lambda q, w: ((q + 1.0) / 2.0, w / 2.0))(*np.polynomial.legendre.leggauss(32))
+
+
+@njit(cache=True, nogil=True)
+def _dropout_means(r, alpha, s, beta, x, t_x, T, q, qw):
+    """Return, per row, the means of log(α+τ), 1/(α+τ), log(β+τ) and 1/(β+τ) over τ in [t_x, T]
+    weighted by f(τ) = (α+τ)^{−(r+x)} (β+τ)^{−(s+1)} — the dropout term's integrand, D = s ∫ f dτ.
+
+    With v = log((α+τ)/(α+t_x)) the integrand is e^{−λv} (β+τ)^{−(s+1)}, λ = r + x − 1; the
+    nodes are placed uniformly in the exponential factor's distribution function (so a steep
+    decay, x large, costs no more nodes) and the smooth remaining factor is integrated by
+    32-point Gauss–Legendre.
+    """
+    n, m = x.shape[0], q.shape[0]
+    out = np.zeros((n, 4))
+    lg = np.empty(m)
+    v = np.empty(m)
+    for i in range(n):
+        a0 = alpha + t_x[i]
+        L = math.log(alpha + T[i]) - math.log(a0)
+        if L <= 0.0:
+            continue
+        lam = r + x[i] - 1.0
+        em = math.expm1(-lam * L)
+        top = -1e300
+        for j in range(m):
+            if abs(lam * L) < 1e-12:
+                v[j] = q[j] * L
+            else:
+                v[j] = -math.log1p(q[j] * em) / lam
+            tau = a0 * math.exp(v[j]) - alpha
+            lg[j] = -(s + 1.0) * math.log(beta + tau)
+            top = max(top, lg[j])
+        tot = m0 = m1 = m2 = m3 = 0.0
+        for j in range(m):
+            wj = qw[j] * math.exp(lg[j] - top)
+            ea = a0 * math.exp(v[j])
+            eb = beta + ea - alpha
+            tot += wj
+            m0 += wj * (math.log(a0) + v[j])
+            m1 += wj / ea
+            m2 += wj * math.log(eb)
+            m3 += wj / eb
+        out[i, 0] = m0 / tot
+        out[i, 1] = m1 / tot
+        out[i, 2] = m2 / tot
+        out[i, 3] = m3 / tot
+    return out
 
 
 def _pareto_ll(par: np.ndarray, tab: Tab) -> tuple[float, np.ndarray]:
-    """Return the Pareto/NBD log-likelihood and its gradient by forward differences in log parameters.
+    """Return the Pareto/NBD log-likelihood and its gradient.
 
-    (Its derivatives run through the hypergeometric function; a step of 1e-7 in the log
-    parameters leaves the gradient accurate to about 1e-6, plenty for the optimiser.)
+    The likelihood is C·(A + D): C = Γ(r+x)αʳβˢ/Γ(r), A = (α+T)^{−(r+x)}(β+T)^{−s} (alive at T)
+    and D = s∫_{t_x}^T (α+τ)^{−(r+x)}(β+τ)^{−(s+1)} dτ (dropped out at τ) — Fader & Hardie
+    (2005), whose closed form (``_pareto_log_h``) gives the value. The derivatives of log D
+    are means over τ of that integrand (−E log(α+τ) for r, −(r+x)·E 1/(α+τ) for α,
+    1/s − E log(β+τ) for s, −(s+1)·E 1/(β+τ) for β), which ``_dropout_means`` integrates;
+    so one hypergeometric pass per step instead of five (forward differences), with a
+    gradient more accurate than the differences' (about 1e-6).
     """
-    ll = _pareto_value(par, tab)
-    g = np.zeros(4)
-    h = 1e-7
-    for i in range(4):
-        up = par.copy()
-        up[i] *= np.exp(h)
-        g[i] = (_pareto_value(up, tab) - ll) / (h * par[i])
+    r, alpha, s, beta = (float(v) for v in par)
+    rows = tab.rows
+    (xk, _), _, _ = rows.cols
+    x, t_x, T, first, second, const = _pareto_parts(par, tab)
+    lse = np.logaddexp(first, second)
+    ll = float(const + M.dot(rows.w, lse))
+    with np.errstate(invalid="ignore", over="ignore"):
+        wd = np.where(np.isfinite(second), np.exp(second - lse), 0.0) * rows.w  # weight of D
+    wa = rows.w - wd
+    e = _dropout_means(r, alpha, s, beta, x, t_x, T, _GL_Q, _GL_W)
+    n = float(np.sum(rows.w))
+    la, lb = np.log(alpha + T), np.log(beta + T)
+    g = np.array([
+        float(M.dot(rows.wsum[0], digamma(r + xk))) + n * (np.log(alpha) - digamma(r))
+        - float(M.dot(wa, la)) - float(M.dot(wd, e[:, 0])),
+        n * r / alpha - float(M.dot(wa, (r + x) / (alpha + T))) - float(M.dot(wd, (r + x) * e[:, 1])),
+        n * np.log(beta) - float(M.dot(wa, lb)) + float(np.sum(wd)) / s - float(M.dot(wd, e[:, 2])),
+        n * s / beta - float(M.dot(wa, s / (beta + T))) - (s + 1.0) * float(M.dot(wd, e[:, 3])),
+    ])
     return ll, g
 
 
@@ -237,9 +313,9 @@ def fit_all(tab: Tab, names=NAMES, starts: dict[str, PurchaseFit] | None = None,
 #: what separates the candidates' holdout errors (the tie is one percentage point).
 CANDIDATE_MAX_CUSTOMERS = 50_000
 #: The Pareto/NBD's likelihood runs through the hypergeometric function once per distinct
-#: (x, t) pair and its gradient by differences, so it is the slowest by far (near no
-#: dropout, where it degenerates into the NBD, ~1 ms per pair-thousand): its candidate fits
-#: use a smaller sample, with standard errors about 2.2 times those at 50,000.
+#: (x, t) pair, so it is the slowest by far (near no dropout, where it degenerates into the
+#: NBD, scipy's hyp2f1 takes ~20 µs a pair instead of ~1): its candidate fits use a smaller
+#: sample, with standard errors about 2.2 times those at 50,000.
 PARETO_MAX_CUSTOMERS = 10_000
 
 
