@@ -672,12 +672,18 @@ def render(results: dict, path: Path) -> None:
         entry = results["sizes"][lab]
         lines += [f"Command: `{entry['command']}`", ""] + size_table(lab, entry)
     lines += extrapolation(results, order)
-    # bench/cluster.py's section (the Dask engine) is written by that script: kept as it is
+    # sections written by other scripts or by hand (bench/cluster.py's Dask engine,
+    # bench/fit_speed.py's purchase-model fits) are kept as they are
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if "<!-- cluster:start -->" in old:
-        lines += ["", old[old.index("<!-- cluster:start -->"):old.index("<!-- cluster:end -->")]
-                  + "<!-- cluster:end -->"]
+    for tag in KEPT_SECTIONS:
+        start, end = f"<!-- {tag}:start -->", f"<!-- {tag}:end -->"
+        if start in old and end in old:
+            lines += ["", old[old.index(start):old.index(end)] + end]
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+#: The RESULTS.md sections between <!-- tag:start --> and <!-- tag:end --> that render keeps.
+KEPT_SECTIONS = ("cluster", "fitting")
 
 
 def summary_table(results: dict, order: list[str]) -> list[str]:
