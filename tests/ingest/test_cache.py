@@ -23,8 +23,8 @@ from punchcard.ingest import parse
 from punchcard.ingest.cache import DEFAULT_FOLDER, SUFFIX, ParseCache
 from punchcard.ingest.sources import Source
 from punchcard.program import Sales, SalesFormat
+from tests.helpers import real_file
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -185,7 +185,7 @@ schemes:
 
 def quarters(folder: Path) -> list[Path]:
     """Write the real CDNOW log (whitespace-aligned, CRLF) as one file per quarter; return them."""
-    lines = (REAL / "CDNOW_master.txt").read_bytes().split(b"\r\n")
+    lines = real_file("CDNOW_master.txt").read_bytes().split(b"\r\n")
     header, body = lines[0], [ln for ln in lines[1:] if ln.strip()]
     by_quarter: dict[str, list[bytes]] = {}
     for ln in body:
