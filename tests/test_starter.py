@@ -87,7 +87,7 @@ def test_a_site_built_on_inits_defaults_says_so(tmp_path):
     facts = {dt.get_text(strip=True): dd.get_text(strip=True) for dt, dd in
              zip(card.select("dt"), card.select("dd"))}
     assert facts["Members rewarded within a year"] == shown
-    assert f"{shown} of your customers would earn a reward within a year" in card.get_text(" ", strip=True)
+    assert f"{shown} of your customers would use a reward within a year" in card.get_text(" ", strip=True)
 
     program.write_text(program.read_text(encoding="utf-8").replace("# TODO: check", "# checked"),
                        encoding="utf-8")
