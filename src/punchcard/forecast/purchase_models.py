@@ -15,7 +15,8 @@ P(alive), the conditional expectation over the next t weeks and E[X(t)] of a new
   term for x = 0 too, times B(a, b+1)/B(a, b) = b/(a+b).
 * Pareto/NBD (Schmittlein, Morrison & Colombo 1987): exponential lifetimes with
   gamma-distributed rates; likelihood, P(alive) and the conditional expectation as in
-  Fader & Hardie (2005) "A note on deriving the Pareto/NBD model and related expressions".
+  Fader & Hardie (2005) "A note on deriving the Pareto/NBD model and related expressions",
+  the likelihood's dropout term by quadrature of its integral form (``_dropout``).
 
 Every model is fitted on the same tabulation (distinct values of x, t_x and T with their
 weights, ``btyd._Rows``), so the candidates cost one tabulation between them.
@@ -328,10 +329,9 @@ def fit_all(tab: Tab, names=NAMES, starts: dict[str, PurchaseFit] | None = None,
 #: customers the parameters' standard errors are about twice those at 200,000, far below
 #: what separates the candidates' holdout errors (the tie is one percentage point).
 CANDIDATE_MAX_CUSTOMERS = 50_000
-#: The Pareto/NBD's likelihood runs through the hypergeometric function once per distinct
-#: (x, t) pair, so it is the slowest by far (near no dropout, where it degenerates into the
-#: NBD, scipy's hyp2f1 takes ~20 µs a pair instead of ~1): its candidate fits use a smaller
-#: sample, with standard errors about 2.2 times those at 50,000.
+#: The Pareto/NBD's likelihood is an integral per distinct (x, t_x, T) row (``_dropout``:
+#: 16 points or more each, ~0.5 µs a row), so it is the slowest of the four: its candidate
+#: fits use a smaller sample, with standard errors about 2.2 times those at 50,000.
 PARETO_MAX_CUSTOMERS = 10_000
 
 
