@@ -316,7 +316,8 @@ def test_dropout_term_by_hand() -> None:
     # r = s = 0.5, x = 0, t_x = 0, T = 3: k = 1, D = 0.5·(1 − 1/4) = 0.375; log D = −0.9808293
     assert _dropout_rows((0.5, 1.0, 0.5, 1.0), 0.0, 0.0, 3.0)[0][0] == pytest.approx(np.log(0.375), abs=1e-14)
     # x = 2, t_x = 1, T = 3: k = 3, D = 0.5/3·(2^-3 − 4^-3) = 0.5/3·0.109375 = 0.0182291666…
-    assert np.exp(_dropout_rows((0.5, 1.0, 0.5, 1.0), 2.0, 1.0, 3.0)[0][0]) == pytest.approx(0.5 / 3 * 0.109375, rel=1e-13)
+    d = np.exp(_dropout_rows((0.5, 1.0, 0.5, 1.0), 2.0, 1.0, 3.0)[0][0])
+    assert d == pytest.approx(0.5 / 3 * 0.109375, rel=1e-13)
     # nothing after the last purchase (T = t_x): no dropout term
     assert _dropout_rows((0.5, 1.0, 0.5, 1.0), 2.0, 3.0, 3.0)[0][0] == -np.inf
 
