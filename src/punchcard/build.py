@@ -158,7 +158,7 @@ def _analyse_here(prog, options: BuildOptions, reporter: Reporter) -> tuple:
             kinds, f"{prog.id}: backtest", length=len(kinds)))
     with reporter.stage(f"{prog.id}: forecast"):
         fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
-                          progress=reporter.step)
+                          progress=reporter.step, stage=reporter.stage)
     hashing.join()
     return ledger, data, customers, backtests, fc
 

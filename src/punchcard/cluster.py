@@ -414,7 +414,7 @@ class Engine:
             ledger, data, customers, backtests, summary = merged.result(quality, inputs, visits)
         with reporter.stage(f"{prog.id}: forecast"):
             fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
-                              progress=reporter.step, summary=summary)
+                              progress=reporter.step, summary=summary, stage=reporter.stage)
         return ledger, data, customers, backtests, fc
 
     def _quality(self, prog, paths: list[str], sources: list, accounts: list[dict], tag: str):

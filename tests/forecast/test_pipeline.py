@@ -216,3 +216,17 @@ def test_brent_steps_are_scipys() -> None:
                 x = gen.send(f(x))
         except StopIteration as done:
             assert done.value == brentq(f, -0.5, 2.0, xtol=5e-4, rtol=1e-6)
+
+
+def test_the_fits_are_timed_as_a_stage_of_their_own(cdnow, capsys) -> None:
+    # build -v prints "  <program>: fitting the purchase and spend models: 0.12 s" (bench/run.py's STAGE_RE)
+    import re
+
+    from punchcard.progress import Reporter
+
+    prog = program(scheme())
+    F.run(prog, cdnow, draws=2, replay=fake_replay, stage=Reporter(verbose=True, interactive=False).stage)
+    err = capsys.readouterr().err
+    stage_re = re.compile(r"^\s+(?:[\w.-]+: )?(.+?): ([0-9.]+) s$", re.M)
+    assert [k for k, _ in stage_re.findall(err)] == ["fitting the purchase and spend models"]
+    assert f"  {prog.id}: fitting the purchase and spend models: " in err

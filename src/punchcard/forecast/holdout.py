@@ -174,11 +174,15 @@ def select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sele
 
 def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Selection | str:
     def tabs(x, t_x, T, with_whole: bool):
-        """The candidates' tabulation, the Pareto/NBD's (smaller when the base is large) and the whole base's."""
+        """The candidates' tabulation, the Pareto/NBD's (smaller when the base is large) and the whole base's
+        (per model: the Pareto/NBD's sample of a base of up to 50,000 reports that base's log-likelihood too)."""
         tab, whole = P.sample_tab(x, t_x, T, P.CANDIDATE_MAX_CUSTOMERS, whole=with_whole)
         small = (P.sample_tab(x, t_x, T, P.PARETO_MAX_CUSTOMERS, whole=False)[0]
                  if len(x) > P.PARETO_MAX_CUSTOMERS else tab)
-        return {n: small if n == "pareto_nbd" else tab for n in P.NAMES}, whole
+        wholes = {n: whole for n in P.NAMES}
+        if with_whole and whole is None and small is not tab:
+            wholes["pareto_nbd"] = tab
+        return {n: small if n == "pareto_nbd" else tab for n in P.NAMES}, wholes
 
     tab, whole = tabs(rfm.x, rfm.t_x, rfm.T, True)
     cal, ctab = None, None
@@ -188,12 +192,12 @@ def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sel
             ctab, _ = tabs(cal.x, cal.t_x, cal.T, False)
     # Every (model, period) fit on a thread of its own: the likelihoods run in compiled code
     # or numpy/scipy kernels that release the GIL, so they overlap on a machine with cores.
-    # The Pareto/NBD (by far the slowest, and slowest of all where it degenerates) comes
+    # The Pareto/NBD (the slowest: an integral per customer, ~1 s CPU of fits at 3M customers) comes
     # last: when both the BG/NBD and the MBG/NBD find no dropout on the whole history, it
     # would only run off to its bound too — the NBD already holds that case.
     first = [n for n in P.NAMES if n != "pareto_nbd"]
     with ThreadPoolExecutor(4, thread_name_prefix="punchcard-candidates") as pool:
-        jobs = {n: pool.submit(P.fit, n, tab[n], None, whole) for n in first}
+        jobs = {n: pool.submit(P.fit, n, tab[n], None, whole[n]) for n in first}
         cal_jobs = {n: pool.submit(P.fit, n, ctab[n]) for n in first} if ctab is not None else {}
         fits = {n: j.result() for n, j in jobs.items()}
         if no_visible_dropout(fits["bgnbd"]) and no_visible_dropout(fits["mbgnbd"]):
@@ -203,7 +207,7 @@ def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sel
             if cal_jobs:
                 cal_fits["pareto_nbd"] = skipped
         else:
-            jobs["pareto_nbd"] = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"], None, whole)
+            jobs["pareto_nbd"] = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"], None, whole["pareto_nbd"])
             if ctab is not None:
                 cal_jobs["pareto_nbd"] = pool.submit(P.fit, "pareto_nbd", ctab["pareto_nbd"])
             fits["pareto_nbd"] = jobs["pareto_nbd"].result()
@@ -230,7 +234,7 @@ def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sel
         return _why_not(fits, setting)
     if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS:  # the forecast's own fit, on the larger sample
         big, _ = P.sample_tab(rfm.x, rfm.t_x, rfm.T, whole=False)
-        refit = P.fit(name, big, fits[name], whole)
+        refit = P.fit(name, big, fits[name], whole[name])
         if refit.converged:
             fits[name] = refit
     candidates = [{"name": n, "params": params_dict(f), "loglik": _finite(f.loglik), "converged": f.converged,

@@ -14,10 +14,11 @@ batched evaluation) and ``scenarios.py`` (tornado and break-even).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -91,11 +92,13 @@ def _model_block(sel: H.Selection, gg: M.GammaGammaFit, rfm: M.RFM, horizon_week
 
 
 def prepare(program: Program, ledger: Ledger, seed: int,
-            summary: M.Summary | None = None) -> tuple[Base, dict] | str:
+            summary: M.Summary | None = None,
+            stage: Callable[[str], ContextManager[None]] | None = None) -> tuple[Base, dict] | str:
     """Return the simulation inputs and the model block, or a plain sentence saying why not.
 
     ``summary`` is ``model.summarise(ledger, cal_end=model.holdout_end(ledger))`` when the
     caller has it (merged from customer-hash shards on a cluster); else it is taken here.
+    ``stage(label)`` (``Reporter.stage``) times the model fits.
     """
     days = int(ledger.end_day) - int(ledger.start_day) + 1
     if days < MIN_DAYS:
@@ -129,16 +132,19 @@ def prepare(program: Program, ledger: Ledger, seed: int,
     # second one while this one fits the purchase models (holdout.py: every candidate on the
     # whole history and on its first two thirds) and works out the expectations.
     # BLAS on one thread while fitting (holdout.select says why).
+    # ``stage`` times the fits alone (build -v prints the line; docs/forecast.md quotes it at 20M rows).
+    stage = stage or (lambda _label: contextlib.nullcontext())
     with threadpool_limits(limits=1, user_api="blas"), \
             ThreadPoolExecutor(1, thread_name_prefix="punchcard-fit") as pool:
-        gg_job = pool.submit(M.fit_gamma_gamma, rfm.x, rfm.mean_value)
-        sel = H.select(summary, rfm, program.forecast.model, int(ledger.start_day))
+        with stage(f"{program.id}: fitting the purchase and spend models"):
+            gg_job = pool.submit(M.fit_gamma_gamma, rfm.x, rfm.mean_value)
+            sel = H.select(summary, rfm, program.forecast.model, int(ledger.start_day))
+            gg = gg_job.result()
         if isinstance(sel, str):
             return sel
         fit = sel.chosen
         horizon_weeks = program.business.horizon_months * DAYS_PER_MONTH / 7.0
         exp_tx = P.expected_transactions(fit, horizon_weeks, rfm.x, rfm.t_x, rfm.T)
-        gg = gg_job.result()
         if not gg.converged or gg.q <= 1.0:
             return Message("The spend model (Gamma-Gamma) could not be fitted to these data.")
         exp_rev = exp_tx * M.expected_spend(gg, rfm.x, rfm.mean_value)
@@ -272,16 +278,18 @@ def default_replay() -> Callable:
 def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: int | None = None,
         replay: Callable | None = None,
         progress: Callable[[str], None] | None = None,
-        summary: M.Summary | None = None) -> ForecastOutput:
+        summary: M.Summary | None = None,
+        stage: Callable[[str], ContextManager[None]] | None = None) -> ForecastOutput:
     """Return the fitted model, each scheme's simulated forecast and the run settings (or why it was skipped).
 
     ``progress(message)`` is told when each phase starts (fit, draws, break-even);
-    ``summary`` is the ledger's model summary when the caller has it (see ``prepare``).
+    ``summary`` is the ledger's model summary when the caller has it (see ``prepare``);
+    ``stage(label)`` (``Reporter.stage``) times the model fits.
     """
     note = progress or (lambda _message: None)
     n_draws = int(draws if draws is not None else program.forecast.draws)
     note("fitting the customer model")
-    prep = prepare(program, ledger, seed, summary)
+    prep = prepare(program, ledger, seed, summary, stage)
     if isinstance(prep, str):
         return _skip(program, seed, n_draws, prep)
     base, block = prep
