@@ -75,8 +75,12 @@ def test_same_seed_is_identical_and_other_seed_within_error(cdnow) -> None:
     assert f["fixed_cost"] == pytest.approx(100 + 120 + 0.5 * f["members"])
 
 
-def test_break_even_visit_lift_zeroes_expected_net_impact(cdnow, monkeypatch) -> None:
+@pytest.mark.parametrize("search", [100, 10])
+def test_break_even_visit_lift_zeroes_expected_net_impact(cdnow, monkeypatch, search) -> None:
     monkeypatch.setattr(F, "BREAK_EVEN_DRAWS", 30)  # its own 30 draws (stream 1), more than the 20 main ones
+    # 100: the search's draws are all 30 (Brent's method alone); 10: searched on the first 10,
+    # settled on all 30 by a Newton step (or the secant method): the same root either way
+    monkeypatch.setattr(scenarios, "BREAK_EVEN_SEARCH_DRAWS", search)
     s = scheme(enrollment=0.4, visit_lift=Range(0.0, 0.02, 0.05))
     p = program(s, fixed=FixedCosts(setup=200))
     out = F.run(p, cdnow, draws=20, replay=fake_replay)

@@ -34,11 +34,11 @@ from punchcard.forecast.pilot import plans
 from punchcard.program import Program, Scheme
 from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
 from punchcard.forecast.economics import (
-    BREAK_EVEN_DRAWS, CHANCE_DRAWS, break_even_job, deadweight, deadweight_job, likely_job, segment_rows,
+    BREAK_EVEN_DRAWS, CHANCE_DRAWS, deadweight, deadweight_job, likely_job, segment_rows,
     segments_of, variance_split,
 )
 from punchcard.forecast.scenarios import (
-    BREAK_EVEN_GRID, SCENARIO_DRAWS, break_even_all, mean_net, tornado_jobs, tornado_rows,
+    SCENARIO_DRAWS, break_even_all, mean_net, tornado_jobs, tornado_rows,
 )
 from punchcard.forecast.worlds import Base, fixed_cost
 
@@ -219,9 +219,9 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
 
     Per scheme: the main draws and their twin with every lift at zero (deadweight); with
     ``scenarios``, the likely values (the chance part of the spread and the tornado's
-    centre), the tornado ends and the break-even grid. All go through one batched
-    evaluation (schemes that share their assumptions share the simulation); only the
-    break-even refinement (Brent's method) evaluates one lift at a time. The break-even runs
+    centre) and the tornado ends. All go through one batched evaluation (schemes that share
+    their assumptions share the simulation); the break-even (scenarios.break_even_all)
+    evaluates its lifts in batches of its own, every scheme at once. The break-even runs
     on ``dr_be`` (draws of its own, economics.BREAK_EVEN_DRAWS of them) when given, else on
     the first draws of ``dr``.
     """
@@ -230,32 +230,25 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
     n_sc, n_ch = min(draws, SCENARIO_DRAWS), min(draws, CHANCE_DRAWS)
     n_be = min(len(dr_be.base_total), BREAK_EVEN_DRAWS)
     jobs: list[Job] = []
-    be_jobs: list[Job] = []
     plan = []
     for s in schemes:
         main = len(jobs)
         jobs.append(Job(s, np.arange(draws, dtype=np.int64),
                         [draw_values(s.assumptions, dr.u[d]) for d in range(draws)]))
         jobs.append(deadweight_job(jobs[main]))
-        torn, grid, likely = [], [], None
+        torn, likely = [], None
         if scenarios:
             likely = len(jobs)
             jobs.append(likely_job(s, n_ch))
             for name, end, job in tornado_jobs(s, n_sc):
                 torn.append((name, end, len(jobs)))
                 jobs.append(job)
-            for x in BREAK_EVEN_GRID:
-                grid.append(len(be_jobs))
-                be_jobs.append(break_even_job(s, n_be, x))
-        plan.append((s, main, torn, grid, likely))
+        plan.append((s, main, torn, likely))
     outs = evaluate(base, dr, jobs, replay)
-    be_outs = evaluate(base, dr_be, be_jobs, replay) if be_jobs else []
-    result = {s.id: scheme_summary(program, dr, outs[main], outs[main + 1]) for s, main, _, _, _ in plan}
+    result = {s.id: scheme_summary(program, dr, outs[main], outs[main + 1]) for s, main, _, _ in plan}
     if scenarios:
-        known = [{x: mean_net(be_outs[j].net(program, dr_be.base_total[:n_be])) for x, j in zip(BREAK_EVEN_GRID, grid)}
-                 for _, _, _, grid, _ in plan]
-        roots = break_even_all(program, base, [p[0] for p in plan], dr_be, n_be, replay, known)
-        for (s, main, torn, _, likely), root in zip(plan, roots):
+        roots, _ = break_even_all(program, base, [p[0] for p in plan], dr_be, n_be, replay)
+        for (s, main, torn, likely), root in zip(plan, roots):
             fc = result[s.id]
             net_main = outs[main].net(program, dr.base_total)
             net_likely = outs[likely].net(program, dr.base_total[:n_ch])

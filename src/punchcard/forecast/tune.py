@@ -228,20 +228,19 @@ def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: di
                       progress: Callable[[int, int], None] | None = None, dr_be=None) -> dict[str, dict]:
     """Return each variant's forecast figures: summary, deadweight share and break-even visit lift.
 
-    One batched evaluation holds every variant's main draws, its zero-lift deadweight draws
-    and its break-even grid; Brent's method then refines every break-even together.
+    One batched evaluation holds every variant's main draws and its zero-lift deadweight
+    draws; the break-even (scenarios.break_even_all) then solves every variant's together.
     """
     from punchcard.forecast.batch import Job, evaluate
     from punchcard.forecast.draws import draw_values, triangular
     from punchcard.forecast.pipeline import scheme_summary
-    from punchcard.forecast.economics import BREAK_EVEN_DRAWS, break_even_job
-    from punchcard.forecast.scenarios import BREAK_EVEN_GRID, break_even_all, mean_net
+    from punchcard.forecast.economics import BREAK_EVEN_DRAWS
+    from punchcard.forecast.scenarios import break_even_all
 
     draws = len(dr.base_total)
     # the break-even as the build solves it: the expectation at the likely values, on its own draws
     dr_be = dr if dr_be is None else dr_be
     n_be, n_dw = min(len(dr_be.base_total), BREAK_EVEN_DRAWS), min(draws, DEADWEIGHT_DRAWS)
-    be_jobs: list[Job] = []
     eps = None
     if elasticity is not None:
         eps = [triangular(elasticity, float(u)) for u in _elasticity_uniforms(seed, draws)]
@@ -258,20 +257,12 @@ def forecast_variants(program: Program, base, dr, schemes: list[Scheme], gen: di
                   "endowed_progress": 0.0} for v in vals[:n_dw]]
         zero = len(jobs)
         jobs.append(Job(s, np.arange(n_dw, dtype=np.int64), still))
-        grid_j = []
-        for x in BREAK_EVEN_GRID:
-            grid_j.append(len(be_jobs))
-            be_jobs.append(break_even_job(s, n_be, x))
-        plan.append((s, main, zero, grid_j))
+        plan.append((s, main, zero))
     outs = evaluate(base, dr, jobs, replay, progress)
-    be_outs = evaluate(base, dr_be, be_jobs, replay)
-    known = [{x: mean_net(be_outs[j].net(program, dr_be.base_total[:n_be])) for x, j in zip(BREAK_EVEN_GRID, g)}
-             for _, _, _, g in plan]
-    lo, hi = BREAK_EVEN_GRID[0], BREAK_EVEN_GRID[-1]
-    ends = [(k[lo], k[hi]) for k in known]  # _break_even_all adds the points it evaluates
-    roots = break_even_all(program, base, [p[0] for p in plan], dr_be, n_be, replay, known)
+    # the expected net impact at the bracket's ends says which side a missing root lies
+    roots, ends = break_even_all(program, base, [p[0] for p in plan], dr_be, n_be, replay)
     result = {}
-    for (s, main, zero, _), root, (f_lo, f_hi) in zip(plan, roots, ends):
+    for (s, main, zero), root, (f_lo, f_hi) in zip(plan, roots, ends):
         summ = scheme_summary(program, dr, outs[main])
         total = float(np.mean(outs[main].reward_cost[:n_dw]))
         on_base = float(np.mean(outs[zero].reward_cost))
