@@ -105,6 +105,24 @@ def test_overlapping_messy_exports_build_the_same_site(cluster, tmp_path, small_
     assert data["rows_rejected"]["outside_window"] > 0
 
 
+def test_messy_exports_in_byte_ranges_build_the_same_site(cluster, tmp_path, monkeypatch, small_shards):
+    # the same two drops, each read in ranges of 4 KiB: the duplicates of the first drop's
+    # lines in the second, the outlier date among both, the first examples of each reason
+    # (the whole file's line numbers) all come out as a local build gives them
+    monkeypatch.setenv("PUNCHCARD_RANGE_BYTES", "4096")
+    program = _messy_program(tmp_path / "in")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(remote),
+                                          "--scheduler", cluster[0]], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    size = (tmp_path / "in" / "sales.csv").stat().st_size
+    assert size > 4 * 4096 and re.search(r"cafe: 2 sales files in (\d+) read tasks", result.output), result.output
+    _same_site(local, remote)
+    data = json.loads((remote / "cafe" / "results.json").read_text())["data"]
+    assert data["rows_rejected"]["duplicate_line"] == 49
+
+
 CDNOW = """\
 name: CDNOW (real data)
 currency: USD
@@ -157,6 +175,59 @@ def test_a_generated_million_row_export_builds_the_same_site(cluster, tmp_path, 
     assert _build([str(program), "--out", str(local), "--draws", "40"]).exit_code == 0
     result = _build([str(program), "--out", str(remote), "--draws", "40"], cluster[0])
     assert result.exit_code == 0, result.output
+    _same_site(local, remote)
+
+
+def _sample_export(path: Path, customers: int) -> Path:
+    made = CliRunner().invoke(cli.cli, ["sample-data", "-o", str(path), "--customers", str(customers),
+                                        "--days", "365", "--start", "2024-01-01", "--seed", "2",
+                                        "--dialect", "iso", "--profile", "cafe", "--birthdays"])
+    assert made.exit_code == 0, made.output
+    return path
+
+
+@pytest.mark.slow
+def test_one_file_in_byte_ranges_builds_the_same_site(cluster, tmp_path, monkeypatch):
+    # 3,000 customers of a café (line-item orders, birthdays): about 50,000 rows, 2 MB of
+    # CSV, read in ranges of 128 KiB (16 read tasks), in shards of 512 KiB (4 shards);
+    # the rows a range holds count from the rows before it in the file
+    from punchcard.ingest import shards
+
+    monkeypatch.setattr(shards, "SHARD_BYTES", 512 << 10)
+    monkeypatch.setenv("PUNCHCARD_RANGE_BYTES", str(128 << 10))
+    data = _sample_export(tmp_path / "in" / "big.csv", 3000)
+    text = (ROOT / "bench" / "perf.yaml").read_text(encoding="utf-8")
+    program = tmp_path / "in" / "perf.yaml"
+    program.write_text(text.replace("  path: data/perf.csv", "  path: big.csv"), encoding="utf-8")
+    ranges = -(-(data.stat().st_size - len(data.read_bytes().split(b"\n", 1)[0]) - 1) // (128 << 10))
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local), "--draws", "20"]).exit_code == 0
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(remote), "--draws", "20",
+                                          "--scheduler", cluster[0]], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"1 sales file in {ranges} read tasks (byte ranges of 131,072 bytes)" in result.output
+    assert ranges >= 10
+    _same_site(local, remote)
+
+
+def test_a_quoted_line_break_reads_the_file_whole_with_the_same_site(cluster, tmp_path, monkeypatch,
+                                                                     small_shards):
+    # a note over two lines in the middle of the export: its range cannot be cut, so the
+    # file is read whole, in one task, and says so
+    monkeypatch.setenv("PUNCHCARD_RANGE_BYTES", "4096")
+    program = write_program(tmp_path / "in", customers=200)
+    sales = tmp_path / "in" / "sales.csv"
+    rows = sales.read_text(encoding="utf-8").splitlines()
+    rows = [rows[0] + ",note"] + [r + ",ok" for r in rows[1:]]
+    middle = len(rows) // 2
+    rows[middle] = rows[middle][:-3] + ',"first line\nsecond line"'
+    sales.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(remote),
+                                          "--scheduler", cluster[0]], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "sales.csv: read whole, in one task: its byte ranges cannot be read apart" in result.output
     _same_site(local, remote)
 
 
