@@ -392,3 +392,72 @@ def test_a_url_that_cannot_be_read_names_it(cluster, tmp_path):
     assert result.exit_code == 1
     assert f"{url}: cannot be read (FileNotFoundError" in result.output
     assert "Fix: check the URL, and the workers' credentials for it." in result.output
+
+
+def test_a_glob_of_urls_reads_every_match_in_order(cluster, tmp_path):
+    # file:///…/drop-*.csv lists the two drops on a worker (sorted, as a local glob is); the
+    # same figures as a local build of the two files by path
+    program = _messy_program(tmp_path / "in")
+    folder = tmp_path / "in"
+    (folder / "sales.csv").rename(folder / "drop-1.csv")
+    (folder / "sales-2.csv").rename(folder / "drop-2.csv")
+    text = program.read_text(encoding="utf-8")
+    program.write_text(text.replace("[sales.csv, sales-2.csv]", "drop-*.csv"), encoding="utf-8")
+    by_url = folder / "by-url.yaml"
+    by_url.write_text(text.replace("[sales.csv, sales-2.csv]", (folder / "drop-*.csv").as_uri().replace("%2A", "*"))
+                      .replace("name: Test café", "id: cafe\nname: Test café"), encoding="utf-8")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = _build([str(by_url), "--out", str(remote)], cluster[0])
+    assert result.exit_code == 0, result.output
+    mine, theirs = (json.loads((site / "cafe" / "results.json").read_text()) for site in (local, remote))
+    assert [i["path"] for i in theirs["inputs"]] == [(folder / f"drop-{n}.csv").as_uri() for n in (1, 2)]
+    assert [i["rows"] for i in theirs["inputs"]] == [i["rows"] for i in mine["inputs"]]
+    mine["data"]["rejected_examples"] = theirs["data"]["rejected_examples"]  # they name the file
+    for block in ("data", "customers", "model", "schemes"):
+        assert theirs[block] == mine[block], block
+    # a pattern nothing matches names itself
+    by_url.write_text(by_url.read_text(encoding="utf-8").replace("drop-*", "nothing-*"), encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["build", str(by_url), "--out", str(tmp_path / "none"),
+                                          "--scheduler", cluster[0]])
+    assert result.exit_code == 1
+    assert "nothing-*.csv: no file matches this pattern" in result.output
+    assert not (tmp_path / "none").exists()
+
+
+def _hide(name: str) -> None:
+    """Make the files called ``name`` invisible to this worker's punchcard, as on a machine
+    that does not mount the folder (a LocalCluster's workers share this machine's disks)."""
+    from punchcard import cluster as c
+
+    real = c.Path
+
+    class Hidden(type(real())):
+        def exists(self, *args, **kwargs):
+            return self.name != name and super().exists(*args, **kwargs)
+
+    c.Path = Hidden
+
+
+def _unhide() -> None:
+    from pathlib import Path as real
+
+    from punchcard import cluster as c
+
+    c.Path = real
+
+
+def test_a_local_file_the_workers_cannot_see_fails_the_build_with_the_fix(cluster, tmp_path):
+    address, client = cluster
+    program = write_program(tmp_path / "in")
+    out = tmp_path / "site"
+    client.run(_hide, "sales.csv")
+    try:
+        result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--scheduler", address])
+    finally:
+        client.run(_unhide)
+    assert result.exit_code == 1
+    assert re.search(r"sales\.csv: the Dask worker tcp://\S+ cannot see this sales file\. Every worker reads "
+                     r"sales files itself", result.output), result.output
+    assert "Fix: put the files on a file system all workers mount at the same path" in result.output
+    assert "Traceback" not in result.output and not out.exists()

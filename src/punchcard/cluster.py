@@ -101,6 +101,36 @@ def _visible(path: str, base) -> None:
             "--scheduler.")
 
 
+def url_task(url: str, versions: tuple[str, str]) -> list[tuple[str, int]]:
+    """Return the files a URL names, with their sizes, listed through fsspec on a worker (which
+    has the credentials): a URL with ``*``, ``?`` or ``[…]`` in its path is a glob, its
+    matches sorted as a local glob's are; no match is an error."""
+    _check_worker(versions)
+    import glob
+
+    try:
+        from fsspec.core import url_to_fs
+    except ImportError:
+        raise PunchcardError(f"{url}: reading sales files by URL needs fsspec on the workers. "
+                             "Fix: pip install 'punchcard[dask]' there.") from None
+    try:
+        fs, path = url_to_fs(url)
+        if glob.has_magic(path):
+            out = [(fs.unstrip_protocol(p), int(fs.size(p))) for p in sorted(fs.glob(path))]
+        else:
+            out = [(url, int(fs.size(path)))]
+    except ImportError as exc:  # fsspec names the package a protocol needs
+        raise PunchcardError(f"{url}: {exc}. Fix: install it on the workers, e.g. "
+                             "pip install 'punchcard[dask,s3]' (gs://: gcs, abfs://: azure).") from None
+    except (OSError, ValueError) as exc:
+        raise PunchcardError(f"{url}: cannot be read ({type(exc).__name__}: {exc}). Fix: check the "
+                             "URL, and the workers' credentials for it.") from None
+    if not out:
+        raise PunchcardError(f"{url}: no file matches this pattern. Fix: correct the URL in "
+                             "`sales.path`, and check the workers' credentials can list its folder.")
+    return out
+
+
 def plan_task(path: str, sales, base, range_bytes: int, versions: tuple[str, str]):
     """Return how to read one large local file in byte ranges (``ingest.partitions.plan_ranges``),
     or None to read it whole (an error preparing it is left to the whole file's read)."""
@@ -413,11 +443,12 @@ class Engine:
         if not paths:
             raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
         base = prog.path.parent
-        size = input_bytes(paths)
+        versions = (__version__, pl.__version__)
+        paths, remote = self._urls(prog, paths, versions)
+        size = input_bytes(p for p in paths if p not in remote) + sum(remote.values())
         shards = shard_count(size)  # as a local build of these files: the unit of every sum
         k = partition_count(size, workers)  # row partitions
         m = min(k, shards)  # customer partitions: each holds whole shards
-        versions = (__version__, pl.__version__)
         tag = f"{prog.id}-{uuid.uuid4().hex[:8]}"
         submit = self.client.submit
         with reporter.stage(f"{prog.id}: reading {len(paths)} sales files on the cluster"):
@@ -464,6 +495,27 @@ class Engine:
             fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
                               progress=reporter.step, summary=summary, stage=reporter.stage)
         return ledger, data, customers, backtests, fc
+
+    def _urls(self, prog, paths: list[str], versions: tuple[str, str]) -> tuple[list[str], dict[str, int]]:
+        """Return the sales files with every URL glob expanded, and each URL's size (listed on a
+        worker, ``url_task``): a local build of the same files counts the same bytes into
+        ``shard_count``."""
+        from punchcard.program import is_url
+
+        urls = [p for p in paths if is_url(p)]
+        if not urls:
+            return paths, {}
+        listed = dict(zip(urls, self._gather(
+            [self.client.submit(url_task, u, versions, key=f"punchcard-url-{uuid.uuid4().hex[:8]}") for u in urls],
+            prog.id, "listing a sales file's URL")))
+        out: list[str] = []
+        sizes: dict[str, int] = {}
+        for p in paths:
+            for url, n in listed.get(p, [(p, None)]):
+                if n is not None:
+                    sizes[url] = n
+                out.append(url)
+        return out, sizes
 
     def _read(self, prog, paths: list[str], k: int, versions: tuple[str, str], tag: str):
         """Submit the reads of the sales files; return (the read futures, per read its file and
