@@ -265,6 +265,28 @@ def test_a_failing_partition_fails_the_build_and_writes_nothing(cluster, tmp_pat
     assert not out.exists()
 
 
+def test_a_failing_partition_leaves_the_previous_site_as_it_was(cluster, tmp_path, small_shards):
+    # a site built before, then sales that changed: the build fails in the first
+    # partition to fail, with its error (one line, whichever partition it was), and the
+    # previous site's files keep their bytes and times
+    address, client = cluster
+    program = write_program(tmp_path / "in")
+    out = tmp_path / "site"
+    assert _build([str(program), "--out", str(out)], address).exit_code == 0
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+    write_sales(tmp_path / "in" / "sales.csv", customers=90, seed=11)
+    client.run(_fail_partitions)
+    try:
+        result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--force",
+                                              "--scheduler", address])
+    finally:
+        client.run(_mend_partitions)
+    assert result.exit_code == 1
+    assert len(re.findall(r"failed on the Dask cluster", result.output)) == 1, result.output
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before
+
+
 def _die_once(marker: str) -> None:
     import importlib
 
@@ -461,3 +483,37 @@ def test_a_local_file_the_workers_cannot_see_fails_the_build_with_the_fix(cluste
                      r"sales files itself", result.output), result.output
     assert "Fix: put the files on a file system all workers mount at the same path" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_terminal_shows_the_tasks_finished_as_the_scheduler_reports_them(cluster, tmp_path):
+    # on a terminal (a pseudo-terminal here) each batch of tasks draws a bar of the tasks
+    # finished: the sales file's 4 KiB byte ranges (about 30 KB of CSV: 8 tasks) and the
+    # two row partitions (at least one per worker)
+    import pty
+
+    program = write_program(tmp_path / "in")
+    size = (tmp_path / "in" / "sales.csv").stat().st_size
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PUNCHCARD_SCHEDULER", "DASK_SCHEDULER_ADDRESS")}
+    env.update(PUNCHCARD_RANGE_BYTES="4096", COLUMNS="100")
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "punchcard.cli", "build", str(program), "--out",
+                             str(tmp_path / "site"), "--scheduler", cluster[0]],
+                            stdin=child, stdout=child, stderr=child, env=env)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            block = os.read(main, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not block:
+            break
+        chunks.append(block)
+    os.close(main)
+    assert proc.wait(timeout=300) == 0
+    text = b"".join(chunks).decode("utf-8", "replace")
+    match = re.search(r"cafe: 1 sales file in (\d+) read tasks", text)
+    assert match and int(match.group(1)) >= size // 4096 >= 4, text[-2000:]
+    n = int(match.group(1))
+    assert re.search(rf"cafe: files and byte ranges read\s+\[#+\]\s+{n}/{n}", text), text[-2000:]
+    assert re.search(r"cafe: row partitions\s+\[#+\]\s+2/2", text), text[-2000:]
