@@ -529,6 +529,7 @@ class Engine:
         import os
 
         from punchcard.ingest.rows import merge_day_counts
+        from punchcard.ingest.sources import label_of
         from punchcard.program import is_url
 
         submit, base, size = self.client.submit, prog.path.parent, range_bytes()
@@ -571,7 +572,7 @@ class Engine:
         if redo:
             self.client.cancel([f for i in redo for f, _ in reads[i]])
             for i in redo:
-                self.reporter.info(f"{prog.id}: {paths[i]}: read whole, in one task: its byte ranges cannot "
+                self.reporter.info(f"{prog.id}: {label_of(Path(paths[i]), base)}: read whole, in one task: its byte ranges cannot "
                                    "be read apart (a line break inside a quoted cell, or an input error)")
             again = [whole(i) for i in redo]
             for i, f, info in zip(redo, again, self._gather(
