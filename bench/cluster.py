@@ -1,10 +1,11 @@
 """punchcard on a Dask cluster against the local engine: same export, same machine, one run.
 
     .venv/bin/python bench/cluster.py --rows 5000000 [--workers 2] [--memory-limit 6GB] [--out bench/RESULTS.md]
+                                      [--data bench/data]
 
 Writes the export with `punchcard sample-data` (the generator parameters of bench/run.py,
-16.41 rows per customer) into bench/data/cluster-<rows>.csv, points bench/perf.yaml at
-it, then measures, each as a subprocess of this one:
+16.41 rows per customer) into <data>/cluster-<rows>.csv (once: an existing export is
+reused), points bench/perf.yaml at it, then measures, each as a subprocess of this one:
 
 - local:   `punchcard build <program> --force -v` (wall time, peak RSS from os.wait4);
 - cluster: the same with `--scheduler` on a `distributed.LocalCluster` of ``--workers``
@@ -72,11 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="6GB")
     ap.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
+    ap.add_argument("--data", type=Path, default=BENCH / "data", help="folder of the export (≈40 bytes a row)")
     args = ap.parse_args(argv)
     from distributed import Client, LocalCluster
 
-    data = BENCH / "data"
-    data.mkdir(exist_ok=True)
+    data = args.data
+    data.mkdir(parents=True, exist_ok=True)
     export = data / f"cluster-{args.rows}.csv"
     customers = round(args.rows / ROWS_PER_CUSTOMER)
     punchcard = [sys.executable, "-m", "punchcard.cli"]
@@ -90,11 +92,12 @@ def main(argv: list[str] | None = None) -> None:
                        .replace("  path: data/perf.csv", f"  path: {export.name}"), encoding="utf-8")
     out = BENCH / "out"
     env = {k: v for k, v in os.environ.items() if k not in DASK_ENV}
-    load = os.getloadavg()[0]
+    load = {"local": os.getloadavg()[0]}
     local = run(punchcard + ["build", str(program), "--force", "-v", "--out", str(out / "cluster-local")], env)
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                       memory_limit=args.memory_limit, dashboard_address=None) as lc, Client(lc) as client:
         env = {k: v for k, v in os.environ.items() if k not in DASK_ENV}
+        load["cluster"] = os.getloadavg()[0]
         remote = run(punchcard + ["build", str(program), "--force", "-v", "--out", str(out / "cluster-remote"),
                                   "--scheduler", lc.scheduler_address], env)
         workers = sorted(client.run(_peak).values(), reverse=True)
@@ -108,19 +111,24 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Written by `bench/cluster.py --rows {args.rows} --workers {args.workers} --memory-limit "
         f"{args.memory_limit}` — one run, {when}, commit {commit}, the development machine "
-        f"(`nproc` = {os.cpu_count()}, shared: load average {load:.1f} before the run). Export: "
+        f"(`nproc` = {os.cpu_count()}, shared with other engineers' jobs: the load average before each "
+        "build is in the table). Export: "
         f"{rows:,} rows ({export.stat().st_size / 2**20:,.0f} MiB, one file, {customers:,} customers "
         "generated), bench/perf.yaml's nine schemes. The cluster is a `LocalCluster` of worker "
         "processes on the same machine, so it shares the local build's cores: this measures the "
         "engine's overhead, not a speed-up (docs/scale.md sizes real clusters).",
         "",
-        "| engine | wall s | peak RSS MiB | stages |",
-        "|---|---:|---:|---|",
-        f"| local | {local['wall']:.1f} | {local['rss']:,.0f} | {stages(local['err'])} |",
-        f"| cluster: client | {remote['wall']:.1f} | {remote['rss']:,.0f} | {stages(remote['err'])} |",
+        "| engine | load average before | wall s | peak RSS MiB | stages |",
+        "|---|---:|---:|---:|---|",
+        f"| local | {load['local']:.1f} | {local['wall']:.1f} | {local['rss']:,.0f} | {stages(local['err'])} |",
+        f"| cluster: client | {load['cluster']:.1f} | {remote['wall']:.1f} | {remote['rss']:,.0f} | "
+        f"{stages(remote['err'])} |",
     ]
-    lines += [f"| cluster: worker {i + 1} | — | {w:,.0f} | |" for i, w in enumerate(workers)]
-    lines += ["", f"- the two sites are {'byte-identical' if same else 'DIFFERENT (or a build failed)'}.",
+    lines += [f"| cluster: worker {i + 1} | | — | {w:,.0f} | |" for i, w in enumerate(workers)]
+    notes = [line.strip() for line in remote["err"].splitlines()
+             if re.search(r"read tasks|read whole|Dask scheduler|spill|memory", line)]
+    lines += ["", *[f"- cluster build said: `{n}`" for n in notes[:6]]]
+    lines += [f"- the two sites are {'byte-identical' if same else 'DIFFERENT (or a build failed)'}.",
               *([f"- local build failed: {local['err'][-300:]}"] if local["rc"] else []),
               *([f"- cluster build failed: {remote['err'][-300:]}"] if remote["rc"] else []), END]
     text = args.out.read_text(encoding="utf-8") if args.out.exists() else ""

@@ -105,6 +105,24 @@ def test_overlapping_messy_exports_build_the_same_site(cluster, tmp_path, small_
     assert data["rows_rejected"]["outside_window"] > 0
 
 
+def test_messy_exports_in_byte_ranges_build_the_same_site(cluster, tmp_path, monkeypatch, small_shards):
+    # the same two drops, each read in ranges of 4 KiB: the duplicates of the first drop's
+    # lines in the second, the outlier date among both, the first examples of each reason
+    # (the whole file's line numbers) all come out as a local build gives them
+    monkeypatch.setenv("PUNCHCARD_RANGE_BYTES", "4096")
+    program = _messy_program(tmp_path / "in")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(remote),
+                                          "--scheduler", cluster[0]], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    size = (tmp_path / "in" / "sales.csv").stat().st_size
+    assert size > 4 * 4096 and re.search(r"cafe: 2 sales files in (\d+) read tasks", result.output), result.output
+    _same_site(local, remote)
+    data = json.loads((remote / "cafe" / "results.json").read_text())["data"]
+    assert data["rows_rejected"]["duplicate_line"] == 49
+
+
 CDNOW = """\
 name: CDNOW (real data)
 currency: USD
@@ -160,6 +178,59 @@ def test_a_generated_million_row_export_builds_the_same_site(cluster, tmp_path, 
     _same_site(local, remote)
 
 
+def _sample_export(path: Path, customers: int) -> Path:
+    made = CliRunner().invoke(cli.cli, ["sample-data", "-o", str(path), "--customers", str(customers),
+                                        "--days", "365", "--start", "2024-01-01", "--seed", "2",
+                                        "--dialect", "iso", "--profile", "cafe", "--birthdays"])
+    assert made.exit_code == 0, made.output
+    return path
+
+
+@pytest.mark.slow
+def test_one_file_in_byte_ranges_builds_the_same_site(cluster, tmp_path, monkeypatch):
+    # 3,000 customers of a café (line-item orders, birthdays): about 50,000 rows, 2 MB of
+    # CSV, read in ranges of 128 KiB (16 read tasks), in shards of 512 KiB (4 shards);
+    # the rows a range holds count from the rows before it in the file
+    from punchcard.ingest import shards
+
+    monkeypatch.setattr(shards, "SHARD_BYTES", 512 << 10)
+    monkeypatch.setenv("PUNCHCARD_RANGE_BYTES", str(128 << 10))
+    data = _sample_export(tmp_path / "in" / "big.csv", 3000)
+    text = (ROOT / "bench" / "perf.yaml").read_text(encoding="utf-8")
+    program = tmp_path / "in" / "perf.yaml"
+    program.write_text(text.replace("  path: data/perf.csv", "  path: big.csv"), encoding="utf-8")
+    ranges = -(-(data.stat().st_size - len(data.read_bytes().split(b"\n", 1)[0]) - 1) // (128 << 10))
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local), "--draws", "20"]).exit_code == 0
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(remote), "--draws", "20",
+                                          "--scheduler", cluster[0]], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"1 sales file in {ranges} read tasks (byte ranges of 131,072 bytes)" in result.output
+    assert ranges >= 10
+    _same_site(local, remote)
+
+
+def test_a_quoted_line_break_reads_the_file_whole_with_the_same_site(cluster, tmp_path, monkeypatch,
+                                                                     small_shards):
+    # a note over two lines in the middle of the export: its range cannot be cut, so the
+    # file is read whole, in one task, and says so
+    monkeypatch.setenv("PUNCHCARD_RANGE_BYTES", "4096")
+    program = write_program(tmp_path / "in", customers=200)
+    sales = tmp_path / "in" / "sales.csv"
+    rows = sales.read_text(encoding="utf-8").splitlines()
+    rows = [rows[0] + ",note"] + [r + ",ok" for r in rows[1:]]
+    middle = len(rows) // 2
+    rows[middle] = rows[middle][:-3] + ',"first line\nsecond line"'
+    sales.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(remote),
+                                          "--scheduler", cluster[0]], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "sales.csv: read whole, in one task: its byte ranges cannot be read apart" in result.output
+    _same_site(local, remote)
+
+
 def _fail_partitions() -> None:
     from punchcard.schemes import backtest
 
@@ -192,6 +263,28 @@ def test_a_failing_partition_fails_the_build_and_writes_nothing(cluster, tmp_pat
     assert "Nothing was written" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_a_failing_partition_leaves_the_previous_site_as_it_was(cluster, tmp_path, small_shards):
+    # a site built before, then sales that changed: the build fails in the first
+    # partition to fail, with its error (one line, whichever partition it was), and the
+    # previous site's files keep their bytes and times
+    address, client = cluster
+    program = write_program(tmp_path / "in")
+    out = tmp_path / "site"
+    assert _build([str(program), "--out", str(out)], address).exit_code == 0
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+    write_sales(tmp_path / "in" / "sales.csv", customers=90, seed=11)
+    client.run(_fail_partitions)
+    try:
+        result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--force",
+                                              "--scheduler", address])
+    finally:
+        client.run(_mend_partitions)
+    assert result.exit_code == 1
+    assert len(re.findall(r"failed on the Dask cluster", result.output)) == 1, result.output
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before
 
 
 def _die_once(marker: str) -> None:
@@ -321,3 +414,106 @@ def test_a_url_that_cannot_be_read_names_it(cluster, tmp_path):
     assert result.exit_code == 1
     assert f"{url}: cannot be read (FileNotFoundError" in result.output
     assert "Fix: check the URL, and the workers' credentials for it." in result.output
+
+
+def test_a_glob_of_urls_reads_every_match_in_order(cluster, tmp_path):
+    # file:///…/drop-*.csv lists the two drops on a worker (sorted, as a local glob is); the
+    # same figures as a local build of the two files by path
+    program = _messy_program(tmp_path / "in")
+    folder = tmp_path / "in"
+    (folder / "sales.csv").rename(folder / "drop-1.csv")
+    (folder / "sales-2.csv").rename(folder / "drop-2.csv")
+    text = program.read_text(encoding="utf-8")
+    program.write_text(text.replace("[sales.csv, sales-2.csv]", "drop-*.csv"), encoding="utf-8")
+    by_url = folder / "by-url.yaml"
+    by_url.write_text(text.replace("[sales.csv, sales-2.csv]", (folder / "drop-*.csv").as_uri().replace("%2A", "*"))
+                      .replace("name: Test café", "id: cafe\nname: Test café"), encoding="utf-8")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _build([str(program), "--out", str(local)]).exit_code == 0
+    result = _build([str(by_url), "--out", str(remote)], cluster[0])
+    assert result.exit_code == 0, result.output
+    mine, theirs = (json.loads((site / "cafe" / "results.json").read_text()) for site in (local, remote))
+    assert [i["path"] for i in theirs["inputs"]] == [(folder / f"drop-{n}.csv").as_uri() for n in (1, 2)]
+    assert [i["rows"] for i in theirs["inputs"]] == [i["rows"] for i in mine["inputs"]]
+    mine["data"]["rejected_examples"] = theirs["data"]["rejected_examples"]  # they name the file
+    for block in ("data", "customers", "model", "schemes"):
+        assert theirs[block] == mine[block], block
+    # a pattern nothing matches names itself
+    by_url.write_text(by_url.read_text(encoding="utf-8").replace("drop-*", "nothing-*"), encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["build", str(by_url), "--out", str(tmp_path / "none"),
+                                          "--scheduler", cluster[0]])
+    assert result.exit_code == 1
+    assert "nothing-*.csv: no file matches this pattern" in result.output
+    assert not (tmp_path / "none").exists()
+
+
+def _hide(name: str) -> None:
+    """Make the files called ``name`` invisible to this worker's punchcard, as on a machine
+    that does not mount the folder (a LocalCluster's workers share this machine's disks)."""
+    from punchcard import cluster as c
+
+    real = c.Path
+
+    class Hidden(type(real())):
+        def exists(self, *args, **kwargs):
+            return self.name != name and super().exists(*args, **kwargs)
+
+    c.Path = Hidden
+
+
+def _unhide() -> None:
+    from pathlib import Path as real
+
+    from punchcard import cluster as c
+
+    c.Path = real
+
+
+def test_a_local_file_the_workers_cannot_see_fails_the_build_with_the_fix(cluster, tmp_path):
+    address, client = cluster
+    program = write_program(tmp_path / "in")
+    out = tmp_path / "site"
+    client.run(_hide, "sales.csv")
+    try:
+        result = CliRunner().invoke(cli.cli, ["build", str(program), "--out", str(out), "--scheduler", address])
+    finally:
+        client.run(_unhide)
+    assert result.exit_code == 1
+    assert re.search(r"sales\.csv: the Dask worker tcp://\S+ cannot see this sales file\. Every worker reads "
+                     r"sales files itself", result.output), result.output
+    assert "Fix: put the files on a file system all workers mount at the same path" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_terminal_shows_the_tasks_finished_as_the_scheduler_reports_them(cluster, tmp_path):
+    # on a terminal (a pseudo-terminal here) each batch of tasks draws a bar of the tasks
+    # finished: the sales file's 4 KiB byte ranges (about 30 KB of CSV: 8 tasks) and the
+    # two row partitions (at least one per worker)
+    import pty
+
+    program = write_program(tmp_path / "in")
+    size = (tmp_path / "in" / "sales.csv").stat().st_size
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PUNCHCARD_SCHEDULER", "DASK_SCHEDULER_ADDRESS")}
+    env.update(PUNCHCARD_RANGE_BYTES="4096", COLUMNS="100")
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "punchcard.cli", "build", str(program), "--out",
+                             str(tmp_path / "site"), "--scheduler", cluster[0]],
+                            stdin=child, stdout=child, stderr=child, env=env)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            block = os.read(main, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not block:
+            break
+        chunks.append(block)
+    os.close(main)
+    assert proc.wait(timeout=300) == 0
+    text = b"".join(chunks).decode("utf-8", "replace")
+    match = re.search(r"cafe: 1 sales file in (\d+) read tasks", text)
+    assert match and int(match.group(1)) >= size // 4096 >= 4, text[-2000:]
+    n = int(match.group(1))
+    assert re.search(rf"cafe: files and byte ranges read\s+\[#+\]\s+{n}/{n}", text), text[-2000:]
+    assert re.search(r"cafe: row partitions\s+\[#+\]\s+2/2", text), text[-2000:]

@@ -78,13 +78,20 @@ def read_task(path: str, index: int, n_files: int, sales, base, partitions: int,
 
     from punchcard.ingest.partitions import fetch, read_file
     from punchcard.program import is_url
-    from punchcard.ingest.sources import label_of
 
     if is_url(path):
         with tempfile.TemporaryDirectory(prefix="punchcard-fetch-") as tmp:
             local, digest = fetch(path, Path(tmp))
             info, pieces = read_file(local, index, n_files, sales, base, partitions, label=path)
         return dataclasses.replace(info, sha256=digest), pieces
+    _visible(path, base)
+    return read_file(Path(path), index, n_files, sales, base, partitions)
+
+
+def _visible(path: str, base) -> None:
+    """Raise when a local sales file cannot be seen on this worker."""
+    from punchcard.ingest.sources import label_of
+
     if not Path(path).exists():
         raise PunchcardError(
             f"{label_of(Path(path), base)}: the Dask worker {_worker_address()} cannot see this "
@@ -92,7 +99,81 @@ def read_task(path: str, index: int, n_files: int, sales, base, partitions: int,
             "file on every machine of the cluster. Fix: put the files on a file system all workers "
             "mount at the same path, give them as URLs (s3://…; docs/scale.md), or build without "
             "--scheduler.")
-    return read_file(Path(path), index, n_files, sales, base, partitions)
+
+
+def url_task(url: str, versions: tuple[str, str]) -> list[tuple[str, int]]:
+    """Return the files a URL names, with their sizes, listed through fsspec on a worker (which
+    has the credentials): a URL with ``*``, ``?`` or ``[…]`` in its path is a glob, its
+    matches sorted as a local glob's are; no match is an error."""
+    _check_worker(versions)
+    import glob
+
+    try:
+        from fsspec.core import url_to_fs
+    except ImportError:
+        raise PunchcardError(f"{url}: reading sales files by URL needs fsspec on the workers. "
+                             "Fix: pip install 'punchcard[dask]' there.") from None
+    try:
+        fs, path = url_to_fs(url)
+        if glob.has_magic(path):
+            out = [(fs.unstrip_protocol(p), int(fs.size(p))) for p in sorted(fs.glob(path))]
+        else:
+            out = [(url, int(fs.size(path)))]
+    except ImportError as exc:  # fsspec names the package a protocol needs
+        raise PunchcardError(f"{url}: {exc}. Fix: install it on the workers, e.g. "
+                             "pip install 'punchcard[dask,s3]' (gs://: gcs, abfs://: azure).") from None
+    except (OSError, ValueError) as exc:
+        raise PunchcardError(f"{url}: cannot be read ({type(exc).__name__}: {exc}). Fix: check the "
+                             "URL, and the workers' credentials for it.") from None
+    if not out:
+        raise PunchcardError(f"{url}: no file matches this pattern. Fix: correct the URL in "
+                             "`sales.path`, and check the workers' credentials can list its folder.")
+    return out
+
+
+def plan_task(path: str, sales, base, range_bytes: int, versions: tuple[str, str]):
+    """Return how to read one large local file in byte ranges (``ingest.partitions.plan_ranges``),
+    or None to read it whole (an error preparing it is left to the whole file's read)."""
+    _check_worker(versions)
+    from punchcard.ingest.partitions import plan_ranges
+
+    _visible(path, base)
+    try:
+        return plan_ranges(Path(path), sales, base, range_bytes)
+    except PunchcardError:
+        return None
+
+
+def range_task(path: str, index: int, n_files: int, sales, base, partitions: int, plan, r: int,
+               versions: tuple[str, str]) -> tuple:
+    """Read byte range ``r`` of a planned file (``ingest.partitions.read_range``)."""
+    _check_worker(versions)
+    from punchcard.ingest.partitions import read_range
+
+    _visible(path, base)
+    src, header, ranges = plan
+    return read_range(Path(path), index, n_files, sales, base, partitions, src, header, *ranges[r])
+
+
+def range_bytes() -> int:
+    """Return the bytes of one large file's read tasks: ``PUNCHCARD_RANGE_BYTES``, else
+    ``ingest.partitions.RANGE_BYTES``."""
+    import os
+
+    from punchcard.ingest.partitions import RANGE_BYTES
+
+    value = os.environ.get("PUNCHCARD_RANGE_BYTES", "").strip()
+    if not value:
+        return RANGE_BYTES
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 4096:
+        raise PunchcardError(f"PUNCHCARD_RANGE_BYTES={value!r}: the bytes of a large file that one "
+                             "Dask task reads must be a whole number of at least 4096. Fix: set "
+                             "it so (e.g. 268435456 for 256 MiB), or unset it.")
+    return size
 
 
 def _item(value, *index):
@@ -362,19 +443,16 @@ class Engine:
         if not paths:
             raise PunchcardError("sales: no input files. Fix `sales.path` in the program file.")
         base = prog.path.parent
-        size = input_bytes(paths)
+        versions = (__version__, pl.__version__)
+        paths, remote = self._urls(prog, paths, versions)
+        size = input_bytes(p for p in paths if p not in remote) + sum(remote.values())
         shards = shard_count(size)  # as a local build of these files: the unit of every sum
         k = partition_count(size, workers)  # row partitions
         m = min(k, shards)  # customer partitions: each holds whole shards
-        versions = (__version__, pl.__version__)
         tag = f"{prog.id}-{uuid.uuid4().hex[:8]}"
         submit = self.client.submit
         with reporter.stage(f"{prog.id}: reading {len(paths)} sales files on the cluster"):
-            reads = [submit(read_task, path, i, len(paths), prog.sales, base, k, versions,
-                            key=f"punchcard-read-{tag}-{i}") for i, path in enumerate(paths)]
-            infos = self._gather([submit(_item, r, 0, key=f"punchcard-file-{tag}-{i}")
-                                  for i, r in enumerate(reads)], prog.id, "reading a sales file",
-                                 label=f"{prog.id}: files read")
+            reads, units, infos = self._read(prog, paths, k, versions, tag)
             has_order = any(info.has_order for info in infos)
             # as read_ledger: the lines of an order, else of a customer at one time, else one day
             times = not has_order and any(info.has_time for info in infos)
@@ -383,9 +461,10 @@ class Engine:
             from punchcard.runtime import REMOTE
 
             REMOTE.update({path: info.sha256 for path, info in zip(paths, infos) if info.sha256})
+            offsets = [offset for _, offset in units]
             rows = [submit(classify_rows, [submit(_item, r, 1, p, key=f"punchcard-rows-{tag}-{i}-{p}")
                                            for i, r in enumerate(reads)],
-                           prog.sales, has_order, times, days, shards, m, MAX_EXAMPLES,
+                           prog.sales, has_order, times, days, shards, m, MAX_EXAMPLES, offsets,
                            key=f"punchcard-classify-{tag}-{p}")
                     for p in range(k)]
             del reads
@@ -416,6 +495,101 @@ class Engine:
             fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
                               progress=reporter.step, summary=summary, stage=reporter.stage)
         return ledger, data, customers, backtests, fc
+
+    def _urls(self, prog, paths: list[str], versions: tuple[str, str]) -> tuple[list[str], dict[str, int]]:
+        """Return the sales files with every URL glob expanded, and each URL's size (listed on a
+        worker, ``url_task``): a local build of the same files counts the same bytes into
+        ``shard_count``."""
+        from punchcard.program import is_url
+
+        urls = [p for p in paths if is_url(p)]
+        if not urls:
+            return paths, {}
+        listed = dict(zip(urls, self._gather(
+            [self.client.submit(url_task, u, versions, key=f"punchcard-url-{uuid.uuid4().hex[:8]}") for u in urls],
+            prog.id, "listing a sales file's URL")))
+        out: list[str] = []
+        sizes: dict[str, int] = {}
+        for p in paths:
+            for url, n in listed.get(p, [(p, None)]):
+                if n is not None:
+                    sizes[url] = n
+                out.append(url)
+        return out, sizes
+
+    def _read(self, prog, paths: list[str], k: int, versions: tuple[str, str], tag: str):
+        """Submit the reads of the sales files; return (the read futures, per read its file and
+        its rows before it in the file, per file its ``FileRead``).
+
+        A local CSV file larger than ``range_bytes()`` (its size seen here) is read in byte
+        ranges, one task each, planned on a worker (``plan_task``); a file whose ranges cannot
+        be read apart (a line break inside a quoted cell, an input error) is read again
+        whole, so that it is read, and fails, as a local build reads it.
+        """
+        import os
+
+        from punchcard.ingest.rows import merge_day_counts
+        from punchcard.ingest.sources import label_of
+        from punchcard.program import is_url
+
+        submit, base, size = self.client.submit, prog.path.parent, range_bytes()
+
+        def large(path: str) -> bool:
+            try:
+                return not is_url(path) and os.stat(path).st_size > size
+            except OSError:
+                return False
+
+        big = [i for i, p in enumerate(paths) if large(p)]
+        plans = dict(zip(big, self._gather([submit(plan_task, paths[i], prog.sales, base, size, versions,
+                                                   key=f"punchcard-plan-{tag}-{i}") for i in big],
+                                           prog.id, "planning the byte ranges of a sales file")))
+
+        def whole(i: int):
+            return submit(read_task, paths[i], i, len(paths), prog.sales, base, k, versions,
+                          key=f"punchcard-read-{tag}-{i}")
+
+        per_file: dict[int, list] = {}
+        for i in range(len(paths)):
+            plan = plans.get(i)
+            if plan is None:
+                per_file[i] = [whole(i)]
+                continue
+            per_file[i] = [submit(range_task, paths[i], i, len(paths), prog.sales, base, k, plan, r, versions,
+                                  key=f"punchcard-range-{tag}-{i}-{r}") for r in range(len(plans[i][2]))]
+        pieces = sum(len(v) for v in per_file.values())
+        label = f"{prog.id}: files read" if pieces == len(paths) else f"{prog.id}: files and byte ranges read"
+        if pieces > len(paths):
+            self.reporter.info(f"{prog.id}: {len(paths)} sales file{'s' if len(paths) > 1 else ''} "
+                               f"in {pieces} read tasks (byte ranges of {size:,} bytes)")
+        flat = [(i, f) for i in range(len(paths)) for f in per_file[i]]
+        got = self._gather([submit(_item, f, 0, key=f"punchcard-file-{f.key}") for _, f in flat],
+                           prog.id, "reading a sales file", label=label)
+        reads: dict[int, list] = {i: [] for i in range(len(paths))}
+        for (i, f), info in zip(flat, got):
+            reads[i].append((f, info))
+        redo = [i for i, rs in reads.items() if any(info is None for _, info in rs)]
+        if redo:
+            self.client.cancel([f for i in redo for f, _ in reads[i]])
+            for i in redo:
+                self.reporter.info(f"{prog.id}: {label_of(Path(paths[i]), base)}: read whole, in one task: its byte ranges cannot "
+                                   "be read apart (a line break inside a quoted cell, or an input error)")
+            again = [whole(i) for i in redo]
+            for i, f, info in zip(redo, again, self._gather(
+                    [submit(_item, f, 0, key=f"punchcard-file-{f.key}") for f in again],
+                    prog.id, "reading a sales file")):
+                reads[i] = [(f, info)]
+        futures, units, infos = [], [], []
+        for i in range(len(paths)):
+            before = 0
+            for f, info in reads[i]:
+                futures.append(f)
+                units.append((i, before))
+                before += info.rows
+            first = reads[i][0][1]
+            infos.append(first if len(reads[i]) == 1 else dataclasses.replace(
+                first, rows=before, days=merge_day_counts([info.days for _, info in reads[i]])))
+        return futures, units, infos
 
     def _quality(self, prog, paths: list[str], sources: list, accounts: list[dict], tag: str):
         """Return the data quality of all rows read (as ``read_ledger``), raising its errors."""

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from punchcard.errors import PunchcardError
 from punchcard.ingest.ledger import DataQuality, Ledger
@@ -82,10 +84,13 @@ def fetch(url: str, folder: Path) -> tuple[Path, str]:
 
 
 def read_file(path: Path, index: int, n_files: int, sales: Sales, base: Path | None,
-              partitions: int, label: str | None = None) -> tuple[FileRead, list[pl.DataFrame]]:
+              partitions: int, label: str | None = None,
+              source: Source | None = None) -> tuple[FileRead, list[pl.DataFrame]]:
     """Return one file's read, and its rows (standard columns, ids as text) in ``partitions`` row pieces.
 
     ``label`` names the file in messages instead of its path (a URL it was fetched from).
+    ``source``: the file already prepared (a byte range of it: ``read_range``); ``__pos``
+    then counts the rows from the range's first.
     """
     from punchcard.ingest.read import check_roles, read_rows
     from punchcard.ingest.rows import day_counts
@@ -93,7 +98,7 @@ def read_file(path: Path, index: int, n_files: int, sales: Sales, base: Path | N
 
     with private_folder() as tmp:
         try:
-            src = prepare(Path(path), sales, base, tmp)
+            src = source or prepare(Path(path), sales, base, tmp)
         except PunchcardError as exc:
             if label is None:
                 raise
@@ -124,8 +129,115 @@ def read_file(path: Path, index: int, n_files: int, sales: Sales, base: Path | N
     return FileRead(src, frame.height, has_order, src.has_time, days), _split(frame, part, partitions)
 
 
+#: Bytes of one large CSV file per read task (``plan_ranges``): about 6M rows of a typical
+#: export, which a worker parses in about 2 GB (docs/scale.md, memory per worker).
+RANGE_BYTES = 256 << 20
+_QUOTE, _NEWLINE = 34, 10  # '"', '\n'
+
+
+@njit(cache=True, nogil=True)
+def _quote_scan(buf, delimiter, state):
+    """Run a CSV reader's quote states over ``buf`` from ``state``; return the state after it,
+    or -1 at the first line break inside a quoted cell.
+
+    States: 0 a cell's start, 1 inside an unquoted cell (a quote there is a character),
+    2 inside a quoted cell, 3 just after a quote inside a quoted cell (a doubled quote or
+    the cell's end)."""
+    for i in range(buf.shape[0]):
+        c = buf[i]
+        if state == 2:
+            if c == _QUOTE:
+                state = 3
+            elif c == _NEWLINE:
+                return -1
+        elif state == 3 and c == _QUOTE:
+            state = 2
+        elif c == delimiter or c == _NEWLINE:
+            state = 0
+        elif state == 0 and c == _QUOTE:
+            state = 2
+        else:
+            state = 1
+    return state
+
+
+def plan_ranges(path: Path, sales: Sales, base: Path | None,
+                range_bytes: int) -> tuple[Source, int, list[tuple[int, int]]] | None:
+    """Return (the file's source, the header's bytes, byte ranges of its rows) to read a large
+    CSV in pieces, or None when it is read whole.
+
+    Read whole: a compressed or Parquet file, one transcoded to UTF-8 (another encoding,
+    whitespace-aligned columns), or one no larger than ``range_bytes``. Each range but the
+    last ends just after a line break; whether that break ends a row (it may be inside a
+    quoted cell) is checked while each range is read (``read_range``).
+    """
+    from punchcard.ingest.sources import prepare, private_folder
+
+    path = Path(path)
+    if path.name.lower().endswith((".gz", ".parquet")):
+        return None
+    with private_folder() as tmp:
+        src = prepare(path, sales, base, tmp)
+    size = path.stat().st_size
+    if src.kind != "csv" or src.scan_path != path or size <= range_bytes:
+        return None
+    cuts = []
+    with open(path, "rb") as fh:
+        header = len(fh.readline())
+        at = header
+        while at + range_bytes < size:
+            fh.seek(at + range_bytes - 1)
+            fh.readline()  # to just after the next line break
+            at = fh.tell()
+            if at < size:
+                cuts.append(at)
+    bounds = [header, *cuts, size]
+    return src, header, [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def read_range(path: Path, index: int, n_files: int, sales: Sales, base: Path | None, partitions: int,
+               src: Source, header: int, start: int, end: int) -> tuple[FileRead | None, list[pl.DataFrame]]:
+    """Return the read of bytes ``start:end`` of a file (``plan_ranges``), as ``read_file``, its
+    ``__pos`` counted from the range's first row (``classify_rows`` adds the rows before it).
+
+    The range is copied after the file's header into a private copy, which is parsed with the
+    file's source (dialect, roles, fast paths). (None, []) when the range cannot be read
+    apart: a line break inside a quoted cell (at a range boundary the row would be cut), or
+    an input error (its message would name a line of the range, not of the file): the client
+    then reads the whole file in one task, as it reads any other file.
+    """
+    from punchcard.ingest.sources import _nameless_copy, private_folder
+
+    delimiter = ord(src.dialect.delimiter)
+    with private_folder() as tmp:
+        copy, fd = _nameless_copy(tmp)
+        target = open(os.dup(fd), "wb") if fd is not None else open(copy, "wb")
+        with open(path, "rb") as fh, target as dst:
+            head = fh.read(header)
+            state = _quote_scan(np.frombuffer(head, dtype=np.uint8), delimiter, 0)
+            dst.write(head)
+            fh.seek(start)
+            left = end - start
+            while left > 0 and state >= 0:
+                block = fh.read(min(left, 4 << 20))
+                if not block:
+                    break
+                state = _quote_scan(np.frombuffer(block, dtype=np.uint8), delimiter, state)
+                dst.write(block)
+                left -= len(block)
+        if state < 0 or state == 2 or left > 0:  # a quoted line break, or the file changed
+            return None, []
+        try:
+            info, pieces = read_file(path, index, n_files, sales, base, partitions,
+                                     source=dataclasses.replace(src, scan_path=copy))
+        except PunchcardError:
+            return None, []
+    return dataclasses.replace(info, source=dataclasses.replace(info.source, scan_path=Path(path))), pieces
+
+
 def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, times: bool, days,
-                  shards: int, partitions: int, max_examples: int) -> tuple[dict, list[pl.DataFrame]]:
+                  shards: int, partitions: int, max_examples: int,
+                  offsets: list[int] | None = None) -> tuple[dict, list[pl.DataFrame]]:
     """Return one row partition's accounting and its transactions in ``partitions`` customer pieces.
 
     The accounting: rows per reason (None = used), the first ``max_examples`` rejected
@@ -136,6 +248,9 @@ def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, tim
     (``rows.merge_day_counts``), among which outliers are judged. A customer's transactions
     go to piece ``shard % partitions`` (``shard.shard_of`` of the id's stable hash, among
     ``shards``), so a piece holds whole shards; anonymous ones all go to piece 0.
+    ``offsets``: per piece, the rows of its file before it (a byte range's piece counts its
+    rows from the range's first: ``read_range``), added to ``__pos``, so that every row has
+    its line's position in the whole file, as a read of the whole file gives it.
     """
     from punchcard.ingest.customers import stable_hash
     from punchcard.ingest.quality import sales_figures
@@ -148,6 +263,8 @@ def classify_rows(pieces: list[pl.DataFrame], sales: Sales, has_order: bool, tim
         return piece if times else piece.drop("__tod", strict=False)
 
     pieces = [as_read_together(p) for p in pieces]
+    if offsets is not None:
+        pieces = [p.with_columns(pl.col("__pos") + off) if off else p for p, off in zip(pieces, offsets)]
     frame = pl.concat([p for p in pieces if p.height] or pieces[:1], how="vertical_relaxed")
     if not frame["__pos"].is_sorted():
         frame = frame.sort("__pos")
