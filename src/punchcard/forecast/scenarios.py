@@ -238,8 +238,9 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
        the grid BREAK_EVEN_GRID, then the secant method until a step is under SEARCH_XTOL
        (``_secant_search``).
     2. **Settle** on the first K ≤ n draws (common random numbers: the first draws are the
-       search's), K chosen adaptively: the per-draw net impact at the search's root x0 over
-       the search's draws, then over blocks of further draws (to SETTLE_BLOCKS totals, the
+       search's), K chosen adaptively: the per-draw net impact at x0, the lift the search
+       evaluated nearest the root (``on_head``: no new work), over the search's draws, then
+       over blocks of further draws (to SETTLE_BLOCKS totals, the
        first K of the same stream, so a larger n only adds draws), until the root's standard
        error (``root_se``: sd of the per-draw net impacts / √K / |s|) is at most SETTLE_SE,
        or K = n. The slope s comes from the search's draws between x0 and x0 ± SLOPE_STEP.
@@ -269,14 +270,27 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
         return [mean_net(v) for v in ask_draws(asks)]
 
     todo = list(range(len(schemes)))
-    grid = ask([(k, head, x) for k in todo for x in BREAK_EVEN_GRID])
+    on_head: list[dict[float, np.ndarray]] = [{} for _ in todo]  # the search's per-draw net impacts
+
+    def ask_head(a: list[tuple[int, float]]) -> list[float]:
+        """Return ask's means on the search's draws, keeping each draw's net impact in on_head."""
+        got = ask_draws([(k, head, x) for k, x in a])
+        for (k, x), v in zip(a, got):
+            on_head[k][x] = v
+        return [mean_net(v) for v in got]
+
+    grid = ask_head([(k, x) for k in todo for x in BREAK_EVEN_GRID])
     known = [dict(zip(BREAK_EVEN_GRID, grid[k * len(BREAK_EVEN_GRID):(k + 1) * len(BREAK_EVEN_GRID)])) for k in todo]
     if m == n:  # the search's draws are all of them: Brent's method, to BREAK_EVEN_XTOL
         found = _brent_all(lambda a: ask([(k, head, x) for k, x in a]), known, todo, BREAK_EVEN_XTOL)
         return [found[k] for k in todo], [(kn[lo], kn[hi]) for kn in known]
-    found = _secant_search(lambda a: ask([(k, head, x) for k, x in a]), known, todo, SEARCH_XTOL)
-    # 2. settle: the search's draws at x0 and at the slope's lift, then blocks of further draws at x0
-    # until the root's standard error is at most SETTLE_SE (or all n draws are in)
+    found = _secant_search(ask_head, known, todo, SEARCH_XTOL)
+    # 2. settle from x0, the search's evaluated lift nearest the root (its per-draw net impacts are
+    # known): a slope there, then blocks of further draws at x0 until the root's standard error is at
+    # most SETTLE_SE (or all n draws are in)
+    for k in todo:
+        if found[k] is not None:
+            found[k] = min(on_head[k], key=lambda x: (abs(known[k][x]), x))
     full: list[dict[float, float]] = [{} for _ in todo]
     asks: list[tuple[int, np.ndarray, float]] = []
     for k in todo:
@@ -284,15 +298,13 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
         if x0 is None:
             asks += [(k, rest, lo), (k, rest, hi)]
             continue
-        asks.append((k, head, x0))
-        asks.append((k, head, _slope_lift(x0)))
+        if _slope_lift(x0) not in known[k]:
+            asks.append((k, head, _slope_lift(x0)))
     got = ask_draws(asks)
-    at_x0: dict[int, np.ndarray] = {}  # per-draw net impact at x0, over the first len() draws
+    at_x0 = {k: on_head[k][found[k]] for k in todo if found[k] is not None}  # per-draw net at x0, first len()
     for (k, d, x), v in zip(asks, got):
         if d is head:
             known[k][x] = mean_net(v)
-            if x == found[k]:
-                at_x0[k] = v
         else:  # no sign change in the search: the ends over all n draws
             full[k][x] = (m * known[k][x] + (n - m) * mean_net(v)) / n
     slopes = {k: (known[k][_slope_lift(found[k])] - known[k][found[k]]) / (_slope_lift(found[k]) - found[k])
