@@ -410,7 +410,7 @@ def root_se(net: np.ndarray, slope: float) -> float:
 
 
 def _settled(net: np.ndarray, slope: float, n: int) -> bool:
-    """Return whether the settle can stop at these draws: all n are in, or the root's standard error is at most SETTLE_SE."""
+    """Return whether the settle can stop at these draws: all n are in, or root_se is at most SETTLE_SE."""
     return len(net) >= n or root_se(net, slope) <= SETTLE_SE
 
 
