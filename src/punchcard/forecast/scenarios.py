@@ -3,8 +3,9 @@
 The tornado averages the net impact over the first SCENARIO_DRAWS draws (common random
 numbers) and is centred on the headline mean; the break-even solves the expected net
 impact at the likely values (economics.break_even_job): searched on its first draws with
-Brent's method, then settled on all of them by a Newton or secant step, every scheme
-advanced in one batch per step (``break_even_all``).
+the secant method, then settled on as many draws as its precision needs (blocks of draws
+until the root's standard error is at most SETTLE_SE, at most all of them) by a Newton or
+secant step, every scheme advanced in one batch per step (``break_even_all``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ SEARCH_XTOL = 3e-3  # the search's tolerance (its draws' root is itself a few te
 SEARCH_STEPS = 12  # secant steps of the search at most (then its next lift is settled all the same)
 SLOPE_STEP = 0.05  # the search's draws give the slope between the search's root and this far from it
 NEWTON_OK = 0.01  # a Newton step on every draw at most this long is the root (else the secant goes on)
+#: The settle adds draws in blocks (the first k of the same n draws) up to these totals, then n
+SETTLE_BLOCKS = (100, 200, 400, 600)
+#: ... and stops once the root's standard error (root_se) is at most this: five seeds then
+#: span 2.33 × 0.15 ≈ 0.35 points on average, and all lie within ±0.5 points of their
+#: midpoint (a range ≤ 1 point, 6.7 σ) with probability 0.99997 (docs/forecast.md)
+SETTLE_SE = 1.5e-3
 SECANT_STEPS = 6  # secant steps on every draw before Brent's method takes over
 SCENARIO_DRAWS = 10  # draws behind each tornado bar (common random numbers; centred on the headline)
 
@@ -220,8 +227,8 @@ def _secant_search(ask: Callable, known: list[dict[float, float]], todo: list[in
     return roots
 
 
-def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draws, n: int, replay: Callable
-                   ) -> tuple[list[float | None], list[tuple[float, float]]]:
+def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draws, n: int, replay: Callable,
+                   draws_used: list[int] | None = None) -> tuple[list[float | None], list[tuple[float, float]]]:
     """Return each scheme's break-even visit lift over the first n draws of ``dr``, and its expected
     net impact at the ends of BREAK_EVEN_BRACKET (the sign says which side a missing root lies).
 
@@ -230,60 +237,97 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
     1. **Search** on the first BREAK_EVEN_SEARCH_DRAWS draws (a sixth of the work per lift):
        the grid BREAK_EVEN_GRID, then the secant method until a step is under SEARCH_XTOL
        (``_secant_search``).
-    2. **Settle** on all n draws (common random numbers: the first draws are the search's):
-       the expected net impact F at the search's root x0 (only the other draws are
-       simulated), and its slope s from the search's draws between x0 and x0 ± SLOPE_STEP.
-       The Newton step x1 = x0 − F/s is the root when |x1 − x0| ≤ NEWTON_OK (its error is
-       |x1 − x0| × the slope's relative error, measured at 0.5–1.2 %: docs/forecast.md);
-       otherwise the secant method on all n draws goes on from x0 and x1 until a step is
-       under BREAK_EVEN_XTOL.
+    2. **Settle** on the first K ≤ n draws (common random numbers: the first draws are the
+       search's), K chosen adaptively: the per-draw net impact at x0, the lift the search
+       evaluated nearest the root (``on_head``: no new work), over the search's draws, then
+       over blocks of further draws (to SETTLE_BLOCKS totals, the
+       first K of the same stream, so a larger n only adds draws), until the root's standard
+       error (``root_se``: sd of the per-draw net impacts / √K / |s|) is at most SETTLE_SE,
+       or K = n. The slope s comes from the search's draws between x0 and x0 ± SLOPE_STEP.
+       The Newton step x1 = x0 − F/s (F the mean over the K draws) is the root when
+       |x1 − x0| ≤ NEWTON_OK (its error is |x1 − x0| × the slope's relative error, measured
+       at 0.5–1.2 %: docs/forecast.md); otherwise the secant method on the K draws goes on
+       from x0 and x1 until a step is under BREAK_EVEN_XTOL. ``draws_used``, when given,
+       receives each scheme's K (n where there is no search root).
     3. Where the search finds no sign change, the ends are taken over all n draws; if those
        differ in sign (a root near an end), or a secant leaves the bracket, Brent's method
-       solves it on all n draws.
+       solves it (on the K draws; all n for a root near an end).
 
     Every step evaluates all the schemes' next lifts in one batch. With n no more than
     BREAK_EVEN_SEARCH_DRAWS, step 1 alone is the answer, to BREAK_EVEN_XTOL.
     """
     lo, hi = BREAK_EVEN_BRACKET
     m = min(n, BREAK_EVEN_SEARCH_DRAWS)
-    head, rest, every = np.arange(m), np.arange(m, n), np.arange(n)
+    head, rest = np.arange(m), np.arange(m, n)
+
+    def ask_draws(asks: list[tuple[int, np.ndarray, float]]) -> list[np.ndarray]:
+        """Return the per-draw net impact of each (scheme, draws, lift), all in one batch."""
+        outs = evaluate(base, dr, [_be_job(schemes[k], d, x) for k, d, x in asks], replay)
+        return [np.asarray(o.net(program, dr.base_total[d]), dtype=np.float64) for (_, d, _), o in zip(asks, outs)]
 
     def ask(asks: list[tuple[int, np.ndarray, float]]) -> list[float]:
         """Return the expected net impact of each (scheme, draws, lift), all in one batch."""
-        outs = evaluate(base, dr, [_be_job(schemes[k], d, x) for k, d, x in asks], replay)
-        return [mean_net(o.net(program, dr.base_total[d])) for (_, d, _), o in zip(asks, outs)]
+        return [mean_net(v) for v in ask_draws(asks)]
 
     todo = list(range(len(schemes)))
-    grid = ask([(k, head, x) for k in todo for x in BREAK_EVEN_GRID])
+    on_head: list[dict[float, np.ndarray]] = [{} for _ in todo]  # the search's per-draw net impacts
+
+    def ask_head(a: list[tuple[int, float]]) -> list[float]:
+        """Return ask's means on the search's draws, keeping each draw's net impact in on_head."""
+        got = ask_draws([(k, head, x) for k, x in a])
+        for (k, x), v in zip(a, got):
+            on_head[k][x] = v
+        return [mean_net(v) for v in got]
+
+    grid = ask_head([(k, x) for k in todo for x in BREAK_EVEN_GRID])
     known = [dict(zip(BREAK_EVEN_GRID, grid[k * len(BREAK_EVEN_GRID):(k + 1) * len(BREAK_EVEN_GRID)])) for k in todo]
     if m == n:  # the search's draws are all of them: Brent's method, to BREAK_EVEN_XTOL
         found = _brent_all(lambda a: ask([(k, head, x) for k, x in a]), known, todo, BREAK_EVEN_XTOL)
         return [found[k] for k in todo], [(kn[lo], kn[hi]) for kn in known]
-    found = _secant_search(lambda a: ask([(k, head, x) for k, x in a]), known, todo, SEARCH_XTOL)
-    # 2. settle on every draw: the rest of the draws at x0 (the search's draws are known there), a slope
+    found = _secant_search(ask_head, known, todo, SEARCH_XTOL)
+    # 2. settle from x0, the search's evaluated lift nearest the root (its per-draw net impacts are
+    # known): a slope there, then blocks of further draws at x0 until the root's standard error is at
+    # most SETTLE_SE (or all n draws are in)
+    for k in todo:
+        if found[k] is not None:
+            found[k] = min(on_head[k], key=lambda x: (abs(known[k][x]), x))
     full: list[dict[float, float]] = [{} for _ in todo]
-
-    def whole(k: int, x: float, f_rest: float) -> float:
-        """Return the mean over all n draws from the search's mean and the rest's."""
-        return (m * known[k][x] + (n - m) * f_rest) / n
-
     asks: list[tuple[int, np.ndarray, float]] = []
     for k in todo:
         x0 = found[k]
         if x0 is None:
             asks += [(k, rest, lo), (k, rest, hi)]
             continue
-        if x0 not in known[k]:  # the search's last step is not evaluated
-            asks.append((k, head, x0))
-        asks.append((k, rest, x0))
-        asks.append((k, head, x0 + SLOPE_STEP if x0 + SLOPE_STEP <= hi else x0 - SLOPE_STEP))
-    got = ask(asks)
-    for (k, d, x), f in zip(asks, got):
+        if _slope_lift(x0) not in known[k]:
+            asks.append((k, head, _slope_lift(x0)))
+    got = ask_draws(asks)
+    at_x0 = {k: on_head[k][found[k]] for k in todo if found[k] is not None}  # per-draw net at x0, first len()
+    for (k, d, x), v in zip(asks, got):
         if d is head:
-            known[k][x] = f
-    for (k, d, x), f in zip(asks, got):
-        if d is rest:
-            full[k][x] = whole(k, x, f)
+            known[k][x] = mean_net(v)
+        else:  # no sign change in the search: the ends over all n draws
+            full[k][x] = (m * known[k][x] + (n - m) * mean_net(v)) / n
+    slopes = {k: (known[k][_slope_lift(found[k])] - known[k][found[k]]) / (_slope_lift(found[k]) - found[k])
+              for k in at_x0}
+    used: dict[int, int] = {k: n for k in todo}
+    going = []
+    for k in at_x0:
+        if _settled(at_x0[k], slopes[k], n):
+            used[k] = len(at_x0[k])
+        else:
+            going.append(k)
+    while going:
+        asks = [(k, np.arange(len(at_x0[k]), _next_block(len(at_x0[k]), n)), found[k]) for k in going]
+        got = ask_draws(asks)
+        going = []
+        for (k, _, _), v in zip(asks, got):
+            at_x0[k] = np.concatenate([at_x0[k], v])
+            if _settled(at_x0[k], slopes[k], n):
+                used[k] = len(at_x0[k])
+            else:
+                going.append(k)
+    if draws_used is not None:
+        draws_used[:] = [used[k] for k in todo]
     roots: list[float | None] = [None] * len(schemes)
     secants: dict[int, tuple[float, float, float]] = {}  # scheme: (x_prev, F(x_prev), x_next)
     hard: list[int] = []
@@ -294,9 +338,9 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
             if f_lo == 0.0 or f_hi == 0.0 or np.sign(f_lo) != np.sign(f_hi):
                 hard.append(k)
             continue
-        f0 = full[k][x0]
-        xs = x0 + SLOPE_STEP if x0 + SLOPE_STEP <= hi else x0 - SLOPE_STEP
-        slope = (known[k][xs] - known[k][x0]) / (xs - x0)
+        f0 = mean_net(at_x0[k])
+        full[k][x0] = f0
+        slope = slopes[k]
         if f0 == 0.0:
             roots[k] = x0
             continue
@@ -307,10 +351,10 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
             roots[k] = float(x1)
         else:
             secants[k] = (x0, f0, float(x1))
-    for _ in range(SECANT_STEPS):  # the secant method on every draw, all schemes' next lifts in one batch
+    for _ in range(SECANT_STEPS):  # the secant method on the settle's draws, all schemes' next lifts in one batch
         if not secants:
             break
-        got = ask([(k, every, x) for k, (_, _, x) in secants.items()])
+        got = ask([(k, np.arange(used[k]), x) for k, (_, _, x) in secants.items()])
         nxt = {}
         for (k, (xp, fp, x)), f in zip(secants.items(), got):
             full[k][x] = f
@@ -327,12 +371,13 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
         secants = nxt
     hard += list(secants)  # not settled in SECANT_STEPS: Brent's method decides
     if hard:
-        ends = ask([(k, every, x) for k in hard for x in (lo, hi)])
+        ends = ask([(k, np.arange(used[k]), x) for k in hard for x in (lo, hi)])
         kn_full: list[dict[float, float]] = [{} for _ in todo]
         for j, k in enumerate(hard):
             kn_full[k] = {lo: ends[2 * j], hi: ends[2 * j + 1]}
             full[k].update(kn_full[k])
-        solved = _brent_all(lambda a: ask([(k, every, x) for k, x in a]), kn_full, hard, BREAK_EVEN_XTOL)
+        solved = _brent_all(lambda a: ask([(k, np.arange(used[k]), x) for k, x in a]), kn_full, hard,
+                            BREAK_EVEN_XTOL)
         for k in hard:
             roots[k] = solved[k]
     out_ends = []
@@ -340,6 +385,33 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
         f = full[k]
         out_ends.append((f[lo], f[hi]) if lo in f and hi in f else (known[k][lo], known[k][hi]))
     return roots, out_ends
+
+
+def _slope_lift(x0: float) -> float:
+    """Return the lift SLOPE_STEP from x0 (above it, below where that leaves the bracket)."""
+    return x0 + SLOPE_STEP if x0 + SLOPE_STEP <= BREAK_EVEN_BRACKET[1] else x0 - SLOPE_STEP
+
+
+def _next_block(k: int, n: int) -> int:
+    """Return how many draws the settle has after its next block: the next of SETTLE_BLOCKS past k, at most n."""
+    return min(n, next((b for b in SETTLE_BLOCKS if b > k), n))
+
+
+def root_se(net: np.ndarray, slope: float) -> float:
+    """Return the root's standard error by the delta method: sd of the per-draw net impacts / √k / |slope|.
+
+    The per-draw net impacts at the settled lift are independent (each draw is its own
+    customer randomness); the root x0 − F/s moves by the error of their mean F over |s|.
+    """
+    k = len(net)
+    if k < 2 or slope == 0.0 or not np.isfinite(slope):
+        return float("inf")
+    return float(np.std(net, ddof=1) / np.sqrt(k) / abs(slope))
+
+
+def _settled(net: np.ndarray, slope: float, n: int) -> bool:
+    """Return whether the settle can stop at these draws: all n are in, or root_se is at most SETTLE_SE."""
+    return len(net) >= n or root_se(net, slope) <= SETTLE_SE
 
 
 def tornado_rows(scheme: Scheme, at: dict[tuple[str, str], float], shift: float = 0.0) -> list[dict]:
