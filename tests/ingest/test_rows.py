@@ -72,6 +72,9 @@ def test_rows_on_no_shared_day_are_not_searched():
     # day 1 in both files: rows 1 and 2 are searched
     frame = frame.with_columns(pl.Series("date", [0, 1, 1, 3], dtype=pl.Int32).cast(pl.Date))
     assert cross_file_days(frame).tolist() == [1, 2]
+    # no dates at all: every row shares its missing date
+    frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("date"))
+    assert cross_file_days(frame).tolist() == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize("seed", range(8))

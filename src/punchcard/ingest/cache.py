@@ -113,7 +113,8 @@ class ParseCache:
         index = pl.int_range(0, pl.len(), dtype=pl.Int64)
         if "__pos" in columns and frame.select((pl.col("__pos") == index).all()).item():
             frame = frame.drop("__pos")  # the row index: made again on reading
-        frame.write_ipc(buf, compression="uncompressed")
+        # one record batch: read back, every column is one chunk (``__pos``, made again, too)
+        frame.rechunk().write_ipc(buf, compression="uncompressed")
         data = buf.getvalue()
         head = {"key": key, "rows": frame.height, "size": len(data), "crc32": zlib.crc32(data),
                 "columns": columns,

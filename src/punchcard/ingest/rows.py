@@ -116,36 +116,40 @@ def repeated_rows(h: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _days_in_files(days, files, lo, slots):
-    """Return, per day slot (day - lo; the last slot: no date), whether rows of two or more
-    files have it; ``files`` ascending (rows in file order)."""
+def _days_in_files(days, known, files, lo, slots):
+    """Return the rows whose day slot (day - lo; the last slot: no date) rows of two or more
+    files have; ``files`` ascending (rows in file order), ``known`` empty: every date known."""
     owner = np.full(slots, -1, dtype=np.int64)
     shared = np.zeros(slots, dtype=np.bool_)
     for i in range(days.size):
-        slot = days[i] - lo if days[i] >= lo else slots - 1
+        slot = days[i] - lo if known.size == 0 or known[i] else slots - 1
         if owner[slot] < 0:
             owner[slot] = files[i]
         elif owner[slot] != files[i]:
             shared[slot] = True
-    return shared
+    n = 0
+    for i in range(days.size):
+        if shared[days[i] - lo if known.size == 0 or known[i] else slots - 1]:
+            n += 1
+    rows = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(days.size):
+        if shared[days[i] - lo if known.size == 0 or known[i] else slots - 1]:
+            rows[n] = i
+            n += 1
+    return rows
 
 
-def cross_file_days(frame: pl.DataFrame) -> np.ndarray | None:
-    """Return the rows whose date (or missing date) some other file's rows also have, ascending;
-    None when every row has such a date."""
+def cross_file_days(frame: pl.DataFrame) -> np.ndarray:
+    """Return, ascending, the rows whose date (or missing date) some other file's rows also have."""
     day = frame["date"].cast(pl.Int32)
     files = frame["__pos"].to_numpy() >> FILE_SHIFT
-    lo = day.min()
-    if lo is None:
-        return None
-    lo = int(lo)
-    days = day.fill_null(lo - 1).to_numpy().astype(np.int64)
-    slots = int(day.max()) - lo + 2
-    shared = _days_in_files(days, files, lo, slots)
-    if shared.all():
-        return None
-    slot = np.where(days >= lo, days - lo, slots - 1)
-    return np.flatnonzero(shared[slot])
+    lo, hi = day.min(), day.max()
+    if lo is None:  # no date at all: every row shares its missing date
+        return np.arange(day.len(), dtype=np.int64)
+    known = day.is_not_null().to_numpy() if day.null_count() else np.zeros(0, dtype=np.bool_)
+    days = day.fill_null(int(lo)).to_numpy() if day.null_count() else day.to_numpy()
+    return _days_in_files(days, known, files, np.int32(lo), int(hi) - int(lo) + 2)
 
 
 def duplicate_lines(frame: pl.DataFrame, has_order: bool, by_day: bool = False) -> pl.Series:
@@ -165,7 +169,10 @@ def duplicate_lines(frame: pl.DataFrame, has_order: bool, by_day: bool = False) 
     dup = np.zeros(h.size, dtype=bool)
     within = cross_file_days(frame) if by_day else None
     if within is not None:
-        h = h[within]
+        if within.size == h.size:
+            within = None  # every row is on a shared day: search them all
+        else:
+            h = h[within]
     rows = repeated_rows(h)  # the test below on these rows alone (in row order) gives the same
     if within is not None:
         rows = within[rows]
