@@ -6,7 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from punchcard.ingest.rows import cross_file_days, dense_shared, duplicate_lines, multi_orders, repeated_rows
+from punchcard.ingest.rows import (OUTLIER_MIN_DAYS, OUTLIER_QUANTILE, cross_file_days, dense_shared,
+                                   duplicate_lines, multi_orders, outlier_days, repeated_rows)
 from punchcard.ingest.sources import FILE_SHIFT
 
 
@@ -104,3 +105,31 @@ def test_dense_shared_by_hand():
     assert dense_shared(order, order.is_not_null()).tolist() == [True, True, True, False, False, True]
     wide = pl.Series([0, 1 << 40, 0], dtype=pl.Int64)  # a range of 2^40 for 3 rows: not counted
     assert dense_shared(wide, wide.is_not_null()) is None
+
+
+def outliers_by_quantiles(day: pl.Series):
+    """The outlier rule written with Polars' quantiles (the definition in docs/data.md)."""
+    known = day.drop_nulls()
+    if known.len() == 0:
+        return None
+    low = int(known.quantile(OUTLIER_QUANTILE, interpolation="lower"))
+    high = int(known.quantile(1 - OUTLIER_QUANTILE, interpolation="higher"))
+    reach = max(high - low, OUTLIER_MIN_DAYS)
+    if int(known.min()) >= low - reach and int(known.max()) <= high + reach:
+        return None
+    return low - reach, high + reach
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_outlier_days_by_counts_match_the_quantiles(seed):
+    # a year of dates, a few typing errors (1901, 2099: ±45,000 days), missing dates:
+    # counted per day, the bounds are the quantiles' bounds
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 5000))
+    days = rng.integers(19_700, 20_065, n)
+    odd = rng.random(n) < [0, 0.001, 0.02][seed % 3]
+    days = np.where(odd, rng.choice([-25_000, 47_000], n), days)
+    day = pl.Series(days, dtype=pl.Int32).scatter(np.flatnonzero(rng.random(n) < 0.05), None)
+    assert outlier_days(day) == outliers_by_quantiles(day)
+    if seed % 3 == 2 and n > 500:
+        assert outlier_days(day) is not None  # the case does hold outliers

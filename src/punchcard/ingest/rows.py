@@ -33,9 +33,14 @@ def outlier_days(day: pl.Series) -> tuple[int, int] | None:
     known = day.drop_nulls()
     if known.len() == 0:
         return None
-    if int(known.max()) - int(known.min()) < DENSE_DAYS:
+    lo, hi = int(known.min()), int(known.max())
+    if hi - lo < DENSE_DAYS:
         # a count per day gives the same order statistics as the quantiles, without a sort
-        return outlier_bounds(day_counts(known))
+        # (counted chunk by chunk, in place: no column-sized copies)
+        counts = np.zeros(hi - lo + 1, dtype=np.int64)
+        for chunk in known.cast(pl.Int32).get_chunks():
+            _count_days(chunk.to_numpy(), np.int32(lo), counts)
+        return outlier_bounds((lo, counts))
     low = int(known.quantile(OUTLIER_QUANTILE, interpolation="lower"))
     high = int(known.quantile(1 - OUTLIER_QUANTILE, interpolation="higher"))
     reach = max(high - low, OUTLIER_MIN_DAYS)
@@ -43,6 +48,13 @@ def outlier_days(day: pl.Series) -> tuple[int, int] | None:
     if int(known.min()) >= first and int(known.max()) <= last:
         return None
     return first, last
+
+
+@njit(cache=True, nogil=True)
+def _count_days(days, lo, counts) -> None:
+    """Add one to ``counts[day - lo]`` for each day."""
+    for i in range(days.size):
+        counts[days[i] - lo] += 1
 
 
 def day_counts(day: pl.Series) -> tuple[int, np.ndarray] | None:
@@ -116,16 +128,18 @@ def repeated_rows(h: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _days_in_files(days, known, files, lo, slots):
+def _days_in_files(days, known, pos, lo, slots):
     """Return the rows whose day slot (day - lo; the last slot: no date) rows of two or more
-    files have; ``files`` ascending (rows in file order), ``known`` empty: every date known."""
+    files have; ``pos`` the rows' position keys, ascending (rows in file order), ``known``
+    empty: every date known."""
     owner = np.full(slots, -1, dtype=np.int64)
     shared = np.zeros(slots, dtype=np.bool_)
     for i in range(days.size):
         slot = days[i] - lo if known.size == 0 or known[i] else slots - 1
+        file = pos[i] >> FILE_SHIFT
         if owner[slot] < 0:
-            owner[slot] = files[i]
-        elif owner[slot] != files[i]:
+            owner[slot] = file
+        elif owner[slot] != file:
             shared[slot] = True
     n = 0
     for i in range(days.size):
@@ -143,13 +157,13 @@ def _days_in_files(days, known, files, lo, slots):
 def cross_file_days(frame: pl.DataFrame) -> np.ndarray:
     """Return, ascending, the rows whose date (or missing date) some other file's rows also have."""
     day = frame["date"].cast(pl.Int32)
-    files = frame["__pos"].to_numpy() >> FILE_SHIFT
+    pos = frame["__pos"].to_numpy()
     lo, hi = day.min(), day.max()
     if lo is None:  # no date at all: every row shares its missing date
         return np.arange(day.len(), dtype=np.int64)
     known = day.is_not_null().to_numpy() if day.null_count() else np.zeros(0, dtype=np.bool_)
     days = day.fill_null(int(lo)).to_numpy() if day.null_count() else day.to_numpy()
-    return _days_in_files(days, known, files, np.int32(lo), int(hi) - int(lo) + 2)
+    return _days_in_files(days, known, pos, np.int32(lo), int(hi) - int(lo) + 2)
 
 
 def duplicate_lines(frame: pl.DataFrame, has_order: bool, by_day: bool = False) -> pl.Series:
