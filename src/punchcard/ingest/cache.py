@@ -43,6 +43,7 @@ from punchcard.errors import PunchcardError
 from punchcard.ingest.customers import prefixed_text
 from punchcard.ingest.dialect import Dialect
 from punchcard.ingest.parse import parse_file
+from punchcard.ingest.rows import aligned
 from punchcard.ingest.sources import FILE_SHIFT, Source, label_of, prepare, read_failure
 from punchcard.program import Sales
 from punchcard.runtime import sha256_file
@@ -92,9 +93,11 @@ class ParseCache:
             frame = pl.read_ipc(io.BytesIO(data))
             if frame.height != head["rows"]:
                 return None
-            if "__pos" not in frame.columns:  # left out when it is the row index
-                frame = frame.with_row_index("__pos").with_columns(pl.col("__pos").cast(pl.Int64))
-                frame = frame.select(head["columns"])
+            if "__pos" not in frame.columns and frame.width:  # left out when it is the row index
+                # cut like the other columns (the reader splits them into record batches):
+                # a column in other chunks would make later steps copy every column
+                pos = pl.int_range(0, frame.height, dtype=pl.Int64, eager=True).alias("__pos")
+                frame = frame.with_columns(aligned(pos, frame.to_series(0))).select(head["columns"])
             if frame.columns != head["columns"]:
                 return None
             src = Source(path, label, path, head["kind"], Dialect(**head["dialect"]),
@@ -113,7 +116,6 @@ class ParseCache:
         index = pl.int_range(0, pl.len(), dtype=pl.Int64)
         if "__pos" in columns and frame.select((pl.col("__pos") == index).all()).item():
             frame = frame.drop("__pos")  # the row index: made again on reading
-        # one record batch: read back, every column is one chunk (``__pos``, made again, too)
         frame.rechunk().write_ipc(buf, compression="uncompressed")
         data = buf.getvalue()
         head = {"key": key, "rows": frame.height, "size": len(data), "crc32": zlib.crc32(data),
