@@ -264,6 +264,12 @@ def test_polars_frame_round_trip_keeps_every_bit(tmp_path):
     back = pc.load("k", tmp_path / "f.csv", "f.csv")
     assert back is not None and back.frame.equals(frame) and back.frame.schema == frame.schema
     assert back.frame["amount"].to_numpy().tobytes() == frame["amount"].to_numpy().tobytes()
+    # ``__pos`` is left out of the entry when it is the row index (0, 1, 2), and made again
+    for pos in ([0, 1, 2], [0, 2, 5]):
+        with_pos = frame.with_columns(pl.Series("__pos", pos, dtype=pl.Int64)).select("cust_raw", "__pos", "amount")
+        pc.store("p", src, with_pos)
+        back = pc.load("p", tmp_path / "f.csv", "f.csv")
+        assert back is not None and back.frame.equals(with_pos) and back.frame.schema == with_pos.schema
 
 
 def test_prefixed_ids_through_the_cache(tmp_path, parses):

@@ -11,7 +11,11 @@ reasons, duplicates, orders, the window) run after the cache, on every row, so a
 read gives the same rows, and the same site, as a cold one.
 
 An entry is one file: a header line, a JSON description (the file's dialect and column
-roles, the size and CRC-32 of the data) and the columns as Parquet. An entry whose data
+roles, the size and CRC-32 of the data) and the columns as uncompressed Arrow IPC (written
+and read back at the speed of a copy: Parquet's encoding took longer than parsing the CSV
+again; ``__pos``, each row's line index, is left out and made again when it is just 0, 1,
+2, …). Entries are looked up and read two files at a time, and a parsed file is written
+while the next one is parsed. An entry whose data
 does not match its description, or that cannot be read, is parsed again and replaced,
 never used. Entries live in ``<folder>/<program id>/``; after a read the entries of that
 program's files no longer given (changed or removed files) are deleted. The folder is
@@ -28,6 +32,7 @@ import tempfile
 import uuid
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,11 +43,12 @@ from punchcard.errors import PunchcardError
 from punchcard.ingest.customers import prefixed_text
 from punchcard.ingest.dialect import Dialect
 from punchcard.ingest.parse import parse_file
+from punchcard.ingest.rows import aligned
 from punchcard.ingest.sources import FILE_SHIFT, Source, label_of, prepare, read_failure
 from punchcard.program import Sales
 from punchcard.runtime import sha256_file
 
-FORMAT = 2  # bump when the parsed columns change meaning
+FORMAT = 3  # bump when the parsed columns or the entry layout change
 MAGIC = b"punchcard parse cache\n"
 SUFFIX = ".pcc"
 DEFAULT_FOLDER = ".punchcard-cache"
@@ -84,8 +90,15 @@ class ParseCache:
             data = memoryview(raw)[head_end + 1:]
             if head.get("key") != key or len(data) != head["size"] or zlib.crc32(data) != head["crc32"]:
                 return None
-            frame = pl.read_parquet(io.BytesIO(data))
+            frame = pl.read_ipc(io.BytesIO(data))
             if frame.height != head["rows"]:
+                return None
+            if "__pos" not in frame.columns and frame.width:  # left out when it is the row index
+                # cut like the other columns (the reader splits them into record batches):
+                # a column in other chunks would make later steps copy every column
+                pos = pl.int_range(0, frame.height, dtype=pl.Int64, eager=True).alias("__pos")
+                frame = frame.with_columns(aligned(pos, frame.to_series(0))).select(head["columns"])
+            if frame.columns != head["columns"]:
                 return None
             src = Source(path, label, path, head["kind"], Dialect(**head["dialect"]),
                          tuple(head["header"]), dict(head["roles"]), has_time=bool(head["has_time"]),
@@ -99,9 +112,14 @@ class ParseCache:
     def store(self, key: str, src: Source, frame: pl.DataFrame) -> None:
         """Write the entry ``key`` (atomically: a reader sees the old entry, the new one or none)."""
         buf = io.BytesIO()
-        frame.write_parquet(buf, compression="lz4", statistics=False)
+        columns = frame.columns
+        index = pl.int_range(0, pl.len(), dtype=pl.Int64)
+        if "__pos" in columns and frame.select((pl.col("__pos") == index).all()).item():
+            frame = frame.drop("__pos")  # the row index: made again on reading
+        frame.rechunk().write_ipc(buf, compression="uncompressed")
         data = buf.getvalue()
         head = {"key": key, "rows": frame.height, "size": len(data), "crc32": zlib.crc32(data),
+                "columns": columns,
                 "kind": src.kind, "dialect": asdict(src.dialect), "header": list(src.header),
                 "roles": src.roles, "transcoded": src.scan_path != src.path, "has_time": src.has_time,
                 # ids kept as prefix + digits (UInt64) need the prefix to be read as text
@@ -153,29 +171,40 @@ def cached_rows(cache: ParseCache, sales: Sales, base: Path | None, tmp: Path,
     that needs their lines prepares them again). ``check`` vets each freshly prepared file
     before it is parsed. Entries of files no longer given are deleted afterwards.
     """
-    sources, frames, transcoded, keys = [], [], set(), set()
-    for index, path in enumerate(sales.paths):
-        path = Path(path)
-        label = label_of(path, base)
+    paths = [Path(p) for p in sales.paths]
+    labels = [label_of(p, base) for p in paths]
+    for path, label in zip(paths, labels):
         if not path.exists():
             raise PunchcardError(f"{label}: file not found. Check `sales.path` in the program file.")
-        key = cache.key(sha256_file(path), sales)
-        keys.add(key)
-        entry = cache.load(key, path, label)
-        if entry is None:
-            src = prepare(path, sales, base, tmp)
-            check(src)
-            try:
-                frame = parse_file(src, sales)
-            except pl.exceptions.ComputeError as exc:
-                raise read_failure(exc, [src]) from None
-            cache.store(key, src, frame)
-        else:
-            src, frame = entry.source, entry.frame
-            if entry.transcoded:
-                transcoded.add(index)
-        sources.append(src)
-        frames.append(frame.with_columns(pl.col("__pos") + (index << FILE_SHIFT)))
+
+    def look_up(index: int) -> tuple[str, Entry | None]:
+        key = cache.key(sha256_file(paths[index]), sales)
+        return key, cache.load(key, paths[index], labels[index])
+
+    sources, frames, transcoded, keys = [], [], set(), set()
+    # hashing the files and reading their entries release the GIL: two files at a time
+    with ThreadPoolExecutor(2) as pool:
+        found = list(pool.map(look_up, range(len(paths))))
+        writing = []
+        for index, (path, (key, entry)) in enumerate(zip(paths, found)):
+            keys.add(key)
+            if entry is None:
+                src = prepare(path, sales, base, tmp)
+                check(src)
+                try:
+                    frame = parse_file(src, sales)
+                except pl.exceptions.ComputeError as exc:
+                    raise read_failure(exc, [src]) from None
+                writing.append(pool.submit(cache.store, key, src, frame))  # while the next is parsed
+            else:
+                src, frame = entry.source, entry.frame
+                if entry.transcoded:
+                    transcoded.add(index)
+            found[index] = (key, None)  # the entry's frame is held once, below
+            sources.append(src)
+            frames.append(frame.with_columns(pl.col("__pos") + (index << FILE_SHIFT)))
+        for job in writing:
+            job.result()
     cache.keep_only(keys)
     return sources, combine(frames, sources, sales), transcoded
 

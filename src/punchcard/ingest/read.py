@@ -81,7 +81,11 @@ def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | N
             except pl.exceptions.ComputeError as exc:
                 raise read_failure(exc, sources) from None
         prefixed = frame["cust_raw"].dtype == pl.UInt64  # ids keyed as prefix + digits
-        frame = classify(frame, sales, has_order)
+        # handed over, not shared: classify frees each column it replaces (the line hashes,
+        # the filled order gaps) as it goes, instead of holding the read rows to the end
+        held = [frame]
+        del frame
+        frame = classify(held.pop(), sales, has_order, by_day=same_dates(sources))
         # Without an order column, the lines of one customer at one timestamp are one visit:
         # summed here by date and time where the export has times, else by date (keys.assemble).
         visits = "order" if has_order else "time" if any(s.has_time for s in sources) else "date"
@@ -127,6 +131,15 @@ def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | N
         raise too_many_rejected(quality, details)
     return assemble(tx, sales, quality, inputs, visits=visits,
                     id_prefix=sources[0].id_prefix if prefixed else None)
+
+
+def same_dates(sources: list[Source]) -> bool:
+    """Return whether every file has the same header, kind and date format (so identical
+    lines of two files have the same parsed date: ``rows.duplicate_lines``)."""
+    first = sources[0]
+    return all(s.kind == first.kind and s.header == first.header
+               and s.roles.get("date") == first.roles.get("date")
+               and s.dialect.date_format == first.dialect.date_format for s in sources)
 
 
 def check_roles(src: Source) -> None:

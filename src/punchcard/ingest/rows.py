@@ -25,6 +25,7 @@ REASONS = ("empty_line", "missing_date", "bad_date", "missing_amount", "bad_amou
 # 1901 or 2099 among a year of 2025 sales is a typing error, not a customer.
 OUTLIER_QUANTILE = 0.01
 OUTLIER_MIN_DAYS = 365
+DENSE_DAYS = 1 << 22  # dates spanning fewer days are counted per day (an array of 32 MiB at most)
 
 
 def outlier_days(day: pl.Series) -> tuple[int, int] | None:
@@ -32,6 +33,14 @@ def outlier_days(day: pl.Series) -> tuple[int, int] | None:
     known = day.drop_nulls()
     if known.len() == 0:
         return None
+    lo, hi = int(known.min()), int(known.max())
+    if hi - lo < DENSE_DAYS:
+        # a count per day gives the same order statistics as the quantiles, without a sort
+        # (counted chunk by chunk, in place: no column-sized copies)
+        counts = np.zeros(hi - lo + 1, dtype=np.int64)
+        for chunk in known.cast(pl.Int32).get_chunks():
+            _count_days(chunk.to_numpy(), np.int32(lo), counts)
+        return outlier_bounds((lo, counts))
     low = int(known.quantile(OUTLIER_QUANTILE, interpolation="lower"))
     high = int(known.quantile(1 - OUTLIER_QUANTILE, interpolation="higher"))
     reach = max(high - low, OUTLIER_MIN_DAYS)
@@ -39,6 +48,13 @@ def outlier_days(day: pl.Series) -> tuple[int, int] | None:
     if int(known.min()) >= first and int(known.max()) <= last:
         return None
     return first, last
+
+
+@njit(cache=True, nogil=True)
+def _count_days(days, lo, counts) -> None:
+    """Add one to ``counts[day - lo]`` for each day."""
+    for i in range(days.size):
+        counts[days[i] - lo] += 1
 
 
 def day_counts(day: pl.Series) -> tuple[int, np.ndarray] | None:
@@ -111,16 +127,70 @@ def repeated_rows(h: np.ndarray) -> np.ndarray:
     return np.flatnonzero(again[at] == h)
 
 
-def duplicate_lines(frame: pl.DataFrame, has_order: bool) -> pl.Series:
+@njit(cache=True, nogil=True)
+def _days_in_files(days, known, pos, lo, slots):
+    """Return the rows whose day slot (day - lo; the last slot: no date) rows of two or more
+    files have; ``pos`` the rows' position keys, ascending (rows in file order), ``known``
+    empty: every date known."""
+    owner = np.full(slots, -1, dtype=np.int64)
+    shared = np.zeros(slots, dtype=np.bool_)
+    for i in range(days.size):
+        slot = days[i] - lo if known.size == 0 or known[i] else slots - 1
+        file = pos[i] >> FILE_SHIFT
+        if owner[slot] < 0:
+            owner[slot] = file
+        elif owner[slot] != file:
+            shared[slot] = True
+    n = 0
+    for i in range(days.size):
+        if shared[days[i] - lo if known.size == 0 or known[i] else slots - 1]:
+            n += 1
+    rows = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(days.size):
+        if shared[days[i] - lo if known.size == 0 or known[i] else slots - 1]:
+            rows[n] = i
+            n += 1
+    return rows
+
+
+def cross_file_days(frame: pl.DataFrame) -> np.ndarray:
+    """Return, ascending, the rows whose date (or missing date) some other file's rows also have."""
+    day = frame["date"].cast(pl.Int32)
+    pos = frame["__pos"].to_numpy()
+    lo, hi = day.min(), day.max()
+    if lo is None:  # no date at all: every row shares its missing date
+        return np.arange(day.len(), dtype=np.int64)
+    known = day.is_not_null().to_numpy() if day.null_count() else np.zeros(0, dtype=np.bool_)
+    days = day.fill_null(int(lo)).to_numpy() if day.null_count() else day.to_numpy()
+    return _days_in_files(days, known, pos, np.int32(lo), int(hi) - int(lo) + 2)
+
+
+def duplicate_lines(frame: pl.DataFrame, has_order: bool, by_day: bool = False) -> pl.Series:
     """Return whether each row repeats an identical line (same ``__h``) of an earlier file.
 
     Identical lines within one file are separate purchases (two identical coffees, with or
     without a receipt number); only a line repeated from an earlier file of the same input
     (overlapping exports) is a duplicate. ``has_order`` no longer changes the rule.
+
+    With ``by_day`` (every file's date column is the same column read in the same format,
+    so identical lines have the same parsed date), only rows on a date that rows of
+    another file also have (or without a date, where another file has such rows) can
+    repeat a line of another file: monthly exports share no date, and no line is hashed
+    and sorted.
     """
     h = frame["__h"].to_numpy()
     dup = np.zeros(h.size, dtype=bool)
+    within = cross_file_days(frame) if by_day else None
+    if within is not None:
+        if within.size == h.size:
+            within = None  # every row is on a shared day: search them all
+        else:
+            h = h[within]
     rows = repeated_rows(h)  # the test below on these rows alone (in row order) gives the same
+    if within is not None:
+        rows = within[rows]
+        h = frame["__h"].to_numpy()
     if rows.size == 0:
         return pl.Series("__dup", dup)
     order, starts = runs(h[rows])
@@ -148,6 +218,53 @@ def _shared_neighbours(numbers, known, start, last, shared) -> bool:
     return True
 
 
+@njit(cache=True, nogil=True)
+def _count_ids(numbers, known, lo, counts) -> None:
+    """Add each known number's occurrence to ``counts[number - lo]`` (saturating at 2)."""
+    for i in range(numbers.size):
+        if known.size and not known[i]:
+            continue
+        j = numbers[i] - lo
+        if counts[j] < 2:
+            counts[j] += 1
+
+
+@njit(cache=True, nogil=True)
+def _mark_counted(numbers, known, lo, counts, start, shared) -> None:
+    """Mark in ``shared`` the known rows (from ``start``) whose number was counted twice or more."""
+    for i in range(numbers.size):
+        if known.size and not known[i]:
+            continue
+        if counts[numbers[i] - lo] > 1:
+            shared[start + i] = True
+
+
+def dense_shared(numbers: pl.Series, known: pl.Series) -> np.ndarray | None:
+    """Return whether each row's number is shared with another known row, by counting each
+    number in an array over their range; None when the range is too wide for that (more
+    than four slots a row)."""
+    lo, hi = numbers.min(), numbers.max()
+    if lo is None or int(hi) - int(lo) >= max(4 * numbers.len(), 1 << 16):
+        return None
+    lo = int(lo)
+    counts = np.zeros(int(hi) - lo + 1, dtype=np.uint8)
+    values, masks = numbers.fill_null(lo).get_chunks(), None
+    if numbers.null_count():
+        masks = known.get_chunks()
+        if [c.len() for c in masks] != [c.len() for c in values]:
+            values, masks = [numbers.fill_null(lo).rechunk()], [known.rechunk()]
+    everyone = np.zeros(0, dtype=np.bool_)
+    for j, chunk in enumerate(values):
+        _count_ids(chunk.to_numpy(), masks[j].to_numpy() if masks is not None else everyone, lo, counts)
+    shared = np.zeros(numbers.len(), dtype=np.bool_)
+    start = 0
+    for j, chunk in enumerate(values):
+        _mark_counted(chunk.to_numpy(), masks[j].to_numpy() if masks is not None else everyone,
+                      lo, counts, start, shared)
+        start += chunk.len()
+    return shared
+
+
 def multi_orders(order: pl.Series) -> pl.Series:
     """Return whether each row's order id is shared with another row (nulls: never)."""
     n = order.len()
@@ -170,6 +287,12 @@ def multi_orders(order: pl.Series) -> pl.Series:
             if not ascending:
                 break
             start += chunk.len()
+        if not ascending:
+            # numbers out of order (e.g. monthly files, each ending with another numbering):
+            # counted over their range when it is dense enough, else hashed and sorted below
+            dense = dense_shared(numbers, known)
+            if dense is not None:
+                shared, ascending = dense, True
         if ascending:
             if order.dtype != pl.Int64 and shared.any():
                 # numeric look-alikes ("007", "7"): test the text itself
@@ -237,16 +360,19 @@ def fill_orders(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def classify(frame: pl.DataFrame, sales: Sales, has_order: bool,
-             days: tuple[int, np.ndarray] | None | str = "frame") -> pl.DataFrame:
+             days: tuple[int, np.ndarray] | None | str = "frame", by_day: bool = False) -> pl.DataFrame:
     """Return the rows with ``reason`` (a REASONS index; null = used), order gaps filled, returns
     signed; ``__multi`` marks the lines of multi-line orders (no such column: none).
 
     Date outliers are judged among the frame's dates, or among ``days`` (``day_counts`` of
     every file of the input) when the frame is a part of it (a cluster's partition).
+    ``by_day``: every file reads the same date column in the same format, so lines repeated
+    across files are looked for only among rows on dates that several files have
+    (``duplicate_lines``).
     """
     dup = pl.lit(False)
     if "__h" in frame.columns:
-        frame = frame.with_columns(aligned(duplicate_lines(frame, has_order), frame["__pos"])).drop("__h")
+        frame = frame.with_columns(aligned(duplicate_lines(frame, has_order, by_day), frame["__pos"])).drop("__h")
         dup = pl.col("__dup")
     if has_order:
         frame = fill_orders(frame)
