@@ -183,7 +183,7 @@ def prepare(program: Program, ledger: Ledger, seed: int,
 
 #: New customers simulated: at most max_customers ÷ NEW_SHARE of them (each standing for more when
 #: more are expected), and as many again for the acquisition lift when a scheme has one
-NEW_SHARE = 4
+NEW_SHARE = 10
 _NEW_SALT = np.uint64(0x6E65775F63757374)  # the new customers' hashes: their own, keyed by seed and slot
 
 
