@@ -30,7 +30,8 @@ from punchcard.program import Program, Scheme
 from punchcard.forecast.worlds import N_SEGMENTS, NEW, SEGMENTS
 
 #: The behavioural assumptions: the ones set to zero for the cost on purchases that happen anyway
-LIFTS = ("visit_lift", "spend_lift", "retention_lift", "goal_gradient", "endowed_progress")
+#: (the new customers a scheme brings make only extra purchases: acquisition_lift is one of them)
+LIFTS = ("visit_lift", "spend_lift", "retention_lift", "goal_gradient", "endowed_progress", "acquisition_lift")
 #: Draws behind the break-even lift, independent of the main draws (measured on the shipped
 #: examples: five seeds agree within ±0.5 percentage points; docs/forecast.md)
 BREAK_EVEN_DRAWS = 600
