@@ -161,3 +161,35 @@ def test_welcome_offer_costs_something_on_the_sao_paulo_example(tmp_path) -> Non
     assert all(g["members"] == 0.0 for g in welcome["segments"])
     for f in by_id.values():
         assert f["from_new_customers"] is not None
+
+
+def test_arrivals_from_a_constructed_ledger() -> None:
+    import polars as pl
+
+    from tests.helpers import make_ledger
+
+    # 104 weeks (728 days) from day 20000; 8 customers first seen every week (one a day, the
+    # eighth on the week's first day again), each coming back every 10–40 days. After the
+    # 26-week burn-in 78 weeks of 8 are fitted (a trend, flat): 8 a week, so over the 12-month
+    # horizon (52.18 weeks) 8 × 52.18 = 417.4 new customers, in 418 slots of 0.9986 each
+    rng = np.random.default_rng(7)
+    start, days, weeks = 20000, 728, 104
+    first = start + 7 * np.repeat(np.arange(weeks), 8) + np.tile(np.array([0, 1, 2, 3, 4, 5, 6, 0]), weeks)
+    n = len(first)
+    gaps = rng.integers(10, 41, size=(n, 80))
+    day = first[:, None] + np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(gaps, axis=1)], axis=1)
+    cust = np.repeat(np.arange(n), day.shape[1])
+    day = day.ravel()
+    keep = day < start + days
+    tx = pl.DataFrame({"cust": cust[keep], "day": day[keep], "amount": rng.gamma(4.0, 2.5, int(keep.sum())),
+                       "items": np.ones(int(keep.sum()))})
+    ledger = make_ledger(tx, start, start + days - 1, n)
+    prep = F.prepare(program(scheme(enrollment=0.5)), ledger, 1)
+    assert not isinstance(prep, str), prep
+    base, block = prep
+    new = block["new_customers"]
+    assert new["burn_in_weeks"] == 26 and new["weeks_fitted"] == 78 and new["first_purchases_fitted"] == 624
+    assert new["weekly_rate"] == pytest.approx(8.0, rel=1e-6)
+    assert new["expected"] == pytest.approx(8.0 * 12 * 30.4375 / 7.0, rel=1e-6)
+    assert int(base.is_new.sum()) == 418 and base.weight[base.is_new].sum() == pytest.approx(new["expected"])
+    assert not base.is_extra.any()  # no scheme with an acquisition lift: no extra arrivals
