@@ -159,3 +159,9 @@ def test_a_lift_for_light_buyers_only_moves_light_buyers(cdnow) -> None:
     assert medium["incremental_margin"] == pytest.approx(0.0, abs=1e-6)
     assert heavy["incremental_margin"] == pytest.approx(0.0, abs=1e-6)
     assert medium["deadweight_share"] == pytest.approx(1.0) and heavy["deadweight_share"] == pytest.approx(1.0)
+
+
+def test_the_customers_a_scheme_brings_are_not_deadweight() -> None:
+    # the twin behind the deadweight has no extra arrivals: their purchases are all extra
+    v = E.zero_lifts({"acquisition_lift": 0.2, "visit_lift": 0.1, "enrollment": 0.4, "displacement": 0.8})
+    assert v == {"acquisition_lift": 0.0, "visit_lift": 0.0, "enrollment": 0.4, "displacement": 0.8}

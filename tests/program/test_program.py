@@ -451,3 +451,28 @@ def test_lift_per_segment_and_segment_split(tmp_path):
 def test_lift_per_segment_needs_all_three(tmp_path):
     msg = error_of(write(tmp_path, VALID + "assumptions:\n  visit_lift: {light: 0.1, medium: 0.05}\n"))
     assert "heavy" in msg and "visit_lift" in msg
+
+
+def test_enrollment_per_segment_and_acquisition_lift(tmp_path):
+    # enrollment per segment like the lifts: light a range, medium and heavy numbers
+    p = load_program(write(tmp_path, VALID + textwrap.dedent("""\
+        assumptions:
+          enrollment: {light: {low: 0.3, likely: 0.5, high: 0.7}, medium: 0.4, heavy: 0.2}
+          acquisition_lift: {low: 0, likely: 0.05, high: 0.1}
+        """)))
+    e = p.assumptions.enrollment
+    assert e == pg.SegmentRange(Range(0.3, 0.5, 0.7), Range.fixed(0.4), Range.fixed(0.2))
+    assert e.likely == pytest.approx((0.5 + 0.4 + 0.2) / 3)
+    assert p.assumptions.acquisition_lift == Range(0.0, 0.05, 0.1)
+    # the plain form keeps today's meaning; acquisition_lift defaults to none
+    plain = load_program(write(tmp_path, VALID)).assumptions
+    assert plain.enrollment == Range.fixed(0.4) and plain.acquisition_lift == Range.fixed(0.0)
+    doc = yaml.safe_load(VALID + "assumptions:\n  enrollment: {light: 0.5, medium: 0.4, heavy: 0.2}\n")
+    jsonschema.validate(doc, pg.program_json_schema())
+
+
+def test_enrollment_per_segment_needs_all_three_shares(tmp_path):
+    msg = error_of(write(tmp_path, VALID + "assumptions:\n  enrollment: {light: 0.5, heavy: 0.2}\n"))
+    assert "medium" in msg and "enrollment" in msg
+    msg = error_of(write(tmp_path, VALID + "assumptions:\n  enrollment: {light: 1.5, medium: 0.4, heavy: 0.2}\n"))
+    assert "enrollment" in msg and "light" in msg

@@ -251,7 +251,9 @@ def test_verdict_says_what_the_reward_cost_pays_for():
     assert text.endswith("more often (the other assumptions at their likely values) — the range we assumed is "
                          "0%–10%. 94% of its reward cost (£940 of £1,000) would pay for purchases that happen "
                          "anyway. If 50% of the free items replace one the customer would have paid for, the "
-                         "expected net impact is -£400; if 100% do, -£650.")
+                         "expected net impact is -£400; if 100% do, -£650. The more free items replace a "
+                         "purchase, the more it loses, and it does not pay either way: the answer does not "
+                         "depend on it.")
 
 
 def test_verdict_variants():

@@ -16,10 +16,10 @@ import numpy as np
 from punchcard.forecast import simulate as S
 from punchcard.forecast.draws import RANGED, Draws, join_probability
 from punchcard.ingest import TxArrays
-from punchcard.program import Program, Scheme
+from punchcard.program import Program, Scheme, kinds
 from punchcard.runtime import workers
 from punchcard.forecast.worlds import (
-    N_SEGMENTS, Base, DrawOutcome, anchor_day, replay_context, world_vector, fixed_cost,
+    N_GROUPS, N_SEGMENTS, NEW, SEGMENTS, Base, DrawOutcome, anchor_day, replay_context, world_vector, fixed_cost,
 )
 
 # Every figure is a weighted sum over simulated customers of one (draw, assumption values)
@@ -58,8 +58,8 @@ class Outcomes:
     reward_cost: np.ndarray
     liability: np.ndarray
     members: np.ndarray
-    # per entry and segment (light, medium, heavy; worlds.N_SEGMENTS columns): members' revenue
-    # without and with the scheme, members, reward cost
+    # per entry and group (light, medium, heavy, new customers; worlds.N_GROUPS columns):
+    # members' revenue without and with the scheme, members, reward cost
     seg_base: np.ndarray | None = None
     seg_sim: np.ndarray | None = None
     seg_members: np.ndarray | None = None
@@ -89,11 +89,20 @@ def _sim_world(world: np.ndarray) -> np.ndarray:
 
 
 def _sim_key(job: Job) -> bytes:
-    """Return what decides a job's simulated purchases: draws, worlds and bias (not enrollment or redemption)."""
+    """Return what decides a job's simulated purchases: draws, worlds, bias and whether only new
+    customers can join (not enrollment, acquisition or redemption)."""
     bias = job.scheme.assumptions.frequency_bias
     spec = np.array([np.append(_sim_world(world_vector(job.scheme, v, g)), bias)
-                     for v in job.values for g in range(N_SEGMENTS)])
-    return np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes() + (b"E" if job.expected else b"S")
+                     for v in job.values for g in range(N_GROUPS)])
+    new_only = b"N" if kinds()[job.scheme.kind].new_customers_only else b"A"
+    return (np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes() + (b"E" if job.expected else b"S")
+            + new_only)
+
+
+def share_key(v: dict[str, float]) -> tuple[float, float, float, float]:
+    """Return the enrollment of light, medium and heavy buyers and of new customers (the plain share)."""
+    plain = float(v["enrollment"])
+    return tuple(float(v.get(f"enrollment:{name}", plain)) for name in SEGMENTS) + (plain,)
 
 
 class _Group:
@@ -111,28 +120,57 @@ class _Group:
         self.jobs = jobs
         self.draw = np.asarray(first.draw, dtype=np.int64)
         n_e = len(self.draw)
-        # one world per (entry, segment): member i of entry e lives in world e × N_SEGMENTS + its segment
+        # one world per (entry, group): member i of entry e lives in world e × N_GROUPS + its group
         self.worlds = np.array([world_vector(first.scheme, v, g) for v in first.values
-                                for g in range(N_SEGMENTS)]).reshape(n_e * N_SEGMENTS, -1)
-        bias = first.scheme.assumptions.frequency_bias
-        self.share = np.array([[v["enrollment"] for v in job.values] for job in jobs]).reshape(len(jobs), n_e)
-        self.top = self.share.max(axis=0)
-        # a customer joins with probability π, and is simulated with probability π × thin
-        # (weight ÷ thin); with the same uniform, members at a lower share stay a subset
+                                for g in range(N_GROUPS)]).reshape(n_e * N_GROUPS, -1)
+        self.bias = first.scheme.assumptions.frequency_bias
+        self.new_only = kinds()[first.scheme.kind].new_customers_only
+        # each (job, entry)'s enrollment per group, and its acquisition lift
+        self.share = [[share_key(v) for v in job.values] for job in jobs]
+        self.acq = np.array([[v.get("acquisition_lift", 0.0) for v in job.values] for job in jobs]
+                            ).reshape(len(jobs), n_e)
+        self.pi_of: dict[tuple, np.ndarray] = {}
+        self.new, self.extra, self.seg = base.is_new, base.is_extra, base.group
         self.expected = first.expected
-        joins = {float(s): join_probability(base.weight, base.x, float(s), bias) for s in np.unique(self.share)}
-        if self.expected:
-            # every customer takes part (each thinned one with chance thin), weighted by π
-            self.pis = {s: np.full(len(base.x), base.thin) for s in joins}
-            self.join_w = joins
-        else:
-            self.pis = {s: base.thin * pi for s, pi in joins.items()}
-        self.rows = [np.flatnonzero(dr.join_u[self.draw[e]] < self.pis[float(self.top[e])]) for e in range(n_e)]
+        # a customer joins with probability π, and is simulated with probability π × thin
+        # (weight ÷ thin); with the same uniform, the members of every job are a subset of
+        # those at the largest π among the jobs (expected jobs: everyone who can join takes
+        # part, each thinned one with chance thin, weighted by π)
+        self.rows = []
+        for e in range(n_e):
+            top = np.max([self.pi(base, self.share[j][e]) for j in range(len(jobs))], axis=0)
+            if not np.any(self.acq[:, e] > 0.0):
+                top = np.where(self.extra, 0.0, top)  # no scheme of this entry brings anyone
+            u = dr.join_u[self.draw[e]]
+            self.rows.append(np.flatnonzero((top > 0.0) & (u < base.thin)) if self.expected
+                             else np.flatnonzero(u < base.thin * top))
         self.schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
-        self.seg = (np.zeros(len(base.x), dtype=np.int64) if base.segment is None
-                    else np.asarray(base.segment, dtype=np.int64))
-        self.acc = {k: np.zeros((len(jobs), n_e, N_SEGMENTS))
+        self.acc = {k: np.zeros((len(jobs), n_e, N_GROUPS))
                     for k in ("base", "sim", "members", "cost", "gap", "accrued", "liability")}
+
+    def pi(self, base: Base, share: tuple) -> np.ndarray:
+        """Return every simulated customer's chance of joining at enrollment ``share`` (one per group).
+
+        Today's customers join so that the weighted share of each segment is its enrollment,
+        tilted by the frequency bias (one share for all: over all of them together, as
+        before segments); new customers join at the plain (average) share, and the arrivals
+        a scheme's acquisition lift brings all join. A kind for new customers only: today's
+        customers cannot join.
+        """
+        if share not in self.pi_of:
+            pi = np.zeros(len(base.x))
+            old = ~self.new
+            if not self.new_only:
+                if share[0] == share[1] == share[2]:
+                    pi[old] = join_probability(base.weight[old], base.x[old], share[0], self.bias)
+                else:
+                    for g in range(N_SEGMENTS):
+                        sel = old & (self.seg == g)
+                        pi[sel] = join_probability(base.weight[sel], base.x[sel], share[g], self.bias)
+            pi[self.new] = min(max(share[NEW], 0.0), 1.0)
+            pi[self.extra] = 1.0
+            self.pi_of[share] = pi
+        return self.pi_of[share]
 
     def chunks(self, tx_per_member: list[float]):
         """Yield (e0, e1) runs of entries bounded in members and (estimated) transactions."""
@@ -161,9 +199,9 @@ class _Group:
         dm = self.draw[e0:e1][mb]
         c, day, amt, items, rev_m, off = S.members_batch(
             dr.keys[dm, mi], dr.lam[dm, mi], dr.p[dm, mi], dr.nu[dm, mi], base.items[mi],
-            base.par, base.horizon_weeks, self.worlds[e0 * N_SEGMENTS:e1 * N_SEGMENTS],
-            mb * N_SEGMENTS + self.seg[mi], base.start_day,
-            int(len(mi) * tx_per_member[0] * 1.25) + 64,
+            base.par, base.horizon_weeks, self.worlds[e0 * N_GROUPS:e1 * N_GROUPS],
+            mb * N_GROUPS + self.seg[mi], base.start_day,
+            int(len(mi) * tx_per_member[0] * 1.25) + 64, dr.t0[dm, mi] if dr.t0 is not None else None,
         )
         tx_per_member[0] = max(len(c) / len(mi), 0.1)
         # only members who bought are replayed; the others get their scheme's no-purchase outcome
@@ -189,27 +227,26 @@ class _Group:
         # (expected jobs: w × the chance of joining); jobs with the same shares share their sums
         masks: dict[bytes, int] = {}
         mask_of, jw = [], []
+        extra = self.extra[mi]
         for j in range(len(self.jobs)):
-            key = self.share[j, sl].tobytes()
+            shares = self.share[j][e0:e1]
+            key = repr(shares).encode() + self.acq[j, sl].tobytes()
             if key not in masks:
                 masks[key] = len(jw)
-                if self.expected:
-                    pi = np.concatenate([self.join_w[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
-                    jw.append(w * pi)
-                elif np.array_equal(self.share[j, sl], self.top[sl]):
-                    jw.append(w)
-                else:
-                    thr = np.concatenate([self.pis[float(self.share[j, e])][self.rows[e]] for e in range(e0, e1)])
-                    jw.append(np.where(dr.join_u[dm, mi] < thr, w, 0.0))
+                pi = np.concatenate([self.pi(base, shares[e - e0])[self.rows[e]] for e in range(e0, e1)])
+                ww = w * pi if self.expected else np.where(dr.join_u[dm, mi] < base.thin * pi, w, 0.0)
+                if extra.any():  # the arrivals the scheme brings count as many times as its acquisition lift
+                    ww = np.where(extra, ww * self.acq[j, sl][mb], ww)
+                jw.append(ww)
             mask_of.append(masks[key])
         brev = dr.base_rev[dm, mi]
         seg_all = self.seg[mi]
         seg_act = seg_all[sim["active"]]
 
         def per_entry(index: np.ndarray, weights: np.ndarray, seg: np.ndarray) -> np.ndarray:
-            """Return the weights summed per (entry, segment): n_c × N_SEGMENTS."""
-            return np.bincount(index * N_SEGMENTS + seg, weights=weights,
-                               minlength=n_c * N_SEGMENTS).reshape(n_c, N_SEGMENTS)
+            """Return the weights summed per (entry, group): n_c × N_GROUPS."""
+            return np.bincount(index * N_GROUPS + seg, weights=weights,
+                               minlength=n_c * N_GROUPS).reshape(n_c, N_GROUPS)
 
         sums = [(per_entry(mb, ww * brev, seg_all), per_entry(mb, ww * sim["rev"], seg_all),
                  per_entry(mb, ww, seg_all)) for ww in jw]
@@ -252,7 +289,7 @@ class _Group:
                 k = mask_of[j]
                 if k not in done:
                     ww, wa = jw[k], jw_act[k]
-                    zero = np.zeros((n_c, N_SEGMENTS))
+                    zero = np.zeros((n_c, N_GROUPS))
                     cost_e = per_entry(mb_act, wa * cost_a, seg_act) if n_act else zero
                     gap_e = per_entry(mb_act, wa * gap_a, seg_act) if n_act else zero
                     liab_e = per_entry(mb_act, wa * liab_a, seg_act) if n_act else zero.copy()
@@ -384,9 +421,12 @@ def scheme_draw(base: Base, scheme: Scheme, v: dict[str, float], keys: np.ndarra
     """Return one draw of the scheme world: revenue, reward cost and liability (weighted)."""
     keys = np.asarray(keys, dtype=np.uint64)
     lam, p, nu = S.posterior(keys, base.palive, base.x, base.T, base.mean_value, base.par)
+    n = len(keys)
+    t0 = S.arrival_times(keys, np.full(n, -1.0) if base.arr_lo is None else base.arr_lo,
+                         np.full(n, -1.0) if base.arr_hi is None else base.arr_hi)
     one = Draws(keys=keys[None, :], join_u=np.asarray(join_u)[None, :],
                 base_rev=np.asarray(base_rev)[None, :],
                 base_total=np.array([float(np.sum(base.weight * base_rev))]), u=np.zeros((1, len(RANGED))),
-                lam=lam[None, :], p=p[None, :], nu=nu[None, :])
+                lam=lam[None, :], p=p[None, :], nu=nu[None, :], t0=t0[None, :])
     o = evaluate(base, one, [Job(scheme, np.zeros(1, dtype=np.int64), [v])], replay)[0]
     return DrawOutcome(float(o.revenue[0]), float(o.reward_cost[0]), float(o.liability[0]), float(o.members[0]))

@@ -22,7 +22,7 @@ from punchcard.forecast.worlds import Base
 #: The lifts that may differ by buyer segment (light, medium, heavy)
 SEGMENTED = ("visit_lift", "spend_lift", "retention_lift")
 RANGED = ("enrollment", "visit_lift", "spend_lift", "retention_lift", "redemption_rate",
-          "goal_gradient", "endowed_progress", "displacement")
+          "goal_gradient", "endowed_progress", "displacement", "acquisition_lift")
 STRATA_EDGES = np.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0])
 #: Share of the members each draw simulates when the customers are a sample of a larger
 #: base (docs/forecast.md): every draw thins its members at random, so the sampling noise
@@ -178,6 +178,7 @@ class Draws:
     lam: np.ndarray  # (draws, customers) posterior purchase rate (0: no longer active)
     p: np.ndarray  # (draws, customers) posterior drop-out probability per purchase
     nu: np.ndarray  # (draws, customers) posterior spend scale
+    t0: np.ndarray | None = None  # (draws, customers) a new customer's arrival week (−1: a customer of today)
     idle: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)  # see batch._idle_outcome
 
 
@@ -185,8 +186,14 @@ def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0) -> Draws:
     """Return the per-draw random inputs and the baseline world (stream ≠ 0 gives independent numbers)."""
     rng = Generator(PCG64([seed, stream]) if stream else PCG64(seed))
     dkeys = rng.integers(0, np.iinfo(np.uint64).max, size=draws, dtype=np.uint64, endpoint=True)
-    u = rng.random((draws, len(RANGED)))
-    keys, join_u, base_rev, lam, p, nu = S.draws_baseline(dkeys, base.cust_hash, base.palive, base.x, base.T,
-                                                          base.mean_value, base.par, base.horizon_weeks)
+    u = rng.random((draws, len(RANGED) - 1))
+    # the acquisition lift's uniforms come after the others', so adding it left their values as they were
+    u = np.column_stack([u, rng.random(draws)])
+    n = len(base.cust)
+    lo = np.full(n, -1.0) if base.arr_lo is None else np.asarray(base.arr_lo, dtype=np.float64)
+    hi = np.full(n, -1.0) if base.arr_hi is None else np.asarray(base.arr_hi, dtype=np.float64)
+    keys, join_u, base_rev, lam, p, nu, t0 = S.draws_baseline(
+        dkeys, base.cust_hash, base.palive, base.x, base.T, base.mean_value, base.par, base.horizon_weeks, lo, hi)
+    base_rev[:, base.is_extra] = 0.0  # arrivals only a scheme brings buy nothing without it
     totals = np.array([float(np.sum(base.weight * base_rev[d])) for d in range(draws)])
-    return Draws(keys, join_u, base_rev, totals, u, lam, p, nu)
+    return Draws(keys, join_u, base_rev, totals, u, lam, p, nu, t0)

@@ -9,6 +9,8 @@
   assumptions at their likely values, solved with common random numbers over
   ``BREAK_EVEN_DRAWS`` draws in which every customer takes part weighted by their chance
   of joining (``break_even_job``): no noise from who joins or from the other assumptions.
+* **New customers** — the part of the net impact that comes from the simulated arrivals
+  (``from_new_customers``).
 * **Spread** — the variance of net impact split into the owner's assumptions and chance
   (``variance_split``).
 
@@ -25,10 +27,11 @@ import numpy as np
 from punchcard.forecast.batch import Job, Outcomes
 from punchcard.forecast.draws import likely_values, with_lift
 from punchcard.program import Program, Scheme
-from punchcard.forecast.worlds import N_SEGMENTS, SEGMENTS
+from punchcard.forecast.worlds import N_SEGMENTS, NEW, SEGMENTS
 
 #: The behavioural assumptions: the ones set to zero for the cost on purchases that happen anyway
-LIFTS = ("visit_lift", "spend_lift", "retention_lift", "goal_gradient", "endowed_progress")
+#: (the new customers a scheme brings make only extra purchases: acquisition_lift is one of them)
+LIFTS = ("visit_lift", "spend_lift", "retention_lift", "goal_gradient", "endowed_progress", "acquisition_lift")
 #: Draws behind the break-even lift, independent of the main draws (measured on the shipped
 #: examples: five seeds agree within ±0.5 percentage points; docs/forecast.md)
 BREAK_EVEN_DRAWS = 600
@@ -108,6 +111,23 @@ def segment_rows(program: Program, main: Outcomes, anyway: Outcomes) -> list[dic
                      "deadweight_share": float(np.mean(base)) / total if total > 0 else None,
                      "incremental_margin": float(np.mean(gm * (main.seg_sim[:, k] - main.seg_base[:, k])))})
     return rows
+
+
+def from_new_customers(program: Program, main: Outcomes) -> float | None:
+    """Return the mean net impact from the simulated new customers (forecast/arrivals.py).
+
+    Their incremental margin (the arrivals a scheme's acquisition lift brings count whole:
+    they buy nothing without it) − their reward cost − their per-member fixed cost; the setup
+    and monthly costs stay with today's customers. The rest of the net impact comes from
+    today's customers. None without the per-group sums.
+    """
+    if main.seg_members is None or main.seg_members.shape[1] <= NEW:
+        return None
+    gm = program.business.gross_margin
+    fc, h = program.business.fixed_costs, program.business.horizon_months
+    net = (gm * (main.seg_sim[:, NEW] - main.seg_base[:, NEW]) - main.seg_reward_cost[:, NEW]
+           - fc.per_member_year * main.seg_members[:, NEW] * h / 12.0)
+    return float(np.mean(net))
 
 
 def break_even_job(scheme: Scheme, n: int, lift: float) -> Job:

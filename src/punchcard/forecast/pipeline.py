@@ -23,9 +23,11 @@ from typing import Any, Callable, ContextManager
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from punchcard.forecast import arrivals as A
 from punchcard.forecast import btyd as M
 from punchcard.forecast import holdout as H
 from punchcard.forecast import purchase_models as P
+from punchcard.forecast import simulate as S
 from punchcard.forecast.batch import Job, Outcomes, evaluate
 from punchcard.forecast.draws import THIN, Draws, draw_values, make_draws, sample_customers
 from punchcard.messages import Message, message_dict, nmessage
@@ -34,7 +36,7 @@ from punchcard.forecast.pilot import plans
 from punchcard.program import Program, Scheme
 from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
 from punchcard.forecast.economics import (
-    BREAK_EVEN_DRAWS, CHANCE_DRAWS, deadweight, deadweight_job, likely_job, segment_rows,
+    BREAK_EVEN_DRAWS, CHANCE_DRAWS, deadweight, deadweight_job, from_new_customers, likely_job, segment_rows,
     segments_of, variance_split,
 )
 from punchcard.forecast.scenarios import (
@@ -73,7 +75,8 @@ def _run_block(program: Program, seed: int, draws: int, n_sim: int, weight: floa
 
 
 def _model_block(sel: H.Selection, gg: M.GammaGammaFit, rfm: M.RFM, horizon_weeks: float,
-                 exp_tx: np.ndarray, exp_rev: np.ndarray, segments: dict | None = None) -> dict:
+                 exp_tx: np.ndarray, exp_rev: np.ndarray, segments: dict | None = None,
+                 new_customers: dict | None = None) -> dict:
     bg = sel.fits["bgnbd"]  # the BG/NBD's fit, whether chosen or not (SPEC §6 Additions)
     return {
         "bgnbd": {**H.params_dict(bg), "loglik": bg.loglik},
@@ -88,6 +91,7 @@ def _model_block(sel: H.Selection, gg: M.GammaGammaFit, rfm: M.RFM, horizon_week
         "repeat_customers": int(np.sum(rfm.x > 0)),
         "checks": sel.checks,
         "segments": segments,
+        "new_customers": new_customers,
     }
 
 
@@ -153,22 +157,70 @@ def prepare(program: Program, ledger: Ledger, seed: int,
         cust_hash = np.asarray(ledger.cust_hash, dtype=np.uint64)[rfm.cust]
         keep, weight = sample_customers(rfm.x, exp_rev, cust_hash, program.forecast.max_customers, seed)
     seg = segments_of(rfm.x, rfm.T)  # terciles among all identified customers, before any sample
-    block = _model_block(sel, gg, rfm, horizon_weeks, exp_tx, exp_rev, seg.as_dict())
+    arr = A.fit(rfm.first_day, int(ledger.start_day), int(ledger.end_day))
+    block = _model_block(sel, gg, rfm, horizon_weeks, exp_tx, exp_rev, seg.as_dict(), arr.as_dict(horizon_weeks))
     items = summary.items[rfm.cust] / (rfm.x + 1.0)  # mean items per purchase occasion
     bday = (np.full(ledger.n_customers, -1, dtype=np.int16) if ledger.birthday_doy is None
             else np.asarray(ledger.birthday_doy, dtype=np.int16))
     start = int(ledger.end_day) + 1
+    cols = {
+        "cust": rfm.cust[keep], "weight": weight, "palive": P.p_alive(fit, rfm.x, rfm.t_x, rfm.T)[keep],
+        "x": rfm.x[keep], "T": rfm.T[keep], "mean_value": rfm.mean_value[keep], "items": items[keep],
+        "cust_hash": cust_hash[keep], "birthday_doy": bday[rfm.cust[keep]], "segment": seg.segment[keep],
+    }
+    extra = any(s.assumptions.acquisition_lift.high > 0.0 for s in program.schemes)
+    cols = _with_arrivals(cols, arr, horizon_weeks, max(1, program.forecast.max_customers // NEW_SHARE), extra,
+                          bday[rfm.cust], items, seed)
     base = Base(
-        cust=rfm.cust[keep], weight=weight, palive=P.p_alive(fit, rfm.x, rfm.t_x, rfm.T)[keep],
-        x=rfm.x[keep], T=rfm.T[keep], mean_value=rfm.mean_value[keep], items=items[keep],
-        cust_hash=cust_hash[keep], birthday_doy=bday[rfm.cust[keep]],
-        par=P.sim_par(fit, gg),
+        **cols, par=P.sim_par(fit, gg),
         horizon_weeks=horizon_weeks, start_day=start,
         end_day=start + int(np.ceil(horizon_weeks * 7.0)) - 1, data_start_day=int(ledger.start_day),
         gross_margin=program.business.gross_margin, horizon_months=program.business.horizon_months,
-        thin=THIN if len(keep) < len(rfm.x) else 1.0, segment=seg.segment[keep],
+        thin=THIN if len(keep) < len(rfm.x) else 1.0,
     )
     return base, block
+
+
+#: New customers simulated: at most max_customers ÷ NEW_SHARE of them (each standing for more when
+#: more are expected), and as many again for the acquisition lift when a scheme has one
+NEW_SHARE = 10
+_NEW_SALT = np.uint64(0x6E65775F63757374)  # the new customers' hashes: their own, keyed by seed and slot
+
+
+def _with_arrivals(cols: dict, arr: A.ArrivalFit, horizon_weeks: float, max_new: int, extra: bool,
+                   bday_all: np.ndarray, items_all: np.ndarray, seed: int) -> dict:
+    """Return the simulated customers' columns with the new customers appended (forecast/arrivals.py).
+
+    Each new customer starts from the fitted model's prior (no history: x = T = 0, surely
+    alive at their first purchase), buys items like today's average customer, and has a
+    recorded birthday with the share of today's customers who have one, on a day given by
+    their hash. With ``extra``, a second set of arrivals that only a scheme's acquisition
+    lift brings (absent from the baseline).
+    """
+    n_old = len(cols["x"])
+    lo, hi, w = A.slots(arr, horizon_weeks, max_new)
+    k = len(lo)
+    copies = 2 if extra and k else 1
+    if k == 0:
+        return {**cols, "arr_lo": np.full(n_old, -1.0), "arr_hi": np.full(n_old, -1.0),
+                "extra": np.zeros(n_old, dtype=bool)}
+    m = k * copies
+    idx = np.arange(m, dtype=np.uint64)
+    h = S.customer_base(np.uint64(seed & 0xFFFFFFFFFFFFFFFF) ^ _NEW_SALT, idx)
+    u_b = S.join_uniforms(h)
+    has_bday = float(np.mean(bday_all >= 0)) if len(bday_all) else 0.0
+    bday = np.where(u_b < has_bday, 1 + np.floor(u_b / max(has_bday, 1e-12) * 365.0), -1).astype(np.int16)
+    new = {
+        "cust": np.full(m, -1, dtype=cols["cust"].dtype), "weight": np.tile(w, copies), "palive": np.ones(m),
+        "x": np.zeros(m), "T": np.zeros(m), "mean_value": np.zeros(m),
+        "items": np.full(m, float(np.mean(items_all)) if len(items_all) else 1.0),
+        "cust_hash": h, "birthday_doy": bday, "segment": np.zeros(m, dtype=cols["segment"].dtype),
+    }
+    out = {key: np.concatenate([cols[key], new[key]]) for key in cols}
+    out["arr_lo"] = np.concatenate([np.full(n_old, -1.0), np.tile(lo, copies)])
+    out["arr_hi"] = np.concatenate([np.full(n_old, -1.0), np.tile(hi, copies)])
+    out["extra"] = np.concatenate([np.zeros(n_old + k, dtype=bool), np.ones(m - k, dtype=bool)])
+    return out
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -207,6 +259,7 @@ def scheme_summary(program: Program, dr: Draws, o: Outcomes, anyway: Outcomes | 
         "break_even_visit_lift": None,
         **(deadweight(o, anyway) if anyway is not None else {}),
         "segments": segment_rows(program, o, anyway) if anyway is not None and o.seg_members is not None else [],
+        "from_new_customers": from_new_customers(program, o),
         "spread": {"assumptions": None, "chance": None},
         "histogram": _histogram(net),
         "tornado": [],
@@ -293,10 +346,11 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
     # the break-even's own draws (independent numbers): as many as it needs to be quotable
     dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1) if BREAK_EVEN_DRAWS > n_draws else None
     schemes = forecast_schemes(program, base, list(program.schemes), dr, replay, dr_be=dr_be)
-    mean_w = float(np.sum(base.weight) / len(base.weight))
+    old = ~base.is_new  # the run block and the pilot count today's customers
+    mean_w = float(np.sum(base.weight[old]) / max(int(np.count_nonzero(old)), 1))
     note("planning the pilot")
-    pilots = plans(dr.lam, dr.p, base.weight, {s.id: float(s.assumptions.visit_lift.likely) for s in program.schemes},
-                   int(block["customers"]))
+    pilots = plans(dr.lam[:, old], dr.p[:, old], base.weight[old],
+                   {s.id: float(s.assumptions.visit_lift.likely) for s in program.schemes}, int(block["customers"]))
     return ForecastOutput(model=block, schemes=schemes,
-                          run=_run_block(program, seed, n_draws, int(len(base.cust)), mean_w, None),
+                          run=_run_block(program, seed, n_draws, int(np.count_nonzero(old)), mean_w, None),
                           skipped_reason=None, pilots=pilots)

@@ -28,6 +28,7 @@ ST_ALIVE, ST_LAMBDA, ST_P1, ST_P2, ST_NU = 1, 2, 3, 4, 5
 ST_GAP, ST_THIN, ST_SPEND, ST_DROP = 10, 11, 12, 13
 ST_XGAP, ST_XTHIN, ST_XSPEND, ST_XDROP = 20, 21, 22, 23
 ST_JOIN = 30
+ST_ARRIVE, ST_FIRST = 40, 41  # a new customer's arrival time and first purchase's spend
 
 # stamp counters
 COUNTER_VISITS, COUNTER_ITEMS, COUNTER_SPEND = 0, 1, 2
@@ -157,13 +158,30 @@ def _posterior(base, palive, x, T, mv, par):
 
 
 @njit(cache=True)
-def _baseline_one(base, lam, p, nu, par, horizon):
-    """Return (revenue, purchases) of one customer without a scheme, given their posterior draw."""
-    if lam <= 0.0:
-        return 0.0, 0
+def _first_spend(base, par, nu):
+    """Return a new customer's first purchase: a Gamma-Gamma spend on its own stream."""
+    z, _ = _gamma(par[4], _state(base, ST_FIRST, 0))
+    return z / nu
+
+
+@njit(cache=True)
+def _baseline_one(base, lam, p, nu, par, horizon, t0=-1.0):
+    """Return (revenue, purchases) of one customer without a scheme, given their posterior draw.
+
+    ``t0 >= 0``: a new customer who arrives at week t0 with a first purchase and then buys
+    as the model says (no dropout before their first repeat purchase, as in the BG/NBD).
+    """
     rev = 0.0
     n = 0
     t = 0.0
+    if t0 >= 0.0:
+        if t0 >= horizon:
+            return 0.0, 0
+        rev += _first_spend(base, par, nu)
+        n += 1
+        t = t0
+    if lam <= 0.0:
+        return rev, n
     k = 0
     g_gap, g_spend, g_drop = _stream(base, ST_GAP), _stream(base, ST_SPEND), _stream(base, ST_DROP)
     while True:
@@ -177,6 +195,14 @@ def _baseline_one(base, lam, p, nu, par, horizon):
             break
         k += 1
     return rev, n
+
+
+@njit(cache=True)
+def arrival_time(base, lo, hi):
+    """Return a new customer's arrival week, uniform in [lo, hi) (−1: not a new customer)."""
+    if lo < 0.0:
+        return -1.0
+    return lo + _uniform(base, ST_ARRIVE, 0) * (hi - lo)
 
 
 @njit(cache=True)
@@ -200,10 +226,20 @@ def posterior(base, palive, x, T, mv, par):
     return lam, p, nu
 
 
+@njit(cache=True)
+def arrival_times(base, lo, hi):
+    """Return each customer's arrival week for base keys ``base`` (−1: a customer of today)."""
+    out = np.empty(len(base))
+    for i in range(len(base)):
+        out[i] = arrival_time(base[i], lo[i], hi[i])
+    return out
+
+
 @njit(cache=True, parallel=True)
-def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon):
-    """Return every (draw, customer)'s random-number base key, enrollment uniform, baseline revenue
-    and posterior draw (λ, p, ν), which the scheme worlds of that draw reuse."""
+def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi):
+    """Return every (draw, customer)'s random-number base key, enrollment uniform, baseline revenue,
+    posterior draw (λ, p, ν) and arrival week (−1: a customer of today), which the scheme worlds
+    of that draw reuse. ``arr_lo``/``arr_hi`` bound each new customer's arrival (−1: not new)."""
     nd = len(draw_keys)
     n = len(cust_hash)
     keys = np.empty((nd, n), dtype=np.uint64)
@@ -212,25 +248,30 @@ def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon):
     lam = np.empty((nd, n))
     pp = np.empty((nd, n))
     nu = np.empty((nd, n))
+    t0 = np.empty((nd, n))
     for d in prange(nd):  # every (draw, customer) is independent: threads give the same numbers
         for i in range(n):
             k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
             keys[d, i] = k
             join[d, i] = _uniform(k, ST_JOIN, 0)
             lam[d, i], pp[d, i], nu[d, i] = _posterior_rates(k, palive[i], x[i], T[i], mv[i], par)
-            rev[d, i], _ = _baseline_one(k, lam[d, i], pp[d, i], nu[d, i], par, horizon)
-    return keys, join, rev, lam, pp, nu
+            t0[d, i] = arrival_time(k, arr_lo[i], arr_hi[i])
+            rev[d, i], _ = _baseline_one(k, lam[d, i], pp[d, i], nu[d, i], par, horizon, t0[d, i])
+    return keys, join, rev, lam, pp, nu, t0
 
 
 @njit(cache=True)
-def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day):
+def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day,
+                t0=-1.0):
     """Simulate one member's scheme world from their posterior draw (λ, p, ν); writes transactions
-    when ``fill`` and returns (revenue, count)."""
+    when ``fill`` and returns (revenue, count). ``t0 >= 0``: a new customer's arrival week, with
+    the first purchase there (as in the baseline world, unlifted: the visit that brings them)."""
     vm, sm, dm, gg, reset, stamp, stamps, counter, min_purchase, head_start, endow = (
         world[0], world[1], world[2], world[3], world[4] > 0.5, world[5] > 0.5, world[6],
         int(world[7]), world[8], world[9], world[10],
     )
-    if lam <= 0.0:
+    pend = t0 >= 0.0  # a new customer's first purchase, still to come
+    if lam <= 0.0 and not pend:
         return 0.0, 0
     p = min(1.0, p * dm)
     # the largest rate multiplier this member can reach bounds the extra stream
@@ -247,37 +288,48 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
                                       _stream(base, ST_DROP))
     x_gap, x_thin, x_spend, x_drop = (_stream(base, ST_XGAP), _stream(base, ST_XTHIN), _stream(base, ST_XSPEND),
                                       _stream(base, ST_XDROP))
-    tb = -np.log(_u(g_gap, 0)) / lam
+    t_start = t0 if pend else 0.0
+    tb = t_start - np.log(_u(g_gap, 0)) / lam if lam > 0.0 else np.inf
     kb = 0
-    tx = -np.log(_u(x_gap, 0)) / xrate if xrate > 0.0 else np.inf
+    tx = t_start - np.log(_u(x_gap, 0)) / xrate if xrate > 0.0 else np.inf
     kx = 0
     while True:
-        is_base = tb <= tx
-        t = tb if is_base else tx
-        if t >= horizon:
-            break
-        mult = vm
-        if stamp:
-            prog = 1.0 if maxed else min(held / stamps, 1.0)
-            mult = vm / (1.0 - gg * prog)
-            if head_start > 0 and not rewarded:
-                mult *= 1.0 + endow
-        if is_base:
-            k = kb
-            accept = mult >= 1.0 or _u(g_thin, k) < mult
-            s_spend, s_drop = g_spend, g_drop
-            kb += 1
-            tb += -np.log(_u(g_gap, kb)) / lam
+        first = pend
+        k = 0
+        s_drop = g_drop
+        if first:  # a new customer's first purchase: always made, never followed by a dropout
+            pend = False
+            t = t0
+            if t >= horizon:
+                break
+            amount = _first_spend(base, par, nu)
         else:
-            k = kx
-            accept = mult > 1.0 and _u(x_thin, k) < (mult - 1.0) / (mmax - 1.0)
-            s_spend, s_drop = x_spend, x_drop
-            kx += 1
-            tx += -np.log(_u(x_gap, kx)) / xrate
-        if not accept:
-            continue
-        z, _ = _gamma(par[4], _at(s_spend, k))
-        amount = z / nu * sm
+            is_base = tb <= tx
+            t = tb if is_base else tx
+            if t >= horizon:
+                break
+            mult = vm
+            if stamp:
+                prog = 1.0 if maxed else min(held / stamps, 1.0)
+                mult = vm / (1.0 - gg * prog)
+                if head_start > 0 and not rewarded:
+                    mult *= 1.0 + endow
+            if is_base:
+                k = kb
+                accept = mult >= 1.0 or _u(g_thin, k) < mult
+                s_spend, s_drop = g_spend, g_drop
+                kb += 1
+                tb += -np.log(_u(g_gap, kb)) / lam
+            else:
+                k = kx
+                accept = mult > 1.0 and _u(x_thin, k) < (mult - 1.0) / (mmax - 1.0)
+                s_spend, s_drop = x_spend, x_drop
+                kx += 1
+                tx += -np.log(_u(x_gap, kx)) / xrate
+            if not accept:
+                continue
+            z, _ = _gamma(par[4], _at(s_spend, k))
+            amount = z / nu * sm
         if fill:
             if off + n >= o_day.shape[0]:
                 return rev, -1  # out of room: the caller grows the buffers and asks again
@@ -299,14 +351,21 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
                     held = head_start + (held % stamps)
                 else:
                     maxed = True
-        if _u(s_drop, k) < p:
+        if not first and _u(s_drop, k) < p:
             break
     return rev, n
 
 
+def members(base, lam, p, nu, items, par, horizon, world, start_day, t0=None):
+    """Return the members' scheme-world transactions (cust index, day, amount, items) and revenue per member.
+
+    ``t0``: each member's arrival week (−1 or None: a customer of today)."""
+    t0 = np.full(len(base), -1.0) if t0 is None else np.asarray(t0, dtype=np.float64)
+    return _members(base, lam, p, nu, items, par, horizon, world, start_day, t0)
+
+
 @njit(cache=True)
-def members(base, lam, p, nu, items, par, horizon, world, start_day):
-    """Return the members' scheme-world transactions (cust index, day, amount, items) and revenue per member."""
+def _members(base, lam, p, nu, items, par, horizon, world, start_day, t0):
     m = len(base)
     rev = np.zeros(m)
     cnt = np.zeros(m, dtype=np.int64)
@@ -315,7 +374,7 @@ def members(base, lam, p, nu, items, par, horizon, world, start_day):
     for i in range(m):
         rev[i], cnt[i] = _member_one(
             base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
-            False, 0, dummy_i, dummy_f, dummy_f, start_day,
+            False, 0, dummy_i, dummy_f, dummy_f, start_day, t0[i],
         )
     off = np.zeros(m + 1, dtype=np.int64)
     for i in range(m):
@@ -328,7 +387,7 @@ def members(base, lam, p, nu, items, par, horizon, world, start_day):
     for i in range(m):
         _member_one(
             base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
-            True, off[i], o_day, o_amt, o_items, start_day,
+            True, off[i], o_day, o_amt, o_items, start_day, t0[i],
         )
         for j in range(off[i], off[i + 1]):
             o_cust[j] = i
@@ -352,7 +411,7 @@ def _sort_member(o_day, o_amt, s, e):
 
 @njit(cache=True, parallel=True, nogil=True)
 def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                 mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop):
+                 mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0):
     """Simulate blocks of members in parallel, block b writing rows from ``cstart[b]`` on.
 
     A block that runs out of its room stops; ``stop[b]`` is the first member it did not finish.
@@ -367,7 +426,7 @@ def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_
             i = mstart[b]
             while i < mstart[b + 1]:
                 r, c = _member_one(base[i], lam[i], p[i], nu[i], items[i], par, horizon,
-                                   worlds[world_of[i]], True, pos, dd, aa, ii, start_day)
+                                   worlds[world_of[i]], True, pos, dd, aa, ii, start_day, t0[i])
                 if c < 0:
                     break
                 rev[i] = r
@@ -378,7 +437,7 @@ def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_
             stop[b] = i
 
 
-def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day, capacity):
+def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day, capacity, t0=None):
     """Simulate many members (of many draws) at once; member i lives in ``worlds[world_of[i]]``.
 
     ``lam``, ``p``, ``nu`` are each member's posterior draw for its draw (``posterior``, or
@@ -396,6 +455,7 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
         return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0), np.zeros(0),
                 np.zeros(1, dtype=np.int64))
     world_of = np.asarray(world_of, dtype=np.int64)
+    t0 = np.full(m, -1.0) if t0 is None else np.asarray(t0, dtype=np.float64)
     nb = min(m, 8 * numba.get_num_threads())
     mstart = (np.arange(nb + 1, dtype=np.int64) * m) // nb
     size = np.diff(mstart)
@@ -410,7 +470,7 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     o_items = np.empty(cstart[-1])
     while True:
         _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                     mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop)
+                     mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0)
         failed = todo & (stop < mstart[1:])
         if not failed.any():
             break

@@ -20,6 +20,10 @@ COUNTERS = {"visits": S.COUNTER_VISITS, "items": S.COUNTER_ITEMS, "spend": S.COU
 #: Buyer segments by historical purchase frequency: light, medium, heavy (economics.segments_of)
 SEGMENTS = ("light", "medium", "heavy")
 N_SEGMENTS = len(SEGMENTS)
+#: The groups every figure is summed over: the three segments of today's customers and the
+#: simulated new customers (forecast/arrivals.py), who take the plain lifts
+NEW = N_SEGMENTS
+N_GROUPS = N_SEGMENTS + 1
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,29 @@ class Base:
     thin: float = 1.0
     # segment per simulated customer: 0 light, 1 medium, 2 heavy (None: all light)
     segment: np.ndarray | None = None
+    # simulated new customers (forecast/arrivals.py): each one's arrival window in weeks
+    # (arr_lo = −1: a customer of today); ``extra``: an arrival only a scheme's
+    # acquisition_lift brings (absent from the baseline, weighted by the lift)
+    arr_lo: np.ndarray | None = None
+    arr_hi: np.ndarray | None = None
+    extra: np.ndarray | None = None
+
+    @property
+    def is_new(self) -> np.ndarray:
+        """Return whether each simulated customer is a new one (arrives over the horizon)."""
+        return np.zeros(len(self.cust), dtype=bool) if self.arr_lo is None else self.arr_lo >= 0.0
+
+    @property
+    def is_extra(self) -> np.ndarray:
+        """Return whether each simulated customer is an arrival only the acquisition lift brings."""
+        return np.zeros(len(self.cust), dtype=bool) if self.extra is None else self.extra
+
+    @property
+    def group(self) -> np.ndarray:
+        """Return each simulated customer's group: segment 0–2, or NEW."""
+        seg = (np.zeros(len(self.cust), dtype=np.int64) if self.segment is None
+               else np.asarray(self.segment, dtype=np.int64))
+        return np.where(self.is_new, NEW, seg)
 
 
 @dataclass(frozen=True)
@@ -63,12 +90,15 @@ def world_vector(scheme: Scheme, v: dict[str, float], segment: int | None = None
     """Return the kernel's world vector: multipliers and, for a card, the goal-gradient state machine's settings.
 
     With ``segment`` (0 light, 1 medium, 2 heavy) the lifts are that segment's
-    (``visit_lift:light`` …, see draws.draw_values); without, or when absent, the plain ones.
+    (``visit_lift:light`` …, see draws.draw_values); without, when absent, or for the new
+    customers (NEW), the plain ones.
     """
     a = scheme.assumptions
 
     def lift(name: str) -> float:
-        return v.get(f"{name}:{SEGMENTS[segment]}", v[name]) if segment is not None else v[name]
+        if segment is None or segment >= N_SEGMENTS:
+            return v[name]
+        return v.get(f"{name}:{SEGMENTS[segment]}", v[name])
 
     visit, spend, retention = lift("visit_lift"), lift("spend_lift"), lift("retention_lift")
     kind = kinds()[scheme.kind]
@@ -88,10 +118,15 @@ def world_vector(scheme: Scheme, v: dict[str, float], segment: int | None = None
     ])
 
 
+#: Days before the horizon a kind for new customers only counts newness from: far enough that
+#: every simulated new customer's first purchase counts as new (today's customers never join it)
+NEW_ANCHOR_DAYS = 100_000
+
+
 def anchor_day(base: Base, scheme: Scheme) -> int:
-    """Return the day newness is counted from: only today's customers are simulated, none of
-    them new, so a kind for new customers only is anchored at the horizon's end."""
-    return base.end_day if kinds()[scheme.kind].new_customers_only else base.data_start_day
+    """Return the day newness is counted from. Only the simulated new customers can join a kind
+    for new customers only (batch._Group), and each of them is new at their first purchase."""
+    return base.start_day - NEW_ANCHOR_DAYS if kinds()[scheme.kind].new_customers_only else base.data_start_day
 
 
 def replay_context(base: Base, scheme: Scheme, idx: np.ndarray, redemption: float) -> ReplayContext:

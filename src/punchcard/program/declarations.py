@@ -34,8 +34,9 @@ DAYS = Num(1, MAX_DAYS, integer=True, example=30)
 MONTHS = Num(1, 1200, integer=True, example=12)
 
 ASSUMPTION_KEYS = (
-    Key("enrollment", _Range(Num(0, 1)),
-        "Share of identified customers who join the scheme.", 0.4),
+    Key("enrollment", _SegRange(Num(0, 1)),
+        "Share of identified customers who join the scheme; one value for everyone, or one per segment "
+        "`{light, medium, heavy}` (new customers take the average).", 0.4),
     Key("visit_lift", _SegRange(Num(-1, MAX_LIFT)),
         "Relative change in members' visit rate (0.05 = 5 % more visits); one value, split over light, "
         "medium and heavy buyers by `segment_split`, or one per segment `{light, medium, heavy}`.", 0.0),
@@ -59,6 +60,10 @@ ASSUMPTION_KEYS = (
         "Share of free items (rewards of `type: item`) that replace a purchase the customer would have "
         "paid for; each costs `cost + displacement × (value − cost)` (docs/method.md).",
         {"low": 0.5, "likely": 0.8, "high": 1.0}),
+    Key("acquisition_lift", _Range(Num(0, MAX_LIFT)),
+        "Extra new customers the scheme brings, relative to the shop's own rate of new customers "
+        "(0.1 = 10 % more); they all join. Default 0: no evidence that loyalty schemes win customers "
+        "(docs/forecast.md).", 0.0),
     Key("segment_split", _Obj(tuple(Key(k, Num(0, example=1), f"Multiplier for {k} buyers.", w)
                                     for k, w in zip(SEGMENT_NAMES, DEFAULT_SEGMENT_SPLIT)),
                               build=lambda d: tuple(float(d.get(k, w)) for k, w in zip(SEGMENT_NAMES,

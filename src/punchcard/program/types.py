@@ -123,7 +123,7 @@ class Business:
 
 @dataclass(frozen=True)
 class Assumptions:
-    enrollment: Range = Range.fixed(0.4)
+    enrollment: Range | SegmentRange = Range.fixed(0.4)
     visit_lift: Range | SegmentRange = Range.fixed(0.0)
     spend_lift: Range | SegmentRange = Range.fixed(0.0)
     retention_lift: Range | SegmentRange = Range.fixed(0.0)
@@ -134,6 +134,8 @@ class Assumptions:
     endowed_progress: Range = Range.fixed(0.0)
     # share of free items that replace a paid one (docs/method.md, "Free items")
     displacement: Range = Range(0.5, 0.8, 1.0)
+    # extra new customers the scheme brings, relative to the shop's own arrivals (docs/forecast.md)
+    acquisition_lift: Range = Range.fixed(0.0)
     # multipliers of a plain visit/spend/retention lift for light, medium and heavy buyers
     segment_split: tuple[float, float, float] = DEFAULT_SEGMENT_SPLIT
 

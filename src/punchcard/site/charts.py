@@ -268,6 +268,30 @@ def deadweight(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -
                   fig, [_("Scheme"), anyway, more, _("Share paid on purchases that happen anyway")], rows)
 
 
+def net_by_origin(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -> Chart:
+    """Return each scheme's expected net impact split into today's customers and new customers."""
+    names = [escape(s["name"]) for s in schemes]
+    new = [s["forecast"].get("from_new_customers") or 0.0 for s in schemes]
+    old = [s["forecast"]["net_impact"]["mean"] - n for s, n in zip(schemes, new)]
+    today, newcomers = _("From today's customers"), _("From new customers")
+    traces = [
+        go.Bar(y=names, x=old, orientation="h", name=today, marker={"color": "#8c9bab"},
+               hovertext=[f"<b>{n}</b><br>{today}: {f.money(v)}" for n, v in zip(names, old)], hoverinfo="text"),
+        go.Bar(y=names, x=new, orientation="h", name=newcomers, marker={"color": t.primary},
+               hovertext=[f"<b>{n}</b><br>{newcomers}: {f.money(v)}" for n, v in zip(names, new)], hoverinfo="text"),
+    ]
+    fig = _figure(t, traces, barmode="relative", height=max(200, 60 * len(schemes) + 110),
+                  yaxis={"autorange": "reversed", "type": "category"},
+                  xaxis={"title": {"text": _("Expected net impact")}})
+    rows = [[s["name"], f.money(o), f.money(n), f.money(s["forecast"]["net_impact"]["mean"])]
+            for s, o, n in zip(schemes, old, new)]
+    return _chart(div_id, _("Today's customers and new ones"),
+                  _("Each scheme's expected net impact, split into what today's customers bring (with the setup "
+                    "and monthly costs) and what the new customers expected over the horizon bring: their extra "
+                    "margin, less their rewards and per-member costs."),
+                  fig, [_("Scheme"), today, _("From new customers"), _("Expected net impact")], rows)
+
+
 def cost_over_time(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -> Chart:
     """Return the monthly cost lines of every scheme over the sales history."""
     months = [m["month"] for m in schemes[0]["backtest"]["monthly"]] if schemes else []

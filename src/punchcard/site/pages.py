@@ -37,6 +37,7 @@ def assumption_label(name: str, _: Callable[[str], str]) -> str:
               "goal_gradient": _("Faster visits near a reward"), "post_reward_reset": _("Slower visits after a reward"),
               "endowed_progress": _("Effect of a head start"),
               "displacement": _("Free items that replace a paid one"),
+              "acquisition_lift": _("Extra new customers the scheme brings"),
               "segment_split": _("Split of a plain lift by buyer segment")}
     return labels.get(name, name.replace("_", " "))
 
@@ -70,6 +71,9 @@ class Pages:
             chart_list.append(charts.break_even("program-break-even", forecasted, t, f, _))
             if any(s["forecast"].get("deadweight_share") is not None for s in forecasted):
                 chart_list.append(charts.deadweight("program-deadweight", forecasted, t, f, _))
+            if ((self.res.get("model") or {}).get("new_customers") or {}).get("expected") and \
+                    any(s["forecast"].get("from_new_customers") is not None for s in forecasted):
+                chart_list.append(charts.net_by_origin("program-new-customers", forecasted, t, f, _))
         else:
             chart_list.append(charts.skipped("program-net-impact", _("What each scheme may earn or cost"),
                                              self.skip_reason))
@@ -396,6 +400,7 @@ class Pages:
                      [_("Converged"), _("yes") if model.get("converged") else _("no")],
                      [_("Expected transactions without a scheme"), f.number(model.get("expected_transactions"))],
                      [_("Expected revenue without a scheme"), f.money(model.get("expected_revenue"), 0)]]
+            rows += self._new_customer_rows(model.get("new_customers"))
             model_table = self._table(_("Customer model"), [_("Parameter"), _("Value")], rows, "model")
             if fitted:
                 candidates = self._candidates(fitted, chosen)
@@ -445,6 +450,20 @@ class Pages:
             "actual": f.number(hold["actual"]),
             "error": f.lift(hold["error"])}
         return {"table": table, "reading": reading}
+
+    def _new_customer_rows(self, new: dict | None) -> list[list[str]]:
+        """Return the model table's rows on new customers: the fitted weekly rate and what it rests on."""
+        if not new:
+            return []
+        _, f = self._, self.fmt
+        terms = {"level": _("a constant rate"), "trend": _("a trend"),
+                 "trend+season": _("a trend and an annual season")}
+        return [[_("New customers a week now"), f.number(new.get("weekly_rate"), 1)],
+                [_("New customers expected over the horizon"), f.number(new.get("expected"))],
+                [_("New customers: weeks fitted"),
+                 _("%(weeks)s weeks (the first %(burn)s left out), with %(terms)s") % {
+                     "weeks": f.number(new.get("weeks_fitted")), "burn": f.number(new.get("burn_in_weeks")),
+                     "terms": terms.get(new.get("terms"), new.get("terms"))}]]
 
     def _assumptions(self) -> dict:
         """Return every numeric assumption with low/likely/high (shares as percentages) and
@@ -527,7 +546,7 @@ def _signed_share(f: Formatter, x: float) -> str:
 # Assumptions that are shares (printed as percentages, like the gross margin beside them)
 # and changes (signed percentages).
 SHARE_ASSUMPTIONS = ("enrollment", "redemption_rate", "goal_gradient", "endowed_progress")
-LIFT_ASSUMPTIONS = ("visit_lift", "spend_lift", "retention_lift")
+LIFT_ASSUMPTIONS = ("visit_lift", "spend_lift", "retention_lift", "acquisition_lift")
 
 
 def _range_cells(value: Any, f: Formatter, _: Callable[[str], str], name: str = "") -> list[str]:

@@ -28,6 +28,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("forecast.scheme_cost", "money"), ("forecast.net_impact.mean", "money"), ("forecast.net_impact.p10", "money"),
     ("forecast.net_impact.p50", "money"), ("forecast.net_impact.p90", "money"), ("forecast.net_impact.se", "money"),
     ("forecast.probability_positive", "percent"), ("forecast.break_even_visit_lift", "lift"),
+    ("forecast.from_new_customers", "money"),
 )
 
 
@@ -84,6 +85,7 @@ def figure_label(key: str, _: Callable[[str], str]) -> str:
         "forecast.net_impact.se": _("Net impact, simulation error"),
         "forecast.probability_positive": _("Chance it pays for itself"),
         "forecast.break_even_visit_lift": _("Break-even visit lift"),
+        "forecast.from_new_customers": _("Net impact from new customers"),
         "forecast.liability": _("Rewards owed at the end of the forecast"),
         "forecast.incremental_revenue_se": _("Extra revenue, simulation error"),
     }

@@ -63,9 +63,23 @@ def verdict(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[
     forecast = scheme.get("forecast") or None
     if not forecast:
         return text
-    # then what the reward cost pays for: the deadweight, and which way displacement moves it
+    # then what the reward cost pays for: the deadweight, which way displacement moves it, and
+    # how much of the answer new customers make
     return " ".join(t for t in (text, deadweight_sentence(forecast, fmt, _),
-                                displacement_sentence(forecast, fmt, _)) if t)
+                                displacement_sentence(forecast, fmt, _),
+                                new_customers_sentence(forecast, model, fmt, _)) if t)
+
+
+def new_customers_sentence(fc: dict, model: dict | None, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
+    """Return how much of the expected net impact comes from new customers ("" when none are simulated)."""
+    new = fc.get("from_new_customers")
+    if new is None or not ((model or {}).get("new_customers") or {}).get("expected"):
+        return ""
+    tr = _as_translations(_)
+    net = (fc.get("net_impact") or {}).get("mean") or 0.0
+    return tr.gettext("Of its expected net impact, %(new)s comes from new customers and %(old)s from today's "
+                      "customers (who also carry the setup and monthly costs).") % {
+        "new": fmt.money(new, 0), "old": fmt.money(net - new, 0)}
 
 
 def _verdict_sentence(scheme: dict, program: dict, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
@@ -174,10 +188,20 @@ def displacement_sentence(fc: dict, fmt: Formatter, _: Gettext | Callable[[str],
     if row is None:
         return ""
     tr = _as_translations(_)
-    return tr.gettext("If %(low)s of the free items replace one the customer would have paid for, the expected "
-                      "net impact is %(at_low)s; if %(high)s do, %(at_high)s.") % {
-        "low": fmt.percent(row["low"], 0), "high": fmt.percent(row["high"], 0),
-        "at_low": fmt.money(row["at_low"], 0), "at_high": fmt.money(row["at_high"], 0)}
+    values = {"low": fmt.percent(row["low"], 0), "high": fmt.percent(row["high"], 0),
+              "at_low": fmt.money(row["at_low"], 0), "at_high": fmt.money(row["at_high"], 0)}
+    text = tr.gettext("If %(low)s of the free items replace one the customer would have paid for, the expected "
+                      "net impact is %(at_low)s; if %(high)s do, %(at_high)s.") % values
+    # which way it moves the answer: more free items replacing a paid one always cost more; the
+    # answer (does it beat doing nothing?) is sensitive to it when the two ends fall either side of zero
+    if (row["at_low"] > 0) != (row["at_high"] > 0):
+        return text + " " + tr.gettext("The answer depends on it: the scheme pays only if few enough free items "
+                                       "replace a purchase.")
+    if row["at_low"] > 0:
+        return text + " " + tr.gettext("The more free items replace a purchase, the less it earns, but it pays "
+                                       "either way: the answer does not depend on it.")
+    return text + " " + tr.gettext("The more free items replace a purchase, the more it loses, and it does not "
+                                   "pay either way: the answer does not depend on it.")
 
 
 def spread_sentence(fc: dict | None, fmt: Formatter, _: Gettext | Callable[[str], str]) -> str:
