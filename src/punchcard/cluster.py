@@ -108,6 +108,8 @@ def url_task(url: str, versions: tuple[str, str]) -> list[tuple[str, int]]:
     _check_worker(versions)
     import glob
 
+    from punchcard.ingest.partitions import url_error
+
     try:
         from fsspec.core import url_to_fs
     except ImportError:
@@ -119,12 +121,8 @@ def url_task(url: str, versions: tuple[str, str]) -> list[tuple[str, int]]:
             out = [(fs.unstrip_protocol(p), int(fs.size(p))) for p in sorted(fs.glob(path))]
         else:
             out = [(url, int(fs.size(path)))]
-    except ImportError as exc:  # fsspec names the package a protocol needs
-        raise PunchcardError(f"{url}: {exc}. Fix: install it on the workers, e.g. "
-                             "pip install 'punchcard[dask,s3]' (gs://: gcs, abfs://: azure).") from None
-    except (OSError, ValueError) as exc:
-        raise PunchcardError(f"{url}: cannot be read ({type(exc).__name__}: {exc}). Fix: check the "
-                             "URL, and the workers' credentials for it.") from None
+    except (ImportError, OSError, ValueError) as exc:
+        raise url_error(url, exc) from None
     if not out:
         raise PunchcardError(f"{url}: no file matches this pattern. Fix: correct the URL in "
                              "`sales.path`, and check the workers' credentials can list its folder.")

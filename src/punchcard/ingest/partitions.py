@@ -74,13 +74,18 @@ def fetch(url: str, folder: Path) -> tuple[Path, str]:
             while block := src.read(1 << 20):
                 digest.update(block)
                 dst.write(block)
-    except ImportError as exc:  # fsspec names the package a protocol needs
-        raise PunchcardError(f"{url}: {exc}. Fix: install it on the workers, e.g. "
-                             "pip install 'punchcard[dask,s3]' (gs://: gcs, abfs://: azure).") from None
-    except (OSError, ValueError) as exc:
-        raise PunchcardError(f"{url}: cannot be read ({type(exc).__name__}: {exc}). Fix: check the "
-                             "URL, and the workers' credentials for it.") from None
+    except (ImportError, OSError, ValueError) as exc:
+        raise url_error(url, exc) from None
     return local, digest.hexdigest()
+
+
+def url_error(url: str, exc: BaseException) -> PunchcardError:
+    """Return the error for a URL that fsspec could not list or read, with its fix."""
+    if isinstance(exc, ImportError):  # fsspec names the package a protocol needs
+        return PunchcardError(f"{url}: {exc}. Fix: install it on the workers, e.g. "
+                              "pip install 'punchcard[dask,s3]' (gs://: gcs, abfs://: azure).")
+    return PunchcardError(f"{url}: cannot be read ({type(exc).__name__}: {exc}). Fix: check the "
+                          "URL, and the workers' credentials for it.")
 
 
 def read_file(path: Path, index: int, n_files: int, sales: Sales, base: Path | None,

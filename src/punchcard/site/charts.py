@@ -243,6 +243,17 @@ def break_even(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -
                         _("Break-even visit lift")], rows)
 
 
+def _two_part_bars(t: Theme, f: Any, names: list[str], first: tuple, second: tuple, barmode: str,
+                   xtitle: str) -> dict:
+    """Return one horizontal bar per scheme in two parts, each part given as (name, values, colour)."""
+    traces = [go.Bar(y=names, x=values, orientation="h", name=part, marker={"color": colour},
+                     hovertext=[f"<b>{n}</b><br>{part}: {f.money(v)}" for n, v in zip(names, values)],
+                     hoverinfo="text")
+              for part, values, colour in (first, second)]
+    return _figure(t, traces, barmode=barmode, height=max(200, 60 * len(names) + 110),
+                   yaxis={"autorange": "reversed", "type": "category"}, xaxis={"title": {"text": xtitle}})
+
+
 def deadweight(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -> Chart:
     """Return each scheme's forecast reward cost split into purchases that happen anyway and extra ones."""
     names = [escape(s["name"]) for s in schemes]
@@ -250,15 +261,7 @@ def deadweight(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext) -
     extra = [max(s["forecast"].get("reward_cost_on_extra") or 0.0, 0.0) for s in schemes]
     share = [s["forecast"].get("deadweight_share") for s in schemes]
     anyway, more = _("On purchases that happen anyway"), _("On extra purchases")
-    traces = [
-        go.Bar(y=names, x=base, orientation="h", name=anyway, marker={"color": "#d9a597"},
-               hovertext=[f"<b>{n}</b><br>{anyway}: {f.money(b)}" for n, b in zip(names, base)], hoverinfo="text"),
-        go.Bar(y=names, x=extra, orientation="h", name=more, marker={"color": t.primary},
-               hovertext=[f"<b>{n}</b><br>{more}: {f.money(x)}" for n, x in zip(names, extra)], hoverinfo="text"),
-    ]
-    fig = _figure(t, traces, barmode="stack", height=max(200, 60 * len(schemes) + 110),
-                  yaxis={"autorange": "reversed", "type": "category"},
-                  xaxis={"title": {"text": _("Reward cost")}})
+    fig = _two_part_bars(t, f, names, (anyway, base, "#d9a597"), (more, extra, t.primary), "stack", _("Reward cost"))
     rows = [[s["name"], f.money(b), f.money(x), f.percent(d) if d is not None else "–"]
             for s, b, x, d in zip(schemes, base, extra, share)]
     return _chart(div_id, _("Who the rewards pay for"),
@@ -274,15 +277,8 @@ def net_by_origin(div_id: str, schemes: list[dict], t: Theme, f: Any, _: Gettext
     new = [s["forecast"].get("from_new_customers") or 0.0 for s in schemes]
     old = [s["forecast"]["net_impact"]["mean"] - n for s, n in zip(schemes, new)]
     today, newcomers = _("From today's customers"), _("From new customers")
-    traces = [
-        go.Bar(y=names, x=old, orientation="h", name=today, marker={"color": "#8c9bab"},
-               hovertext=[f"<b>{n}</b><br>{today}: {f.money(v)}" for n, v in zip(names, old)], hoverinfo="text"),
-        go.Bar(y=names, x=new, orientation="h", name=newcomers, marker={"color": t.primary},
-               hovertext=[f"<b>{n}</b><br>{newcomers}: {f.money(v)}" for n, v in zip(names, new)], hoverinfo="text"),
-    ]
-    fig = _figure(t, traces, barmode="relative", height=max(200, 60 * len(schemes) + 110),
-                  yaxis={"autorange": "reversed", "type": "category"},
-                  xaxis={"title": {"text": _("Expected net impact")}})
+    fig = _two_part_bars(t, f, names, (today, old, "#8c9bab"), (newcomers, new, t.primary), "relative",
+                         _("Expected net impact"))
     rows = [[s["name"], f.money(o), f.money(n), f.money(s["forecast"]["net_impact"]["mean"])]
             for s, o, n in zip(schemes, old, new)]
     return _chart(div_id, _("Today's customers and new ones"),
