@@ -52,7 +52,6 @@ class ArrivalFit:
 
     def as_dict(self, horizon_weeks: float) -> dict:
         """Return the fit for results.json's model block: the weekly rate now and the arrivals expected."""
-        grid = self.t_end + np.arange(int(np.ceil(horizon_weeks))) + 0.5
         return {"terms": self.terms, "burn_in_weeks": self.burn_in_weeks, "weeks_fitted": self.weeks_fitted,
                 "first_purchases_fitted": self.first_purchases,
                 "weekly_rate": float(self.rate(np.array([self.t_end]))[0]),
