@@ -36,15 +36,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+# the program's reading, shared with the loop version (run as `python bench/X.py`: bench/ is on the path)
+from pandas_replay import pick, redemption_rate
+
 DAYS_PER_MONTH = 30.4375
 NEVER = 2**40
-
-
-def mean_of(value) -> float:
-    """Return a number, or the mean of a {low, likely, high} range."""
-    if isinstance(value, dict):
-        return (value["low"] + value["likely"] + value["high"]) / 3
-    return float(value)
 
 
 def load_transactions(path: str, program: dict) -> tuple[pd.DataFrame, int, int]:
@@ -151,18 +147,6 @@ def points(tx: pd.DataFrame, earn: float, pv: float, min_redeem: float, step: fl
     lapses = ~last_of_customer | (last_day + gap < end)
     return {"earned": earned_total, "redeemed": redeemed_total,
             "lapsed": float(final[lapses].sum()), "outstanding": float(final[~lapses].sum())}
-
-
-def pick(program: dict, kind: str, wanted: str | None) -> dict:
-    for s in program["schemes"]:
-        if (wanted is None and s["kind"] == kind) or s["id"] == wanted:
-            return s
-    raise SystemExit(f"no {kind} scheme {wanted or ''} in the program")
-
-
-def redemption_rate(program: dict, scheme: dict) -> float:
-    a = {**program.get("assumptions", {}), **scheme.get("assumptions", {})}
-    return mean_of(a.get("redemption_rate", 1.0))
 
 
 def main() -> None:

@@ -224,6 +224,27 @@ def _length_mismatch(numbers: np.ndarray, lengths: np.ndarray, pow10: np.ndarray
     return False
 
 
+def reread_ids(frame: pl.DataFrame, id_prefix: tuple[str, int] | None) -> tuple[pl.DataFrame, dict | None]:
+    """Return the frame without its id-check columns, and how to read it again when an id broke
+    the form the sample foresaw (prefixed, or numeric without leading zeros), else None.
+
+    The answer is a ``Source`` replacement: ``{"id_prefix": None}``, ``{"numeric_ids": False}``
+    or ``{"numeric_orders": False}`` — read those ids as text.
+    """
+    if id_prefix is not None:
+        odd = not_prefixed(frame, id_prefix)
+        frame = frame.drop("__clen", "__cbad")
+        if odd:
+            return frame, {"id_prefix": None}
+    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
+        if lengths in frame.columns:
+            odd = not_canonical(frame[col], frame[lengths])
+            frame = frame.drop(lengths)
+            if odd:
+                return frame, {role: False}
+    return frame, None
+
+
 def not_prefixed(frame: pl.DataFrame, id_prefix: tuple[str, int]) -> bool:
     """Return whether some id read as prefix + digits (``cust_raw`` UInt64) is not written
     exactly as that prefix and that many digits: a sign, a space, another prefix or width."""
@@ -312,17 +333,8 @@ def parse_file(src: Source, sales: Sales) -> pl.DataFrame:
     times = "order" not in src.roles
     frame = standard_rows(src, 0, sales, need_hash=True, cust_dtype=cust,
                           order_numbers=orders, times=times).collect(engine="streaming")
-    if cust == pl.UInt64:
-        odd = not_prefixed(frame, src.id_prefix)
-        frame = frame.drop("__clen", "__cbad")
-        if odd:  # an id the sample did not foresee: read again with text ids
-            del frame
-            return parse_file(replace(src, id_prefix=None), sales)
-    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
-        if lengths in frame.columns:
-            odd = not_canonical(frame[col], frame[lengths])
-            frame = frame.drop(lengths)
-            if odd:  # an id the sample did not foresee: read again with text ids
-                del frame
-                return parse_file(replace(src, **{role: False}), sales)
+    frame, reread = reread_ids(frame, src.id_prefix if cust == pl.UInt64 else None)
+    if reread is not None:  # an id the sample did not foresee: read again with text ids
+        del frame
+        return parse_file(replace(src, **reread), sales)
     return fix_rows(frame, [src], sales, True, cust, orders, times)

@@ -39,7 +39,7 @@ from punchcard.ingest.dialect import sniff
 from punchcard.errors import PunchcardError
 from punchcard.ingest.customers import assemble, stable_hash, warm_up
 from punchcard.ingest.ledger import EPOCH_ORDINAL, InputFile, Ledger
-from punchcard.ingest.parse import fix_rows, not_canonical, not_prefixed, standard_rows
+from punchcard.ingest.parse import fix_rows, reread_ids, standard_rows
 from punchcard.program import Sales, is_url
 from punchcard.ingest.quality import MAX_EXAMPLES, accounting, check_sales, example_lines, too_many_rejected
 from punchcard.ingest.rows import REASONS, classify, transactions
@@ -176,19 +176,10 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
                                     order_numbers=orders, times=times)
                       for i, s in enumerate(sources)], how="vertical_relaxed")
     frame = rows.collect(engine="streaming")
-    if prefixed:
-        odd = not_prefixed(frame, sources[0].id_prefix)
-        frame = frame.drop("__clen", "__cbad")
-        if odd:  # an id the sample did not foresee: read again with text ids
-            del frame
-            return read_rows([replace(s, id_prefix=None) for s in sources], sales, need_hash)
-    for lengths, col, role in (("__clen", "cust_raw", "numeric_ids"), ("__olen", "order", "numeric_orders")):
-        if lengths in frame.columns:
-            odd = not_canonical(frame[col], frame[lengths])
-            frame = frame.drop(lengths)
-            if odd:  # an id the sample did not foresee: read again with text ids
-                del frame
-                return read_rows([replace(s, **{role: False}) for s in sources], sales, need_hash)
+    frame, reread = reread_ids(frame, sources[0].id_prefix if prefixed else None)
+    if reread is not None:  # an id the sample did not foresee: read again with text ids
+        del frame
+        return read_rows([replace(s, **reread) for s in sources], sales, need_hash)
     frame = fix_rows(frame, sources, sales, need_hash, dtype, orders, times)
     if not frame["__pos"].is_sorted():  # pragma: no cover - the engine keeps the file order
         frame = frame.sort("__pos")
