@@ -24,16 +24,26 @@ def test_root_se_is_the_delta_method_and_the_blocks_grow_to_n() -> None:
     # ... until all n are in, whatever the error (never more than n)
     assert scenarios._settled(net, 50.0, 100)
     assert scenarios.root_se(net, 0.0) == float("inf") and not scenarios._settled(net, 0.0, 600)
-    assert [scenarios._next_block(k, 600) for k in (100, 200, 400, 600)] == [200, 400, 600, 600]
-    assert scenarios._next_block(10, 30) == 30 and scenarios._next_block(100, 150) == 150
+    # the next block: as many draws as the error says are needed (SE ∝ 1/√k) × 1.15, in steps of 50.
+    # slope 50: SE 2.01e-3 on 100 draws; 100 × (2.01/1.5)² × 1.15 = 206.5 → 250
+    assert scenarios._next_block(net, 50.0, 600) == 250
+    # slope 20: SE 5.03e-3; 100 × (5.03/1.5)² × 1.15 = 1293 → all 600; with 150 in all, 150
+    assert scenarios._next_block(net, 20.0, 600) == 600 and scenarios._next_block(net, 20.0, 150) == 150
+    # nearly settled (slope 66: SE 1.523e-3 → 106.6 draws): still at least one step more (150)
+    assert scenarios._next_block(net, 66.0, 600) == 150
+    # no slope: all of them
+    assert scenarios._next_block(net, 0.0, 600) == 600
+    assert scenarios._first_block(25, 600) == 100 and scenarios._first_block(150, 600) == 150
+    assert scenarios._first_block(25, 60) == 60
 
 
 @pytest.mark.parametrize("se, used", [(1.0, 10), (0.0, 60)])
 def test_settle_stops_when_precise_enough_else_runs_to_n(cdnow, monkeypatch, se, used) -> None:
-    # 60 break-even draws, searched on the first 10, settled in blocks of 10, 20, 40, 60 draws;
+    # 60 break-even draws, searched on the first 10, settled on at least 10, in steps of 10 draws;
     # SETTLE_SE 1.0 (100 points): the search's 10 draws already settle it; 0: it runs to all 60
     monkeypatch.setattr(scenarios, "BREAK_EVEN_SEARCH_DRAWS", 10)
-    monkeypatch.setattr(scenarios, "SETTLE_BLOCKS", (10, 20, 40, 60))
+    monkeypatch.setattr(scenarios, "SETTLE_FIRST", 10)
+    monkeypatch.setattr(scenarios, "SETTLE_STEP", 10)
     monkeypatch.setattr(scenarios, "SETTLE_SE", se)
     s = scheme(enrollment=0.4, visit_lift=Range(0.0, 0.02, 0.05))
     p = program(s, fixed=FixedCosts(setup=200))

@@ -182,8 +182,14 @@ class Draws:
     idle: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)  # see batch._idle_outcome
 
 
-def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0) -> Draws:
-    """Return the per-draw random inputs and the baseline world (stream ≠ 0 gives independent numbers)."""
+def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0, expected_only: bool = False) -> Draws:
+    """Return the per-draw random inputs and the baseline world (stream ≠ 0 gives independent numbers).
+
+    ``expected_only``: the draws serve only ``Job.expected`` jobs (the break-even), which
+    simulate the customers under the thinning share ``Base.thin`` alone; the others are left
+    out of the baseline too (revenue 0), so ``base_total`` counts the same customers as
+    the jobs (it cancels from their net impact: batch.Outcomes.net).
+    """
     rng = Generator(PCG64([seed, stream]) if stream else PCG64(seed))
     dkeys = rng.integers(0, np.iinfo(np.uint64).max, size=draws, dtype=np.uint64, endpoint=True)
     u = rng.random((draws, len(RANGED) - 1))
@@ -193,7 +199,8 @@ def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0) -> Draws:
     lo = np.full(n, -1.0) if base.arr_lo is None else np.asarray(base.arr_lo, dtype=np.float64)
     hi = np.full(n, -1.0) if base.arr_hi is None else np.asarray(base.arr_hi, dtype=np.float64)
     keys, join_u, base_rev, lam, p, nu, t0 = S.draws_baseline(
-        dkeys, base.cust_hash, base.palive, base.x, base.T, base.mean_value, base.par, base.horizon_weeks, lo, hi)
+        dkeys, base.cust_hash, base.palive, base.x, base.T, base.mean_value, base.par, base.horizon_weeks, lo, hi,
+        float(base.thin) if expected_only and base.thin < 1.0 else np.inf)
     base_rev[:, base.is_extra] = 0.0  # arrivals only a scheme brings buy nothing without it
     totals = np.array([float(np.sum(base.weight * base_rev[d])) for d in range(draws)])
     return Draws(keys, join_u, base_rev, totals, u, lam, p, nu, t0)

@@ -344,7 +344,7 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
          f"{len(program.schemes)} schemes, with their tornado and break-even lifts")
     dr = make_draws(base, seed, n_draws)
     # the break-even's own draws (independent numbers): as many as it needs to be quotable
-    dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1) if BREAK_EVEN_DRAWS > n_draws else None
+    dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1, expected_only=True) if BREAK_EVEN_DRAWS > n_draws else None
     schemes = forecast_schemes(program, base, list(program.schemes), dr, replay, dr_be=dr_be)
     old = ~base.is_new  # the run block and the pilot count today's customers
     mean_w = float(np.sum(base.weight[old]) / max(int(np.count_nonzero(old)), 1))

@@ -24,13 +24,16 @@ BREAK_EVEN_BRACKET = (-0.5, 2.0)
 BREAK_EVEN_GRID = (-0.5, 0.0, 2.0)  # lifts evaluated together before Brent refines
 BREAK_EVEN_XTOL = 5e-4  # the break-even is solved to 0.05 percentage points
 #: The break-even's search runs on its first draws; all BREAK_EVEN_DRAWS then settle it (break_even_all)
-BREAK_EVEN_SEARCH_DRAWS = 100
+BREAK_EVEN_SEARCH_DRAWS = 25
 SEARCH_XTOL = 3e-3  # the search's tolerance (its draws' root is itself a few tenths of a point off)
 SEARCH_STEPS = 12  # secant steps of the search at most (then its next lift is settled all the same)
 SLOPE_STEP = 0.05  # the search's draws give the slope between the search's root and this far from it
 NEWTON_OK = 0.01  # a Newton step on every draw at most this long is the root (else the secant goes on)
-#: The settle adds draws in blocks (the first k of the same n draws) up to these totals, then n
-SETTLE_BLOCKS = (100, 200, 400, 600)
+#: The settle judges its precision on at least SETTLE_FIRST draws (the first of the same n), then
+#: adds as many as the draws so far say it needs (× SETTLE_MARGIN, in steps of SETTLE_STEP), at most n
+SETTLE_FIRST = 100
+SETTLE_STEP = 50
+SETTLE_MARGIN = 1.15
 #: ... and stops once the root's standard error (root_se) is at most this: five seeds then
 #: span 2.33 × 0.15 ≈ 0.35 points on average, and all lie within ±0.5 points of their
 #: midpoint (a range ≤ 1 point, 6.7 σ) with probability 0.99997 (docs/forecast.md)
@@ -234,13 +237,14 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
 
     The lift where the expected net impact over all n draws is zero, to BREAK_EVEN_XTOL:
 
-    1. **Search** on the first BREAK_EVEN_SEARCH_DRAWS draws (a sixth of the work per lift):
+    1. **Search** on the first BREAK_EVEN_SEARCH_DRAWS draws (a twenty-fourth of the work per lift):
        the grid BREAK_EVEN_GRID, then the secant method until a step is under SEARCH_XTOL
        (``_secant_search``).
     2. **Settle** on the first K ≤ n draws (common random numbers: the first draws are the
        search's), K chosen adaptively: the per-draw net impact at x0, the lift the search
        evaluated nearest the root (``on_head``: no new work), over the search's draws, then
-       over blocks of further draws (to SETTLE_BLOCKS totals, the
+       over blocks of further draws (first to SETTLE_FIRST, then as many as the error so far
+       says it needs: ``_next_block``; the
        first K of the same stream, so a larger n only adds draws), until the root's standard
        error (``root_se``: sd of the per-draw net impacts / √K / |s|) is at most SETTLE_SE,
        or K = n. The slope s comes from the search's draws between x0 and x0 ± SLOPE_STEP.
@@ -292,19 +296,31 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
         if found[k] is not None:
             found[k] = min(on_head[k], key=lambda x: (abs(known[k][x]), x))
     full: list[dict[float, float]] = [{} for _ in todo]
+    at_x0 = {k: on_head[k][found[k]] for k in todo if found[k] is not None}  # per-draw net at x0, first len()
+    # one batch: the slope's lift on the search's draws, the settle's first block at x0 (the
+    # search's draws are fewer than a block) and, where the search found no sign change, the
+    # ends over the other draws
     asks: list[tuple[int, np.ndarray, float]] = []
+    kinds: list[str] = []
+    first = _first_block(m, n)
     for k in todo:
         x0 = found[k]
         if x0 is None:
             asks += [(k, rest, lo), (k, rest, hi)]
+            kinds += ["ends", "ends"]
             continue
         if _slope_lift(x0) not in known[k]:
             asks.append((k, head, _slope_lift(x0)))
+            kinds.append("slope")
+        if first > m:
+            asks.append((k, np.arange(m, first), x0))
+            kinds.append("block")
     got = ask_draws(asks)
-    at_x0 = {k: on_head[k][found[k]] for k in todo if found[k] is not None}  # per-draw net at x0, first len()
-    for (k, d, x), v in zip(asks, got):
-        if d is head:
+    for (k, d, x), kind, v in zip(asks, kinds, got):
+        if kind == "slope":
             known[k][x] = mean_net(v)
+        elif kind == "block":
+            at_x0[k] = np.concatenate([at_x0[k], v])
         else:  # no sign change in the search: the ends over all n draws
             full[k][x] = (m * known[k][x] + (n - m) * mean_net(v)) / n
     slopes = {k: (known[k][_slope_lift(found[k])] - known[k][found[k]]) / (_slope_lift(found[k]) - found[k])
@@ -317,7 +333,7 @@ def break_even_all(program: Program, base: Base, schemes: list[Scheme], dr: Draw
         else:
             going.append(k)
     while going:
-        asks = [(k, np.arange(len(at_x0[k]), _next_block(len(at_x0[k]), n)), found[k]) for k in going]
+        asks = [(k, np.arange(len(at_x0[k]), _next_block(at_x0[k], slopes[k], n)), found[k]) for k in going]
         got = ask_draws(asks)
         going = []
         for (k, _, _), v in zip(asks, got):
@@ -392,9 +408,27 @@ def _slope_lift(x0: float) -> float:
     return x0 + SLOPE_STEP if x0 + SLOPE_STEP <= BREAK_EVEN_BRACKET[1] else x0 - SLOPE_STEP
 
 
-def _next_block(k: int, n: int) -> int:
-    """Return how many draws the settle has after its next block: the next of SETTLE_BLOCKS past k, at most n."""
-    return min(n, next((b for b in SETTLE_BLOCKS if b > k), n))
+def _first_block(m: int, n: int) -> int:
+    """Return how many draws the settle starts with: the search's m, or SETTLE_FIRST when that is more (at most n).
+
+    The draws' standard deviation behind ``root_se`` is not judged on fewer than
+    SETTLE_FIRST draws (on 25 it is itself about 14 % off).
+    """
+    return min(n, max(m, SETTLE_FIRST))
+
+
+def _next_block(net: np.ndarray, slope: float, n: int) -> int:
+    """Return how many draws the settle has after its next block (the first of the n draws).
+
+    The standard error falls as 1/√draws, so k draws with error ``root_se`` need
+    k × (root_se / SETTLE_SE)² draws: that × SETTLE_MARGIN (the error of the error), rounded
+    up to SETTLE_STEP, at least one step more than k and at most n.
+    """
+    k = len(net)
+    se = root_se(net, slope)
+    want = k * (se / SETTLE_SE) ** 2 * SETTLE_MARGIN if np.isfinite(se) and SETTLE_SE > 0.0 else float(n)
+    steps = int(np.ceil(min(want, float(n)) / SETTLE_STEP))
+    return int(min(n, max(steps * SETTLE_STEP, k + SETTLE_STEP)))
 
 
 def root_se(net: np.ndarray, slope: float) -> float:

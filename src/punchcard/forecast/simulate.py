@@ -236,10 +236,14 @@ def arrival_times(base, lo, hi):
 
 
 @njit(cache=True, parallel=True)
-def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi):
+def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut=np.inf):
     """Return every (draw, customer)'s random-number base key, enrollment uniform, baseline revenue,
     posterior draw (λ, p, ν) and arrival week (−1: a customer of today), which the scheme worlds
-    of that draw reuse. ``arr_lo``/``arr_hi`` bound each new customer's arrival (−1: not new)."""
+    of that draw reuse. ``arr_lo``/``arr_hi`` bound each new customer's arrival (−1: not new).
+
+    ``cut``: a customer whose enrollment uniform is at least ``cut`` is not simulated in that
+    draw (revenue 0, λ 0): the break-even's draws, whose jobs take exactly the customers
+    below the thinning share (batch._Group), pass ``Base.thin`` and halve their work."""
     nd = len(draw_keys)
     n = len(cust_hash)
     keys = np.empty((nd, n), dtype=np.uint64)
@@ -254,8 +258,11 @@ def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo,
             k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
             keys[d, i] = k
             join[d, i] = _uniform(k, ST_JOIN, 0)
-            lam[d, i], pp[d, i], nu[d, i] = _posterior_rates(k, palive[i], x[i], T[i], mv[i], par)
             t0[d, i] = arrival_time(k, arr_lo[i], arr_hi[i])
+            if join[d, i] >= cut:
+                lam[d, i], pp[d, i], nu[d, i], rev[d, i] = 0.0, 1.0, 1.0, 0.0
+                continue
+            lam[d, i], pp[d, i], nu[d, i] = _posterior_rates(k, palive[i], x[i], T[i], mv[i], par)
             rev[d, i], _ = _baseline_one(k, lam[d, i], pp[d, i], nu[d, i], par, horizon, t0[d, i])
     return keys, join, rev, lam, pp, nu, t0
 

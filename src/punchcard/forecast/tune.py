@@ -399,7 +399,7 @@ def run(program: Program, ledger, *, scheme_ids: list[str] | None = None, seed: 
         dr = make_draws(base, seed, n_draws)
         # the break-even's own draws, as the build makes them (pipeline.run)
         from punchcard.forecast.economics import BREAK_EVEN_DRAWS
-        dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1) if BREAK_EVEN_DRAWS > n_draws else None
+        dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1, expected_only=True) if BREAK_EVEN_DRAWS > n_draws else None
         replay = default_replay()
     blocks = []
     for scheme in chosen:
