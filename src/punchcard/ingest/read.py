@@ -129,7 +129,9 @@ def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | N
                              "Fix: export the sales history with its rows.")
     if quality.rows_used * 2 < quality.rows_read:
         raise too_many_rejected(quality, details)
-    return assemble(tx, sales, quality, inputs, visits=visits,
+    held = [tx]  # handed over, not shared: assemble frees the ids once they are keyed
+    del tx
+    return assemble(held.pop(), sales, quality, inputs, visits=visits,
                     id_prefix=sources[0].id_prefix if prefixed else None)
 
 
