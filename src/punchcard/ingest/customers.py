@@ -402,16 +402,14 @@ def numpy_of(series: pl.Series, dtype, fill=None) -> np.ndarray:
 
     Copied chunk by chunk into an array numpy allocates: a column the streaming engine
     returned in many chunks is not first joined into one by Polars (another column-sized
-    allocation, paged in 4 KiB at a time). Nulls are filled on the whole column, which
-    Polars does in parallel; one chunk at a time it is several times slower.
+    allocation, paged in 4 KiB at a time), and nulls are filled one chunk at a time (a
+    filled copy of the whole column would be a third such allocation at the read's peak).
     """
-    if fill is not None and series.null_count():
-        series = series.fill_null(fill)
     out = np.empty(series.len(), dtype=dtype)
     start = 0
     for chunk in series.get_chunks():
         stop = start + chunk.len()
-        out[start:stop] = chunk.to_numpy()
+        out[start:stop] = (chunk.fill_null(fill) if fill is not None and chunk.null_count() else chunk).to_numpy()
         start = stop
     return out
 
@@ -484,30 +482,26 @@ def _key_rows(codes, lo, words, before, rank, cust) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _earliest(cust, has, days, pos, n_customers):
-    """Return, per customer, whether a row of theirs ``has`` a day and the day (``days``: one
-    per such row, in row order) of the one with the smallest ``pos``; with ``pos`` empty,
-    rows are in position order and the first of a customer's rows is it."""
-    seen = np.zeros(n_customers, dtype=np.bool_)
-    out = np.zeros(n_customers, dtype=np.int32)
-    best = np.zeros(n_customers if pos.size else 0, dtype=np.int64)
-    j = -1
+def _earliest(cust, has, days, pos, seen, out, best) -> None:
+    """Note, per customer, whether a row of theirs ``has`` a day and the day (``days``, a row
+    each) of the one with the smallest ``pos``; with ``pos`` empty, rows are in position order
+    and the first of a customer's rows is it. Called chunk by chunk, in row order: ``seen``,
+    ``out`` and ``best`` (one entry per customer) carry over."""
+    n_customers = seen.size
     for i in range(cust.size):
         if not has[i]:
             continue
-        j += 1
         c = cust[i]
         if c >= n_customers:
             continue
         if pos.size == 0:
             if not seen[c]:
                 seen[c] = True
-                out[c] = days[j]
+                out[c] = days[i]
         elif not seen[c] or pos[i] < best[c]:
             seen[c] = True
             best[c] = pos[i]
-            out[c] = days[j]
-    return seen, out
+            out[c] = days[i]
 
 
 def customer_codes(cust: pl.Series, id_prefix: tuple[str, int] | None = None
@@ -549,9 +543,22 @@ def birthdays(tx: pl.DataFrame, cust: np.ndarray, n_customers: int) -> np.ndarra
     if not born.is_not_null().any():
         return None
     pos = tx["__pos"]
-    pos = np.zeros(0, dtype=np.int64) if pos.is_sorted() else numpy_of(pos, np.int64)
-    seen, days = _earliest(cust, born.is_not_null().to_numpy(),  # the lines that give one, their days
-                           numpy_of(born.drop_nulls().to_physical(), np.int32), pos, n_customers)
+    ordered = pos.is_sorted()
+    # read chunk by chunk, in place: no column-sized copies
+    borns, places = born.get_chunks(), pos.get_chunks()
+    if not ordered and [c.len() for c in borns] != [c.len() for c in places]:
+        borns, places = [born.rechunk()], [pos.rechunk()]
+    seen = np.zeros(n_customers, dtype=np.bool_)
+    days = np.zeros(n_customers, dtype=np.int32)
+    best = np.zeros(0 if ordered else n_customers, dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    start = 0
+    for j, chunk in enumerate(borns):
+        stop = start + chunk.len()
+        _earliest(cust[start:stop], chunk.is_not_null().to_numpy(),  # the rows that give one, their days
+                  chunk.to_physical().fill_null(0).to_numpy(), none if ordered else places[j].to_numpy(),
+                  seen, days, best)
+        start = stop
     birthday = np.full(n_customers, -1, dtype=np.int16)
     birthday[seen] = pl.Series(days[seen]).cast(pl.Date).dt.ordinal_day().cast(pl.Int16).to_numpy()
     return birthday
@@ -599,8 +606,11 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     with ThreadPoolExecutor(1) as helper:
         # memory for the sorted items and identified rows' keys, paged in beside the keying
         spare = helper.submit(paged_in, n, n - tx["cust_raw"].null_count())
+        prefixed = tx["cust_raw"].dtype == pl.UInt64
         codes, lo, k, words, before, present = customer_codes(tx["cust_raw"], id_prefix)
-        if isinstance(present, np.ndarray) and tx["cust_raw"].dtype == pl.UInt64:
+        # the ids are keyed: their column goes (freed where the caller handed ``tx`` over)
+        tx = tx.drop("cust_raw")
+        if isinstance(present, np.ndarray) and prefixed:
             # prefix + fixed-width digits: ascending numbers are in text order
             by_id = np.arange(present.size)
             cust_hash = prefixed_hash(present, id_prefix)

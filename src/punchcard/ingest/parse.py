@@ -16,6 +16,7 @@ from numba import njit
 from punchcard.ingest.dialect import EXCEL, Dialect, date_part, normalise_header, strip_currency
 from punchcard.errors import PunchcardError
 from punchcard.program import Sales
+from punchcard.ingest.rows import same_cut
 from punchcard.ingest.sources import FILE_SHIFT, TIME_OF_DAY, Source, scan
 
 EXCEL_EPOCH = 25569  # Excel serial day number of 1970-01-01 (1900 date system)
@@ -314,8 +315,8 @@ def fix_rows(frame: pl.DataFrame, sources: list[Source], sales: Sales, need_hash
     redo = pl.concat(parts, how="vertical_relaxed").collect().select(frame.columns)
     if not redo["__pos"].equals(pos, check_names=False):  # pragma: no cover - a reader mismatch
         raise PunchcardError(f"{sources[0].label}: rows changed while reading the file; try again.")
-    return frame.with_columns(
-        frame[c].scatter(at, redo[c].cast(frame[c].dtype)) for c in frame.columns if c != "__pos")
+    return same_cut(frame.with_columns(
+        frame[c].scatter(at, redo[c].cast(frame[c].dtype)) for c in frame.columns if c != "__pos"))
 
 
 def parse_file(src: Source, sales: Sales) -> pl.DataFrame:
@@ -333,6 +334,7 @@ def parse_file(src: Source, sales: Sales) -> pl.DataFrame:
     times = "order" not in src.roles
     frame = standard_rows(src, 0, sales, need_hash=True, cust_dtype=cust,
                           order_numbers=orders, times=times).collect(engine="streaming")
+    frame = same_cut(frame)  # (before any ``drop``: a frame cut unevenly is copied whole)
     frame, reread = reread_ids(frame, src.id_prefix if cust == pl.UInt64 else None)
     if reread is not None:  # an id the sample did not foresee: read again with text ids
         del frame

@@ -42,7 +42,7 @@ from punchcard.ingest.ledger import EPOCH_ORDINAL, InputFile, Ledger
 from punchcard.ingest.parse import fix_rows, reread_ids, standard_rows
 from punchcard.program import Sales, is_url
 from punchcard.ingest.quality import MAX_EXAMPLES, accounting, check_sales, example_lines, too_many_rejected
-from punchcard.ingest.rows import REASONS, classify, transactions
+from punchcard.ingest.rows import REASONS, classify, same_cut, transactions
 from punchcard.ingest.sources import FILE_SHIFT, Source, prepare, private_folder, read_failure
 
 __all__ = ["read_ledger", "sniff", "stable_hash"]
@@ -129,7 +129,9 @@ def read_ledger(sales: Sales, *, base: Path | None = None, cache: ParseCache | N
                              "Fix: export the sales history with its rows.")
     if quality.rows_used * 2 < quality.rows_read:
         raise too_many_rejected(quality, details)
-    return assemble(tx, sales, quality, inputs, visits=visits,
+    held = [tx]  # handed over, not shared: assemble frees the ids once they are keyed
+    del tx
+    return assemble(held.pop(), sales, quality, inputs, visits=visits,
                     id_prefix=sources[0].id_prefix if prefixed else None)
 
 
@@ -175,7 +177,8 @@ def read_rows(sources: list[Source], sales: Sales, need_hash: bool) -> pl.DataFr
     rows = pl.concat([standard_rows(s, i, sales, need_hash=need_hash, cust_dtype=dtype,
                                     order_numbers=orders, times=times)
                       for i, s in enumerate(sources)], how="vertical_relaxed")
-    frame = rows.collect(engine="streaming")
+    # (the columns cut alike before any ``drop``: a frame cut unevenly is copied whole)
+    frame = same_cut(rows.collect(engine="streaming"))
     frame, reread = reread_ids(frame, sources[0].id_prefix if prefixed else None)
     if reread is not None:  # an id the sample did not foresee: read again with text ids
         del frame
