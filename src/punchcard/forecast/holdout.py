@@ -184,78 +184,94 @@ def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sel
             wholes["pareto_nbd"] = tab
         return {n: small if n == "pareto_nbd" else tab for n in P.NAMES}, wholes
 
-    tab, whole = tabs(rfm.x, rfm.t_x, rfm.T, True)
-    cal, ctab = None, None
-    if summary.cal_end < summary.end_day:
+    def calibration():
+        """The calibration period's customers and their tabulation (None: too few repeat customers)."""
         cal = M.rfm_of(summary, calibration=True)
-        if int(np.sum(cal.x > 0)) >= MIN_REPEAT:
-            ctab, _ = tabs(cal.x, cal.t_x, cal.T, False)
-    # Every (model, period) fit on a thread of its own: the likelihoods run in compiled code
-    # or numpy/scipy kernels that release the GIL, so they overlap on a machine with cores.
-    # The Pareto/NBD (the slowest: an integral per customer, ~1 s CPU of fits at 3M customers) comes
-    # last: when both the BG/NBD and the MBG/NBD find no dropout on the whole history, it
-    # would only run off to its bound too — the NBD already holds that case.
+        return cal, (tabs(cal.x, cal.t_x, cal.T, False)[0] if int(np.sum(cal.x > 0)) >= MIN_REPEAT else None)
+
+    hold_weeks = (summary.end_day - summary.cal_end) / 7.0
+
+    def calibrated(name: str, ctab: P.Tab, cal: M.RFM) -> tuple[P.PurchaseFit, np.ndarray | None]:
+        """A candidate's calibration fit and its prediction of the holdout period."""
+        f = P.fit(name, ctab)
+        return f, (P.expected_transactions(f, hold_weeks, cal.x, cal.t_x, cal.T) if f.converged else None)
+
+    # Every (model, period) fit, each holdout prediction and each whole-base log-likelihood on
+    # a thread of its own: the likelihoods run in compiled code or numpy/scipy kernels that
+    # release the GIL, so they overlap on a machine with cores. The Pareto/NBD (the slowest: an
+    # integral per customer, ~1 s CPU of fits and predictions at 1M customers) comes last: when
+    # both the BG/NBD and the MBG/NBD find no dropout on the whole history, it would only run
+    # off to its bound too — the NBD already holds that case. A fit's whole-base log-likelihood
+    # (only the candidates table reports it) is worked out while the choice goes on.
     first = [n for n in P.NAMES if n != "pareto_nbd"]
-    with ThreadPoolExecutor(4, thread_name_prefix="punchcard-candidates") as pool:
-        jobs = {n: pool.submit(P.fit, n, tab[n], None, whole[n]) for n in first}
-        cal_jobs = {n: pool.submit(P.fit, n, ctab[n]) for n in first} if ctab is not None else {}
-        fits = {n: j.result() for n, j in jobs.items()}
+    with ThreadPoolExecutor(8, thread_name_prefix="punchcard-candidates") as pool:
+        cal_tab = pool.submit(calibration) if summary.cal_end < summary.end_day else None
+        tab, whole = tabs(rfm.x, rfm.t_x, rfm.T, True)
+        jobs = {n: pool.submit(P.fit, n, tab[n]) for n in first}
+        cal, ctab = cal_tab.result() if cal_tab is not None else (None, None)
+        cal_jobs = {n: pool.submit(calibrated, n, ctab[n], cal) for n in first} if ctab is not None else {}
+        fits = {n: jobs[n].result() for n in first}
+        logliks = {n: pool.submit(P.with_whole_loglik, fits[n], whole[n]) for n in first if whole[n] is not None}
         if no_visible_dropout(fits["bgnbd"]) and no_visible_dropout(fits["mbgnbd"]):
-            skipped = P.PurchaseFit("pareto_nbd", (float("nan"),) * 4, float("nan"), False, PARETO_SKIPPED)
-            fits["pareto_nbd"] = skipped
+            fits["pareto_nbd"] = P.PurchaseFit("pareto_nbd", (float("nan"),) * 4, float("nan"), False,
+                                               PARETO_SKIPPED)
             cal_fits = {n: j.result() for n, j in cal_jobs.items()}
             if cal_jobs:
-                cal_fits["pareto_nbd"] = skipped
+                cal_fits["pareto_nbd"] = (fits["pareto_nbd"], None)
         else:
-            jobs["pareto_nbd"] = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"], None, whole["pareto_nbd"])
+            pareto = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"])
             if ctab is not None:
-                cal_jobs["pareto_nbd"] = pool.submit(P.fit, "pareto_nbd", ctab["pareto_nbd"])
-            fits["pareto_nbd"] = jobs["pareto_nbd"].result()
+                cal_jobs["pareto_nbd"] = pool.submit(calibrated, "pareto_nbd", ctab["pareto_nbd"], cal)
+            fits["pareto_nbd"] = pareto.result()
+            if whole["pareto_nbd"] is not None:
+                logliks["pareto_nbd"] = pool.submit(P.with_whole_loglik, fits["pareto_nbd"], whole["pareto_nbd"])
             cal_fits = {n: j.result() for n, j in cal_jobs.items()}
         fits = {n: fits[n] for n in P.NAMES}
-    errors: dict[str, float | None] = {n: None for n in P.NAMES}
-    hold = None
-    if cal_fits:
-        hold_weeks = (summary.end_day - summary.cal_end) / 7.0
-        actual = (summary.n[cal.cust] - summary.n_cal[cal.cust]).astype(np.float64)
-        preds = {}
-        for n, f in cal_fits.items():
-            if f.converged:
-                pred = P.expected_transactions(f, hold_weeks, cal.x, cal.t_x, cal.T)
-                if np.all(np.isfinite(pred)) and actual.sum() > 0:
+        errors: dict[str, float | None] = {n: None for n in P.NAMES}
+        hold = None
+        if cal_fits:
+            actual = (summary.n[cal.cust] - summary.n_cal[cal.cust]).astype(np.float64)
+            preds = {}
+            for n, (f, pred) in cal_fits.items():
+                if f.converged and np.all(np.isfinite(pred)) and actual.sum() > 0:
                     preds[n] = pred
                     errors[n] = float(pred.sum() / actual.sum() - 1.0)
-        hold = (cal, hold_weeks, actual, preds)
-    if setting == "auto":
-        name = pick(errors, fits, len(rfm.x))
-    else:
-        name = setting if fits[setting].converged else None
-    if name is None:
-        return _why_not(fits, setting)
-    if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS:  # the forecast's own fit, on the larger sample
-        big, _ = P.sample_tab(rfm.x, rfm.t_x, rfm.T, whole=False)
-        refit = P.fit(name, big, fits[name], whole[name])
-        if refit.converged:
-            fits[name] = refit
+            cal_fits = {n: f for n, (f, _) in cal_fits.items()}
+            hold = (cal, hold_weeks, actual, preds)
+        if setting == "auto":
+            name = pick(errors, fits, len(rfm.x))
+        else:
+            name = setting if fits[setting].converged else None
+        if name is None:
+            return _why_not(fits, setting)
+        refit = None
+        if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS:  # the forecast's own fit, on the larger sample
+            refit = pool.submit(lambda start: P.fit(name, P.sample_tab(rfm.x, rfm.t_x, rfm.T, whole=False)[0], start),
+                                fits[name])
+        checks = None
+        if hold is not None and name in hold[3]:
+            cal, hold_weeks, actual, preds = hold
+            cf = cal_fits[name]
+            pred = preds[name]
+            by_decile = pool.submit(deciles, pred, actual)
+            tracking, histogram = _tracking(summary, cal, cf, start_day), _histogram(cal, cf)
+            checks = {
+                "model": name,
+                "calibration_weeks": (summary.cal_end - start_day + 1) / 7.0,
+                "holdout_weeks": hold_weeks,
+                "calibration_fit": {"model": name, **params_dict(cf), "loglik": cf.loglik},
+                "holdout": {"calibration_end": _iso(summary.cal_end), "holdout_weeks": hold_weeks,
+                            "predicted": float(pred.sum()), "actual": float(actual.sum()),
+                            "error": errors[name]},
+                "deciles": by_decile.result(),
+                **tracking,
+                "repeat_histogram": histogram,
+            }
+        if refit is not None and refit.result().converged and whole[name] is not None:
+            logliks[name] = pool.submit(P.with_whole_loglik, refit.result(), whole[name])
+        fits = {n: logliks[n].result() if n in logliks else f for n, f in fits.items()}
     candidates = [{"name": n, "params": params_dict(f), "loglik": _finite(f.loglik), "converged": f.converged,
                    "message": f.message, "holdout_error": errors[n]} for n, f in fits.items()]
-    checks = None
-    if hold is not None and name in hold[3]:
-        cal, hold_weeks, actual, preds = hold
-        cf = cal_fits[name]
-        pred = preds[name]
-        checks = {
-            "model": name,
-            "calibration_weeks": (summary.cal_end - start_day + 1) / 7.0,
-            "holdout_weeks": hold_weeks,
-            "calibration_fit": {"model": name, **params_dict(cf), "loglik": cf.loglik},
-            "holdout": {"calibration_end": _iso(summary.cal_end), "holdout_weeks": hold_weeks,
-                        "predicted": float(pred.sum()), "actual": float(actual.sum()),
-                        "error": errors[name]},
-            "deciles": deciles(pred, actual),
-            **_tracking(summary, cal, cf, start_day),
-            "repeat_histogram": _histogram(cal, cf),
-        }
     return Selection(fits[name], fits, candidates, checks)
 
 
