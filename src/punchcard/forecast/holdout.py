@@ -104,9 +104,25 @@ def prob_count(f: P.PurchaseFit, k: int, t: np.ndarray) -> np.ndarray | None:
             + np.exp(betaln(a + 1.0, b + k) - betaln(a, b)) * (1.0 - below))
 
 
+def stable_order(v: np.ndarray) -> np.ndarray:
+    """Return ``np.argsort(v, kind="stable")`` (ties in the order given) in half its time: numpy's
+    unstable sort (vectorised), then each run of equal values put in index order by one sort of
+    (run, index) keys. (A lexsort on (v, index) takes four times as long.)"""
+    v = np.asarray(v)
+    n = len(v)
+    if n > 2**31 or not np.all(np.isfinite(v)):  # keys would overflow; NaN never equals itself
+        return np.argsort(v, kind="stable")
+    order = np.argsort(v)
+    run = np.zeros(n, dtype=np.int64)
+    if n:
+        sv = v[order]
+        np.cumsum(sv[1:] != sv[:-1], out=run[1:])
+    return np.sort(run * n + order) % n
+
+
 def deciles(pred: np.ndarray, actual: np.ndarray) -> list[dict]:
     """Return predicted and actual sums by decile of the prediction (1 = the lowest predictions)."""
-    order = np.argsort(pred, kind="stable")  # ties in the order given (a lexsort on (pred, index), 4× slower)
+    order = stable_order(pred)
     out = []
     for i, part in enumerate(np.array_split(order, 10)):
         if len(part):
@@ -128,7 +144,10 @@ def _tracking(summary: M.Summary, cal: M.RFM, fit: P.PurchaseFit, start_day: int
         return np.where(k >= 0, repeat_cum[np.clip(k, 0, len(repeat_cum) - 1)], 0)
 
     actual = through(bounds).astype(np.float64)
-    firsts, counts = np.unique(cal.first_day.astype(np.int64), return_counts=True)
+    lo = int(cal.first_day.min()) if len(cal.first_day) else 0
+    by_day = np.bincount(cal.first_day - lo)  # customers by their first day
+    firsts = np.flatnonzero(by_day)
+    counts, firsts = by_day[firsts], firsts + lo
     ages = np.maximum(bounds[None, :] - firsts[:, None], 0) / 7.0
     model_cum = M.weighted(counts, P.expected_cumulative(fit, ages))
     cal_actual = float(through(cal_end))
@@ -206,6 +225,8 @@ def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sel
     first = [n for n in P.NAMES if n != "pareto_nbd"]
     with ThreadPoolExecutor(8, thread_name_prefix="punchcard-candidates") as pool:
         cal_tab = pool.submit(calibration) if summary.cal_end < summary.end_day else None
+        big = (pool.submit(P.sample_tab, rfm.x, rfm.t_x, rfm.T, None, False)  # the chosen one's refit
+               if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS else None)
         tab, whole = tabs(rfm.x, rfm.t_x, rfm.T, True)
         jobs = {n: pool.submit(P.fit, n, tab[n]) for n in first}
         cal, ctab = cal_tab.result() if cal_tab is not None else (None, None)
@@ -244,10 +265,8 @@ def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sel
             name = setting if fits[setting].converged else None
         if name is None:
             return _why_not(fits, setting)
-        refit = None
-        if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS:  # the forecast's own fit, on the larger sample
-            refit = pool.submit(lambda start: P.fit(name, P.sample_tab(rfm.x, rfm.t_x, rfm.T, whole=False)[0], start),
-                                fits[name])
+        # the forecast's own fit, on the larger sample
+        refit = pool.submit(lambda start: P.fit(name, big.result()[0], start), fits[name]) if big is not None else None
         checks = None
         if hold is not None and name in hold[3]:
             cal, hold_weeks, actual, preds = hold
@@ -267,7 +286,7 @@ def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sel
                 **tracking,
                 "repeat_histogram": histogram,
             }
-        if refit is not None and refit.result().converged and whole[name] is not None:
+        if refit is not None and refit.result().converged:
             logliks[name] = pool.submit(P.with_whole_loglik, refit.result(), whole[name])
         fits = {n: logliks[n].result() if n in logliks else f for n, f in fits.items()}
     candidates = [{"name": n, "params": params_dict(f), "loglik": _finite(f.loglik), "converged": f.converged,
