@@ -191,87 +191,95 @@ def select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Sele
         return _select(summary, rfm, setting, start_day)
 
 
-def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Selection | str:
-    def tabs(x, t_x, T, with_whole: bool):
-        """The candidates' tabulation, the Pareto/NBD's (smaller when the base is large) and the whole base's
-        (per model: the Pareto/NBD's sample of a base of up to 50,000 reports that base's log-likelihood too)."""
-        tab, whole = P.sample_tab(x, t_x, T, P.CANDIDATE_MAX_CUSTOMERS, whole=with_whole)
-        small = (P.sample_tab(x, t_x, T, P.PARETO_MAX_CUSTOMERS, whole=False)[0]
-                 if len(x) > P.PARETO_MAX_CUSTOMERS else tab)
-        wholes = {n: whole for n in P.NAMES}
-        if with_whole and whole is None and small is not tab:
-            wholes["pareto_nbd"] = tab
-        return {n: small if n == "pareto_nbd" else tab for n in P.NAMES}, wholes
+def _tabs(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, with_whole: bool) -> tuple[dict, dict]:
+    """Return per model the tabulation its fit uses — the candidates' sample, the Pareto/NBD's smaller
+    one — and the whole base's, for the reported log-likelihood (None where the fit sees the whole base;
+    the Pareto/NBD's sample of a base of up to 50,000 reports that base's log-likelihood too)."""
+    tab, whole = P.sample_tab(x, t_x, T, P.CANDIDATE_MAX_CUSTOMERS, whole=with_whole)
+    small = (P.sample_tab(x, t_x, T, P.PARETO_MAX_CUSTOMERS, whole=False)[0]
+             if len(x) > P.PARETO_MAX_CUSTOMERS else tab)
+    wholes = {n: whole for n in P.NAMES}
+    if with_whole and whole is None and small is not tab:
+        wholes["pareto_nbd"] = tab
+    return {n: small if n == "pareto_nbd" else tab for n in P.NAMES}, wholes
 
-    def calibration():
-        """The calibration period's customers and their tabulation (None: too few repeat customers)."""
-        cal = M.rfm_of(summary, calibration=True)
-        return cal, (tabs(cal.x, cal.t_x, cal.T, False)[0] if int(np.sum(cal.x > 0)) >= MIN_REPEAT else None)
 
-    hold_weeks = (summary.end_day - summary.cal_end) / 7.0
+def _calibration(summary: M.Summary) -> tuple[M.RFM, dict | None]:
+    """Return the calibration period's customers and their tabulations (None: too few repeat customers)."""
+    cal = M.rfm_of(summary, calibration=True)
+    return cal, (_tabs(cal.x, cal.t_x, cal.T, False)[0] if int(np.sum(cal.x > 0)) >= MIN_REPEAT else None)
 
-    def calibrated(name: str, ctab: P.Tab, cal: M.RFM) -> tuple[P.PurchaseFit, np.ndarray | None]:
-        """A candidate's calibration fit and its prediction of the holdout period."""
-        f = P.fit(name, ctab)
-        return f, (P.expected_transactions(f, hold_weeks, cal.x, cal.t_x, cal.T) if f.converged else None)
 
-    # Every (model, period) fit, each holdout prediction and each whole-base log-likelihood on
-    # a thread of its own: the likelihoods run in compiled code or numpy/scipy kernels that
-    # release the GIL, so they overlap on a machine with cores. The Pareto/NBD (the slowest: an
-    # integral per customer, ~1 s CPU of fits and predictions at 1M customers) comes last: when
-    # both the BG/NBD and the MBG/NBD find no dropout on the whole history, it would only run
-    # off to its bound too — the NBD already holds that case. A fit's whole-base log-likelihood
-    # (only the candidates table reports it) is worked out while the choice goes on.
+def _calibrated(name: str, ctab: P.Tab, cal: M.RFM, hold_weeks: float) -> tuple[P.PurchaseFit, np.ndarray | None]:
+    """Return a candidate's calibration fit and its prediction of each customer's holdout occasions."""
+    f = P.fit(name, ctab)
+    return f, (P.expected_transactions(f, hold_weeks, cal.x, cal.t_x, cal.T) if f.converged else None)
+
+
+def _candidates(pool: ThreadPoolExecutor, summary: M.Summary, rfm: M.RFM) -> tuple:
+    """Return every candidate fitted on the whole history, the whole base's log-likelihoods still being
+    worked out (name → future of the fit that reports it), the whole base's tabulations, and the
+    calibration customers with each candidate's calibration fit and holdout prediction (None: no check).
+
+    Every (model, period) fit, each holdout prediction and each whole-base log-likelihood runs on
+    a thread of its own: the likelihoods run in compiled code or numpy/scipy kernels that release
+    the GIL, so they overlap on a machine with cores. The Pareto/NBD (the slowest: an integral per
+    customer, ~1.3 s CPU of fits, prediction and log-likelihood at 1M customers) comes last: when
+    both the BG/NBD and the MBG/NBD find no dropout on the whole history, it would only run off to
+    its bound too — the NBD already holds that case.
+    """
     first = [n for n in P.NAMES if n != "pareto_nbd"]
+    cal_tab = pool.submit(_calibration, summary) if summary.cal_end < summary.end_day else None
+    tab, whole = _tabs(rfm.x, rfm.t_x, rfm.T, True)
+    jobs = {n: pool.submit(P.fit, n, tab[n]) for n in first}
+    cal, ctab = cal_tab.result() if cal_tab is not None else (None, None)
+    hold_weeks = (summary.end_day - summary.cal_end) / 7.0
+    cal_jobs = ({n: pool.submit(_calibrated, n, ctab[n], cal, hold_weeks) for n in first}
+                if ctab is not None else {})
+    fits = {n: jobs[n].result() for n in first}
+    logliks = {n: pool.submit(P.with_whole_loglik, fits[n], whole[n]) for n in first if whole[n] is not None}
+    skip = no_visible_dropout(fits["bgnbd"]) and no_visible_dropout(fits["mbgnbd"])
+    if skip:
+        fits["pareto_nbd"] = P.PurchaseFit("pareto_nbd", (float("nan"),) * 4, float("nan"), False, PARETO_SKIPPED)
+    else:
+        pareto = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"])
+        if ctab is not None:
+            cal_jobs["pareto_nbd"] = pool.submit(_calibrated, "pareto_nbd", ctab["pareto_nbd"], cal, hold_weeks)
+        fits["pareto_nbd"] = pareto.result()
+        if whole["pareto_nbd"] is not None:
+            logliks["pareto_nbd"] = pool.submit(P.with_whole_loglik, fits["pareto_nbd"], whole["pareto_nbd"])
+    cal_fits = {n: j.result() for n, j in cal_jobs.items()}
+    if cal_fits and skip:
+        cal_fits["pareto_nbd"] = (fits["pareto_nbd"], None)
+    return {n: fits[n] for n in P.NAMES}, logliks, whole, ((cal, cal_fits) if cal_fits else None)
+
+
+def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Selection | str:
+    hold_weeks = (summary.end_day - summary.cal_end) / 7.0
     with ThreadPoolExecutor(8, thread_name_prefix="punchcard-candidates") as pool:
-        cal_tab = pool.submit(calibration) if summary.cal_end < summary.end_day else None
-        big = (pool.submit(P.sample_tab, rfm.x, rfm.t_x, rfm.T, None, False)  # the chosen one's refit
+        big = (pool.submit(P.sample_tab, rfm.x, rfm.t_x, rfm.T, None, False)  # for the chosen one's refit
                if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS else None)
-        tab, whole = tabs(rfm.x, rfm.t_x, rfm.T, True)
-        jobs = {n: pool.submit(P.fit, n, tab[n]) for n in first}
-        cal, ctab = cal_tab.result() if cal_tab is not None else (None, None)
-        cal_jobs = {n: pool.submit(calibrated, n, ctab[n], cal) for n in first} if ctab is not None else {}
-        fits = {n: jobs[n].result() for n in first}
-        logliks = {n: pool.submit(P.with_whole_loglik, fits[n], whole[n]) for n in first if whole[n] is not None}
-        if no_visible_dropout(fits["bgnbd"]) and no_visible_dropout(fits["mbgnbd"]):
-            fits["pareto_nbd"] = P.PurchaseFit("pareto_nbd", (float("nan"),) * 4, float("nan"), False,
-                                               PARETO_SKIPPED)
-            cal_fits = {n: j.result() for n, j in cal_jobs.items()}
-            if cal_jobs:
-                cal_fits["pareto_nbd"] = (fits["pareto_nbd"], None)
-        else:
-            pareto = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"])
-            if ctab is not None:
-                cal_jobs["pareto_nbd"] = pool.submit(calibrated, "pareto_nbd", ctab["pareto_nbd"], cal)
-            fits["pareto_nbd"] = pareto.result()
-            if whole["pareto_nbd"] is not None:
-                logliks["pareto_nbd"] = pool.submit(P.with_whole_loglik, fits["pareto_nbd"], whole["pareto_nbd"])
-            cal_fits = {n: j.result() for n, j in cal_jobs.items()}
-        fits = {n: fits[n] for n in P.NAMES}
+        fits, logliks, whole, calibration = _candidates(pool, summary, rfm)
         errors: dict[str, float | None] = {n: None for n in P.NAMES}
-        hold = None
-        if cal_fits:
+        preds: dict[str, np.ndarray] = {}
+        if calibration is not None:
+            cal, cal_fits = calibration
             actual = (summary.n[cal.cust] - summary.n_cal[cal.cust]).astype(np.float64)
-            preds = {}
             for n, (f, pred) in cal_fits.items():
                 if f.converged and np.all(np.isfinite(pred)) and actual.sum() > 0:
                     preds[n] = pred
                     errors[n] = float(pred.sum() / actual.sum() - 1.0)
-            cal_fits = {n: f for n, (f, _) in cal_fits.items()}
-            hold = (cal, hold_weeks, actual, preds)
         if setting == "auto":
             name = pick(errors, fits, len(rfm.x))
         else:
             name = setting if fits[setting].converged else None
         if name is None:
             return _why_not(fits, setting)
-        # the forecast's own fit, on the larger sample
+        # the forecast's own fit, on the larger sample, while the checks are worked out
         refit = pool.submit(lambda start: P.fit(name, big.result()[0], start), fits[name]) if big is not None else None
         checks = None
-        if hold is not None and name in hold[3]:
-            cal, hold_weeks, actual, preds = hold
-            cf = cal_fits[name]
-            pred = preds[name]
+        if name in preds:
+            cf, pred = cal_fits[name][0], preds[name]
             by_decile = pool.submit(deciles, pred, actual)
             tracking, histogram = _tracking(summary, cal, cf, start_day), _histogram(cal, cf)
             checks = {
