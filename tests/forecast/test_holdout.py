@@ -88,6 +88,14 @@ def test_deciles_split_by_prediction() -> None:
     assert (d[0]["predicted"], d[-1]["predicted"], d[-1]["actual"]) == (1.0, 37.0, 2.0)
 
 
+def test_stable_order_is_numpys_stable_argsort() -> None:
+    rng = np.random.default_rng(3)
+    for v in [rng.integers(0, 5, 10_000).astype(np.float64), rng.random(1_000), np.round(rng.random(20_000), 2),
+              np.array([0.0, -0.0, 1.0, 0.0, -0.0]), np.array([2.0, np.nan, 1.0, np.nan, 1.0]), np.array([]),
+              np.array([7.0])]:
+        assert np.array_equal(H.stable_order(v), np.argsort(v, kind="stable"))
+
+
 def test_the_limit_is_fifteen_percent_either_way() -> None:
     def model(err):
         return {"checks": {"holdout": {"error": err, "calibration_end": "2025-05-02", "holdout_weeks": 13.0,

@@ -384,6 +384,26 @@ def test_large_base_log_dropout_by_daily_sums_equals_row_by_row() -> None:
                                                                  rel=1e-13)
 
 
+def test_row_by_row_log_dropout_once_per_distinct_row_on_threads_is_the_same_bits(monkeypatch) -> None:
+    # fewer rows than 8 per (x, day): row by row (_dropout), once per distinct (x, t_x, T), the
+    # distinct rows in slices on threads — every row's log D the same bits as one plain pass
+    rng = np.random.default_rng(11)
+    n = 5_000
+    T = rng.integers(1, 400, n) / 7.0
+    x = np.minimum(rng.poisson(1.0, n), 30).astype(np.float64)
+    t_x = np.where(x > 0, np.floor(rng.random(n) * T * 7.0) / 7.0, 0.0)
+    tab = P.tabulate(x, t_x, T)
+    (xk, xi), (tk, ti), (Tk, Ti) = tab.rows.cols
+    (ui, uti, uTi), back = P._distinct((xi, ti, Ti), (len(xk), len(tk), len(Tk)))
+    assert len(ui) < n and np.array_equal(xk[ui][back], x) and np.array_equal(tk[uti][back], t_x)
+    assert np.array_equal(Tk[uTi][back], T)
+    monkeypatch.setattr(P, "_SLICE", 100)  # several slices, on as many threads as workers() allows
+    for par in [(0.55, 10.6, 0.61, 11.7), (2.0, 30.0, 3.0, 0.5)]:
+        plain = P._dropout(*par, x, t_x, T, P._GL_Q, P._GL_W, False)[0]
+        assert np.array_equal(P._log_dropout(par, xk, xi, tk, ti, Tk, Ti).view(np.int64), plain.view(np.int64))
+        assert np.array_equal(P._dropout_value(*par, x, t_x, T).view(np.int64), plain.view(np.int64))
+
+
 def test_pareto_nbd_loglik_is_finite_at_the_bound() -> None:
     # At the fits' bound (s = e^-12, β = e^12: no visible dropout) the closed form's hyp2f1
     # overflowed and the whole base's log-likelihood came out None. Per row the Pareto/NBD's

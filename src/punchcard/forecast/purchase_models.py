@@ -24,15 +24,18 @@ weights, ``btyd._Rows``), so the candidates cost one tabulation between them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from punchcard.forecast import btyd as M
+from punchcard.runtime import workers
 
 #: The candidates, simplest first: a tie on the holdout check goes to the earlier one.
 NAMES = ("nbd", "bgnbd", "mbgnbd", "pareto_nbd")
@@ -156,14 +159,13 @@ def _dropout(r, alpha, s, beta, x, t_x, T, q, qw, means):
                         8.0 / max(abs(-lam - s1 * ea / (bt0 + a0 * math.expm1(a))), 1e-300))
             for j in range(m):
                 v = a + h * q[j]
-                e = a0 * math.exp(v)
                 bt = bt0 + a0 * math.expm1(v)
                 lbt = math.log(bt)
                 wj = h * qw[j] * math.exp(-lam * v - s1 * lbt - ref)
                 tot += wj
-                if means:
+                if means:  # α+τ only here: the value alone costs one exp a point less
                     m0 += wj * v
-                    m1 += wj / e
+                    m1 += wj / (a0 * math.exp(v))
                     m2 += wj * lbt
                     m3 += wj / bt
             a += h
@@ -185,6 +187,42 @@ def _dropout(r, alpha, s, beta, x, t_x, T, q, qw, means):
     return logd, out
 
 
+def _distinct(idx: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> tuple[tuple[np.ndarray, ...], np.ndarray | None]:
+    """Return the distinct rows of index columns (column c's indices below ``sizes[c]``) and each
+    row's position among them; the columns as they are and None where one integer cannot key them."""
+    if not len(idx[0]) or math.prod(max(int(n), 1) for n in sizes) >= 2 ** 62:
+        return idx, None
+    key = np.zeros(len(idx[0]), dtype=np.int64)
+    for c, n in zip(idx, sizes):
+        key *= n
+        key += c
+    u, back = np.unique(key, return_inverse=True)
+    out = []
+    for n in sizes[::-1]:
+        out.append(u % n)
+        u = u // n
+    return tuple(out[::-1]), back
+
+
+#: ``_dropout_value`` splits at least this many rows per thread.
+_SLICE = 50_000
+
+
+def _dropout_value(r: float, alpha: float, s: float, beta: float, x: np.ndarray, t_x: np.ndarray,
+                   T: np.ndarray) -> np.ndarray:
+    """Return ``_dropout``'s log D per row, in slices on ``runtime.workers()`` threads where the rows are
+    many (the kernel releases the GIL; every row's value is the same bits however the rows are sliced)."""
+    k = min(workers(), len(x) // _SLICE)
+    if k <= 1:
+        return _dropout(r, alpha, s, beta, x, t_x, T, _GL_Q, _GL_W, False)[0]
+    cut = np.linspace(0, len(x), k + 1).astype(np.int64)
+    with ThreadPoolExecutor(k - 1, thread_name_prefix="punchcard-dropout") as pool:
+        rest = [pool.submit(_dropout, r, alpha, s, beta, x[a:b], t_x[a:b], T[a:b], _GL_Q, _GL_W, False)
+                for a, b in zip(cut[1:-1], cut[2:])]
+        head = _dropout(r, alpha, s, beta, x[:cut[1]], t_x[:cut[1]], T[:cut[1]], _GL_Q, _GL_W, False)[0]
+        return np.concatenate([head] + [j.result()[0] for j in rest])
+
+
 def _log_dropout(par, xk: np.ndarray, xi: np.ndarray, tk: np.ndarray, ti: np.ndarray, tk_T: np.ndarray,
                  Ti: np.ndarray, x_used: np.ndarray | None = None) -> np.ndarray:
     """Return log D per row of indexed columns (x = xk[xi], t_x = tk[ti], T = tk_T[Ti]).
@@ -200,11 +238,14 @@ def _log_dropout(par, xk: np.ndarray, xi: np.ndarray, tk: np.ndarray, ti: np.nda
     on_grid = all(len(v) and np.array_equal(v, np.arange(len(v)) / 7.0) for v in (tk, tk_T))
     used = np.flatnonzero(np.bincount(xi, minlength=len(xk))) if x_used is None else x_used
     if not on_grid or len(xi) < 8 * len(used) * days:
-        return _dropout(r, alpha, s, beta, xk[xi], tk[ti], tk_T[Ti], _GL_Q, _GL_W, False)[0]
+        # once per distinct row: customers share (x, t_x, T) (the same bits as row by row)
+        (ui, uti, uTi), back = _distinct((xi, ti, Ti), (len(xk), len(tk), len(tk_T)))
+        logd = _dropout_value(r, alpha, s, beta, xk[ui], tk[uti], tk_T[uTi])
+        return logd if back is None else logd[back]
     nd = days - 1  # day j runs from j/7 to (j+1)/7 weeks
     start = np.arange(nd) / 7.0
-    seg = _dropout(r, alpha, s, beta, np.repeat(xk[used], nd), np.tile(start, len(used)),
-                   np.tile(start + 1.0 / 7.0, len(used)), _GL_Q, _GL_W, False)[0].reshape(len(used), nd)
+    seg = _dropout_value(r, alpha, s, beta, np.repeat(xk[used], nd), np.tile(start, len(used)),
+                         np.tile(start + 1.0 / 7.0, len(used))).reshape(len(used), nd)
     suffix = np.full((len(used), days), -np.inf)
     suffix[:, :nd] = np.logaddexp.accumulate(seg[:, ::-1], axis=1)[:, ::-1]
     slot = np.zeros(len(xk), dtype=np.int64)
@@ -312,9 +353,16 @@ def fit(name: str, tab: Tab, start: PurchaseFit | None = None, whole: Tab | None
         # Poisson limit, every customer buying at about the same rate r/α — a well-defined
         # model (the likelihood is flat along r/α = const), which is what these data show.
         ok, msg = True, "purchase rates hardly differ between customers (the Poisson limit)"
-    if whole is not None and np.all(np.isfinite(par)):
-        ll = loglik(name, par, whole)
-    return PurchaseFit(name, tuple(float(v) for v in par), float(ll), ok, msg)
+    out = PurchaseFit(name, tuple(float(v) for v in par), float(ll), ok, msg)
+    return with_whole_loglik(out, whole)
+
+
+def with_whole_loglik(f: PurchaseFit, whole: Tab | None) -> PurchaseFit:
+    """Return a fit of a sample with the log-likelihood of the whole base (tabulated as ``whole``;
+    None: the fit saw the whole base)."""
+    if whole is None or not np.all(np.isfinite(f.params)):
+        return f
+    return dataclasses.replace(f, loglik=float(loglik(f.name, f.params, whole)))
 
 
 def fit_all(tab: Tab, names=NAMES, starts: dict[str, PurchaseFit] | None = None,
