@@ -234,3 +234,40 @@ def test_the_fits_are_timed_as_a_stage_of_their_own(cdnow, capsys) -> None:
     stage_re = re.compile(r"^\s+(?:[\w.-]+: )?(.+?): ([0-9.]+) s$", re.M)
     assert [k for k, _ in stage_re.findall(err)] == ["fitting the purchase and spend models"]
     assert f"  {prog.id}: fitting the purchase and spend models: " in err
+
+
+def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
+    # The break-even's draws keep the baseline's gamma draws (Draws.memo) and the scheme worlds
+    # read them instead of drawing them again. Every figure must be the same bits as drawing
+    # them again: lifts up and down (a negative lift thins the baseline's purchases), members
+    # living longer than in the baseline (retention lift: purchases past the kept ones are drawn
+    # as before), a spend lift and a stamp card's goal gradient (purchases accepted by chance).
+    from punchcard.forecast import simulate as S
+
+    plain = scheme(enrollment=0.4, visit_lift=0.1, retention_lift=0.5, spend_lift=0.05)
+    card = _stamp(goal_gradient=0.3, visit_lift=0.05)
+    p = program(plain, card)
+    base, _ = F.prepare(p, cdnow, 3)
+    dr = D.make_draws(base, 3, 6, stream=1, expected_only=True)
+    spends, row, at = dr.memo
+    # draws_baseline_memo returns draws_baseline's very numbers, plus the spends
+    args = (np.array([11, 12], dtype=np.uint64), base.cust_hash, base.palive, base.x, base.T, base.mean_value,
+            base.par, base.horizon_weeks, np.full(len(base.x), -1.0), np.full(len(base.x), -1.0))
+    for a, b in zip(S.draws_baseline(*args), S.draws_baseline_memo(*args)[:7]):
+        assert np.array_equal(a, b)
+    # the kept spends are the baseline's: each customer's revenue is its spends ÷ ν, added in order
+    d, i = 2, int(np.argmax(at[2, 1:] - at[2, :-1]))
+    z = spends[row[d] + at[d, i]:row[d] + at[d, i + 1]]
+    assert len(z) > 3 and dr.base_rev[d, i] == sum(z / dr.nu[d, i])
+    bare = replace(dr, memo=None)
+    for s in (plain, card):
+        for x in (-0.3, 0.0, 0.1, 1.0):
+            job = economics.break_even_job(s, 6, x)
+            kept, drawn = (batch.evaluate(base, draws, [job], fake_replay)[0] for draws in (dr, bare))
+            for name in ("revenue", "reward_cost", "liability", "members"):
+                assert np.array_equal(getattr(kept, name), getattr(drawn, name)), (s.id, x, name)
+    # ... and the scheme worlds do read them: doubled kept spends change the revenue
+    doubled = replace(dr, memo=(spends * 2.0, row, at))
+    job = economics.break_even_job(plain, 6, 0.1)
+    kept, changed = (batch.evaluate(base, draws, [job], fake_replay)[0] for draws in (dr, doubled))
+    assert np.all(changed.revenue > kept.revenue)

@@ -197,11 +197,16 @@ class _Group:
         if len(mi) == 0:
             return None
         dm = self.draw[e0:e1][mb]
+        memo = None
+        if dr.memo is not None:  # the baseline's spends, kept by the draws (read, not drawn again)
+            spends, row, at = dr.memo
+            memo = (spends, row[dm] + at[dm, mi], at[dm, mi + 1] - at[dm, mi])
         c, day, amt, items, rev_m, off = S.members_batch(
             dr.keys[dm, mi], dr.lam[dm, mi], dr.p[dm, mi], dr.nu[dm, mi], base.items[mi],
             base.par, base.horizon_weeks, self.worlds[e0 * N_GROUPS:e1 * N_GROUPS],
             mb * N_GROUPS + self.seg[mi], base.start_day,
             int(len(mi) * tx_per_member[0] * 1.25) + 64, dr.t0[dm, mi] if dr.t0 is not None else None,
+            memo,
         )
         tx_per_member[0] = max(len(c) / len(mi), 0.1)
         # only members who bought are replayed; the others get their scheme's no-purchase outcome

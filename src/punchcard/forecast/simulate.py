@@ -198,6 +198,42 @@ def _baseline_one(base, lam, p, nu, par, horizon, t0=-1.0):
 
 
 @njit(cache=True)
+def _baseline_count(base, lam, p, horizon, t0=-1.0):
+    """Return how many repeat purchases ``_baseline_one`` makes (its gaps and dropouts alone, no spends).
+
+    A new customer's first purchase is not counted: its spend has a stream of its own."""
+    if t0 >= horizon or lam <= 0.0:
+        return 0
+    t = t0 if t0 >= 0.0 else 0.0
+    k = 0
+    g_gap, g_drop = _stream(base, ST_GAP), _stream(base, ST_DROP)
+    while True:
+        t += -np.log(_u(g_gap, k)) / lam
+        if t >= horizon:
+            return k
+        if _u(g_drop, k) < p:
+            return k + 1
+        k += 1
+
+
+@njit(cache=True)
+def _baseline_spends(base, nu, par, horizon, t0, m, out, pos):
+    """Write the gamma draws behind ``_baseline_one``'s first m repeat purchases to ``out[pos:pos + m]``
+    and return its revenue, added up in the same order (the same bits)."""
+    rev = 0.0
+    if t0 >= 0.0:
+        if t0 >= horizon:
+            return 0.0
+        rev += _first_spend(base, par, nu)
+    g_spend = _stream(base, ST_SPEND)
+    for k in range(m):
+        z, _ = _gamma(par[4], _at(g_spend, k))
+        out[pos + k] = z
+        rev += z / nu
+    return rev
+
+
+@njit(cache=True)
 def arrival_time(base, lo, hi):
     """Return a new customer's arrival week, uniform in [lo, hi) (−1: not a new customer)."""
     if lo < 0.0:
@@ -267,12 +303,72 @@ def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo,
     return keys, join, rev, lam, pp, nu, t0
 
 
+@njit(cache=True, parallel=True)
+def _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut):
+    """``draws_baseline``'s inputs of every (draw, customer), and how many repeat purchases its baseline makes."""
+    nd = len(draw_keys)
+    n = len(cust_hash)
+    keys = np.empty((nd, n), dtype=np.uint64)
+    join = np.empty((nd, n))
+    lam = np.empty((nd, n))
+    pp = np.empty((nd, n))
+    nu = np.empty((nd, n))
+    t0 = np.empty((nd, n))
+    at = np.zeros((nd, n + 1), dtype=np.int32)
+    for d in prange(nd):
+        for i in range(n):
+            k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
+            keys[d, i] = k
+            join[d, i] = _uniform(k, ST_JOIN, 0)
+            t0[d, i] = arrival_time(k, arr_lo[i], arr_hi[i])
+            m = 0
+            if join[d, i] >= cut:
+                lam[d, i], pp[d, i], nu[d, i] = 0.0, 1.0, 1.0
+            else:
+                lam[d, i], pp[d, i], nu[d, i] = _posterior_rates(k, palive[i], x[i], T[i], mv[i], par)
+                m = _baseline_count(k, lam[d, i], pp[d, i], horizon, t0[d, i])
+            at[d, i + 1] = at[d, i] + m
+    return keys, join, lam, pp, nu, t0, at
+
+
+@njit(cache=True, parallel=True)
+def _draws_spends(keys, nu, t0, join, cut, par, horizon, at, row, memo):
+    """Fill every (draw, customer)'s baseline spends into ``memo`` and return the baseline revenues."""
+    nd, n = keys.shape
+    rev = np.zeros((nd, n))
+    for d in prange(nd):
+        for i in range(n):
+            if join[d, i] < cut:
+                rev[d, i] = _baseline_spends(keys[d, i], nu[d, i], par, horizon, t0[d, i],
+                                             at[d, i + 1] - at[d, i], memo, row[d] + at[d, i])
+    return rev
+
+
+def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut=np.inf):
+    """Return what ``draws_baseline`` returns (the same bits), plus the baseline's spends kept for the scheme
+    worlds: (memo, row, at), draw d's customer i's gamma draws being ``memo[row[d] + at[d, i]:row[d] + at[d, i + 1]]``.
+
+    A scheme world buys the baseline's purchases (and extra ones): its k-th baseline purchase spends the
+    same gamma draw, which ``members_batch`` then reads here instead of drawing it again (the draws'
+    most expensive part). Two passes: the purchases are counted first (gaps and dropouts, no spends).
+    """
+    keys, join, lam, pp, nu, t0, at = _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon,
+                                                    arr_lo, arr_hi, cut)
+    row = np.zeros(len(draw_keys) + 1, dtype=np.int64)
+    np.cumsum(at[:, -1], out=row[1:])
+    memo = np.empty(int(row[-1]))
+    rev = _draws_spends(keys, nu, t0, join, cut, par, horizon, at, row, memo)
+    return keys, join, rev, lam, pp, nu, t0, (memo, row, at)
+
+
 @njit(cache=True)
 def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day,
-                t0=-1.0):
+                t0, memo, mpos, mlen):
     """Simulate one member's scheme world from their posterior draw (λ, p, ν); writes transactions
     when ``fill`` and returns (revenue, count). ``t0 >= 0``: a new customer's arrival week, with
-    the first purchase there (as in the baseline world, unlifted: the visit that brings them)."""
+    the first purchase there (as in the baseline world, unlifted: the visit that brings them).
+    ``memo[mpos:mpos + mlen]``: the gamma draws of its first ``mlen`` baseline purchases
+    (``draws_baseline_memo``), read instead of drawn again (the same numbers)."""
     vm, sm, dm, gg, reset, stamp, stamps, counter, min_purchase, head_start, endow = (
         world[0], world[1], world[2], world[3], world[4] > 0.5, world[5] > 0.5, world[6],
         int(world[7]), world[8], world[9], world[10],
@@ -303,6 +399,7 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
     while True:
         first = pend
         k = 0
+        is_base = True
         s_drop = g_drop
         if first:  # a new customer's first purchase: always made, never followed by a dropout
             pend = False
@@ -335,7 +432,10 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
                 tx += -np.log(_u(x_gap, kx)) / xrate
             if not accept:
                 continue
-            z, _ = _gamma(par[4], _at(s_spend, k))
+            if is_base and k < mlen:
+                z = memo[mpos + k]
+            else:
+                z, _ = _gamma(par[4], _at(s_spend, k))
             amount = z / nu * sm
         if fill:
             if off + n >= o_day.shape[0]:
@@ -381,7 +481,7 @@ def _members(base, lam, p, nu, items, par, horizon, world, start_day, t0):
     for i in range(m):
         rev[i], cnt[i] = _member_one(
             base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
-            False, 0, dummy_i, dummy_f, dummy_f, start_day, t0[i],
+            False, 0, dummy_i, dummy_f, dummy_f, start_day, t0[i], dummy_f, 0, 0,
         )
     off = np.zeros(m + 1, dtype=np.int64)
     for i in range(m):
@@ -394,7 +494,7 @@ def _members(base, lam, p, nu, items, par, horizon, world, start_day, t0):
     for i in range(m):
         _member_one(
             base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
-            True, off[i], o_day, o_amt, o_items, start_day, t0[i],
+            True, off[i], o_day, o_amt, o_items, start_day, t0[i], dummy_f, 0, 0,
         )
         for j in range(off[i], off[i + 1]):
             o_cust[j] = i
@@ -418,7 +518,7 @@ def _sort_member(o_day, o_amt, s, e):
 
 @njit(cache=True, parallel=True, nogil=True)
 def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                 mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0):
+                 mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen):
     """Simulate blocks of members in parallel, block b writing rows from ``cstart[b]`` on.
 
     A block that runs out of its room stops; ``stop[b]`` is the first member it did not finish.
@@ -433,7 +533,8 @@ def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_
             i = mstart[b]
             while i < mstart[b + 1]:
                 r, c = _member_one(base[i], lam[i], p[i], nu[i], items[i], par, horizon,
-                                   worlds[world_of[i]], True, pos, dd, aa, ii, start_day, t0[i])
+                                   worlds[world_of[i]], True, pos, dd, aa, ii, start_day, t0[i],
+                                   memo, mpos[i], mlen[i])
                 if c < 0:
                     break
                 rev[i] = r
@@ -444,7 +545,8 @@ def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_
             stop[b] = i
 
 
-def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day, capacity, t0=None):
+def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day, capacity, t0=None,
+                  memo=None):
     """Simulate many members (of many draws) at once; member i lives in ``worlds[world_of[i]]``.
 
     ``lam``, ``p``, ``nu`` are each member's posterior draw for its draw (``posterior``, or
@@ -456,6 +558,9 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     guess at the number of transactions (a block that outgrows its share is run again with
     more room). Every member's numbers depend only on its own base key, so the batch gives
     what one call per draw gives, whatever the number of threads.
+
+    ``memo``: (spends, start, count) per member — the baseline's gamma draws kept by
+    ``draws_baseline_memo`` — which are read instead of drawn again; the result is the same.
     """
     m = len(base)
     if m == 0:
@@ -463,6 +568,9 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
                 np.zeros(1, dtype=np.int64))
     world_of = np.asarray(world_of, dtype=np.int64)
     t0 = np.full(m, -1.0) if t0 is None else np.asarray(t0, dtype=np.float64)
+    if memo is None:
+        memo = (np.zeros(0), np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
+    spends, mpos, mlen = memo[0], np.asarray(memo[1], dtype=np.int64), np.asarray(memo[2], dtype=np.int64)
     nb = min(m, 8 * numba.get_num_threads())
     mstart = (np.arange(nb + 1, dtype=np.int64) * m) // nb
     size = np.diff(mstart)
@@ -477,7 +585,7 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     o_items = np.empty(cstart[-1])
     while True:
         _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                     mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0)
+                     mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, spends, mpos, mlen)
         failed = todo & (stop < mstart[1:])
         if not failed.any():
             break
