@@ -255,19 +255,33 @@ def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
             base.par, base.horizon_weeks, np.full(len(base.x), -1.0), np.full(len(base.x), -1.0))
     for a, b in zip(S.draws_baseline(*args), S.draws_baseline_memo(*args)[:7]):
         assert np.array_equal(a, b)
+    # ... also when only the first draws fit in the memory it may take (the others are drawn again)
+    full = S.draws_baseline_memo(*args)[7]
+    first = int(full[2][0, -1])  # draw 0's purchases
+    small = S.draws_baseline_memo(*args, max_bytes=16 * first)
+    assert np.array_equal(small[7][0], full[0][:first]) and not small[7][2][1].any()
+    for a, b in zip(S.draws_baseline(*args), small[:7]):
+        assert np.array_equal(a, b)
     # the kept spends are the baseline's: each customer's revenue is its spends ÷ ν, added in order
     d, i = 2, int(np.argmax(at[2, 1:] - at[2, :-1]))
-    z = spends[row[d] + at[d, i]:row[d] + at[d, i + 1]]
+    z, t = spends[row[d] + at[d, i]:row[d] + at[d, i + 1]].T
     assert len(z) > 3 and dr.base_rev[d, i] == sum(z / dr.nu[d, i])
+    assert np.all(np.diff(t) > 0) and 0 < t[0] and t[-1] < base.horizon_weeks  # the purchases' weeks, in order
     bare = replace(dr, memo=None)
+    # the first 3 of the 6 draws kept, the others drawn again
+    half = replace(dr, memo=(spends[:row[3]], np.minimum(row, row[3]), np.where(np.arange(6)[:, None] < 3, at, 0)))
     for s in (plain, card):
         for x in (-0.3, 0.0, 0.1, 1.0):
             job = economics.break_even_job(s, 6, x)
-            kept, drawn = (batch.evaluate(base, draws, [job], fake_replay)[0] for draws in (dr, bare))
+            kept, drawn, some = (batch.evaluate(base, draws, [job], fake_replay)[0] for draws in (dr, bare, half))
             for name in ("revenue", "reward_cost", "liability", "members"):
                 assert np.array_equal(getattr(kept, name), getattr(drawn, name)), (s.id, x, name)
+                assert np.array_equal(getattr(some, name), getattr(drawn, name)), (s.id, x, name)
     # ... and the scheme worlds do read them: doubled kept spends change the revenue
-    doubled = replace(dr, memo=(spends * 2.0, row, at))
+    doubled = replace(dr, memo=(spends * np.array([2.0, 1.0]), row, at))
     job = economics.break_even_job(plain, 6, 0.1)
     kept, changed = (batch.evaluate(base, draws, [job], fake_replay)[0] for draws in (dr, doubled))
     assert np.all(changed.revenue > kept.revenue)
+    # (and their times: purchases moved past the horizon are not made)
+    late = replace(dr, memo=(spends + np.array([0.0, 1e3]), row, at))
+    assert np.all(batch.evaluate(base, late, [job], fake_replay)[0].revenue < kept.revenue)

@@ -192,8 +192,8 @@ def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0, expected_o
     simulate the customers under the thinning share ``Base.thin`` alone; the others are left
     out of the baseline too (revenue 0), so ``base_total`` counts the same customers as
     the jobs (it cancels from their net impact: batch.Outcomes.net). Their baseline spends
-    are kept (``Draws.memo``, about 8 bytes a purchase: ~160 MB for 600 draws of the
-    10,000-customer sample), since the break-even replays them at many lifts.
+    and times are kept (``Draws.memo``, 16 bytes a purchase, for as many of the first draws
+    as fit in simulate.MEMO_BYTES: 192 MiB), since the break-even replays them at many lifts.
     """
     rng = Generator(PCG64([seed, stream]) if stream else PCG64(seed))
     dkeys = rng.integers(0, np.iinfo(np.uint64).max, size=draws, dtype=np.uint64, endpoint=True)

@@ -217,18 +217,21 @@ def _baseline_count(base, lam, p, horizon, t0=-1.0):
 
 
 @njit(cache=True)
-def _baseline_spends(base, nu, par, horizon, t0, m, out, pos):
-    """Write the gamma draws behind ``_baseline_one``'s first m repeat purchases to ``out[pos:pos + m]``
-    and return its revenue, added up in the same order (the same bits)."""
+def _baseline_spends(base, lam, nu, par, horizon, t0, m, out, pos):
+    """Write the gamma draw and the time (weeks) of ``_baseline_one``'s first m repeat purchases to
+    ``out[pos:pos + m]`` (columns 0 and 1) and return its revenue, added up in the same order (the same bits)."""
     rev = 0.0
     if t0 >= 0.0:
         if t0 >= horizon:
             return 0.0
         rev += _first_spend(base, par, nu)
-    g_spend = _stream(base, ST_SPEND)
+    t = t0 if t0 >= 0.0 else 0.0
+    g_gap, g_spend = _stream(base, ST_GAP), _stream(base, ST_SPEND)
     for k in range(m):
+        t += -np.log(_u(g_gap, k)) / lam
         z, _ = _gamma(par[4], _at(g_spend, k))
-        out[pos + k] = z
+        out[pos + k, 0] = z
+        out[pos + k, 1] = t
         rev += z / nu
     return rev
 
@@ -332,32 +335,49 @@ def _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, 
 
 
 @njit(cache=True, parallel=True)
-def _draws_spends(keys, nu, t0, join, cut, par, horizon, at, row, memo):
-    """Fill every (draw, customer)'s baseline spends into ``memo`` and return the baseline revenues."""
+def _draws_spends(keys, lam, pp, nu, t0, join, cut, par, horizon, at, row, memo, kept):
+    """Fill the first ``kept`` draws' baseline spends and times into ``memo`` and return every draw's
+    baseline revenues (the other draws' as ``draws_baseline`` finds them)."""
     nd, n = keys.shape
     rev = np.zeros((nd, n))
     for d in prange(nd):
         for i in range(n):
             if join[d, i] < cut:
-                rev[d, i] = _baseline_spends(keys[d, i], nu[d, i], par, horizon, t0[d, i],
-                                             at[d, i + 1] - at[d, i], memo, row[d] + at[d, i])
+                if d < kept:
+                    rev[d, i] = _baseline_spends(keys[d, i], lam[d, i], nu[d, i], par, horizon, t0[d, i],
+                                                 at[d, i + 1] - at[d, i], memo, row[d] + at[d, i])
+                else:
+                    rev[d, i], _ = _baseline_one(keys[d, i], lam[d, i], pp[d, i], nu[d, i], par, horizon, t0[d, i])
     return rev
 
 
-def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut=np.inf):
-    """Return what ``draws_baseline`` returns (the same bits), plus the baseline's spends kept for the scheme
-    worlds: (memo, row, at), draw d's customer i's gamma draws being ``memo[row[d] + at[d, i]:row[d] + at[d, i + 1]]``.
+#: The most ``draws_baseline_memo`` keeps: the first draws whose purchases fit (the break-even's
+#: search and first settle blocks, which it replays most often); the later ones are drawn again
+MEMO_BYTES = 192 * 2**20
 
-    A scheme world buys the baseline's purchases (and extra ones): its k-th baseline purchase spends the
-    same gamma draw, which ``members_batch`` then reads here instead of drawing it again (the draws'
-    most expensive part). Two passes: the purchases are counted first (gaps and dropouts, no spends).
+
+def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut=np.inf,
+                        max_bytes=None):
+    """Return what ``draws_baseline`` returns (the same bits), plus the baseline's spends kept for the scheme
+    worlds: (memo, row, at), draw d's customer i's gamma draws and purchase times being the rows
+    ``memo[row[d] + at[d, i]:row[d] + at[d, i + 1]]`` (columns 0 and 1; 16 bytes a purchase).
+
+    A scheme world buys the baseline's purchases (and extra ones): its k-th baseline purchase comes at
+    the same time and spends the same gamma draw, which ``members_batch`` then reads here instead of
+    drawing them again (the simulation's most expensive numbers). Two passes: the purchases are
+    counted first (gaps and dropouts, no spends). Only the first draws whose purchases fit in
+    ``max_bytes`` (MEMO_BYTES) are kept; the others' counts are 0 (nothing kept: drawn again).
     """
     keys, join, lam, pp, nu, t0, at = _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon,
                                                     arr_lo, arr_hi, cut)
     row = np.zeros(len(draw_keys) + 1, dtype=np.int64)
     np.cumsum(at[:, -1], out=row[1:])
-    memo = np.empty(int(row[-1]))
-    rev = _draws_spends(keys, nu, t0, join, cut, par, horizon, at, row, memo)
+    cap = (MEMO_BYTES if max_bytes is None else max_bytes) // 16
+    kept = int(np.searchsorted(row, cap, side="right")) - 1  # draws 0..kept-1 fit
+    at[kept:] = 0
+    row[kept + 1:] = row[kept]
+    memo = np.empty((int(row[kept]), 2))
+    rev = _draws_spends(keys, lam, pp, nu, t0, join, cut, par, horizon, at, row, memo, kept)
     return keys, join, rev, lam, pp, nu, t0, (memo, row, at)
 
 
@@ -367,7 +387,7 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
     """Simulate one member's scheme world from their posterior draw (λ, p, ν); writes transactions
     when ``fill`` and returns (revenue, count). ``t0 >= 0``: a new customer's arrival week, with
     the first purchase there (as in the baseline world, unlifted: the visit that brings them).
-    ``memo[mpos:mpos + mlen]``: the gamma draws of its first ``mlen`` baseline purchases
+    ``memo[mpos:mpos + mlen]``: the gamma draws and times of its first ``mlen`` baseline purchases
     (``draws_baseline_memo``), read instead of drawn again (the same numbers)."""
     vm, sm, dm, gg, reset, stamp, stamps, counter, min_purchase, head_start, endow = (
         world[0], world[1], world[2], world[3], world[4] > 0.5, world[5] > 0.5, world[6],
@@ -392,7 +412,10 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
     x_gap, x_thin, x_spend, x_drop = (_stream(base, ST_XGAP), _stream(base, ST_XTHIN), _stream(base, ST_XSPEND),
                                       _stream(base, ST_XDROP))
     t_start = t0 if pend else 0.0
-    tb = t_start - np.log(_u(g_gap, 0)) / lam if lam > 0.0 else np.inf
+    if mlen > 0:
+        tb = memo[mpos, 1]
+    else:
+        tb = t_start - np.log(_u(g_gap, 0)) / lam if lam > 0.0 else np.inf
     kb = 0
     tx = t_start - np.log(_u(x_gap, 0)) / xrate if xrate > 0.0 else np.inf
     kx = 0
@@ -423,7 +446,10 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
                 accept = mult >= 1.0 or _u(g_thin, k) < mult
                 s_spend, s_drop = g_spend, g_drop
                 kb += 1
-                tb += -np.log(_u(g_gap, kb)) / lam
+                if kb < mlen:
+                    tb = memo[mpos + kb, 1]
+                else:
+                    tb += -np.log(_u(g_gap, kb)) / lam
             else:
                 k = kx
                 accept = mult > 1.0 and _u(x_thin, k) < (mult - 1.0) / (mmax - 1.0)
@@ -433,7 +459,7 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
             if not accept:
                 continue
             if is_base and k < mlen:
-                z = memo[mpos + k]
+                z = memo[mpos + k, 0]
             else:
                 z, _ = _gamma(par[4], _at(s_spend, k))
             amount = z / nu * sm
@@ -478,10 +504,11 @@ def _members(base, lam, p, nu, items, par, horizon, world, start_day, t0):
     cnt = np.zeros(m, dtype=np.int64)
     dummy_i = np.zeros(0, dtype=np.int32)
     dummy_f = np.zeros(0)
+    dummy_m = np.zeros((0, 2))
     for i in range(m):
         rev[i], cnt[i] = _member_one(
             base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
-            False, 0, dummy_i, dummy_f, dummy_f, start_day, t0[i], dummy_f, 0, 0,
+            False, 0, dummy_i, dummy_f, dummy_f, start_day, t0[i], dummy_m, 0, 0,
         )
     off = np.zeros(m + 1, dtype=np.int64)
     for i in range(m):
@@ -494,7 +521,7 @@ def _members(base, lam, p, nu, items, par, horizon, world, start_day, t0):
     for i in range(m):
         _member_one(
             base[i], lam[i], p[i], nu[i], items[i], par, horizon, world,
-            True, off[i], o_day, o_amt, o_items, start_day, t0[i], dummy_f, 0, 0,
+            True, off[i], o_day, o_amt, o_items, start_day, t0[i], dummy_m, 0, 0,
         )
         for j in range(off[i], off[i + 1]):
             o_cust[j] = i
@@ -569,7 +596,7 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     world_of = np.asarray(world_of, dtype=np.int64)
     t0 = np.full(m, -1.0) if t0 is None else np.asarray(t0, dtype=np.float64)
     if memo is None:
-        memo = (np.zeros(0), np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
+        memo = (np.zeros((0, 2)), np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
     spends, mpos, mlen = memo[0], np.asarray(memo[1], dtype=np.int64), np.asarray(memo[2], dtype=np.int64)
     nb = min(m, 8 * numba.get_num_threads())
     mstart = (np.arange(nb + 1, dtype=np.int64) * m) // nb
