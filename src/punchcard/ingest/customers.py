@@ -604,12 +604,14 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
     """
     n = tx.height
     with ThreadPoolExecutor(1) as helper:
-        # memory for the sorted items and identified rows' keys, paged in beside the keying
-        spare = helper.submit(paged_in, n, n - tx["cust_raw"].null_count())
+        known = n - tx["cust_raw"].null_count()
         prefixed = tx["cust_raw"].dtype == pl.UInt64
         codes, lo, k, words, before, present = customer_codes(tx["cust_raw"], id_prefix)
         # the ids are keyed: their column goes (freed where the caller handed ``tx`` over)
+        # before the memory for the sorted items and identified rows' keys is paged in,
+        # beside the rest of the keying
         tx = tx.drop("cust_raw")
+        spare = helper.submit(paged_in, n, known)
         if isinstance(present, np.ndarray) and prefixed:
             # prefix + fixed-width digits: ascending numbers are in text order
             by_id = np.arange(present.size)
