@@ -67,6 +67,25 @@ def test_the_check_on_the_whole_cdnow_sample(cdnow) -> None:
         assert sum(h["model"] for h in ch["repeat_histogram"]) == pytest.approx(2357)
 
 
+def test_a_first_choice_the_pareto_nbd_overturns_is_worked_out_again(cdnow, monkeypatch) -> None:
+    # select starts the chosen model's checks on a first choice (before the Pareto/NBD's holdout
+    # prediction is in); when the last one changes it, they are worked out again: the same selection
+    s = M.summarise(cdnow, cal_end=M.holdout_end(cdnow))
+    rfm = M.rfm_of(s)
+    plain = H.select(s, rfm, "auto", int(cdnow.start_day))
+    other = next(n for n in ("nbd", "bgnbd") if n != plain.chosen.name)
+    real, calls = H.pick, []
+
+    def first_wrong(errors, fits, n):
+        calls.append(n)
+        return other if len(calls) == 1 else real(errors, fits, n)
+
+    monkeypatch.setattr(H, "pick", first_wrong)
+    again = H.select(s, rfm, "auto", int(cdnow.start_day))
+    assert len(calls) == 2 and again.chosen.name == plain.chosen.name
+    assert repr((again.fits, again.candidates, again.checks)) == repr((plain.fits, plain.candidates, plain.checks))
+
+
 def test_a_short_history_has_no_check() -> None:
     # 31 days: a third is 10 days, under the 8 weeks a holdout needs; auto falls back to the BIC
     rows = [(c, c % 4 + 7 * k) for c in range(40) for k in range(c % 5)]  # 0..4 visits a week apart

@@ -13,7 +13,7 @@ best BIC of the whole-period fits.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -219,21 +219,23 @@ def _calibrated(name: str, ctab: P.Tab, cal: M.RFM, hold_weeks: float) -> tuple[
 def _whole_logliks(fits: dict[str, P.PurchaseFit], whole: dict) -> dict[str, P.PurchaseFit]:
     """Return fits of a sample with the whole base's log-likelihoods, worked out one after another: each
     allocates several arrays as long as the base, and threads that fault in fresh pages at once wait
-    for each other in the kernel (the system time of a 3M-customer NBD log-likelihood grew tenfold)."""
+    for each other in the kernel (beside the other fits, a 3M-customer NBD log-likelihood took 0.05 s of
+    user and 0.7 s of system time)."""
     return {n: P.with_whole_loglik(f, whole[n]) for n, f in fits.items()}
 
 
 def _candidates(pool: ThreadPoolExecutor, summary: M.Summary, rfm: M.RFM) -> tuple:
     """Return every candidate fitted on the whole history, the whole base's log-likelihoods still being
-    worked out (name → future of the fit that reports it), the whole base's tabulations, and the
-    calibration customers with each candidate's calibration fit and holdout prediction (None: no check).
+    worked out (futures of {name: fit that reports it}), the whole base's tabulations, and the
+    calibration customers with each candidate's calibration fit and holdout prediction still being
+    worked out (name → future of (fit, prediction or None); None: no holdout check).
 
-    Every (model, period) fit, each holdout prediction and each whole-base log-likelihood runs on
-    a thread of its own: the likelihoods run in compiled code or numpy/scipy kernels that release
-    the GIL, so they overlap on a machine with cores. The Pareto/NBD (the slowest: an integral per
-    customer, ~1.3 s CPU of fits, prediction and log-likelihood at 1M customers) comes last: when
-    both the BG/NBD and the MBG/NBD find no dropout on the whole history, it would only run off to
-    its bound too — the NBD already holds that case.
+    Every (model, period) fit with its holdout prediction, and the whole-base log-likelihoods, run
+    on threads of their own: the likelihoods run in compiled code or numpy/scipy kernels that
+    release the GIL, so they overlap on a machine with cores. The Pareto/NBD (the slowest: an
+    integral per customer, ~1.3 s CPU of fits, prediction and log-likelihood at 1M customers) comes
+    last: when both the BG/NBD and the MBG/NBD find no dropout on the whole history, it would only
+    run off to its bound too — the NBD already holds that case.
     """
     first = [n for n in P.NAMES if n != "pareto_nbd"]
     cal_tab = pool.submit(_calibration, summary) if summary.cal_end < summary.end_day else None
@@ -245,66 +247,85 @@ def _candidates(pool: ThreadPoolExecutor, summary: M.Summary, rfm: M.RFM) -> tup
                 if ctab is not None else {})
     fits = {n: jobs[n].result() for n in first}
     logliks = [pool.submit(_whole_logliks, {n: fits[n] for n in first}, whole)]
-    skip = no_visible_dropout(fits["bgnbd"]) and no_visible_dropout(fits["mbgnbd"])
-    if skip:
+    if no_visible_dropout(fits["bgnbd"]) and no_visible_dropout(fits["mbgnbd"]):
         fits["pareto_nbd"] = P.PurchaseFit("pareto_nbd", (float("nan"),) * 4, float("nan"), False, PARETO_SKIPPED)
+        if cal_jobs:
+            cal_jobs["pareto_nbd"] = Future()
+            cal_jobs["pareto_nbd"].set_result((fits["pareto_nbd"], None))
     else:
         pareto = pool.submit(P.fit, "pareto_nbd", tab["pareto_nbd"])
         if ctab is not None:
             cal_jobs["pareto_nbd"] = pool.submit(_calibrated, "pareto_nbd", ctab["pareto_nbd"], cal, hold_weeks)
         fits["pareto_nbd"] = pareto.result()
         logliks.append(pool.submit(_whole_logliks, {"pareto_nbd": fits["pareto_nbd"]}, whole))
-    cal_fits = {n: j.result() for n, j in cal_jobs.items()}
-    if cal_fits and skip:
-        cal_fits["pareto_nbd"] = (fits["pareto_nbd"], None)
-    return {n: fits[n] for n in P.NAMES}, logliks, whole, ((cal, cal_fits) if cal_fits else None)
+    return {n: fits[n] for n in P.NAMES}, logliks, whole, ((cal, cal_jobs) if cal_jobs else None)
+
+
+def _checks(summary: M.Summary, cal: M.RFM, cf: P.PurchaseFit, pred: np.ndarray, actual: np.ndarray,
+            error: float, start_day: int) -> dict:
+    """Return the ``checks`` block of the chosen model: its calibration fit and holdout prediction."""
+    hold_weeks = (summary.end_day - summary.cal_end) / 7.0
+    return {
+        "model": cf.name,
+        "calibration_weeks": (summary.cal_end - start_day + 1) / 7.0,
+        "holdout_weeks": hold_weeks,
+        "calibration_fit": {"model": cf.name, **params_dict(cf), "loglik": cf.loglik},
+        "holdout": {"calibration_end": _iso(summary.cal_end), "holdout_weeks": hold_weeks,
+                    "predicted": float(pred.sum()), "actual": float(actual.sum()), "error": error},
+        "deciles": deciles(pred, actual),
+        **_tracking(summary, cal, cf, start_day),
+        "repeat_histogram": _histogram(cal, cf),
+    }
 
 
 def _select(summary: M.Summary, rfm: M.RFM, setting: str, start_day: int) -> Selection | str:
-    hold_weeks = (summary.end_day - summary.cal_end) / 7.0
     with ThreadPoolExecutor(8, thread_name_prefix="punchcard-candidates") as pool:
         big = (pool.submit(P.sample_tab, rfm.x, rfm.t_x, rfm.T, None, False)  # for the chosen one's refit
                if len(rfm.x) > P.CANDIDATE_MAX_CUSTOMERS else None)
-        fits, logliks, whole, calibration = _candidates(pool, summary, rfm)
+        fits, logliks, whole, hold = _candidates(pool, summary, rfm)
         errors: dict[str, float | None] = {n: None for n in P.NAMES}
         preds: dict[str, np.ndarray] = {}
-        if calibration is not None:
-            cal, cal_fits = calibration
+        if hold is not None:
+            cal, cal_jobs = hold
             actual = (summary.n[cal.cust] - summary.n_cal[cal.cust]).astype(np.float64)
-            for n, (f, pred) in cal_fits.items():
+
+        def choose(names) -> str | None:
+            """The choice once the calibration fits of ``names`` are in (their errors added)."""
+            for n in names:
+                f, pred = cal_jobs[n].result()
                 if f.converged and np.all(np.isfinite(pred)) and actual.sum() > 0:
                     preds[n] = pred
                     errors[n] = float(pred.sum() / actual.sum() - 1.0)
-        if setting == "auto":
-            name = pick(errors, fits, len(rfm.x))
+            if setting == "auto":
+                return pick(errors, fits, len(rfm.x))
+            return setting if fits[setting].converged else None
+
+        def start(name: str) -> tuple:
+            """The chosen one's refit on the larger sample and its checks, on threads of their own."""
+            refit = pool.submit(P.fit, name, big.result()[0], fits[name], whole[name]) if big is not None else None
+            checks = (pool.submit(_checks, summary, cal, cal_jobs[name].result()[0], preds[name], actual,
+                                  errors[name], start_day) if name in preds else None)
+            return name, refit, checks
+
+        # The refit and the checks start on a first choice — among the candidates whose calibration
+        # fits are in: all but the Pareto/NBD, the slowest — and are kept when the last one does not
+        # change it (they depend on the name alone, so they are the same as if started after it).
+        early = None
+        if hold is None:
+            name = choose([])
         else:
-            name = setting if fits[setting].converged else None
+            name = choose([n for n in P.NAMES if n != "pareto_nbd"])
+            if name is not None and name != "pareto_nbd":  # (its own prediction is not in yet)
+                early = start(name)
+            name = choose(["pareto_nbd"])
         if name is None:
             return _why_not(fits, setting)
-        # the forecast's own fit, on the larger sample, while the checks are worked out
-        refit = (pool.submit(lambda start: P.fit(name, big.result()[0], start, whole[name]), fits[name])
-                 if big is not None else None)
-        checks = None
-        if name in preds:
-            cf, pred = cal_fits[name][0], preds[name]
-            by_decile = pool.submit(deciles, pred, actual)
-            tracking, histogram = _tracking(summary, cal, cf, start_day), _histogram(cal, cf)
-            checks = {
-                "model": name,
-                "calibration_weeks": (summary.cal_end - start_day + 1) / 7.0,
-                "holdout_weeks": hold_weeks,
-                "calibration_fit": {"model": name, **params_dict(cf), "loglik": cf.loglik},
-                "holdout": {"calibration_end": _iso(summary.cal_end), "holdout_weeks": hold_weeks,
-                            "predicted": float(pred.sum()), "actual": float(actual.sum()),
-                            "error": errors[name]},
-                "deciles": by_decile.result(),
-                **tracking,
-                "repeat_histogram": histogram,
-            }
+        _, refit, checks = early if early is not None and early[0] == name else start(name)
         for job in logliks:
             fits.update(job.result())
         if refit is not None and refit.result().converged:
             fits[name] = refit.result()
+        checks = checks.result() if checks is not None else None
     candidates = [{"name": n, "params": params_dict(f), "loglik": _finite(f.loglik), "converged": f.converged,
                    "message": f.message, "holdout_error": errors[n]} for n, f in fits.items()]
     return Selection(fits[name], fits, candidates, checks)
