@@ -226,3 +226,25 @@ def test_a_locale_without_site_text_warns(tmp_path):
     override.mkdir(parents=True)
     (override / "de.po").write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
     assert locale_warning("de-DE", tmp_path / "theme") is None  # the consultant's own words
+
+
+def test_the_backtest_asks_for_huge_pages_and_reading_does_not(monkeypatch) -> None:
+    # numpy's madvise(huge pages) is off for the build (punchcard/__init__.py) but on inside
+    # runtime.huge_pages (the backtest), and back off after; a user's NUMPY_MADVISE_HUGEPAGE wins
+    import punchcard
+    from numpy._core import multiarray
+
+    from punchcard.runtime import huge_pages
+
+    monkeypatch.setattr(punchcard, "HUGE_PAGES_GIVEN", False)
+    before = multiarray._get_madvise_hugepage()
+    with huge_pages():
+        assert multiarray._get_madvise_hugepage() is True
+    assert multiarray._get_madvise_hugepage() == before
+    monkeypatch.setattr(punchcard, "HUGE_PAGES_GIVEN", True)
+    multiarray._set_madvise_hugepage(False)
+    try:
+        with huge_pages():
+            assert multiarray._get_madvise_hugepage() is False
+    finally:
+        multiarray._set_madvise_hugepage(before)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from punchcard.errors import PunchcardError
 from punchcard.progress import QUIET, Reporter
-from punchcard.runtime import DEFAULT_SEED
+from punchcard.runtime import DEFAULT_SEED, huge_pages
 
 
 
@@ -153,7 +153,7 @@ def _analyse_here(prog, options: BuildOptions, reporter: Reporter) -> tuple:
     with reporter.stage(f"{prog.id}: describing customers"):
         data = results.data_summary(ledger)
         customers = results.describe(ledger)
-    with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"):
+    with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"), huge_pages():
         backtests = schemes.run_backtest(prog, ledger, progress=lambda kinds: reporter.iterate(
             kinds, f"{prog.id}: backtest", length=len(kinds)))
     with reporter.stage(f"{prog.id}: forecast"):
