@@ -294,16 +294,24 @@ def draws_baseline(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo,
     t0 = np.empty((nd, n))
     for d in prange(nd):  # every (draw, customer) is independent: threads give the same numbers
         for i in range(n):
-            k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
+            k, join[d, i], t0[d, i], lam[d, i], pp[d, i], nu[d, i], on = _draw_inputs(
+                draw_keys[d], cust_hash[i], palive[i], x[i], T[i], mv[i], par, arr_lo[i], arr_hi[i], cut)
             keys[d, i] = k
-            join[d, i] = _uniform(k, ST_JOIN, 0)
-            t0[d, i] = arrival_time(k, arr_lo[i], arr_hi[i])
-            if join[d, i] >= cut:
-                lam[d, i], pp[d, i], nu[d, i], rev[d, i] = 0.0, 1.0, 1.0, 0.0
-                continue
-            lam[d, i], pp[d, i], nu[d, i] = _posterior_rates(k, palive[i], x[i], T[i], mv[i], par)
-            rev[d, i], _ = _baseline_one(k, lam[d, i], pp[d, i], nu[d, i], par, horizon, t0[d, i])
+            rev[d, i] = _baseline_one(k, lam[d, i], pp[d, i], nu[d, i], par, horizon, t0[d, i])[0] if on else 0.0
     return keys, join, rev, lam, pp, nu, t0
+
+
+@njit(cache=True, inline="always")
+def _draw_inputs(draw_key, cust_hash, palive, x, T, mv, par, lo, hi, cut):
+    """Return one (draw, customer)'s base key, enrollment uniform, arrival week, posterior draw (λ, p, ν)
+    and whether it is simulated (its enrollment uniform below ``cut``; else λ 0)."""
+    k = _mix(draw_key ^ _mix(cust_hash + GOLD))
+    join = _uniform(k, ST_JOIN, 0)
+    t0 = arrival_time(k, lo, hi)
+    if join >= cut:
+        return k, join, t0, 0.0, 1.0, 1.0, False
+    lam, p, nu = _posterior_rates(k, palive, x, T, mv, par)
+    return k, join, t0, lam, p, nu, True
 
 
 @njit(cache=True, parallel=True)
@@ -320,17 +328,10 @@ def _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, 
     at = np.zeros((nd, n + 1), dtype=np.int32)
     for d in prange(nd):
         for i in range(n):
-            k = _mix(draw_keys[d] ^ _mix(cust_hash[i] + GOLD))
+            k, join[d, i], t0[d, i], lam[d, i], pp[d, i], nu[d, i], on = _draw_inputs(
+                draw_keys[d], cust_hash[i], palive[i], x[i], T[i], mv[i], par, arr_lo[i], arr_hi[i], cut)
             keys[d, i] = k
-            join[d, i] = _uniform(k, ST_JOIN, 0)
-            t0[d, i] = arrival_time(k, arr_lo[i], arr_hi[i])
-            m = 0
-            if join[d, i] >= cut:
-                lam[d, i], pp[d, i], nu[d, i] = 0.0, 1.0, 1.0
-            else:
-                lam[d, i], pp[d, i], nu[d, i] = _posterior_rates(k, palive[i], x[i], T[i], mv[i], par)
-                m = _baseline_count(k, lam[d, i], pp[d, i], horizon, t0[d, i])
-            at[d, i + 1] = at[d, i] + m
+            at[d, i + 1] = at[d, i] + (_baseline_count(k, lam[d, i], pp[d, i], horizon, t0[d, i]) if on else 0)
     return keys, join, lam, pp, nu, t0, at
 
 
