@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from punchcard import cli
+from punchcard.errors import PunchcardError
 from tests.helpers import real_file, write_program, write_sales
 
 
@@ -248,3 +249,57 @@ def test_the_backtest_asks_for_huge_pages_and_reading_does_not(monkeypatch) -> N
             assert multiarray._get_madvise_hugepage() is False
     finally:
         multiarray._set_madvise_hugepage(before)
+
+
+# --- the backtest beside the forecast (issue 19) ---------------------------------------------
+
+def _stages(monkeypatch, n_workers: int, backtest, run_forecast):
+    """Return _backtest_and_forecast's answer with the two stages replaced by the given functions."""
+    from types import SimpleNamespace
+
+    import punchcard.build as build
+    from punchcard import forecast, schemes
+
+    monkeypatch.setattr(build, "workers", lambda: n_workers)
+    monkeypatch.setattr(schemes, "run_backtest", lambda prog, ledger, progress=None: backtest())
+    monkeypatch.setattr(forecast, "run", lambda prog, ledger, **kw: run_forecast())
+    prog = SimpleNamespace(id="p", schemes=[1, 2])
+    return build._backtest_and_forecast(prog, None, build.BuildOptions(), build.QUIET)
+
+
+def test_the_backtest_runs_beside_the_forecast(monkeypatch) -> None:
+    # the backtest waits for the forecast to have started: in sequence it would time out
+    import threading
+
+    started, seen = threading.Event(), []
+
+    def backtest():
+        seen.append(started.wait(20))
+        return {"bt": threading.current_thread().name}
+
+    def run_forecast():
+        started.set()
+        return "fc"
+
+    backtests, fc = _stages(monkeypatch, 2, backtest, run_forecast)
+    assert seen == [True] and fc == "fc"
+    assert backtests["bt"] != threading.current_thread().name
+
+
+def test_one_thread_runs_the_backtest_then_the_forecast(monkeypatch) -> None:
+    order = []
+    backtests, fc = _stages(monkeypatch, 1, lambda: order.append("backtest") or {"bt": 1},
+                            lambda: order.append("forecast") or "fc")
+    assert order == ["backtest", "forecast"] and backtests == {"bt": 1} and fc == "fc"
+
+
+def test_the_forecast_error_wins_and_a_backtest_error_surfaces(monkeypatch) -> None:
+    def failing(message):
+        def fail():
+            raise PunchcardError(message)
+        return fail
+
+    with pytest.raises(PunchcardError, match="forecast failed"):
+        _stages(monkeypatch, 2, failing("backtest failed"), failing("forecast failed"))
+    with pytest.raises(PunchcardError, match="backtest failed"):
+        _stages(monkeypatch, 2, failing("backtest failed"), lambda: "fc")

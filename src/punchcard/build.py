@@ -6,12 +6,13 @@ import contextlib
 import json
 import shlex
 import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from punchcard.errors import PunchcardError
 from punchcard.progress import QUIET, Reporter
-from punchcard.runtime import DEFAULT_SEED, huge_pages
+from punchcard.runtime import DEFAULT_SEED, huge_pages, workers
 
 
 
@@ -153,14 +154,45 @@ def _analyse_here(prog, options: BuildOptions, reporter: Reporter) -> tuple:
     with reporter.stage(f"{prog.id}: describing customers"):
         data = results.data_summary(ledger)
         customers = results.describe(ledger)
-    with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"), huge_pages():
-        backtests = schemes.run_backtest(prog, ledger, progress=lambda kinds: reporter.iterate(
-            kinds, f"{prog.id}: backtest", length=len(kinds)))
-    with reporter.stage(f"{prog.id}: forecast"):
-        fc = forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
-                          progress=reporter.step, stage=reporter.stage)
+    with reporter.stage(f"{prog.id}: backtest and forecast"):
+        backtests, fc = _backtest_and_forecast(prog, ledger, options, reporter)
     hashing.join()
     return ledger, data, customers, backtests, fc
+
+
+def _backtest_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporter) -> tuple:
+    """Return (backtests, forecast): the backtest replays the history beside the forecast.
+
+    Neither reads the other's output, and neither keeps every core busy on its own: the
+    forecast's fit is mostly one core and the backtest's nine replays spend much of their
+    time in the kernel paging in fresh memory, so side by side they finish sooner than one
+    after the other (docs/architecture.md, bench/PROFILE.md). Each is deterministic on its
+    own, so the results are the same as in sequence, which is what a build limited to one
+    thread (``PUNCHCARD_THREADS=1``) does. The forecast's error wins over the backtest's.
+    """
+    from punchcard import forecast, schemes
+
+    def backtest(progress=None) -> dict:
+        with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"), huge_pages():
+            return schemes.run_backtest(prog, ledger, progress=progress)
+
+    def run_forecast():
+        with reporter.stage(f"{prog.id}: forecast"):
+            return forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
+                                progress=reporter.step, stage=reporter.stage)
+
+    if workers() <= 1:
+        return backtest(lambda kinds: reporter.iterate(kinds, f"{prog.id}: backtest",
+                                                        length=len(kinds))), run_forecast()
+    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-backtest-stage") as side:
+        running = side.submit(backtest)  # no progress bar: the forecast's steps show
+        try:
+            fc = run_forecast()
+        except BaseException:
+            running.cancel()
+            wait([running])
+            raise
+        return running.result(), fc
 
 
 def previous_results(out: Path) -> dict[str, dict]:
