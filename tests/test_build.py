@@ -251,20 +251,24 @@ def test_the_backtest_asks_for_huge_pages_and_reading_does_not(monkeypatch) -> N
         multiarray._set_madvise_hugepage(before)
 
 
-# --- the backtest beside the forecast (issue 19) ---------------------------------------------
+# --- describing and the backtest beside the forecast (issue 19) ---------------------------------------------
 
 def _stages(monkeypatch, n_workers: int, backtest, run_forecast):
-    """Return _backtest_and_forecast's answer with the two stages replaced by the given functions."""
+    """Return _history_and_forecast's backtests and forecast, the two stages replaced by the given functions."""
     from types import SimpleNamespace
 
     import punchcard.build as build
-    from punchcard import forecast, schemes
+    from punchcard import forecast, results, schemes
 
     monkeypatch.setattr(build, "workers", lambda: n_workers)
     monkeypatch.setattr(schemes, "run_backtest", lambda prog, ledger, progress=None: backtest())
     monkeypatch.setattr(forecast, "run", lambda prog, ledger, **kw: run_forecast())
+    monkeypatch.setattr(results, "data_summary", lambda ledger: "data")
+    monkeypatch.setattr(results, "describe", lambda ledger: "customers")
     prog = SimpleNamespace(id="p", schemes=[1, 2])
-    return build._backtest_and_forecast(prog, None, build.BuildOptions(), build.QUIET)
+    data, customers, backtests, fc = build._history_and_forecast(prog, None, build.BuildOptions(), build.QUIET)
+    assert (data, customers) == ("data", "customers")
+    return backtests, fc
 
 
 def test_the_backtest_runs_beside_the_forecast(monkeypatch) -> None:

@@ -145,36 +145,36 @@ def _analyse_here(prog, options: BuildOptions, reporter: Reporter) -> tuple:
     with reporter.stage(f"{prog.id}: reading sales"):
         ledger = ingest.read_ledger(prog.sales, base=prog.path.parent, cache=parse_cache(prog, options))
     later.join()
-    from punchcard import forecast, results, schemes
-
     # The sales files' hashes (results.json inputs, the fingerprint) are taken beside the
     # single-threaded stages that follow; results ask for them, and wait, only at the end.
     hashing = threading.Thread(target=_hash_inputs, args=(ledger,), name="punchcard-hash", daemon=True)
     hashing.start()
-    with reporter.stage(f"{prog.id}: describing customers"):
-        data = results.data_summary(ledger)
-        customers = results.describe(ledger)
-    with reporter.stage(f"{prog.id}: backtest and forecast"):
-        backtests, fc = _backtest_and_forecast(prog, ledger, options, reporter)
+    with reporter.stage(f"{prog.id}: describing, backtest and forecast"):
+        data, customers, backtests, fc = _history_and_forecast(prog, ledger, options, reporter)
     hashing.join()
     return ledger, data, customers, backtests, fc
 
 
-def _backtest_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporter) -> tuple:
-    """Return (backtests, forecast): the backtest replays the history beside the forecast.
+def _history_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporter) -> tuple:
+    """Return (data summary, customers, backtests, forecast): the history's stages beside the forecast.
 
-    Neither reads the other's output, and neither keeps every core busy on its own: the
-    forecast's fit is mostly one core and the backtest's nine replays spend much of their
-    time in the kernel paging in fresh memory, so side by side they finish sooner than one
-    after the other (docs/architecture.md, bench/PROFILE.md). Each is deterministic on its
-    own, so the results are the same as in sequence, which is what a build limited to one
-    thread (``PUNCHCARD_THREADS=1``) does. The forecast's error wins over the backtest's.
+    Describing the customers and the backtest read only the ledger, and so does the
+    forecast; none keeps every core busy on its own (the forecast's fit is mostly one core,
+    the backtest's replays spend much of their time in the kernel paging in fresh memory),
+    so a build with more than one thread runs the first two in a thread beside the forecast,
+    and they finish sooner than one after the other (docs/architecture.md,
+    bench/PROFILE.md). Each is deterministic on its own, so the figures are the same as in
+    sequence, which is what a build limited to one thread (``--threads 1``) does. The
+    forecast's error wins over the others'.
     """
-    from punchcard import forecast, schemes
+    from punchcard import forecast, results, schemes
 
-    def backtest(progress=None) -> dict:
+    def history(progress=None) -> tuple:
+        with reporter.stage(f"{prog.id}: describing customers"):
+            data = results.data_summary(ledger)
+            customers = results.describe(ledger)
         with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"), huge_pages():
-            return schemes.run_backtest(prog, ledger, progress=progress)
+            return data, customers, schemes.run_backtest(prog, ledger, progress=progress)
 
     def run_forecast():
         with reporter.stage(f"{prog.id}: forecast"):
@@ -182,17 +182,17 @@ def _backtest_and_forecast(prog, ledger, options: BuildOptions, reporter: Report
                                 progress=reporter.step, stage=reporter.stage)
 
     if workers() <= 1:
-        return backtest(lambda kinds: reporter.iterate(kinds, f"{prog.id}: backtest",
+        return *history(lambda kinds: reporter.iterate(kinds, f"{prog.id}: backtest",
                                                         length=len(kinds))), run_forecast()
-    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-backtest-stage") as side:
-        running = side.submit(backtest)  # no progress bar: the forecast's steps show
+    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-history") as side:
+        running = side.submit(history)  # no progress bar: the forecast's steps show
         try:
             fc = run_forecast()
         except BaseException:
             running.cancel()
             wait([running])
             raise
-        return running.result(), fc
+        return *running.result(), fc
 
 
 def previous_results(out: Path) -> dict[str, dict]:
