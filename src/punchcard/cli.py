@@ -120,8 +120,9 @@ def _programs(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--no-cache", is_flag=True, envvar="PUNCHCARD_NO_CACHE",
               help="Parse every sales file again and keep no parse cache.")
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, envvar="PUNCHCARD_THREADS",
-              help="Threads for the compiled kernels and the schemes replayed side by side "
-                   "(default: every CPU this process may use). The figures do not depend on it. "
+              help="Threads for the compiled kernels, the schemes replayed side by side and the "
+                   "backtest beside the forecast (default: every CPU this process may use; 1 runs "
+                   "the stages one after the other). The figures do not depend on it. "
                    "[env: PUNCHCARD_THREADS]")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               envvar=["PUNCHCARD_SCHEDULER", "DASK_SCHEDULER_ADDRESS"],
