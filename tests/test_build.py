@@ -307,3 +307,13 @@ def test_the_forecast_error_wins_and_a_backtest_error_surfaces(monkeypatch) -> N
         _stages(monkeypatch, 2, failing("backtest failed"), failing("forecast failed"))
     with pytest.raises(PunchcardError, match="backtest failed"):
         _stages(monkeypatch, 2, failing("backtest failed"), lambda: "fc")
+
+
+def test_the_stages_beside_the_forecast_launch_no_parallel_kernels() -> None:
+    # numba's default "workqueue" threading layer aborts when two threads launch parallel
+    # kernels at once; only the forecast's simulation has them, so the history's stages
+    # (ingest helpers, describing, the backtest) may run beside it on any machine
+    src = Path(__file__).resolve().parents[1] / "src" / "punchcard"
+    for package in ("ingest", "results", "schemes"):
+        for module in sorted((src / package).glob("*.py")):
+            assert "parallel=True" not in module.read_text(encoding="utf-8"), module

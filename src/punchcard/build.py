@@ -165,7 +165,9 @@ def _history_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporte
     and they finish sooner than one after the other (docs/architecture.md,
     bench/PROFILE.md). Each is deterministic on its own, so the figures are the same as in
     sequence, which is what a build limited to one thread (``--threads 1``) does. The
-    forecast's error wins over the others'.
+    forecast's error wins over the others'. Only the forecast launches parallel compiled
+    kernels (numba's default threading layer allows one thread at a time to do so):
+    tests/test_build.py checks that the stages beside it have none.
     """
     from punchcard import forecast, results, schemes
 
