@@ -110,7 +110,8 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
 
     Each scheme is replayed over ``shards`` customer-hash shards (default:
     ``ingest.ledger_shards``, from the size of the sales files) and merged; per-customer
-    figures equal a whole replay's, per-day series are the shards' added in shard order. The schemes replay side by side on ``workers()`` threads (the compiled
+    figures equal a whole replay's, per-day series are the shards' added in shard order. The
+    schemes replay side by side on ``workers()`` threads (the compiled
     scans run without the GIL); every scheme's figures come from its own replay alone, so
     they do not depend on the number of threads. ``progress`` wraps the scheme loop
     (e.g. a progress bar).

@@ -81,12 +81,13 @@ def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool
     is_item = params.value is not None and params.cost is not None
     cost = unit_cost(face, params.cost, ctx.gross_margin) if is_item else 0.0
     tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    mailings = (int(ctx.end_day) - int(ctx.start_day)) // int(params.every_days) + 2
     if rate > 0.0 or face > 0.0:
         _scan(tx_offsets(tx), tx.day, tx.amount, *scan_inputs(ctx),
               data_start(ctx), int(params.every_days), int(params.active_days),
               int(params.valid_days), float(params.min_purchase), cost, face, rate,
               1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
-              int(ctx.end_day), wallet(None, (int(ctx.end_day) - int(ctx.start_day)) // int(params.every_days) + 2, tables),
+              int(ctx.end_day), wallet(None, mailings, tables),
               tout, cout, dout)
     return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 

@@ -56,7 +56,7 @@ class ReplayContext:
     gross_margin: float
     redemption_rate: float
     member: np.ndarray  # bool per cust; non-members earn nothing
-    join_day: np.ndarray  # int32 per cust; earning starts on this day
+    join_day: np.ndarray  # int32 or int64 (spares the scans a cast) per cust; earning starts on this day
     birthday_doy: np.ndarray  # int16 per cust, 1..366; -1 → pseudo-random day from cust_hash
     cust_hash: np.ndarray  # uint64 per cust
     data_start_day: int | None = None  # anchor for welcome newness and coupon dates (None = start_day)
@@ -175,13 +175,13 @@ def offsets(cust: np.ndarray, n_customers: int) -> np.ndarray:
 
 
 def tx_offsets(tx) -> np.ndarray:
-    """Return the transactions' customer offsets: ``tx.off`` when the caller worked them out, else computed."""
+    """Return the transactions' customer offsets: ``tx.off`` when given, else computed."""
     off = getattr(tx, "off", None)
     return offsets(tx.cust, tx.n_customers) if off is None else off
 
 
 def scan_inputs(ctx: ReplayContext) -> tuple[np.ndarray, np.ndarray]:
-    """Return the context's members (bool) and join days (int64) as the scans take them (no copy if they are)."""
+    """Return the context's members (bool) and join days (int64) as the scans take them (no copy if so)."""
     return np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64)
 
 
