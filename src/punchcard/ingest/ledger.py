@@ -76,6 +76,9 @@ class TxArrays:
     amount: np.ndarray  # float64
     items: np.ndarray  # float64
     n_customers: int
+    # int64, n_customers + 1: where each customer's rows start, when the caller worked it out
+    # once for many replays (``backtest.base``, shard plans); None: each replay computes it
+    off: np.ndarray | None = None
 
 
 def arrays(ledger: Ledger) -> TxArrays:

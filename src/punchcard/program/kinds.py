@@ -42,7 +42,7 @@ class Kind:
     doc: str  # one line, for the reference and the JSON Schema
     params: type  # frozen dataclass the kind's keys load into
     keys: tuple[Key, ...]
-    replay: Callable[..., Any]  # (params, tx, ctx, per_tx) -> schemes.Replay
+    replay: Callable[..., Any]  # (params, tx, ctx, per_tx[, tables]) -> schemes.Replay
     label: str  # the kind's name on the site (an English msgid)
     summary: Callable[..., list[str]]  # (params dict, fmt, translations) -> sentences
     starter: str  # commented YAML example for `punchcard init` (indented list item)

@@ -6,6 +6,7 @@ docs/results.md: ``summary`` keys, ``monthly`` and ``distribution``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from numba import njit
 
 from punchcard.ingest import Ledger, TxArrays, arrays
 from punchcard.program import FixedCosts, Program, Scheme
-from punchcard.schemes.settle import Replay, ReplayContext
+from punchcard.schemes.registry import check_input
+from punchcard.schemes.settle import Replay, ReplayContext, Tables
 from punchcard.schemes.settle import offsets
 from punchcard.ingest import ledger_shards, ordered_sum, shard_of, shard_sums
 from punchcard.runtime import DAYS_PER_MONTH, workers
@@ -50,6 +52,7 @@ class Base:
     end_day: int
     birthday_doy: np.ndarray
     cust_hash: np.ndarray
+    join64: np.ndarray | None = None  # join_day as int64, as the scans take it (None: cast per replay)
 
 
 def base(ledger: Ledger, shards: int | None = None) -> Base:
@@ -61,6 +64,7 @@ def base(ledger: Ledger, shards: int | None = None) -> Base:
     tx = arrays(ledger)
     n = ledger.n_customers
     off = offsets(tx.cust, n)
+    tx = dataclasses.replace(tx, off=off)  # every replay of this ledger reads it
     member = off[1:] > off[:-1]
     join = np.full(n, ledger.end_day + 1, dtype=np.int32)
     join[member] = tx.day[off[:-1][member]]
@@ -76,7 +80,7 @@ def base(ledger: Ledger, shards: int | None = None) -> Base:
     return Base(tx=tx, off=off, member=member, join_day=join, cust_revenue=cust_revenue,
                 revenue=float(ordered_sum(by_shard)) + anon, rank=rank,
                 start_day=int(ledger.start_day), end_day=int(ledger.end_day), birthday_doy=bd,
-                cust_hash=cust_hash)
+                cust_hash=cust_hash, join64=join.astype(np.int64))
 
 
 @njit(cache=True, nogil=True)
@@ -94,7 +98,8 @@ def per_customer(off, x):
 def context(b: Base, gross_margin: float, redemption_rate: float) -> ReplayContext:
     """Return the backtest's replay context: every customer a member from their first visit."""
     return ReplayContext(start_day=b.start_day, end_day=b.end_day, gross_margin=gross_margin,
-                         redemption_rate=redemption_rate, member=b.member, join_day=b.join_day,
+                         redemption_rate=redemption_rate, member=b.member,
+                         join_day=b.join_day if b.join64 is None else b.join64,
                          birthday_doy=b.birthday_doy, cust_hash=b.cust_hash,
                          data_start_day=b.start_day)
 
@@ -105,20 +110,38 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
 
     Each scheme is replayed over ``shards`` customer-hash shards (default:
     ``ingest.ledger_shards``, from the size of the sales files) and merged; per-customer
-    figures equal a whole replay's, per-day series are the shards' added in shard order. The schemes replay side by side on ``workers()`` threads (the compiled
+    figures equal a whole replay's, per-day series are the shards' added in shard order. The
+    schemes replay side by side on ``workers()`` threads (the compiled
     scans run without the GIL); every scheme's figures come from its own replay alone, so
     they do not depend on the number of threads. ``progress`` wraps the scheme loop
     (e.g. a progress bar).
+
+    Memory: the column-sized arrays are made once per backtest, not per scheme. Each
+    thread takes a ``settle.Tables`` from a small pool, replays into it (zeroed in place),
+    takes the scheme's figures (``result``) and only then gives it back; what every
+    scheme shares (offsets, int64 join days, the shard plan, the checks, the figures of
+    the customers alone: ``common``) is worked out once.
     """
     k = shards if shards is not None else ledger_shards(ledger)
     b = base(ledger, k)
+    fixed = program.business.fixed_costs
+    check_input(b.tx, context(b, 0.0, 0.0))  # once: the shards and schemes replay unchecked
     plan = plan_shards(b.tx, context(b, 0.0, 0.0), k) if k > 1 else None  # split once
+    shared = common(b, fixed)
+    free: list[Tables] = []  # at most one per thread: a Tables is back here once its result is taken
 
     def one(scheme: Scheme) -> BacktestResult:
-        rate = scheme.assumptions.redemption_rate.mean
-        rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k, plan,
-                             per_tx=False)
-        return result(scheme, rep, b, program.business.fixed_costs, rate)
+        try:
+            tables = free.pop()
+        except IndexError:
+            tables = Tables()
+        try:
+            rate = scheme.assumptions.redemption_rate.mean
+            rep = replay_sharded(scheme, b.tx, context(b, program.business.gross_margin, rate), k, plan,
+                                 per_tx=False, check=False, tables=tables)
+            return result(scheme, rep, b, fixed, rate, tables=tables, shared=shared)
+        finally:
+            free.append(tables)  # `rep` views it: read no more
 
     out: dict[str, BacktestResult] = {}
     n = min(workers(), len(program.schemes))
@@ -148,43 +171,120 @@ def _fixed_daily(b: Base, fixed: FixedCosts) -> np.ndarray:
     return daily
 
 
-def used_probability(uses: np.ndarray, redemption_rate: float) -> np.ndarray:
+@dataclass(frozen=True)
+class Common:
+    """The figures of a backtest that depend on the customers and fixed costs alone, not the scheme."""
+
+    members: int
+    member_days: float  # days of membership in the window, all members together
+    fixed_daily: np.ndarray  # ``_fixed_daily``
+    nonmember: np.ndarray  # bool per cust
+    decile: np.ndarray  # revenue decile (0..9) of each member in ``b.rank`` order
+    decile_revenue: np.ndarray  # revenue per decile
+
+
+def common(b: Base, fixed: FixedCosts) -> Common:
+    """Return what every scheme's ``result`` over `b` shares (worked out once per backtest)."""
+    member_days = float((b.end_day - b.join_day[b.member].astype(np.int64) + 1).sum())
+    n = len(b.rank)
+    decile = (np.arange(n) * 10) // max(n, 1)
+    return Common(members=int(b.member.sum()), member_days=member_days, fixed_daily=_fixed_daily(b, fixed),
+                  nonmember=~b.member, decile=decile,
+                  decile_revenue=np.bincount(decile, weights=b.cust_revenue[b.rank], minlength=10))
+
+
+def used_probability(uses: np.ndarray, redemption_rate: float, out: np.ndarray | None = None) -> np.ndarray:
     """Return each customer's chance of using at least one reward: 1 − (1 − r)^uses.
 
     ``uses`` counts the transactions at which a customer held a usable reward; each is
-    used with probability r (the redemption rate), independently.
+    used with probability r (the redemption rate), independently. ``out``: where to
+    write it (else a new array).
     """
     r = min(max(float(redemption_rate), 0.0), 1.0)
+    if out is None:
+        out = np.empty(len(uses))
     if r >= 1.0:
-        return (uses > 0).astype(np.float64)
-    return 1.0 - np.power(1.0 - r, uses)
+        np.copyto(out, uses > 0)
+        return out
+    np.power(1.0 - r, uses, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
+_BIN_LO = np.array([lo for lo, _, _ in FIRST_REWARD_BINS], dtype=np.int64)
+_BIN_HI = np.array([2**62 if hi is None else hi for _, hi, _ in FIRST_REWARD_BINS], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _per_member(member, first_reward, first_use, join, rewards, used, bin_lo, bin_hi, wait, within):
+    """One pass over the customers: the members issued a reward; those per reward count (0..9,
+    10+); each user's days from joining to the first use (``wait``, in customer order) and
+    their chance of use when that is within a year (``within``); the users per ``bin_lo``..
+    ``bin_hi`` of days. Returns (issued, users, users within a year, counts, bins)."""
+    issued = 0
+    k = 0
+    m = 0
+    counts = np.zeros(11, dtype=np.int64)
+    bins = np.zeros(bin_lo.shape[0], dtype=np.int64)
+    for c in range(member.shape[0]):
+        if not member[c]:
+            continue
+        if first_reward[c] >= 0:
+            issued += 1
+        x = np.int64(np.floor(rewards[c] + 1e-9))
+        counts[min(x, 10)] += 1
+        if first_use[c] >= 0:
+            f = first_use[c] - np.int64(join[c])
+            wait[k] = f
+            k += 1
+            if f <= 365:
+                within[m] = used[c]
+                m += 1
+            for j in range(bin_lo.shape[0]):
+                if bin_lo[j] <= f <= bin_hi[j]:
+                    bins[j] += 1
+    return issued, k, m, counts, bins
 
 
 def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts,
-           redemption_rate: float | None = None) -> BacktestResult:
-    """Return the backtest figures of one replay (``redemption_rate``: the one it ran at, default the mean)."""
+           redemption_rate: float | None = None, *, tables: Tables | None = None,
+           shared: Common | None = None) -> BacktestResult:
+    """Return the backtest figures of one replay (``redemption_rate``: the one it ran at, default the mean).
+
+    ``tables``: memory for the per-customer working arrays (as ``settle.Tables``; a new one
+    when None); ``shared``: ``common(b, fixed)``, when the caller worked it out once.
+    """
     r = scheme.assumptions.redemption_rate.mean if redemption_rate is None else redemption_rate
-    members = int(b.member.sum())
+    t = Tables() if tables is None else tables
+    c = common(b, fixed) if shared is None else shared
+    n = len(b.member)
+    members = c.members
     n_days = b.end_day - b.start_day + 1
-    member_days = float((b.end_day - b.join_day[b.member].astype(np.int64) + 1).sum())
     fixed_cost = (fixed.setup + fixed.monthly * n_days / DAYS_PER_MONTH
-                  + fixed.per_member_year * member_days / DAYS_PER_YEAR)
+                  + fixed.per_member_year * c.member_days / DAYS_PER_YEAR)
     displacement = scheme.assumptions.displacement.mean
-    cust_cost = rep.cust_cost + rep.accrued + displacement * rep.item_gap
+    # cust_cost = rep.cust_cost + rep.accrued + displacement * rep.item_gap, without temporaries
+    cust_cost, scratch = t.array("result.cost", n), t.array("result.used", n)
+    np.add(rep.cust_cost, rep.accrued, out=cust_cost)
+    np.multiply(displacement, rep.item_gap, out=scratch)
+    cust_cost += scratch
     reward_cost = float(cust_cost.sum())
     total = reward_cost + fixed_cost
-    issued = b.member & (rep.first_reward_day >= 0)
-    used = np.where(b.member, used_probability(rep.uses, r), 0.0)
-    first_use = rep.first_use_day - b.join_day
-    wait = first_use[b.member & (rep.first_use_day >= 0)]
+    used = used_probability(rep.uses, r, out=scratch)
+    np.copyto(used, 0.0, where=c.nonmember)
+    wait, within = t.array("result.wait", n, np.int64), t.array("result.within", n)
+    issued, n_wait, n_within, counts, bins = _per_member(
+        b.member, rep.first_reward_day, rep.first_use_day, b.join_day, rep.rewards, used,
+        _BIN_LO, _BIN_HI, wait, within)
+    wait = wait[:n_wait]
+    ranked = np.take(cust_cost, b.rank, out=t.array("result.ranked", len(b.rank)), mode="clip")
     n_top = math.ceil(0.2 * members)
-    top_cost = float(cust_cost[b.rank[:n_top]].sum())
+    top_cost = float(ranked[:n_top].sum())
     rewarded = float(used.sum())
-    within_year = float(used[b.member & (rep.first_use_day >= 0) & (first_use <= 365)].sum())
+    within_year = float(within[:n_within].sum())
     summary = {
         "members": members,
         "customers_rewarded": int(round(rewarded)),
-        "customers_issued": int(issued.sum()),
+        "customers_issued": int(issued),
         "rewards_earned": int(round(float(rep.cust_earned.sum()))),
         "rewards_redeemed": float(rep.daily_redeemed.sum()),
         "rewards_expired": int(round(float(rep.expired.sum()))),
@@ -198,10 +298,11 @@ def result(scheme: Scheme, rep: Replay, b: Base, fixed: FixedCosts,
         "top20_cost_share": top_cost / reward_cost if reward_cost > 0 else 0.0,
         "rewarded_share": rewarded / members if members else 0.0,
         "rewarded_within_year_share": within_year / members if members else 0.0,
-        "median_days_to_first_reward": float(np.median(wait)) if len(wait) else None,
+        # the median last: it reorders `wait` (memory kept in `t`) in place
+        "median_days_to_first_reward": float(np.median(wait, overwrite_input=True)) if len(wait) else None,
     }
-    return BacktestResult(summary=summary, monthly=_monthly(rep, b, _fixed_daily(b, fixed), displacement),
-                          distribution=_distribution(rep, b, cust_cost, wait))
+    return BacktestResult(summary=summary, monthly=_monthly(rep, b, c.fixed_daily, displacement),
+                          distribution=_distribution(counts, c, ranked, bins))
 
 
 def _monthly(rep: Replay, b: Base, fixed_daily: np.ndarray, displacement: float = 0.0) -> list[dict]:
@@ -222,20 +323,16 @@ def _monthly(rep: Replay, b: Base, fixed_daily: np.ndarray, displacement: float 
             for k, m in enumerate(months)]
 
 
-def _distribution(rep: Replay, b: Base, cust_cost: np.ndarray, wait: np.ndarray) -> dict:
-    """Return rewards per member, cost by revenue decile and days to the first reward."""
-    per_member = np.floor(rep.rewards[b.member] + 1e-9).astype(np.int64)
-    counts = np.bincount(np.minimum(per_member, 10), minlength=11)
+def _distribution(counts: np.ndarray, c: Common, ranked_cost: np.ndarray, bins: np.ndarray) -> dict:
+    """Return rewards per member, cost by revenue decile and days to the first reward
+    (from ``_per_member``'s counts and bins, and each member's cost in ``b.rank`` order)."""
     rewards = [{"rewards": str(k) if k < 10 else "10+", "members": int(counts[k])}
                for k in range(11)]
-    n = len(b.rank)
-    decile = (np.arange(n) * 10) // max(n, 1)
-    dec_rev = np.bincount(decile, weights=b.cust_revenue[b.rank], minlength=10)
-    dec_cost = np.bincount(decile, weights=cust_cost[b.rank], minlength=10)
+    dec_rev = c.decile_revenue
+    dec_cost = np.bincount(c.decile, weights=ranked_cost, minlength=10)
     deciles = [{"decile": k + 1, "revenue": float(dec_rev[k]), "cost": float(dec_cost[k])}
                for k in range(10)]
-    first = [{"days": label,
-              "customers": int(((wait >= lo) & (wait <= (np.inf if hi is None else hi))).sum())}
-             for lo, hi, label in FIRST_REWARD_BINS]
+    first = [{"days": label, "customers": int(bins[j])}
+             for j, (_, _, label) in enumerate(FIRST_REWARD_BINS)]
     return {"rewards_per_member": rewards, "cost_by_decile": deciles,
             "days_to_first_reward": first}

@@ -17,8 +17,8 @@ from punchcard.program import COST, DAYS, Key, Kind, POSITIVE, REWARD_TYPE
 from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import EPOCH_ORDINAL, TxArrays
 from punchcard.schemes.settle import (
-    buffers, close, expire, finish, hold, offsets, Replay, ReplayContext, settle,
-    unit_cost, wallet,
+    buffers, close, expire, finish, hold, Replay, ReplayContext, settle, unit_cost, wallet, Tables,
+    tx_offsets, scan_inputs,
 )
 
 
@@ -82,20 +82,20 @@ def _scan(off, day, amount, member, join, doy, jan1, ylen, window, cost, face, l
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: BirthdayParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: BirthdayParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the birthday voucher replayed over `tx`."""
     is_item = params.type == "item"
     cost = unit_cost(params.value, params.cost, ctx.gross_margin) if is_item else 0.0
     liab = cost if is_item else float(params.value)
     jan1, ylen = _years(int(ctx.start_day), int(ctx.end_day))
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
-    _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
-          np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    _scan(tx_offsets(tx), tx.day, tx.amount, *scan_inputs(ctx),
           birthdays(ctx.birthday_doy, ctx.cust_hash), jan1, ylen, int(params.window_days),
           cost, float(params.value), liab, 1.0 if is_item else 0.0,
-          float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(None, len(jan1)),
+          float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(None, len(jan1), tables),
           tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any
 
 # The scan inlines settle.py's helpers (numba caches per file): editing them means editing this file too.
 
-import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
@@ -15,8 +14,8 @@ from punchcard.program import COST, DAYS, Key, Kind, MIN_PURCHASE, POSITIVE, SHA
 from punchcard.schemes.words import share, money, count_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
-    buffers, close, data_start, expire, finish, hold, offsets, Replay, ReplayContext,
-    settle, unit_cost, wallet,
+    buffers, close, data_start, expire, finish, hold, Replay, ReplayContext, settle, unit_cost,
+    wallet, Tables, tx_offsets, scan_inputs,
 )
 
 
@@ -74,22 +73,23 @@ def _scan(off, day, amount, member, join, anchor, every, active, valid, min_purc
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: CouponsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the coupon mailing replayed over `tx`."""
     rate = float(params.rate or 0.0)
     face = float(params.value or 0.0)
     is_item = params.value is not None and params.cost is not None
     cost = unit_cost(face, params.cost, ctx.gross_margin) if is_item else 0.0
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    mailings = (int(ctx.end_day) - int(ctx.start_day)) // int(params.every_days) + 2
     if rate > 0.0 or face > 0.0:
-        _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
-              np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+        _scan(tx_offsets(tx), tx.day, tx.amount, *scan_inputs(ctx),
               data_start(ctx), int(params.every_days), int(params.active_days),
               int(params.valid_days), float(params.min_purchase), cost, face, rate,
               1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
-              int(ctx.end_day), wallet(None, (int(ctx.end_day) - int(ctx.start_day)) // int(params.every_days) + 2),
+              int(ctx.end_day), wallet(None, mailings, tables),
               tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------

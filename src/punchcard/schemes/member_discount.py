@@ -7,7 +7,6 @@ from typing import Any
 
 # The scan inlines settle.py's helpers (numba caches per file): editing them means editing this file too.
 
-import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
@@ -15,8 +14,8 @@ from punchcard.program import Bool, DAYS, Key, Kind, SHARE
 from punchcard.schemes.words import share, count_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
-    T_EARNED, at, buffers, close, expire, expiry_day, finish, hold, immediate, offsets, Replay,
-    ReplayContext, settle, wallet,
+    T_EARNED, at, buffers, close, expire, expiry_day, finish, hold, immediate, Replay,
+    ReplayContext, settle, wallet, Tables, tx_offsets, scan_inputs,
 )
 
 
@@ -46,17 +45,17 @@ def _scan(off, day, amount, member, join, rate, cashback, valid, r, day0, end_da
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: MemberDiscountParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: MemberDiscountParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the member discount replayed over `tx` (cashback settles at the next purchase)."""
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
     if params.rate > 0.0:
-        off = offsets(tx.cust, tx.n_customers)
-        _scan(off, tx.day, tx.amount,
-              np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+        off = tx_offsets(tx)
+        _scan(off, tx.day, tx.amount, *scan_inputs(ctx),
               float(params.rate), bool(params.cashback), expiry_day(params.expiry_days),
-              float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(off),
+              float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), wallet(off, 0, tables),
               tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------

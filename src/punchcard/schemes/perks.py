@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
 from punchcard.program import Key, Kind, MONEY, Num
 from punchcard.schemes.words import money
 from punchcard.ingest import TxArrays
-from punchcard.schemes.settle import Replay, ReplayContext, accrue, buffers, finish
+from punchcard.schemes.settle import Replay, ReplayContext, Tables, accrue, buffers, finish, scan_inputs
 
 DAYS_PER_YEAR = 365.25
 
@@ -27,13 +26,14 @@ def _scan(member, join, per_day, day0, end_day, cout, dout):
             accrue(c, max(join[c], day0), end_day, per_day, day0, cout, dout)
 
 
-def replay(params: PerksParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: PerksParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the perks' cost accrued over every member's days in the window."""
     per_year = params.cost_per_member_year + params.cost_per_event * params.events_per_year
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
-    _scan(np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    _scan(*scan_inputs(ctx),
           float(per_year) / DAYS_PER_YEAR, int(ctx.start_day), int(ctx.end_day), cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from punchcard.program import Key, Kind, MAX_COUNT, MIN_PURCHASE, Num, POSITIVE,
 from punchcard.schemes.words import share, money, tier_list, window_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
-    C_COST, C_EARNED, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_COST, D_EARNED, D_EXPIRED,
-    D_HELD, D_REDEEMED, T_COST, T_DISCOUNT, T_EARNED, T_REDEEMED, at, buffers, finish,
-    mark_reward, mark_use, offsets, Replay, ReplayContext,
+    C_COST, C_EARNED, C_EXPIRED, C_LIABILITY, C_OUTSTANDING, D_COST, D_EARNED, D_EXPIRED, D_HELD,
+    D_REDEEMED, T_COST, T_DISCOUNT, T_EARNED, T_REDEEMED, at, buffers, finish, mark_reward,
+    mark_use, Replay, ReplayContext, Tables, tx_offsets, scan_inputs,
 )
 from punchcard.runtime import DAYS_PER_MONTH
 from punchcard.schemes.tiers import tier_of, tier_table, window_days, window_spend
@@ -105,19 +105,19 @@ def _scan(off, day, amount, member, join, earn, pv, min_redeem, step, gap, min_p
                 cout[C_LIABILITY, c] += r * balance * pv
 
 
-def replay(params: PointsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: PointsParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the points scheme replayed over `tx` (counts in points)."""
     tiers: tuple[Tier, ...] = params.tiers or (Tier("base", 0.0),)
     mins, _, mult, _ = tier_table(tiers)
     step = params.redeem_step or params.min_redeem
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
-    _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
-          np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    _scan(tx_offsets(tx), tx.day, tx.amount, *scan_inputs(ctx),
           float(params.earn_per_unit), float(params.point_value), float(params.min_redeem),
           float(step), lapse_days(params.expiry_months), float(params.min_purchase),
           params.tiers is not None, window_days(params.window_months), mins, mult,
           float(ctx.redemption_rate), int(ctx.start_day), int(ctx.end_day), tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------

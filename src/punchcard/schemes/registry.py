@@ -10,7 +10,7 @@ from numba import njit
 
 from punchcard.ingest import TxArrays
 from punchcard.program import Kind, Scheme, kinds
-from punchcard.schemes.settle import Replay, ReplayContext
+from punchcard.schemes.settle import Replay, ReplayContext, Tables
 
 
 def registry() -> dict[str, Kind]:
@@ -18,7 +18,7 @@ def registry() -> dict[str, Kind]:
     return kinds()
 
 
-def _check(tx: TxArrays, ctx: ReplayContext) -> None:
+def check_input(tx: TxArrays, ctx: ReplayContext) -> None:
     """Raise ValueError when the transactions or the context break the replay's contract."""
     n = tx.n_customers
     for name in ("member", "join_day", "birthday_doy", "cust_hash"):
@@ -27,6 +27,9 @@ def _check(tx: TxArrays, ctx: ReplayContext) -> None:
                              f"expected one per customer ({n})")
     if ctx.end_day < ctx.start_day:
         raise ValueError("ReplayContext.end_day is before start_day")
+    off = getattr(tx, "off", None)
+    if off is not None and (len(off) != n + 1 or (len(off) and int(off[-1]) != len(tx.cust))):
+        raise ValueError("TxArrays.off does not fit these transactions (one start per customer, and their end)")
     if len(tx.day):
         problem = _scan_order(tx.cust, tx.day, n, ctx.start_day, ctx.end_day)
         if problem == 1:
@@ -64,16 +67,20 @@ def _scan_order(cust, day, n, start_day, end_day):
 
 
 def replay(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, *, per_tx: bool = True,
-           check: bool = True) -> Replay:
+           check: bool = True, tables: Tables | None = None) -> Replay:
     """Return `scheme` replayed over `tx`: per-transaction, per-customer and per-day results.
 
     ``per_tx=False`` leaves the per-transaction arrays out (None): the per-customer and
     per-day figures are the same, for less memory and time. ``check=False`` skips the
     pass that checks the input's order and ranges, for callers that built it sorted.
+    ``tables``: memory kept from an earlier replay to write into (``settle.Tables``; the
+    result views it, so it is reused only once the result is no longer read).
     """
     known = kinds()
     if scheme.kind not in known:
         raise ValueError(f"unknown scheme kind {scheme.kind!r}; expected one of {sorted(known)}")
     if check:
-        _check(tx, ctx)
-    return known[scheme.kind].replay(scheme.params, tx, ctx, per_tx)
+        check_input(tx, ctx)
+    if tables is None:
+        return known[scheme.kind].replay(scheme.params, tx, ctx, per_tx)
+    return known[scheme.kind].replay(scheme.params, tx, ctx, per_tx, tables)

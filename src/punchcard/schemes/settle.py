@@ -11,6 +11,13 @@ contiguous stream and ``finish`` hands the rows out as views, without copying. T
 wallet of held rewards is allocated once per scan with room for the most any customer
 can hold (``wallet``), and reset per customer by its size ``n``; the helpers never
 allocate.
+
+Memory, for speed: a replay may be handed a ``Tables`` — memory kept from an earlier
+replay — and then writes its tables there, zeroed in place, instead of asking the kernel
+for fresh pages (column-sized arrays are fresh mappings that the kernel zeroes on first
+touch: most of a large backtest's time before). What it returns views that memory, so a
+``Tables`` serves one replay at a time, and is handed to the next only once the last
+Replay made in it is no longer read (``backtest.run`` keeps one per thread).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ class ReplayContext:
     gross_margin: float
     redemption_rate: float
     member: np.ndarray  # bool per cust; non-members earn nothing
-    join_day: np.ndarray  # int32 per cust; earning starts on this day
+    join_day: np.ndarray  # int32 or int64 (spares the scans a cast) per cust; earning starts on this day
     birthday_doy: np.ndarray  # int16 per cust, 1..366; -1 → pseudo-random day from cust_hash
     cust_hash: np.ndarray  # uint64 per cust
     data_start_day: int | None = None  # anchor for welcome newness and coupon dates (None = start_day)
@@ -87,19 +94,58 @@ class Replay:
     daily_item_gap: np.ndarray  # face value − cost of the free items handed over each day (see item_gap)
 
 
-def buffers(n_tx: int, n_customers: int, n_days: int, per_tx: bool = True
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class Tables:
+    """Memory kept for replays: named flat arrays, grown when too small, never shrunk.
+
+    ``array`` hands out the first ``n`` elements of a named array as they are (not
+    zeroed); ``buffers``, ``wallet`` and ``finish`` take their arrays from here when given
+    one, and ``shard.replay_sharded`` its merged arrays (its shards replay in ``part()``).
+    One replay at a time: see the module's note on memory.
+    """
+
+    def __init__(self) -> None:
+        self._mem: dict[str, np.ndarray] = {}
+        self._part: Tables | None = None
+
+    def array(self, name: str, n: int, dtype=np.float64) -> np.ndarray:
+        """Return n elements of the memory kept under `name` (contiguous, contents left over)."""
+        dtype = np.dtype(dtype)
+        buf = self._mem.get(name)
+        if buf is None or buf.dtype != dtype or buf.size < n:
+            buf = self._mem[name] = np.empty(max(int(n), 1), dtype=dtype)
+        return buf[:n]
+
+    def table(self, name: str, rows: int, cols: int) -> np.ndarray:
+        """Return a C-contiguous float64 rows × cols table of the memory kept under `name`."""
+        return self.array(name, rows * cols).reshape(rows, cols)
+
+    def part(self) -> Tables:
+        """Return the memory kept for the shards' replays of a sharded one (another ``Tables``)."""
+        if self._part is None:
+            self._part = Tables()
+        return self._part
+
+
+def buffers(n_tx: int, n_customers: int, n_days: int, per_tx: bool = True,
+            tables: Tables | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return zeroed per-transaction (N_T × n_tx), per-customer (N_C × n) and per-day
-    (N_D × (n_days + 1)) output tables.
+    (N_D × (n_days + 1)) output tables (in ``tables``' memory, zeroed in place, when given).
 
     Without ``per_tx`` the per-transaction table is one scratch column (N_T × 1) that
     every write lands in (see ``at``): the backtest and the forecast read per-customer
     and per-day figures only, and skip 32 bytes of writes per transaction.
     """
-    cout = np.zeros((N_C, n_customers))
+    n_t = n_tx if per_tx else 1
+    if tables is None:
+        tout, cout, dout = np.zeros((N_T, n_t)), np.zeros((N_C, n_customers)), np.zeros((N_D, n_days + 1))
+    else:
+        tout, cout = tables.table("tout", N_T, n_t), tables.table("cout", N_C, n_customers)
+        dout = tables.table("dout", N_D, n_days + 1)
+        for t in (tout, cout, dout):
+            t.fill(0.0)
     cout[C_FIRST] = -1.0
     cout[C_FIRST_USE] = -1.0
-    return np.zeros((N_T, n_tx if per_tx else 1)), cout, np.zeros((N_D, n_days + 1))
+    return tout, cout, dout
 
 
 @njit(cache=True, inline="always")
@@ -128,14 +174,34 @@ def offsets(cust: np.ndarray, n_customers: int) -> np.ndarray:
     return _offsets(cust, int(n_customers))
 
 
+def tx_offsets(tx) -> np.ndarray:
+    """Return the transactions' customer offsets: ``tx.off`` when given, else computed."""
+    off = getattr(tx, "off", None)
+    return offsets(tx.cust, tx.n_customers) if off is None else off
+
+
+def scan_inputs(ctx: ReplayContext) -> tuple[np.ndarray, np.ndarray]:
+    """Return the context's members (bool) and join days (int64) as the scans take them (no copy if so)."""
+    return np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64)
+
+
 def data_start(ctx: ReplayContext) -> int:
     """Return the day coupon dates and welcome newness are counted from."""
     return int(ctx.start_day if ctx.data_start_day is None else ctx.data_start_day)
 
 
-def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray, per_tx: bool = True) -> Replay:
-    """Return the Replay record built from a scan's three output tables (rows as views)."""
+def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
+    """Return the Replay record built from a scan's three output tables (rows as views; the
+    first days, int64, cast into ``tables``' memory when given)."""
     n_days = dout.shape[1] - 1
+    n = cout.shape[1]
+    if tables is None:
+        first, first_use = cout[C_FIRST].astype(np.int64), cout[C_FIRST_USE].astype(np.int64)
+    else:
+        first, first_use = tables.array("first", n, np.int64), tables.array("first_use", n, np.int64)
+        np.copyto(first, cout[C_FIRST], casting="unsafe")
+        np.copyto(first_use, cout[C_FIRST_USE], casting="unsafe")
     accrual = np.cumsum(dout[D_ACCRUAL])[:n_days]
     liability = np.cumsum(dout[D_HELD])[:n_days]
     liability[np.abs(liability) < 1e-9] = 0.0
@@ -152,9 +218,9 @@ def finish(start_day: int, tout: np.ndarray, cout: np.ndarray, dout: np.ndarray,
         liability=cout[C_LIABILITY],
         accrued=cout[C_ACCRUED],
         rewards=cout[C_REWARDS],
-        first_reward_day=cout[C_FIRST].astype(np.int64),
+        first_reward_day=first,
         uses=cout[C_USES],
-        first_use_day=cout[C_FIRST_USE].astype(np.int64),
+        first_use_day=first_use,
         item_gap=cout[C_ITEM_GAP],
         daily_earned=dout[D_EARNED, :n_days],
         daily_redeemed=dout[D_REDEEMED, :n_days],
@@ -173,14 +239,18 @@ def _longest(off):
     return m
 
 
-def wallet(off: np.ndarray | None = None, extra: int = 0) -> np.ndarray:
+def wallet(off: np.ndarray | None = None, extra: int = 0, tables: Tables | None = None) -> np.ndarray:
     """Return a wallet table (N_W × capacity) with room for everything one customer can hold.
 
     A scan holds at most one reward entry per transaction plus ``extra`` issued away from
     a till (coupon days, birthdays); ``off`` gives the customers' transaction counts.
     """
     longest = 0 if off is None or len(off) < 2 else int(_longest(off))
-    return np.zeros((N_W, longest + int(extra) + 8))
+    if tables is None:
+        return np.zeros((N_W, longest + int(extra) + 8))
+    w = tables.table("wallet", N_W, longest + int(extra) + 8)
+    w.fill(0.0)
+    return w
 
 
 def new_wallet() -> np.ndarray:

@@ -19,7 +19,7 @@ from numba import njit
 from punchcard.ingest import TxArrays, shard_of
 from punchcard.program import Scheme
 from punchcard.schemes.registry import replay
-from punchcard.schemes.settle import Replay, ReplayContext, offsets
+from punchcard.schemes.settle import Replay, ReplayContext, Tables, offsets
 
 _PER_CUSTOMER = ("member", "join_day", "birthday_doy", "cust_hash")
 _PER_TX = ("earned", "redeemed", "cost", "discount")
@@ -80,39 +80,58 @@ def plan_shards(tx: TxArrays, ctx: ReplayContext, k: int) -> ShardPlan:
     for s in range(k):
         block = slice(starts[s], starts[s] + sizes[s])
         rows.append(out[4][block])
-        parts.append(TxArrays(cust=out[0][block], day=out[1][block], amount=out[2][block],
-                              items=out[3][block], n_customers=len(ids[s])))
+        part_cust = out[0][block]
+        parts.append(TxArrays(cust=part_cust, day=out[1][block], amount=out[2][block],
+                              items=out[3][block], n_customers=len(ids[s]),
+                              off=offsets(part_cust, len(ids[s]))))
         fields.append({f: np.asarray(getattr(ctx, f))[ids[s]] for f in _PER_CUSTOMER})
     return ShardPlan(k=k, ids=ids, rows=rows, parts=parts, fields=fields, source=_source(tx, ctx))
 
 
 def replay_sharded(scheme: Scheme, tx: TxArrays, ctx: ReplayContext, k: int,
-                   plan: ShardPlan | None = None, *, per_tx: bool = True) -> Replay:
+                   plan: ShardPlan | None = None, *, per_tx: bool = True, check: bool = True,
+                   tables: Tables | None = None) -> Replay:
     """Return ``replay(scheme, tx, ctx)`` computed over ``k`` customer-hash shards and merged.
 
     ``plan`` (from ``plan_shards`` over the same ``tx`` and per-customer context) saves
-    splitting the ledger again for every scheme.
+    splitting the ledger again for every scheme. ``check`` and ``tables`` as ``replay``'s:
+    the merged result views ``tables``' memory; each shard replays into ``tables.part()``
+    and is copied out before the next.
     """
     if k <= 1:
-        return replay(scheme, tx, ctx, per_tx=per_tx)
+        return replay(scheme, tx, ctx, per_tx=per_tx, check=check, tables=tables)
     if plan is None:
         plan = plan_shards(tx, ctx, k)
     elif plan.k != k or any(a is not b for a, b in zip(plan.source, _source(tx, ctx))):
         raise ValueError("the shard plan was made for other transactions or customers")
-    merged = ReplayMerge(tx.n_customers, len(tx.day), ctx.start_day)
+    merged = ReplayMerge(tx.n_customers, len(tx.day), ctx.start_day, tables)
+    part = None if tables is None else tables.part()
     for s in range(k):
-        rep = replay(scheme, plan.parts[s], dataclasses.replace(ctx, **plan.fields[s]), per_tx=per_tx)
+        rep = replay(scheme, plan.parts[s], dataclasses.replace(ctx, **plan.fields[s]), per_tx=per_tx,
+                     check=check, tables=part)
         merged.add(rep, plan.ids[s], plan.rows[s])
     return merged.result()
 
 
 class ReplayMerge:
     """Replays of customer-hash shards merged into the whole ledger's: per-customer and
-    per-transaction outputs scattered back to their places, per-day series added up."""
+    per-transaction outputs scattered back to their places, per-day series added up.
 
-    def __init__(self, n_customers: int, n_tx: int, start_day: int) -> None:
+    The merged arrays are zeroed in ``tables``' memory when given (see ``settle.Tables``),
+    else allocated.
+    """
+
+    def __init__(self, n_customers: int, n_tx: int, start_day: int, tables: Tables | None = None) -> None:
         self.n_customers, self.n_tx, self.start_day = n_customers, n_tx, start_day
+        self.tables = tables
         self.merged: dict[str, np.ndarray | None] | None = None
+
+    def _zeros(self, name: str, n: int, dtype) -> np.ndarray:
+        if self.tables is None:
+            return np.zeros(n, dtype=dtype)
+        out = self.tables.array("merged." + name, n, dtype)
+        out.fill(0)
+        return out
 
     def add(self, rep: Replay, ids: np.ndarray, rows: np.ndarray | None = None) -> None:
         """Merge one shard's replay: its customers are the whole ledger's ``ids`` (its rows ``rows``)."""
@@ -125,9 +144,9 @@ class ReplayMerge:
                 if f.name.startswith("daily_"):
                     self.merged[f.name] = value.copy()  # the first shard's series, then the others added
                 elif f.name in _PER_TX:
-                    self.merged[f.name] = None if value is None else np.zeros(self.n_tx, dtype=value.dtype)
+                    self.merged[f.name] = None if value is None else self._zeros(f.name, self.n_tx, value.dtype)
                 else:
-                    self.merged[f.name] = np.zeros(self.n_customers, dtype=value.dtype)
+                    self.merged[f.name] = self._zeros(f.name, self.n_customers, value.dtype)
             self._scatter(rep, ids, rows, add=False)
         else:
             self._scatter(rep, ids, rows, add=True)

@@ -15,8 +15,8 @@ from punchcard.program import DAYS, Key, Kind, MAX_COUNT, MIN_PURCHASE, Num, REW
 from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
-    T_EARNED, at, buffers, close, expire, expiry_day, finish, hold, offsets, Replay,
-    ReplayContext, settle, unit_cost, wallet,
+    T_EARNED, at, buffers, close, expire, expiry_day, finish, hold, Replay, ReplayContext, settle,
+    unit_cost, wallet, Tables, tx_offsets, scan_inputs,
 )
 
 COUNTERS = {"visits": 0, "items": 1, "spend": 2}
@@ -57,21 +57,21 @@ def _scan(off, day, amount, items, member, join, counter, need, min_purchase,
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: StampCardParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: StampCardParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the stamp card replayed over `tx`: cards fill, rewards settle at the next visit."""
     reward = params.reward
     is_item = reward.type == "item"
     cost = unit_cost(reward.value, reward.cost, ctx.gross_margin) if is_item else 0.0
     liab = cost if is_item else float(reward.value)
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
-    off = offsets(tx.cust, tx.n_customers)
-    _scan(off, tx.day, tx.amount, tx.items,
-          np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    off = tx_offsets(tx)
+    _scan(off, tx.day, tx.amount, tx.items, *scan_inputs(ctx),
           COUNTERS[params.counter], float(params.stamps - params.head_start),
           float(params.min_purchase), expiry_day(params.expiry_days), cost, float(reward.value),
           liab, 1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
-          int(ctx.end_day), wallet(off), tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+          int(ctx.end_day), wallet(off, 0, tables), tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------

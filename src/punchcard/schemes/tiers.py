@@ -21,7 +21,7 @@ from punchcard.schemes.words import money, tier_list, window_sentence
 from punchcard.ingest import TxArrays
 from punchcard.runtime import DAYS_PER_MONTH
 from punchcard.schemes.settle import (
-    accrue, buffers, finish, immediate, offsets, Replay, ReplayContext,
+    accrue, buffers, finish, immediate, Replay, ReplayContext, Tables, tx_offsets, scan_inputs,
 )
 
 DAYS_PER_YEAR = 365.25
@@ -116,15 +116,15 @@ def _scan(off, day, amount, member, join, wd, mins, disc, perk, r, day0, end_day
             accrue(c, run_start, end_day, perk[run_tier] / 365.25, day0, cout, dout)
 
 
-def replay(params: TiersParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: TiersParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the tiers scheme replayed over `tx`: discounts at the till, perks over time."""
     mins, disc, _, perk = tier_table(params.tiers)
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
-    _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
-          np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    _scan(tx_offsets(tx), tx.day, tx.amount, *scan_inputs(ctx),
           window_days(params.window_months), mins, disc, perk, float(ctx.redemption_rate),
           int(ctx.start_day), int(ctx.end_day), tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 # The scan inlines settle.py's helpers (numba caches per file): editing them means editing this file too.
 
-import numpy as np
 from numba import njit
 
 from punchcard.messages import N_
@@ -15,8 +14,8 @@ from punchcard.program import COST, DAYS, Key, Kind, MAX_DAYS, MIN_PURCHASE, Num
 from punchcard.schemes.words import money, count_sentence
 from punchcard.ingest import TxArrays
 from punchcard.schemes.settle import (
-    T_EARNED, at, buffers, close, data_start, expire, expiry_day, finish, hold, offsets,
-    Replay, ReplayContext, settle, unit_cost, wallet,
+    T_EARNED, at, buffers, close, data_start, expire, expiry_day, finish, hold, Replay,
+    ReplayContext, settle, unit_cost, wallet, Tables, tx_offsets, scan_inputs,
 )
 
 
@@ -45,19 +44,19 @@ def _scan(off, day, amount, member, join, new_from, min_purchase, valid, cost, f
         close(w, n, end_day, c, day0, r, cout, dout)
 
 
-def replay(params: WelcomeOfferParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True) -> Replay:
+def replay(params: WelcomeOfferParams, tx: TxArrays, ctx: ReplayContext, per_tx: bool = True,
+           tables: Tables | None = None) -> Replay:
     """Return the welcome offer replayed over `tx`."""
     is_item = params.type == "item"
     cost = unit_cost(params.value, params.cost, ctx.gross_margin) if is_item else 0.0
     liab = cost if is_item else float(params.value)
-    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx)
-    _scan(offsets(tx.cust, tx.n_customers), tx.day, tx.amount,
-          np.asarray(ctx.member, dtype=np.bool_), np.asarray(ctx.join_day, dtype=np.int64),
+    tout, cout, dout = buffers(len(tx.day), tx.n_customers, ctx.end_day - ctx.start_day + 1, per_tx, tables)
+    _scan(tx_offsets(tx), tx.day, tx.amount, *scan_inputs(ctx),
           data_start(ctx) + int(params.new_after_days), float(params.min_purchase),
           expiry_day(params.expiry_days), cost, float(params.value), liab,
           1.0 if is_item else 0.0, float(ctx.redemption_rate), int(ctx.start_day),
-          int(ctx.end_day), wallet(), tout, cout, dout)
-    return finish(ctx.start_day, tout, cout, dout, per_tx)
+          int(ctx.end_day), wallet(None, 0, tables), tout, cout, dout)
+    return finish(ctx.start_day, tout, cout, dout, per_tx, tables)
 
 
 # -- the declaration ------------------------------------------------------------------------
