@@ -261,8 +261,9 @@ def _stages(monkeypatch, n_workers: int, backtest, run_forecast):
     from punchcard import forecast, results, schemes
 
     monkeypatch.setattr(build, "workers", lambda: n_workers)
-    monkeypatch.setattr(schemes, "run_backtest", lambda prog, ledger, progress=None: backtest())
-    monkeypatch.setattr(forecast, "run", lambda prog, ledger, **kw: run_forecast())
+    monkeypatch.setattr(schemes, "run_backtest", lambda prog, ledger, progress=None, threads=None: backtest())
+    monkeypatch.setattr(forecast, "run", lambda prog, ledger, before_break_even=None, **kw:
+                        run_forecast(before_break_even or (lambda: None)))
     monkeypatch.setattr(results, "data_summary", lambda ledger: "data")
     monkeypatch.setattr(results, "describe", lambda ledger: "customers")
     prog = SimpleNamespace(id="p", schemes=[1, 2])
@@ -275,38 +276,42 @@ def test_the_backtest_runs_beside_the_forecast(monkeypatch) -> None:
     # the backtest waits for the forecast to have started: in sequence it would time out
     import threading
 
+    # and the forecast's break-even (its largest arrays) waits for the backtest to be done
     started, seen = threading.Event(), []
 
     def backtest():
         seen.append(started.wait(20))
+        seen.append("backtest done")
         return {"bt": threading.current_thread().name}
 
-    def run_forecast():
+    def run_forecast(before_break_even):
         started.set()
+        before_break_even()
+        seen.append("break-even")
         return "fc"
 
     backtests, fc = _stages(monkeypatch, 2, backtest, run_forecast)
-    assert seen == [True] and fc == "fc"
+    assert seen == [True, "backtest done", "break-even"] and fc == "fc"
     assert backtests["bt"] != threading.current_thread().name
 
 
 def test_one_thread_runs_the_backtest_then_the_forecast(monkeypatch) -> None:
     order = []
     backtests, fc = _stages(monkeypatch, 1, lambda: order.append("backtest") or {"bt": 1},
-                            lambda: order.append("forecast") or "fc")
+                            lambda hook: order.append("forecast") or "fc")
     assert order == ["backtest", "forecast"] and backtests == {"bt": 1} and fc == "fc"
 
 
 def test_the_forecast_error_wins_and_a_backtest_error_surfaces(monkeypatch) -> None:
     def failing(message):
-        def fail():
+        def fail(*_hook):
             raise PunchcardError(message)
         return fail
 
     with pytest.raises(PunchcardError, match="forecast failed"):
         _stages(monkeypatch, 2, failing("backtest failed"), failing("forecast failed"))
     with pytest.raises(PunchcardError, match="backtest failed"):
-        _stages(monkeypatch, 2, failing("backtest failed"), lambda: "fc")
+        _stages(monkeypatch, 2, failing("backtest failed"), lambda hook: "fc")
 
 
 def test_the_stages_beside_the_forecast_launch_no_parallel_kernels() -> None:

@@ -161,9 +161,11 @@ def _history_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporte
     Describing the customers and the backtest read only the ledger, and so does the
     forecast; none keeps every core busy on its own (the forecast's fit is mostly one core,
     the backtest's replays spend much of their time in the kernel paging in fresh memory),
-    so a build with more than one thread runs the first two in a thread beside the forecast,
-    and they finish sooner than one after the other (docs/architecture.md,
-    bench/PROFILE.md). Each is deterministic on its own, so the figures are the same as in
+    so a build with more than one thread runs the first two, on one thread, beside the
+    forecast's fit and main draws, and they finish sooner than one after the other
+    (docs/architecture.md, bench/PROFILE.md). The forecast waits for them before it makes
+    the break-even's draws, its largest arrays, so that the two stages' memory does not add
+    up. Each stage is deterministic on its own, so the figures are the same as in
     sequence, which is what a build limited to one thread (``--threads 1``) does. The
     forecast's error wins over the others'. Only the forecast launches parallel compiled
     kernels (numba's default threading layer allows one thread at a time to do so):
@@ -171,25 +173,28 @@ def _history_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporte
     """
     from punchcard import forecast, results, schemes
 
-    def history(progress=None) -> tuple:
+    def history(progress=None, threads=None) -> tuple:
         with reporter.stage(f"{prog.id}: describing customers"):
             data = results.data_summary(ledger)
             customers = results.describe(ledger)
         with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"), huge_pages():
-            return data, customers, schemes.run_backtest(prog, ledger, progress=progress)
+            return data, customers, schemes.run_backtest(prog, ledger, progress=progress, threads=threads)
 
-    def run_forecast():
+    def run_forecast(before_break_even=None):
         with reporter.stage(f"{prog.id}: forecast"):
             return forecast.run(prog, ledger, seed=options.seed, draws=options.draws,
-                                progress=reporter.step, stage=reporter.stage)
+                                progress=reporter.step, stage=reporter.stage,
+                                before_break_even=before_break_even)
 
     if workers() <= 1:
         return *history(lambda kinds: reporter.iterate(kinds, f"{prog.id}: backtest",
                                                         length=len(kinds))), run_forecast()
     with ThreadPoolExecutor(1, thread_name_prefix="punchcard-history") as side:
-        running = side.submit(history)  # no progress bar: the forecast's steps show
+        # one thread (no progress bar: the forecast's steps show): the forecast keeps the
+        # other cores busy, and a second thread's tables would add to the forecast's memory
+        running = side.submit(history, None, 1)
         try:
-            fc = run_forecast()
+            fc = run_forecast(lambda: wait([running]))
         except BaseException:
             running.cancel()
             wait([running])

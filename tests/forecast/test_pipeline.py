@@ -285,3 +285,23 @@ def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
     # (and their times: purchases moved past the horizon are not made)
     late = replace(dr, memo=(spends + np.array([0.0, 1e3]), row, at))
     assert np.all(batch.evaluate(base, late, [job], fake_replay)[0].revenue < kept.revenue)
+
+
+def test_the_break_even_draws_are_made_after_the_hook_and_change_nothing(cdnow, monkeypatch) -> None:
+    # build.py waits in before_break_even for the backtest beside the forecast: the hook runs once,
+    # after the main draws and before the break-even's (stream 1), and the figures are the same
+    events = []
+    made = D.make_draws
+
+    def spy(base, seed, draws, *, stream=0, expected_only=False):
+        events.append(("draws", stream))
+        return made(base, seed, draws, stream=stream, expected_only=expected_only)
+
+    monkeypatch.setattr(F, "make_draws", spy)
+    prog = program(scheme())
+    plain = F.run(prog, cdnow, draws=20, replay=fake_replay)
+    events.clear()
+    hooked = F.run(prog, cdnow, draws=20, replay=fake_replay,
+                   before_break_even=lambda: events.append(("hook",)))
+    assert events == [("draws", 0), ("hook",), ("draws", 1)]
+    assert json.dumps(plain.schemes, sort_keys=True) == json.dumps(hooked.schemes, sort_keys=True)

@@ -34,7 +34,7 @@ from punchcard.messages import Message, message_dict, nmessage
 from punchcard.ingest import Ledger
 from punchcard.forecast.pilot import plans
 from punchcard.program import Program, Scheme
-from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED
+from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED, give_back_memory
 from punchcard.forecast.economics import (
     BREAK_EVEN_DRAWS, CHANCE_DRAWS, deadweight, deadweight_job, from_new_customers, likely_job, segment_rows,
     segments_of, variance_split,
@@ -102,7 +102,9 @@ def prepare(program: Program, ledger: Ledger, seed: int,
 
     ``summary`` is ``model.summarise(ledger, cal_end=model.holdout_end(ledger))`` when the
     caller has it (merged from customer-hash shards on a cluster); else it is taken here.
-    ``stage(label)`` (``Reporter.stage``) times the model fits.
+    ``stage(label)`` (``Reporter.stage``) times the model fits; ``before_break_even()`` is
+    called before the break-even's draws, the forecast's largest arrays, are made (the
+    build waits there for the backtest beside it, so that their memory does not add up).
     """
     days = int(ledger.end_day) - int(ledger.start_day) + 1
     if days < MIN_DAYS:
@@ -267,7 +269,7 @@ def scheme_summary(program: Program, dr: Draws, o: Outcomes, anyway: Outcomes | 
 
 
 def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Draws, replay: Callable, *,
-                     scenarios: bool = True, dr_be: Draws | None = None) -> dict[str, dict]:
+                     scenarios: bool = True, dr_be: Draws | Callable[[], Draws] | None = None) -> dict[str, dict]:
     """Return the ``schemes[].forecast`` block of every scheme, evaluating all of them together.
 
     Per scheme: the main draws and their twin with every lift at zero (deadweight); with
@@ -276,12 +278,11 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
     their assumptions share the simulation); the break-even (scenarios.break_even_all)
     evaluates its lifts in batches of its own, every scheme at once. The break-even runs
     on ``dr_be`` (draws of its own, economics.BREAK_EVEN_DRAWS of them) when given, else on
-    the first draws of ``dr``.
+    the first draws of ``dr``; given as a function, it is called only when the break-even
+    starts (after the main evaluation: its memory is not held before).
     """
     draws = len(dr.base_total)
-    dr_be = dr if dr_be is None else dr_be
     n_sc, n_ch = min(draws, SCENARIO_DRAWS), min(draws, CHANCE_DRAWS)
-    n_be = min(len(dr_be.base_total), BREAK_EVEN_DRAWS)
     jobs: list[Job] = []
     plan = []
     for s in schemes:
@@ -300,6 +301,8 @@ def forecast_schemes(program: Program, base: Base, schemes: list[Scheme], dr: Dr
     outs = evaluate(base, dr, jobs, replay)
     result = {s.id: scheme_summary(program, dr, outs[main], outs[main + 1]) for s, main, _, _ in plan}
     if scenarios:
+        dr_be = dr if dr_be is None else dr_be() if callable(dr_be) else dr_be
+        n_be = min(len(dr_be.base_total), BREAK_EVEN_DRAWS)
         roots, _ = break_even_all(program, base, [p[0] for p in plan], dr_be, n_be, replay)
         for (s, main, torn, likely), root in zip(plan, roots):
             fc = result[s.id]
@@ -325,12 +328,15 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
         replay: Callable | None = None,
         progress: Callable[[str], None] | None = None,
         summary: M.Summary | None = None,
-        stage: Callable[[str], ContextManager[None]] | None = None) -> ForecastOutput:
+        stage: Callable[[str], ContextManager[None]] | None = None,
+        before_break_even: Callable[[], None] | None = None) -> ForecastOutput:
     """Return the fitted model, each scheme's simulated forecast and the run settings (or why it was skipped).
 
     ``progress(message)`` is told when each phase starts (fit, draws, break-even);
     ``summary`` is the ledger's model summary when the caller has it (see ``prepare``);
-    ``stage(label)`` (``Reporter.stage``) times the model fits.
+    ``stage(label)`` (``Reporter.stage``) times the model fits; ``before_break_even()`` is
+    called before the break-even's draws, the forecast's largest arrays, are made (the
+    build waits there for the backtest beside it, so that their memory does not add up).
     """
     note = progress or (lambda _message: None)
     n_draws = int(draws if draws is not None else program.forecast.draws)
@@ -339,13 +345,20 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
     if isinstance(prep, str):
         return _skip(program, seed, n_draws, prep)
     base, block = prep
+    give_back_memory()  # the fit's per-customer arrays are gone: the simulation needs little of their room
     replay = replay or default_replay()
     note(f"simulating {n_draws} draws of {len(base.cust):,} customers for "
          f"{len(program.schemes)} schemes, with their tornado and break-even lifts")
     dr = make_draws(base, seed, n_draws)
-    # the break-even's own draws (independent numbers): as many as it needs to be quotable
-    dr_be = make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1, expected_only=True) if BREAK_EVEN_DRAWS > n_draws else None
-    schemes = forecast_schemes(program, base, list(program.schemes), dr, replay, dr_be=dr_be)
+
+    def be_draws() -> Draws:
+        """The break-even's own draws (independent numbers): as many as it needs to be quotable."""
+        if before_break_even is not None:
+            before_break_even()
+        return make_draws(base, seed, BREAK_EVEN_DRAWS, stream=1, expected_only=True)
+
+    schemes = forecast_schemes(program, base, list(program.schemes), dr, replay,
+                               dr_be=be_draws if BREAK_EVEN_DRAWS > n_draws else None)
     old = ~base.is_new  # the run block and the pilot count today's customers
     mean_w = float(np.sum(base.weight[old]) / max(int(np.count_nonzero(old)), 1))
     note("planning the pilot")

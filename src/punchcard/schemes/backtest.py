@@ -105,7 +105,7 @@ def context(b: Base, gross_margin: float, redemption_rate: float) -> ReplayConte
 
 
 def run(program: Program, ledger: Ledger, *, shards: int | None = None,
-        progress=None) -> dict[str, BacktestResult]:
+        progress=None, threads: int | None = None) -> dict[str, BacktestResult]:
     """Return every scheme's backtest over `ledger`, keyed by scheme id.
 
     Each scheme is replayed over ``shards`` customer-hash shards (default:
@@ -113,8 +113,9 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
     figures equal a whole replay's, per-day series are the shards' added in shard order. The
     schemes replay side by side on ``workers()`` threads (the compiled
     scans run without the GIL); every scheme's figures come from its own replay alone, so
-    they do not depend on the number of threads. ``progress`` wraps the scheme loop
-    (e.g. a progress bar).
+    they do not depend on the number of threads (``threads``, at most ``workers()``: the
+    build gives 1 when the backtest runs beside the forecast). ``progress`` wraps the
+    scheme loop (e.g. a progress bar).
 
     Memory: the column-sized arrays are made once per backtest, not per scheme. Each
     thread takes a ``settle.Tables`` from a small pool, replays into it (zeroed in place),
@@ -144,7 +145,7 @@ def run(program: Program, ledger: Ledger, *, shards: int | None = None,
             free.append(tables)  # `rep` views it: read no more
 
     out: dict[str, BacktestResult] = {}
-    n = min(workers(), len(program.schemes))
+    n = min(workers() if threads is None else max(1, min(threads, workers())), len(program.schemes))
     if n <= 1:
         for scheme in (program.schemes if progress is None else progress(program.schemes)):
             out[scheme.id] = one(scheme)
