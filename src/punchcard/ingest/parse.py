@@ -1,8 +1,9 @@
 """Stage 2, parsing: a file's cells (amounts, dates, ids) read into standard columns with Polars expressions.
 
 ``standard_rows`` parses one ``Source``; with the fast paths a plain cast reads the
-columns the sample showed to be plain, and ``fix_rows`` parses the rows that cast cannot
-settle again with the full expressions, so both ways give the same values.
+columns the sample showed to be plain (in a one-file read, the CSV reader itself parses
+plain, always-filled amounts and quantities), and ``fix_rows`` parses the rows that cast
+cannot settle again with the full expressions, so both ways give the same values.
 """
 
 from __future__ import annotations
