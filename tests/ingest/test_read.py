@@ -352,6 +352,66 @@ def test_odd_rows_after_a_plain_sample_parse_as_the_full_rules(tmp_path):
     assert led.tx["items"].sum() == 20000 + 2 + 1
 
 
+def test_amounts_the_reader_parses_give_what_the_text_rules_give(tmp_path, monkeypatch):
+    # A one-file read whose sample shows plain, always-filled amounts and quantities lets the
+    # CSV reader parse them (Float64): a cell it cannot parse, or an empty one, is null there
+    # and read again as text. Every value, rejection, count and example line must be those
+    # of the read that scans the columns as text.
+    from dataclasses import replace
+
+    from punchcard.ingest import parse, read
+
+    tail = ("1001,2024-02-01, 5.00,2,200001\n"  # a space before: the reader parses it
+            "1001,2024-02-02,5.00 , 2,200002\n"  # spaces after the amount, before the items
+            "1002,2024-02-03,+2.5,1,200003\n1002,2024-02-04,.5,1,200004\n"
+            "1002,2024-02-05,1e3,1,200005\n1002,2024-02-06,5.,1,200006\n"
+            "1003,2024-02-07,nan,1,200007\n1003,2024-02-08,-inf,1,200008\n"
+            "1003,2024-02-09,1e400,1,200009\n1003,2024-02-10,2e12,1,200010\n"
+            "1004,2024-02-11,,1,200011\n1004,2024-02-12,abc,1,200012\n"
+            "1004,2024-02-13,(3.00),1,200013\n"  # a return
+            '1004,2024-02-14,"1,000.50",1,200014\n'
+            "1005,2024-02-15,2.00,,200015\n1005,2024-02-16,2.00,x,200016\n"
+            "1005,2024-02-17,2.00,1e8,200017\n1005,2024-02-18,2.00,2.5,200018\n"
+            ",,,,\n , , , , \n,,abc,,\n")
+    path = write(tmp_path / "typed.csv", "customer,date,amount,items,order\n" + plain_rows(20000) + tail)
+    scanned = []
+    real_scan = parse.scan
+    monkeypatch.setattr(parse, "scan", lambda src, rows=None, typed=None: scanned.append(typed) or real_scan(src, rows, typed))
+    typed = load(path)
+    assert scanned[0] == {"amount": pl.Float64, "items": pl.Float64}  # the reader parsed them
+    real_prepare = read.prepare
+    monkeypatch.setattr(read, "prepare", lambda *a: replace(real_prepare(*a), filled=()))
+    scanned.clear()
+    text = load(path)
+    assert not scanned[0]  # the same read with every column scanned as text
+    assert typed.quality == text.quality
+    assert typed.quality.rejected == {"empty_line": 2, "missing_date": 1, "missing_amount": 1,
+                                      "bad_amount": 5, "bad_items": 2}
+    for a, b in ((typed.tx, text.tx), (typed.anon, text.anon)):
+        assert a.equals(b)
+    assert typed.n_customers == text.n_customers
+    assert typed.cust_hash.tolist() == text.cust_hash.tolist()
+    days = dict(zip(typed.tx["day"].to_list(), typed.tx["amount"].to_list()))
+    assert [days[d] for d in range(19754, 19760)] == [5.0, 5.0, 2.5, 0.5, 1000.0, 5.0]
+    assert days[19766] == -3.0 and days[19767] == 1000.5
+
+
+def test_a_sample_with_empty_amounts_keeps_them_text(tmp_path, monkeypatch):
+    # Empty cells in the sample: the column is scanned as text (each empty cell would be read
+    # again), with the same result.
+    from punchcard.ingest import parse
+
+    rows = "".join(f"{1000 + i % 50},2024-01-{1 + i % 28:02d},{'' if i % 7 == 0 else '2.50'},1,{100000 + i}\n"
+                   for i in range(3000))
+    scanned = []
+    real_scan = parse.scan
+    monkeypatch.setattr(parse, "scan", lambda src, rows=None, typed=None: scanned.append(typed) or real_scan(src, rows, typed))
+    led = load(write(tmp_path / "gaps.csv", "customer,date,amount,items,order\n" + rows))
+    assert scanned[0] == {"items": pl.Float64}
+    assert led.quality.rejected == {"missing_amount": 429}
+    assert led.tx["amount"].sum() == 2.5 * (3000 - 429)
+
+
 def test_ids_that_are_not_plain_numbers_after_the_sample(tmp_path):
     # The sample shows plain integer ids; later "0042" and "42" are two customers (text ids),
     # " 42 " is "42" (spaces stripped), and order "007" is not order "7".

@@ -1,8 +1,9 @@
 """Stage 2, parsing: a file's cells (amounts, dates, ids) read into standard columns with Polars expressions.
 
 ``standard_rows`` parses one ``Source``; with the fast paths a plain cast reads the
-columns the sample showed to be plain, and ``fix_rows`` parses the rows that cast cannot
-settle again with the full expressions, so both ways give the same values.
+columns the sample showed to be plain (in a one-file read, the CSV reader itself parses
+plain, always-filled amounts and quantities), and ``fix_rows`` parses the rows that cast
+cannot settle again with the full expressions, so both ways give the same values.
 """
 
 from __future__ import annotations
@@ -104,7 +105,13 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
     each row's time of day in seconds (null where the cell has none): without an order
     column, the lines of one customer at one date and time are one visit.
     """
-    lf = scan(src, rows)
+    money = "amount" if "amount" in src.roles else "unit_price"
+    # A one-file read (no line hashes, which need every cell's text) lets the reader parse
+    # the plain amounts and quantities the sample shows always filled: a null there is an
+    # empty cell or one the reader could not parse, and is read again as text (``__fix``).
+    typed = {src.roles[r]: pl.Float64 for r, plain in (("items", src.plain_items), (money, src.plain_amount))
+             if fast and plain and r in src.filled and rows is None and not need_hash and src.kind == "csv"}
+    lf = scan(src, rows, typed)
     schema = lf.collect_schema()
     roles, raw = src.roles, [c for c in schema.names() if c != "__row"]
     fix: list[pl.Expr] = []
@@ -147,7 +154,8 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
         fix += [date.is_null() & ~no_date, no_date & ~all_null]
     else:
         exprs += [
-            pl.all_horizontal([missing(pl.col(c)) for c in raw]).alias("__empty"),
+            pl.all_horizontal([pl.col(c).is_null() if c in typed else missing(pl.col(c))
+                               for c in raw]).alias("__empty"),
             missing(pl.col(date_col)).alias("__no_date"),
             date_expr(date_col, schema[date_col], src.dialect.date_format).alias("date"),
         ]
@@ -155,6 +163,12 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
     def number(role: str, plain: bool) -> tuple[pl.Expr, pl.Expr]:
         col = roles[role]
         limit = MAX_ITEMS if role == "items" else MAX_AMOUNT
+        if col in typed:
+            # parsed by the reader: null where empty or unreadable, and ``within`` makes a value
+            # that is not finite or beyond the limit null too; each such row is read again
+            value = within(pl.col(col), limit)
+            fix.append(value.is_null())
+            return value, pl.col(col).is_null()
         if fast and plain:
             value = pl.col(col).cast(pl.Float64, strict=False)
             fix.append(pl.col(col).is_not_null() & ~value.is_finite().fill_null(False))
@@ -166,7 +180,7 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
         exprs += [value.alias("items"), absent.alias("__no_items")]
     else:
         exprs += [pl.lit(1.0).alias("items"), pl.lit(True).alias("__no_items")]
-    value, absent = number("amount" if "amount" in roles else "unit_price", src.plain_amount)
+    value, absent = number(money, src.plain_amount)
     exprs += [absent.alias("__no_amount"), value.alias("amount")]
     if "order" in roles and order_numbers:
         # plain integer order ids as numbers, like customer ids (``__olen`` as ``__clen``)

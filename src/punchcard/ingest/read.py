@@ -13,7 +13,12 @@ input); this module runs them.
 
 Speed at scale (tens of millions of rows): the file is scanned once, streaming; columns
 the sniffed sample shows to be plain take a plain cast, and only rows that cast cannot
-settle are read again with the full rules; customer ids are keyed during the scan (as
+settle are read again with the full rules; in a one-file read, the amounts and quantities
+the sample shows plain and always filled are parsed by the CSV reader itself (Float64: a
+cell it cannot parse is null there, like an empty one, and the row is read again as text,
+as is a value ``parse.within`` refuses), while dates and ids stay text (the reader takes
+2024/01/05 for a %Y-%m-%d date, and 007 or +7 for the id 7, which the text rules tell
+apart); customer ids are keyed during the scan (as
 numbers when they are plain integers, checked afterwards by their text's length; as the
 digits' value when they are one prefix and a fixed number of digits such as C00000278,
 checked afterwards by length, prefix and sign; else as categorical codes); order-level work (gap filling, summing lines) touches only orders of

@@ -62,6 +62,9 @@ class Source:
     # every sampled customer id is one text followed by a fixed number of digits, such as
     # C00000278 (("C", 8)): keyed by the digits' value, no text hashed while scanning
     id_prefix: tuple[str, int] | None = None
+    # the roles among amount, unit_price and items whose sampled cells are all filled: a plain
+    # one is parsed by the reader itself (``scan``'s ``typed``), an empty cell then being read again
+    filled: tuple[str, ...] = ()
 
 
 PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
@@ -248,9 +251,12 @@ def _prepare(path: Path, sales: Sales, base: Path | None, tmp: Path, label: str)
         return bool(frame[roles[role]].drop_nulls().str.contains(r"^(?:-?[1-9][0-9]{0,17}|0)$").all())
 
     timed = "date" in roles and roles["date"] in frame.columns and has_time(frame[roles["date"]])
+    filled = tuple(r for r in ("amount", "unit_price", "items")
+                   if roles.get(r) in frame.columns and frame[roles[r]].null_count() == 0)
     return Source(path, label, scan_path, "csv", dialect, header, roles,
                   *plain_sample(frame, roles, dialect), integers("customer"), integers("order"),
-                  has_time=timed, id_prefix=None if integers("customer") else prefixed(frame, roles))
+                  has_time=timed, id_prefix=None if integers("customer") else prefixed(frame, roles),
+                  filled=filled)
 
 
 def prefixed(frame: pl.DataFrame, roles: dict[str, str]) -> tuple[str, int] | None:
@@ -283,10 +289,19 @@ def resolve_dates_fully(path: Path, dialect: Dialect, roles: dict[str, str], lab
     return resolve_day_month(dialect.date_format or "?/", values, label, col)
 
 
-def scan(src: Source, rows: pl.Series | None = None) -> pl.LazyFrame:
-    """Return the file as all-string columns plus ``__row``; only ``rows`` (row indexes) if given."""
+def scan(src: Source, rows: pl.Series | None = None,
+         typed: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
+    """Return the file as all-string columns plus ``__row``; only ``rows`` (row indexes) if given.
+
+    ``typed`` columns of a CSV file are parsed by the reader as that type instead, a cell it
+    cannot parse read as null (like an empty one): the caller reads such rows again as text.
+    """
     if src.kind == "parquet":
         lf = pl.scan_parquet(src.scan_path, row_index_name="__row")
+    elif typed:
+        lf = pl.scan_csv(src.scan_path, separator=src.dialect.delimiter, infer_schema=False,
+                         schema_overrides=typed, ignore_errors=True,
+                         row_index_name="__row", truncate_ragged_lines=True)
     else:
         lf = pl.scan_csv(src.scan_path, separator=src.dialect.delimiter, infer_schema=False,
                          row_index_name="__row", truncate_ragged_lines=True)
