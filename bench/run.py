@@ -671,7 +671,7 @@ def render(results: dict, path: Path) -> None:
     for lab in order:
         entry = results["sizes"][lab]
         lines += [f"Command: `{entry['command']}`", ""] + size_table(lab, entry)
-    lines += extrapolation(results, order)
+    lines += extrapolation(results, order, path)
     # sections written by other scripts or by hand (bench/cluster.py's Dask engine,
     # bench/fit_speed.py's purchase-model fits) are kept as they are
     old = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -709,10 +709,17 @@ def summary_table(results: dict, order: list[str]) -> list[str]:
                         "100M build ≤ 24 GB. Details per size below.", ""]
 
 
-def extrapolation(results: dict, order: list[str]) -> list[str]:
-    """Return a note for 100M when it was not measured: linear in rows from the largest size."""
+def extrapolation(results: dict, order: list[str], path: Path | None = None) -> list[str]:
+    """Return a note for 100M when this run did not measure it: where its own run is (a
+    ``RESULTS-100M.md`` beside this file, from ``--sizes 100M --steps floor,build --out``
+    that file), else a linear estimate from the largest size."""
     if "100M" in results["sizes"] or not order:
         return []
+    own = None if path is None else path.with_name(f"{path.stem}-100M{path.suffix}")
+    if own is not None and own.exists():
+        return ["### 100M rows — in a run of its own", "",
+                f"The 100M floor and build were measured in one run of their own: [{own.name}]({own.name}) "
+                "(`bench/run.py --sizes 100M --steps floor,build --out " + f"bench/{own.name}`).", ""]
     big = results["sizes"][order[-1]]
     b = big["steps"].get("build")
     if not _ok(b):
