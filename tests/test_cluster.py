@@ -31,6 +31,9 @@ def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as lc:
         with distributed.Client(lc) as client:
+            # on a busy machine the worker processes may register after the cluster is up;
+            # a build that finds none refuses (as it should), so the tests wait for both
+            client.wait_for_workers(2, timeout=300)
             yield lc.scheduler_address, client
 
 
