@@ -173,6 +173,8 @@ def _history_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporte
     """
     from punchcard import forecast, results, schemes
 
+    # (numpy's huge pages are one switch for the process: while the backtest has them on,
+    # the forecast's arrays beside it get them too; the A/B in bench/PROFILE.md includes that)
     def history(progress=None, threads=None) -> tuple:
         with reporter.stage(f"{prog.id}: describing customers"):
             data = results.data_summary(ledger)

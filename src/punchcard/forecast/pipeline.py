@@ -102,9 +102,7 @@ def prepare(program: Program, ledger: Ledger, seed: int,
 
     ``summary`` is ``model.summarise(ledger, cal_end=model.holdout_end(ledger))`` when the
     caller has it (merged from customer-hash shards on a cluster); else it is taken here.
-    ``stage(label)`` (``Reporter.stage``) times the model fits; ``before_break_even()`` is
-    called before the break-even's draws, the forecast's largest arrays, are made (the
-    build waits there for the backtest beside it, so that their memory does not add up).
+    ``stage(label)`` (``Reporter.stage``) times the model fits.
     """
     days = int(ledger.end_day) - int(ledger.start_day) + 1
     if days < MIN_DAYS:
