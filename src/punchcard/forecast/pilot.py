@@ -19,7 +19,9 @@ import math
 import numpy as np
 from numba import njit
 from scipy.optimize import brentq
-from scipy.stats import norm
+# the standard normal's cdf and its inverse, the functions scipy.stats.norm calls (the same bits)
+# without importing scipy.stats: 0.6 s of every build's start
+from scipy.special import ndtr, ndtri
 
 ALPHA = 0.05
 POWER = 0.80
@@ -94,7 +96,7 @@ def arm_moments(lam: np.ndarray, p: np.ndarray, weight: np.ndarray, weeks: float
 
 
 def _z(alpha: float, power: float) -> tuple[float, float]:
-    return float(norm.ppf(1.0 - alpha / 2.0)), float(norm.ppf(power))
+    return float(ndtri(1.0 - alpha / 2.0)), float(ndtri(power))
 
 
 def power_of(n: float, mean_c: float, var_c: float, mean_t: float, var_t: float, alpha: float = ALPHA) -> float:
@@ -104,9 +106,9 @@ def power_of(n: float, mean_c: float, var_c: float, mean_t: float, var_t: float,
     se = math.sqrt((var_c + var_t) / n)
     if se == 0.0:
         return 1.0 if mean_t != mean_c else 0.0
-    z = float(norm.ppf(1.0 - alpha / 2.0))
+    z = float(ndtri(1.0 - alpha / 2.0))
     d = abs(mean_t - mean_c) / se
-    return float(norm.cdf(d - z) + norm.cdf(-d - z))
+    return float(ndtr(d - z) + ndtr(-d - z))
 
 
 def customers_needed(mean_c: float, var_c: float, mean_t: float, var_t: float,
