@@ -111,3 +111,25 @@ def test_ids_not_prefix_and_digits_after_the_sample_read_as_text(tmp_path, monke
     same_ledger(led, text_ledger(monkeypatch, path))
     # " C000042" is C000042 (spaces stripped): 5000 customers; any other odd id is one more
     assert led.n_customers == (5000 if odd == " C000042" else 5001)
+
+
+def test_in_halves_runs_both_halves_in_order_on_two_threads_or_one(monkeypatch) -> None:
+    # the ids' length check, the copy of the customer codes and the rows' keys run each half of
+    # their chunks (rows) on its own thread; with one thread allowed, one after the other
+    import threading
+
+    from punchcard.ingest import parse
+
+    seen = []
+
+    def work(part):
+        seen.append(threading.current_thread().name)
+        return list(part)
+
+    monkeypatch.setattr(parse, "workers", lambda: 2)
+    assert parse.in_halves(work, list(range(5))) == [[0, 1, 2], [3, 4]]
+    assert len(set(seen)) == 2
+    seen.clear()
+    monkeypatch.setattr(parse, "workers", lambda: 1)
+    assert parse.in_halves(work, range(5)) == [[0, 1, 2], [3, 4]]
+    assert seen == [threading.current_thread().name] * 2

@@ -16,7 +16,7 @@ import polars as pl
 from numba import njit
 
 from punchcard.ingest.ledger import EPOCH_ORDINAL, DataQuality, InputFile, Ledger
-from punchcard.ingest.parse import POW10
+from punchcard.ingest.parse import POW10, in_halves
 from punchcard.program import Sales
 
 
@@ -406,11 +406,16 @@ def numpy_of(series: pl.Series, dtype, fill=None) -> np.ndarray:
     filled copy of the whole column would be a third such allocation at the read's peak).
     """
     out = np.empty(series.len(), dtype=dtype)
-    start = 0
-    for chunk in series.get_chunks():
-        stop = start + chunk.len()
-        out[start:stop] = (chunk.fill_null(fill) if fill is not None and chunk.null_count() else chunk).to_numpy()
-        start = stop
+    chunks = series.get_chunks()
+    starts = np.cumsum([0] + [chunk.len() for chunk in chunks])
+
+    def copy(part: list[int]) -> None:
+        for j in part:
+            chunk = chunks[j]
+            filled = chunk.fill_null(fill) if fill is not None and chunk.null_count() else chunk
+            out[starts[j]:starts[j + 1]] = filled.to_numpy()
+
+    in_halves(copy, range(len(chunks)))  # (each half of the chunks on its own thread)
     return out
 
 
@@ -630,7 +635,8 @@ def assemble(tx: pl.DataFrame, sales: Sales, quality: DataQuality, inputs: tuple
         rank[by_id] = np.arange(n_customers, dtype=np.int32)
         del present
         cust = np.empty(n, dtype=np.int32)  # per row: the customer key, n_customers if anonymous
-        _key_rows(codes, lo, words, before, rank, cust)
+        in_halves(lambda rows: _key_rows(codes[rows.start:rows.stop], lo, words, before, rank,
+                                         cust[rows.start:rows.stop]), range(n))
         del rank, words, before
         born = helper.submit(birthdays, tx, cust, n_customers)
 

@@ -8,6 +8,8 @@ cannot settle again with the full expressions, so both ways give the same values
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -17,6 +19,7 @@ from numba import njit
 from punchcard.ingest.dialect import EXCEL, Dialect, date_part, normalise_header, strip_currency
 from punchcard.errors import PunchcardError
 from punchcard.program import Sales
+from punchcard.runtime import workers
 from punchcard.ingest.rows import same_cut
 from punchcard.ingest.sources import FILE_SHIFT, TIME_OF_DAY, Source, scan
 
@@ -222,7 +225,19 @@ def standard_rows(src: Source, index: int, sales: Sales, *, fast: bool = True,
 POW10 = np.array([10 ** k for k in range(20)], dtype=np.uint64)
 
 
-@njit(cache=True)
+def in_halves(work: Callable[[Sequence], object], items: Sequence) -> list:
+    """Return ``[work(first half of items), work(second half)]``, the halves on two threads
+    (``work`` must release the GIL for most of its time: compiled loops over chunks), or one
+    after the other when the build may use one thread (``--threads 1``)."""
+    half = (len(items) + 1) // 2
+    if workers() <= 1:
+        return [work(items[:half]), work(items[half:])]
+    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-halves") as pool:
+        second = pool.submit(work, items[half:])
+        return [work(items[:half]), second.result()]
+
+
+@njit(cache=True, nogil=True)
 def _length_mismatch(numbers: np.ndarray, lengths: np.ndarray, pow10: np.ndarray) -> bool:
     """Return whether some number is written in other than ``lengths[i]`` characters."""
     for i in range(numbers.size):
@@ -277,14 +292,23 @@ def not_canonical(numbers: pl.Series, lengths: pl.Series) -> bool:
     (as ``str(n)``) means: it was read, and its length is the number's digits plus its minus
     sign; a plus sign, a leading zero or ``-0`` makes the text longer than that.
     """
-    if (lengths.is_not_null() & numbers.is_null()).any():
+    # an empty cell is null in both; a text that is no number only in ``numbers``
+    if numbers.null_count() > lengths.null_count():
         return True
-    numbers, lengths = numbers.fill_null(0), lengths.fill_null(1)
     if [c.len() for c in numbers.get_chunks()] != [c.len() for c in lengths.get_chunks()]:
         numbers, lengths = numbers.rechunk(), lengths.rechunk()
-    # chunk by chunk (views of the streaming engine's chunks): no column-sized copies
-    return any(_length_mismatch(number.to_numpy(), length.to_numpy(), POW10)
-               for number, length in zip(numbers.get_chunks(), lengths.get_chunks()))
+
+    def mismatch(pairs: Sequence[tuple[pl.Series, pl.Series]]) -> bool:
+        # chunk by chunk (views of the streaming engine's chunks, empty cells filled in a
+        # chunk-sized copy): no column-sized copies
+        for number, length in pairs:
+            if number.null_count():
+                number, length = number.fill_null(0), length.fill_null(1)
+            if _length_mismatch(number.to_numpy(), length.to_numpy(), POW10):
+                return True
+        return False
+
+    return any(in_halves(mismatch, list(zip(numbers.get_chunks(), lengths.get_chunks()))))
 
 
 def check_ids(frame: pl.DataFrame, sources: list[Source]) -> None:
