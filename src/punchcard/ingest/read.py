@@ -23,7 +23,9 @@ numbers when they are plain integers, checked afterwards by their text's length;
 digits' value when they are one prefix and a fixed number of digits such as C00000278,
 checked afterwards by length, prefix and sign; else as categorical codes); order-level work (gap filling, summing lines) touches only orders of
 more than one line; the scanned frame keeps the engine's chunks (no copy into one), and
-the passes over every row after the scan are compiled loops; and the ledger is sorted by
+the passes over every row after the scan are compiled loops (the ids' length check, the
+copy of the customer codes and the rows' keys on two threads, half the chunks each:
+``parse.in_halves``); and the ledger is sorted by
 packing (cust, day, amount, items) into one 64-bit number per row (amounts off the cent
 grid by their place among the grid and the off-grid amounts).
 """
