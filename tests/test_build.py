@@ -1,6 +1,7 @@
 """End to end: build, determinism, atomic failure, incremental builds, --check/--strict/--json."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -229,26 +230,33 @@ def test_a_locale_without_site_text_warns(tmp_path):
     assert locale_warning("de-DE", tmp_path / "theme") is None  # the consultant's own words
 
 
-def test_the_backtest_asks_for_huge_pages_and_reading_does_not(monkeypatch) -> None:
-    # numpy's madvise(huge pages) is off for the build (punchcard/__init__.py) but on inside
-    # runtime.huge_pages (the backtest), and back off after; a user's NUMPY_MADVISE_HUGEPAGE wins
-    import punchcard
+def test_numpy_does_not_ask_for_huge_pages_unless_the_user_says_so() -> None:
+    # the kernel's compaction to find transparent huge pages slowed reading, the backtest and
+    # the forecast (bench/PROFILE.md): punchcard/__init__.py turns numpy's madvise off before
+    # numpy is imported, unless NUMPY_MADVISE_HUGEPAGE is set; nothing turns it back on
+    import subprocess
+    import sys
+
+    probe = ("import punchcard, numpy; from numpy._core import multiarray; "
+             "print(multiarray._get_madvise_hugepage())")
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    out = subprocess.run([sys.executable, "-c", probe], env={**env, "NUMPY_MADVISE_HUGEPAGE": "1"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"  # the user's setting wins
+
+
+def test_a_build_leaves_huge_pages_off(tmp_path, monkeypatch) -> None:
+    # no stage turns numpy's huge pages back on (they were on for the backtest until 19's last stop)
     from numpy._core import multiarray
 
-    from punchcard.runtime import huge_pages
-
-    monkeypatch.setattr(punchcard, "HUGE_PAGES_GIVEN", False)
-    before = multiarray._get_madvise_hugepage()
-    with huge_pages():
-        assert multiarray._get_madvise_hugepage() is True
-    assert multiarray._get_madvise_hugepage() == before
-    monkeypatch.setattr(punchcard, "HUGE_PAGES_GIVEN", True)
-    multiarray._set_madvise_hugepage(False)
-    try:
-        with huge_pages():
-            assert multiarray._get_madvise_hugepage() is False
-    finally:
-        multiarray._set_madvise_hugepage(before)
+    seen = []
+    real = multiarray._set_madvise_hugepage
+    monkeypatch.setattr(multiarray, "_set_madvise_hugepage", lambda flag: seen.append(flag) or real(flag))
+    program = write_program(tmp_path / "programs")
+    _build(str(program), "--out", str(tmp_path / "site"), "--quiet", "--no-cache")
+    assert seen == []
 
 
 # --- describing and the backtest beside the forecast (issue 19) ---------------------------------------------

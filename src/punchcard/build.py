@@ -12,7 +12,7 @@ from pathlib import Path
 
 from punchcard.errors import PunchcardError
 from punchcard.progress import QUIET, Reporter
-from punchcard.runtime import DEFAULT_SEED, huge_pages, workers
+from punchcard.runtime import DEFAULT_SEED, workers
 
 
 
@@ -173,13 +173,11 @@ def _history_and_forecast(prog, ledger, options: BuildOptions, reporter: Reporte
     """
     from punchcard import forecast, results, schemes
 
-    # (numpy's huge pages are one switch for the process: while the backtest has them on,
-    # the forecast's arrays beside it get them too; the A/B in bench/PROFILE.md includes that)
     def history(progress=None, threads=None) -> tuple:
         with reporter.stage(f"{prog.id}: describing customers"):
             data = results.data_summary(ledger)
             customers = results.describe(ledger)
-        with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"), huge_pages():
+        with reporter.stage(f"{prog.id}: backtest of {len(prog.schemes)} schemes"):
             return data, customers, schemes.run_backtest(prog, ledger, progress=progress, threads=threads)
 
     def run_forecast(before_break_even=None):

@@ -1,9 +1,8 @@
-"""What several stages share: the default seed, the length of a month, threads, huge pages,
-giving memory back, file hashes."""
+"""What several stages share: the default seed, the length of a month, threads, giving memory
+back, file hashes."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -43,34 +42,6 @@ def give_back_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
-
-
-@contextlib.contextmanager
-def huge_pages():
-    """Let numpy ask for transparent huge pages for the large arrays made inside (punchcard/__init__.py).
-
-    Reading turns them off: the kernel's compaction to find them made a fresh column page in
-    several times slower. The backtest allocates and frees column-sized arrays scheme after
-    scheme, and without them faults in every 4 KiB page: on the 20M café export three
-    backtests took 11.0 s with huge pages off and 6.1 s with them on. A user's
-    NUMPY_MADVISE_HUGEPAGE wins.
-    """
-    import punchcard
-
-    try:
-        from numpy._core import multiarray
-        before = multiarray._get_madvise_hugepage()
-    except (ImportError, AttributeError):  # another numpy: leave it as it is
-        yield
-        return
-    if punchcard.HUGE_PAGES_GIVEN:
-        yield
-        return
-    multiarray._set_madvise_hugepage(True)
-    try:
-        yield
-    finally:
-        multiarray._set_madvise_hugepage(before)
 
 
 def workers() -> int:
