@@ -203,10 +203,11 @@ def test_batched_simulation_matches_one_draw_at_a_time(cdnow) -> None:
         ref.append((c[order] + d * n, day[order], amt[order], items[order], rev))
     want = [np.concatenate([r[k] for r in ref]) for k in range(5)]
     for capacity in (1, 10**6):  # too little room: blocks are run again with more
-        got = S.members_batch(dr.keys[mb, mi], *cols, base.par, base.horizon_weeks, vectors, mb, base.start_day,
-                              capacity)
-        for a, b in zip(got[:5], want):
-            assert np.array_equal(a, b)
+        for parallel in (True, False):  # on numba's threads, or on this thread alone
+            got = S.members_batch(dr.keys[mb, mi], *cols, base.par, base.horizon_weeks, vectors, mb,
+                                  base.start_day, capacity, parallel=parallel)
+            for a, b in zip(got[:5], want):
+                assert np.array_equal(a, b)
 
 
 def test_brent_steps_are_scipys() -> None:
@@ -305,3 +306,53 @@ def test_the_break_even_draws_are_made_after_the_hook_and_change_nothing(cdnow, 
                    before_break_even=lambda: events.append(("hook",)))
     assert events == [("draws", 0), ("hook",), ("draws", 1)]
     assert json.dumps(plain.schemes, sort_keys=True) == json.dumps(hooked.schemes, sort_keys=True)
+
+
+def test_gather_is_numpys_fancy_indexing(cdnow) -> None:
+    # simulate.gather takes each member's draw of the keys, rates, arrival and kept spends in one
+    # compiled pass: the very numbers of numpy's indexing, with and without t0 and the memo
+    from punchcard.forecast import simulate as S
+
+    base, _ = F.prepare(program(scheme(enrollment=0.5)), cdnow, 3)
+    dr = D.make_draws(base, 3, 5, stream=1, expected_only=True)
+    rng = np.random.default_rng(0)
+    n = len(base.cust)
+    dm, mi, mb = rng.integers(0, 5, 3000), rng.integers(0, n, 3000), np.sort(rng.integers(0, 7, 3000))
+    seg = base.group
+    spends, row, at = dr.memo
+    t0 = np.where(rng.random((5, n)) < 0.3, rng.random((5, n)) * 50, -1.0)
+    for with_t0, memo in ((None, None), (t0, dr.memo)):
+        k, lam, p, nu, tt, items, world_of, got_memo = S.gather(dm, mi, mb, worlds.N_GROUPS, seg, base.items,
+                                                                dr.keys, dr.lam, dr.p, dr.nu, with_t0, memo)
+        assert np.array_equal(k, dr.keys[dm, mi]) and k.dtype == dr.keys.dtype
+        for a, b in ((lam, dr.lam), (p, dr.p), (nu, dr.nu)):
+            assert np.array_equal(a, b[dm, mi])
+        assert np.array_equal(tt, np.full(len(mi), -1.0) if with_t0 is None else t0[dm, mi])
+        assert np.array_equal(items, base.items[mi])
+        assert np.array_equal(world_of, mb * worlds.N_GROUPS + seg[mi])
+        if memo is None:
+            assert got_memo is None
+        else:
+            assert got_memo[0] is spends
+            assert np.array_equal(got_memo[1], row[dm] + at[dm, mi])
+            assert np.array_equal(got_memo[2], at[dm, mi + 1] - at[dm, mi])
+
+
+def test_evaluation_is_the_same_however_many_threads_simulate(cdnow, monkeypatch) -> None:
+    # batches simulated by one thread on numba's threads, or by several threads a batch each
+    # (finishing in any order), and cut small or large, give the same bits
+    plain = scheme(enrollment=0.4, visit_lift=0.1)
+    card = _stamp(goal_gradient=0.3, visit_lift=0.05)
+    base, _ = F.prepare(program(plain, card), cdnow, 3)
+    dr = D.make_draws(base, 3, 8, stream=1, expected_only=True)
+    jobs = [economics.break_even_job(s, 8, x) for s in (plain, card) for x in (0.0, 0.2)]
+    runs = []
+    for simulators, members in ((1, batch.MAX_BATCH_MEMBERS), (3, batch.MAX_BATCH_MEMBERS), (3, 500), (2, 1)):
+        monkeypatch.setattr(batch, "MAX_SIMULATORS", simulators)
+        monkeypatch.setattr(batch, "MAX_BATCH_MEMBERS", members)
+        monkeypatch.setattr(batch, "workers", lambda: 3)
+        runs.append(batch.evaluate(base, dr, jobs, fake_replay))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            for name in ("revenue", "reward_cost", "liability", "members", "seg_base", "seg_sim"):
+                assert np.array_equal(getattr(a, name), getattr(b, name)), name

@@ -36,6 +36,12 @@ from punchcard.forecast.worlds import (
 MAX_BATCH_MEMBERS = 80_000  # members simulated in one call (bounds memory, keeps the replay in cache)
 MAX_BATCH_TX = 400_000  # transactions replayed in one call (measured: larger batches replay slower)
 PIPELINE_DEPTH = 2  # simulated batches waiting for their replay
+#: At most this many threads simulate batches side by side, each on its own
+#: (``members_batch(parallel=False)``), where more than one core may work (with one, the
+#: simulation runs on numba's threads): the serial parts of one batch (gathering its members,
+#: laying out its rows) overlap another's compiled simulation. Measured on the 2-core machine:
+#: the break-even of the 1M-row café sample in 4.4–4.8 s instead of 5.1–5.3 s (bench/PROFILE.md).
+MAX_SIMULATORS = 4
 
 
 @dataclass(frozen=True)
@@ -191,22 +197,21 @@ class _Group:
         mi = np.concatenate(rows) if lens.sum() else np.zeros(0, dtype=np.int64)
         return mi, np.repeat(np.arange(e1 - e0, dtype=np.int64), lens)
 
-    def simulate(self, base: Base, dr: Draws, e0: int, e1: int, tx_per_member: list[float]) -> dict | None:
-        """Return the scheme-world purchases of entries e0..e1's members (None when there are none)."""
+    def simulate(self, base: Base, dr: Draws, e0: int, e1: int, tx_per_member: list[float],
+                 parallel: bool = True) -> dict | None:
+        """Return the scheme-world purchases of entries e0..e1's members (None when there are none);
+        ``parallel``: on numba's threads (else on this thread alone: ``members_batch``)."""
         mi, mb = self.members(e0, e1)
         if len(mi) == 0:
             return None
         dm = self.draw[e0:e1][mb]
-        memo = None
-        if dr.memo is not None:  # the baseline's spends, kept by the draws (read, not drawn again)
-            spends, row, at = dr.memo
-            memo = (spends, row[dm] + at[dm, mi], at[dm, mi + 1] - at[dm, mi])
+        # each member's draw of the keys, rates and arrival, and the baseline's spends kept by
+        # the draws (read, not drawn again): one compiled pass without the GIL
+        keys, lam, p, nu, t0, items, world_of, memo = S.gather(
+            dm, mi, mb, N_GROUPS, self.seg, base.items, dr.keys, dr.lam, dr.p, dr.nu, dr.t0, dr.memo)
         c, day, amt, items, rev_m, off = S.members_batch(
-            dr.keys[dm, mi], dr.lam[dm, mi], dr.p[dm, mi], dr.nu[dm, mi], base.items[mi],
-            base.par, base.horizon_weeks, self.worlds[e0 * N_GROUPS:e1 * N_GROUPS],
-            mb * N_GROUPS + self.seg[mi], base.start_day,
-            int(len(mi) * tx_per_member[0] * 1.25) + 64, dr.t0[dm, mi] if dr.t0 is not None else None,
-            memo,
+            keys, lam, p, nu, items, base.par, base.horizon_weeks, self.worlds[e0 * N_GROUPS:e1 * N_GROUPS],
+            world_of, base.start_day, int(len(mi) * tx_per_member[0] * 1.25) + 64, t0, memo, parallel,
         )
         tx_per_member[0] = max(len(c) / len(mi), 0.1)
         # only members who bought are replayed; the others get their scheme's no-purchase outcome
@@ -362,17 +367,19 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable,
              progress: Callable[[int, int], None] | None = None) -> list[Outcomes]:
     """Return every job's outcomes, simulating once per distinct (draws, world) and replaying once per scheme.
 
-    The simulation (compiled, without the GIL, on every core) runs in a helper thread a few
-    batches ahead of the replays, so the replays, which hold the GIL, overlap it. Each
-    batch's numbers depend only on its members' random-number keys, so the result does
-    not depend on the timing. ``progress(done, total)`` is told the member replays done
+    The simulation (compiled, without the GIL) runs in helper threads a few batches ahead of
+    the replays, so the replays, which hold the GIL, overlap it: one thread on numba's threads
+    where one core may work, else up to MAX_SIMULATORS threads, a batch each. Each batch's
+    numbers depend only on its members' random-number keys, and each fills its own entries'
+    slices of the sums, so the result depends neither on the timing nor on how the entries
+    are cut into batches. ``progress(done, total)`` is told the member replays done
     after each batch (a progress bar).
     """
     keyed: dict[bytes, list[int]] = {}
     for j, job in enumerate(jobs):
         keyed.setdefault(_sim_key(job), []).append(j)
     groups = [(_Group(base, dr, [jobs[j] for j in idx]), idx) for idx in keyed.values()]
-    q: queue.Queue = queue.Queue(maxsize=PIPELINE_DEPTH)
+    q: queue.Queue = queue.Queue(maxsize=max(PIPELINE_DEPTH, min(workers(), MAX_SIMULATORS)))
     stop = threading.Event()
 
     def put(item: Any) -> bool:
@@ -384,19 +391,34 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable,
                 continue
         return False
 
+    n_prod = min(workers(), MAX_SIMULATORS)
+    tpm = [8.0]  # transactions per member, learnt as batches come back (sizes batches, changes no figure)
+    batches = ((g, e0, e1) for g, (group, _) in enumerate(groups) for e0, e1 in group.chunks(tpm))
+    lock = threading.Lock()
+    finished = [0]
+
     def produce() -> None:
         try:
-            tpm = [8.0]  # transactions per member, learnt as batches come back
-            for g, (group, _) in enumerate(groups):
-                for e0, e1 in group.chunks(tpm):
-                    if not put((g, e0, e1, group.simulate(base, dr, e0, e1, tpm))):
-                        return
-            put(None)
+            while not stop.is_set():
+                with lock:
+                    nxt = next(batches, None)
+                if nxt is None:
+                    break
+                g, e0, e1 = nxt
+                if not put((g, e0, e1, groups[g][0].simulate(base, dr, e0, e1, tpm, parallel=n_prod == 1))):
+                    return
         except BaseException as exc:  # handed to the caller's thread
             put(exc)
+        with lock:
+            finished[0] += 1
+            last = finished[0] == n_prod
+        if last:
+            put(None)
 
-    worker = threading.Thread(target=produce, name="punchcard-simulate", daemon=True)
-    worker.start()
+    producers = [threading.Thread(target=produce, name=f"punchcard-simulate-{k}", daemon=True)
+                 for k in range(n_prod)]
+    for worker in producers:
+        worker.start()
     pool = ThreadPoolExecutor(workers(), thread_name_prefix="punchcard-replay") if workers() > 1 else None
     work = [np.cumsum([0] + [len(r) * len(group.schemes) for r in group.rows]) for group, _ in groups]
     total, done = int(sum(w[-1] for w in work)), 0
@@ -411,7 +433,8 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable,
                 progress(done, total)
     finally:
         stop.set()
-        worker.join()
+        for worker in producers:
+            worker.join()
         if pool is not None:
             pool.shutdown()
     out: list[Outcomes | None] = [None] * len(jobs)

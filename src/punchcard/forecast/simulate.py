@@ -544,37 +544,101 @@ def _sort_member(o_day, o_amt, s, e):
         o_amt[k + 1] = a
 
 
+@njit(cache=True, nogil=True)
+def _fill_block(b, base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
+                mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen):
+    """Simulate block b's members, writing rows from ``cstart[b]`` on; ``stop[b]``: the first member
+    it did not finish (it stops when it runs out of room)."""
+    pos = cstart[b]
+    lim = cstart[b + 1]
+    dd = o_day[:lim]
+    aa = o_amt[:lim]
+    ii = o_items[:lim]
+    i = mstart[b]
+    while i < mstart[b + 1]:
+        r, c = _member_one(base[i], lam[i], p[i], nu[i], items[i], par, horizon,
+                           worlds[world_of[i]], True, pos, dd, aa, ii, start_day, t0[i],
+                           memo, mpos[i], mlen[i])
+        if c < 0:
+            break
+        rev[i] = r
+        cnt[i] = c
+        _sort_member(o_day, o_amt, pos, pos + c)
+        pos += c
+        i += 1
+    stop[b] = i
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
                  mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen):
-    """Simulate blocks of members in parallel, block b writing rows from ``cstart[b]`` on.
-
-    A block that runs out of its room stops; ``stop[b]`` is the first member it did not finish.
-    """
+    """Simulate the blocks still to do, side by side on numba's threads."""
     for b in prange(len(mstart) - 1):
         if todo[b]:
-            pos = cstart[b]
-            lim = cstart[b + 1]
-            dd = o_day[:lim]
-            aa = o_amt[:lim]
-            ii = o_items[:lim]
-            i = mstart[b]
-            while i < mstart[b + 1]:
-                r, c = _member_one(base[i], lam[i], p[i], nu[i], items[i], par, horizon,
-                                   worlds[world_of[i]], True, pos, dd, aa, ii, start_day, t0[i],
-                                   memo, mpos[i], mlen[i])
-                if c < 0:
-                    break
-                rev[i] = r
-                cnt[i] = c
-                _sort_member(o_day, o_amt, pos, pos + c)
-                pos += c
-                i += 1
-            stop[b] = i
+            _fill_block(b, base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
+                        mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen)
+
+
+@njit(cache=True, nogil=True)
+def _fill_blocks_here(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
+                      mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen):
+    """Simulate the blocks still to do one after the other, on the calling thread (no numba threads:
+    several Python threads may run it at once)."""
+    for b in range(len(mstart) - 1):
+        if todo[b]:
+            _fill_block(b, base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
+                        mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen)
+
+
+@njit(cache=True, nogil=True)
+def _gather(dm, mi, mb, n_groups, seg, items, keys, lam, p, nu, t0, row, at):
+    """Return member i's (draw dm[i], customer mi[i]) key, λ, p, ν, arrival week, items, world and
+    baseline memo rows (start, count), in one pass without the GIL (``t0``/``at`` empty: none)."""
+    m = len(mi)
+    k = np.empty(m, dtype=np.uint64)
+    lm = np.empty(m)
+    pp = np.empty(m)
+    nn = np.empty(m)
+    tt = np.empty(m)
+    it = np.empty(m)
+    wo = np.empty(m, dtype=np.int64)
+    mpos = np.zeros(m, dtype=np.int64)
+    mlen = np.zeros(m, dtype=np.int64)
+    with_t0 = t0.shape[0] > 0
+    with_memo = at.shape[0] > 0
+    for i in range(m):
+        d = dm[i]
+        c = mi[i]
+        k[i] = keys[d, c]
+        lm[i] = lam[d, c]
+        pp[i] = p[d, c]
+        nn[i] = nu[d, c]
+        tt[i] = t0[d, c] if with_t0 else -1.0
+        it[i] = items[c]
+        wo[i] = mb[i] * n_groups + seg[c]
+        if with_memo:
+            a = at[d, c]
+            mpos[i] = row[d] + a
+            mlen[i] = at[d, c + 1] - a
+    return k, lm, pp, nn, tt, it, wo, mpos, mlen
+
+
+def gather(dm, mi, mb, n_groups, seg, items, keys, lam, p, nu, t0=None, memo=None):
+    """Return what ``members_batch`` takes for members (draw ``dm[i]``, customer ``mi[i]``, entry ``mb[i]``):
+    (keys, λ, p, ν, t0, items, world_of, memo) — ``keys[dm, mi]`` and so on, the same numbers as
+    numpy's fancy indexing, gathered in one compiled pass; world_of = mb × n_groups + seg[mi];
+    memo (the draws' ``(spends, row, at)``) becomes (spends, start, count) per member."""
+    none2 = np.zeros((0, 0))
+    row, at = (np.zeros(1, dtype=np.int64), np.zeros((0, 0), dtype=np.int64)) if memo is None else memo[1:]
+    k, lm, pp, nn, tt, it, wo, mpos, mlen = _gather(
+        np.asarray(dm, dtype=np.int64), np.asarray(mi, dtype=np.int64), np.asarray(mb, dtype=np.int64),
+        int(n_groups), np.asarray(seg, dtype=np.int64), np.asarray(items, dtype=np.float64), keys, lam, p, nu,
+        none2 if t0 is None else t0, row, at)
+    return k, lm, pp, nn, tt, it, wo, None if memo is None else (memo[0], mpos, mlen)
 
 
 def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day, capacity, t0=None,
-                  memo=None):
+                  memo=None, parallel=True):
     """Simulate many members (of many draws) at once; member i lives in ``worlds[world_of[i]]``.
 
     ``lam``, ``p``, ``nu`` are each member's posterior draw for its draw (``posterior``, or
@@ -589,6 +653,8 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
 
     ``memo``: (spends, start, count) per member — the baseline's gamma draws kept by
     ``draws_baseline_memo`` — which are read instead of drawn again; the result is the same.
+    ``parallel=False`` simulates on the calling thread alone (without the GIL), so that several
+    threads can each simulate a batch (numba's threads take one parallel call at a time).
     """
     m = len(base)
     if m == 0:
@@ -599,7 +665,8 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     if memo is None:
         memo = (np.zeros((0, 2)), np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
     spends, mpos, mlen = memo[0], np.asarray(memo[1], dtype=np.int64), np.asarray(memo[2], dtype=np.int64)
-    nb = min(m, 8 * numba.get_num_threads())
+    nb = min(m, 8 * numba.get_num_threads()) if parallel else 1
+    fill = _fill_blocks if parallel else _fill_blocks_here
     mstart = (np.arange(nb + 1, dtype=np.int64) * m) // nb
     size = np.diff(mstart)
     caps = (size * (max(capacity, 1) / max(m, 1))).astype(np.int64) + 64
@@ -612,8 +679,8 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     o_amt = np.empty(cstart[-1])
     o_items = np.empty(cstart[-1])
     while True:
-        _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                     mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, spends, mpos, mlen)
+        fill(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
+             mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, spends, mpos, mlen)
         failed = todo & (stop < mstart[1:])
         if not failed.any():
             break
