@@ -209,16 +209,17 @@ class _Group:
         # the draws (read, not drawn again): one compiled pass without the GIL
         keys, lam, p, nu, t0, items, world_of, memo = S.gather(
             dm, mi, mb, N_GROUPS, self.seg, base.items, dr.keys, dr.lam, dr.p, dr.nu, dr.t0, dr.memo)
-        c, day, amt, items, rev_m, off = S.members_batch(
+        _, day, amt, items, rev_m, off = S.members_batch(
             keys, lam, p, nu, items, base.par, base.horizon_weeks, self.worlds[e0 * N_GROUPS:e1 * N_GROUPS],
             world_of, base.start_day, int(len(mi) * tx_per_member[0] * 1.25) + 64, t0, memo, parallel,
+            cust=False,
         )
-        tx_per_member[0] = max(len(c) / len(mi), 0.1)
+        tx_per_member[0] = max(len(day) / len(mi), 0.1)
         # only members who bought are replayed; the others get their scheme's no-purchase outcome
         cnt = np.diff(off)
         active = cnt > 0
         n_act = int(np.count_nonzero(active))
-        c_act = np.repeat(np.arange(n_act, dtype=np.int32), cnt[active]) if n_act < len(mi) else c
+        c_act = np.repeat(np.arange(n_act, dtype=np.int32), cnt[active])
         return {"mi": mi, "mb": mb, "dm": dm, "rev": rev_m, "active": active, "mi_act": mi[active],
                 "mb_act": mb[active], "tx": TxArrays(cust=c_act, day=day, amount=amt, items=items, n_customers=n_act)}
 

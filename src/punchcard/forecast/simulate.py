@@ -453,7 +453,8 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
                     tb += -np.log(_u(g_gap, kb)) / lam
             else:
                 k = kx
-                accept = mult > 1.0 and _u(x_thin, k) < (mult - 1.0) / (mmax - 1.0)
+                # (at the largest multiplier every extra purchase is made: a uniform is below 1)
+                accept = mult > 1.0 and (mult >= mmax or _u(x_thin, k) < (mult - 1.0) / (mmax - 1.0))
                 s_spend, s_drop = x_spend, x_drop
                 kx += 1
                 tx += -np.log(_u(x_gap, kx)) / xrate
@@ -638,7 +639,7 @@ def gather(dm, mi, mb, n_groups, seg, items, keys, lam, p, nu, t0=None, memo=Non
 
 
 def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day, capacity, t0=None,
-                  memo=None, parallel=True):
+                  memo=None, parallel=True, cust=True):
     """Simulate many members (of many draws) at once; member i lives in ``worlds[world_of[i]]``.
 
     ``lam``, ``p``, ``nu`` are each member's posterior draw for its draw (``posterior``, or
@@ -655,6 +656,7 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     ``draws_baseline_memo`` — which are read instead of drawn again; the result is the same.
     ``parallel=False`` simulates on the calling thread alone (without the GIL), so that several
     threads can each simulate a batch (numba's threads take one parallel call at a time).
+    ``cust=False`` leaves the member index of each row out (None): the offsets say it.
     """
     m = len(base)
     if m == 0:
@@ -697,13 +699,16 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
         o_day, o_amt, o_items, cstart, todo = n_day, n_amt, n_items, new_start, failed
     off = np.concatenate(([0], np.cumsum(cnt)))
     total = int(off[-1])
-    r_day = np.empty(total, dtype=np.int32)
-    r_amt = np.empty(total)
-    r_items = np.empty(total)
-    for b in range(nb):
-        dst, end, src = off[mstart[b]], off[mstart[b + 1]], cstart[b]
-        r_day[dst:end] = o_day[src:src + end - dst]
-        r_amt[dst:end] = o_amt[src:src + end - dst]
-        r_items[dst:end] = o_items[src:src + end - dst]
-    o_cust = np.repeat(np.arange(m, dtype=np.int32), cnt)
+    if nb == 1:  # one block: its rows are already in place
+        r_day, r_amt, r_items = o_day[:total], o_amt[:total], o_items[:total]
+    else:
+        r_day = np.empty(total, dtype=np.int32)
+        r_amt = np.empty(total)
+        r_items = np.empty(total)
+        for b in range(nb):
+            dst, end, src = off[mstart[b]], off[mstart[b + 1]], cstart[b]
+            r_day[dst:end] = o_day[src:src + end - dst]
+            r_amt[dst:end] = o_amt[src:src + end - dst]
+            r_items[dst:end] = o_items[src:src + end - dst]
+    o_cust = np.repeat(np.arange(m, dtype=np.int32), cnt) if cust else None
     return o_cust, r_day, r_amt, r_items, rev, off
