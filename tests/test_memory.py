@@ -115,3 +115,32 @@ def test_give_back_memory_returns_the_heaps_free_pages() -> None:
     after = _rss_mib()
     assert len(kept) == 200
     assert before - after > 100, (before, after)
+
+
+def test_threads_share_a_few_malloc_arenas() -> None:
+    # glibc gives each new thread an arena of its own (up to 8 per core), each keeping the memory
+    # its arrays freed; importing punchcard caps them (runtime.limit_malloc_arenas) unless the
+    # user's MALLOC_ARENA_MAX says otherwise. malloc_stats() prints one "Arena N:" per arena.
+    probe = """
+import ctypes, ctypes.util, threading
+import punchcard
+from punchcard.runtime import malloc_arenas
+import numpy as np
+def work():
+    for _ in range(20):
+        a = np.ones(300_000)
+        del a
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(malloc_arenas(), flush=True)
+ctypes.CDLL(ctypes.util.find_library("c")).malloc_stats()
+"""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    capped = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    if "Arena 0:" not in capped.stderr:
+        pytest.skip("the C library is not glibc (no malloc_stats arenas)")
+    assert capped.stderr.count("Arena ") <= int(capped.stdout.strip())
+    free = subprocess.run([sys.executable, "-c", probe], env={**env, "MALLOC_ARENA_MAX": "16"},
+                          capture_output=True, text=True, check=True)
+    assert free.stderr.count("Arena ") > int(capped.stdout.strip())  # the user's setting wins

@@ -12,3 +12,9 @@ __version__ = "0.1.0"
 # alternating 20M builds, 1.1 s (café) and 2.3 s (accounts) less with them off for the
 # backtest as well (bench/PROFILE.md). Set before numpy is imported; the variable, if given, wins.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+# glibc's malloc arenas: at most a few, so that the threads' freed memory is reused instead of
+# held per thread (runtime.limit_malloc_arenas says why; the variable MALLOC_ARENA_MAX, if given, wins).
+from punchcard.runtime import limit_malloc_arenas  # noqa: E402
+
+limit_malloc_arenas()
