@@ -126,10 +126,13 @@ import ctypes, ctypes.util, threading
 import punchcard
 from punchcard.runtime import malloc_arenas
 import numpy as np
+together = threading.Barrier(8)
 def work():
+    together.wait()  # all eight alive at once: none hands its arena on to the next
     for _ in range(20):
         a = np.ones(300_000)
         del a
+    together.wait()
 threads = [threading.Thread(target=work) for _ in range(8)]
 for t in threads: t.start()
 for t in threads: t.join()

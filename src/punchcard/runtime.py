@@ -1,5 +1,5 @@
-"""What several stages share: the default seed, the length of a month, threads, giving memory
-back, file hashes."""
+"""What several stages share: the default seed, the length of a month, threads, malloc arenas,
+giving memory back, file hashes."""
 
 from __future__ import annotations
 
