@@ -356,3 +356,30 @@ def test_evaluation_is_the_same_however_many_threads_simulate(cdnow, monkeypatch
         for a, b in zip(runs[0], other):
             for name in ("revenue", "reward_cost", "liability", "members", "seg_base", "seg_sim"):
                 assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_a_failing_batch_stops_the_evaluation_with_its_error(cdnow, monkeypatch) -> None:
+    # one simulating thread's error reaches the caller (not a hang, not a half-filled result),
+    # whichever thread hits it, and the other threads stop
+    import threading
+
+    s = scheme(enrollment=0.4, visit_lift=0.1)
+    base, _ = F.prepare(program(s), cdnow, 3)
+    dr = D.make_draws(base, 3, 8, stream=1, expected_only=True)
+    jobs = [economics.break_even_job(s, 8, x) for x in (0.0, 0.2)]
+    real = batch._Group.simulate
+    calls = []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("batch 3")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "MAX_BATCH_MEMBERS", 200)  # many batches
+    monkeypatch.setattr(batch, "workers", lambda: 3)
+    monkeypatch.setattr(batch._Group, "simulate", flaky)
+    before = threading.active_count()
+    with pytest.raises(MemoryError, match="batch 3"):
+        batch.evaluate(base, dr, jobs, fake_replay)
+    assert threading.active_count() == before  # every simulating thread has ended
