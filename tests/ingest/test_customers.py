@@ -133,3 +133,48 @@ def test_in_halves_runs_both_halves_in_order_on_two_threads_or_one(monkeypatch) 
     monkeypatch.setattr(parse, "workers", lambda: 1)
     assert parse.in_halves(work, range(5)) == [[0, 1, 2], [3, 4]]
     assert seen == [threading.current_thread().name] * 2
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+@pytest.mark.parametrize("off_grid", [False, True])
+def test_packed_sort_orders_rows_as_a_full_sort_does(off_grid, chunks, monkeypatch):
+    # the rows are packed straight into their run (a counting sort: one run per customer, then
+    # one per day for the anonymous rows, code n_customers), each half of the chunks on its own
+    # thread, then each run is sorted: a few rows by insertion, a long run (customer 7's ~2,000
+    # rows, a day with ~60 anonymous rows) by numpy's sort
+    from punchcard.ingest import customers, parse
+    from punchcard.ingest.customers import packed_sort
+
+    monkeypatch.setattr(parse, "workers", lambda: 2)
+    halves = []
+    real = customers.in_halves
+    monkeypatch.setattr(customers, "in_halves", lambda work, items: halves.append(len(items)) or real(work, items))
+    rng = np.random.default_rng(11)
+    n, n_customers = 20000, 300
+    cust = rng.integers(0, n_customers, n).astype(np.int32)
+    cust[rng.random(n) < 0.1] = 7
+    day = rng.integers(19000, 19030, n).astype(np.int32)
+    anonymous = rng.random(n) < 0.01
+    day[anonymous & (rng.random(n) < 0.3)] = 19003  # ~60 anonymous rows on one day
+    cust[anonymous] = n_customers
+    amount = rng.integers(100, 5000, n) / 100
+    if off_grid:  # some amounts a hair off the cent grid: the ranked packing (money_ranks)
+        amount = np.where(rng.random(n) < 0.1, amount + rng.choice([1e-12, -1e-12], n), amount)
+    frame = pl.DataFrame({"day": day, "amount": amount, "items": rng.integers(1, 4, n).astype(np.float64)})
+    tx = (pl.concat([frame.slice(0, 7000), frame.slice(7000, 9000), frame.slice(16000)], rechunk=False)
+          if chunks == 3 else frame)
+    assert tx["day"].n_chunks() == chunks
+
+    def outputs(known):
+        return np.empty(n, dtype=np.int32), np.empty(n, dtype=np.float64), np.empty(known, dtype=np.int32)
+
+    ident, anon = packed_sort(cust.copy(), n_customers, tx, np.empty(n, dtype=np.uint64), outputs)
+    expected = frame.with_columns(cust=pl.Series(cust)).sort(["cust", "day", "amount", "items"])
+    known = int((cust < n_customers).sum())
+    assert ident["cust"].tolist() == expected["cust"][:known].to_list()
+    for col in ("day", "amount", "items"):
+        assert ident[col].tolist() == expected[col][:known].to_list()
+        assert anon[col].tolist() == expected[col][known:].to_list()
+    assert ident["amount"].tobytes() == expected["amount"][:known].to_numpy().tobytes()
+    assert (cust == 7).sum() > 48 and (anon["day"] == 19003).sum() > 48  # runs past the insertion sort
+    assert len(halves) == 4  # counted, packed, sorted, unpacked: each on two threads

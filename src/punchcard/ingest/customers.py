@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -249,13 +250,18 @@ def money_ranks(values: pl.Series) -> tuple[float, int, np.ndarray, np.ndarray] 
 
 @njit(cache=True, nogil=True)
 def _pack(cust, day, day_lo, amount, money_scale, money_lo, money_off, money_u, items, count_scale,
-          count_lo, day_bits, money_bits, count_bits, key) -> bool:
-    """Write each row's (cust, day, amount, items) packed into ``key``; False as soon as an
-    amount or quantity is not an exact integer at its scale. With ``money_u`` (``money_ranks``)
-    the amount field holds the amount's place in ``money_u`` instead."""
+          count_lo, day_bits, money_bits, count_bits, cursor, key) -> bool:
+    """Write each row's (cust, day, amount, items) packed into ``key``, at the cursor of its
+    run (then advanced: ``pack_runs``' runs, one per customer, then one per day for the
+    anonymous rows); False as soon as an amount or quantity is not an exact integer at its
+    scale. With ``money_u`` (``money_ranks``) the amount field holds the amount's place in
+    ``money_u`` instead."""
     ranked = money_u.size > 0
+    n_customers = cursor.size - (np.int64(1) << np.int64(day_bits))  # (cursor: one per run)
     for i in range(cust.size):
-        k = (np.uint64(cust[i]) << day_bits) | np.uint64(day[i] - day_lo)
+        c = cust[i]
+        k = (np.uint64(c) << day_bits) | np.uint64(day[i] - day_lo)
+        run = c if c < n_customers else n_customers + (day[i] - day_lo)
         value = amount[i]
         scaled = np.rint(value * money_scale) if money_scale != 1.0 else np.rint(value)
         if (scaled / money_scale if money_scale != 1.0 else scaled) != value:
@@ -278,21 +284,95 @@ def _pack(cust, day, day_lo, amount, money_scale, money_lo, money_off, money_u, 
         scaled = np.rint(value * count_scale) if count_scale != 1.0 else np.rint(value)
         if (scaled / count_scale if count_scale != 1.0 else scaled) != value:
             return False
-        key[i] = (k << count_bits) | np.uint64(scaled - count_lo)
+        at = cursor[run]
+        key[at] = (k << count_bits) | np.uint64(scaled - count_lo)
+        cursor[run] = at + 1
     return True
 
 
 @njit(cache=True, nogil=True)
+def _count_runs(cust, day, day_lo, n_customers, counts) -> None:
+    """Add each row to the count of its run (``_pack``'s: its customer, or for an anonymous
+    row, ``cust == n_customers``, its day), at ``counts[run]``."""
+    for i in range(cust.size):
+        c = cust[i]
+        counts[c if c < n_customers else n_customers + (day[i] - day_lo)] += 1
+
+
+def pack_runs(cust: np.ndarray, n_customers: int, parts: list[pl.DataFrame], day_lo: int, day_bits: int,
+              pack: Callable[[np.ndarray, pl.DataFrame, np.ndarray], bool]) -> np.ndarray | None:
+    """Pack every row sorted by its run, by ``pack(cust, part, cursor)`` (``_pack``: each row
+    written at its run's cursor, a counting sort), the runs one per customer and then, for
+    the anonymous rows, one per day. The first half of the chunks ``parts`` is packed on one
+    thread, the second on another (``in_halves``), each with cursors of its own. Return where
+    each run starts (and, last, where the rows end), or None as soon as ``pack`` says False
+    (an amount off the grid)."""
+    runs = n_customers + (1 << day_bits)
+    edges = np.cumsum([0] + [part.height for part in parts])
+    mid = (len(parts) + 1) // 2
+    halves = [range(0, mid), range(mid, len(parts))]
+
+    def count(half: range) -> np.ndarray:
+        counts = np.zeros(runs, dtype=np.int32)  # (a run's rows: under 2**31)
+        for j in half:
+            _count_runs(cust[edges[j]:edges[j + 1]], parts[j]["day"].to_numpy(), day_lo, n_customers, counts)
+        return counts
+
+    first, second = in_halves(lambda h: count(h[0]), halves)
+    starts = np.zeros(runs + 1, dtype=np.int64)
+    np.cumsum(first + second, out=starts[1:])  # starts[r + 1]: where run r ends
+    del second
+    own = starts[:-1].copy()  # the first half's cursors: where each run starts
+    np.add(own, first, out=starts[1:])  # the second half's: after the first half's rows of the run
+    del first
+
+    def fill(half: tuple[range, np.ndarray]) -> bool:
+        rows, cursor = half
+        return all(pack(cust[edges[j]:edges[j + 1]], parts[j], cursor) for j in rows)
+
+    packed = in_halves(lambda h: fill(h[0]), [(halves[0], own), (halves[1], starts[1:])])
+    return starts if all(packed) else None  # (each second-half cursor has reached its run's end)
+
+
+def sort_runs(key: np.ndarray, starts: np.ndarray) -> None:
+    """Sort each run ``key[starts[r]:starts[r + 1]]`` in place (``_sort_runs``), the runs
+    before and after the middle row on two threads (``in_halves``; no parallel kernel: the
+    ingest may run beside the forecast's). With every key of run r above those of the runs
+    before it, ``key`` is then sorted."""
+    mid = int(np.searchsorted(starts, starts[-1] // 2))
+    in_halves(lambda parts: [_sort_runs(key, starts, r.start, r.stop) for r in parts],
+              [range(0, mid), range(mid, starts.size - 1)])
+
+
+@njit(cache=True, nogil=True)
+def _sort_runs(key, starts, first, last) -> None:
+    """Sort runs ``first`` to ``last - 1`` of ``key`` in place: a customer's few rows by
+    insertion, a long run (the anonymous rows, a very frequent customer) by numpy's sort."""
+    for r in range(first, last):
+        lo, hi = starts[r], starts[r + 1]
+        if hi - lo > 48:
+            key[lo:hi].sort()
+            continue
+        for i in range(lo + 1, hi):
+            v = key[i]
+            j = i - 1
+            while j >= lo and key[j] > v:
+                key[j + 1] = key[j]
+                j -= 1
+            key[j + 1] = v
+
+
+@njit(cache=True, nogil=True)
 def _unpack(key, known, day_lo, money_scale, money_lo, money_u, count_scale, count_lo,
-            day_bits, money_bits, count_bits, cust, day, items) -> None:
-    """Write the fields packed in ``key`` back out: the amounts over ``key`` itself (as
+            day_bits, money_bits, count_bits, cust, day, items, lo, hi) -> None:
+    """Write the fields packed in ``key[lo:hi]`` back out: the amounts over ``key`` itself (as
     float64), ``cust`` for the first ``known`` rows."""
     ranked = money_u.size > 0
     amount = key.view(np.float64)  # row i's amount goes where its key was, once read
     day_mask = (np.uint64(1) << day_bits) - np.uint64(1)
     money_mask = (np.uint64(1) << money_bits) - np.uint64(1)
     count_mask = (np.uint64(1) << count_bits) - np.uint64(1)
-    for i in range(key.size):
+    for i in range(lo, hi):
         k = key[i]
         items[i] = (np.int64(k & count_mask) + count_lo) / count_scale
         k >>= count_bits
@@ -324,9 +404,11 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
     """Return (identified, anonymous) columns sorted by (cust, day, amount, items), or None.
 
     Each row's (cust, day, amount, items) are packed into one 64-bit number (each field
-    takes the bits of its range; amounts as exact integer cents or finer), so one sort of
-    plain numbers orders them; anonymous rows get cust = n_customers and sort last. None
-    when the fields do not fit in 64 bits or an amount is not an exact number of cents.
+    takes the bits of its range; amounts as exact integer cents or finer), so plain numbers
+    order them; anonymous rows get cust = n_customers and sort last. The numbers are written
+    straight into each customer's run (a counting sort on the customer: one pass, no global
+    sort), then each run is sorted on its own, the runs shared among the threads. None when
+    the fields do not fit in 64 bits or an amount is not an exact number of cents.
 
     Memory already paged in is reused: ``key`` (uint64, a row each, its contents spare)
     holds the packed numbers and then the sorted amounts; ``outputs(known)``, called once
@@ -342,6 +424,9 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
     day_lo, day_hi = int(day_col.min()), int(day_col.max())
     none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     money = int_scale(amount_col)
+    parts = same_chunks(tx.select("day", "amount", "items"))  # the columns read in place
+    if len(parts) == 1 and n > 1:  # (halves for the two threads)
+        parts = [parts[0].slice(0, n // 2), parts[0].slice(n // 2)]
     for ranked in (False, True):
         # amounts as exact integers at a scale; else (some amounts off every grid, such as
         # 4.640000000000001) as their place among the grid and the off-grid amounts
@@ -359,23 +444,21 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
         if sum(widths) > 64:
             return None
         bits = [np.uint64(w) for w in widths[1:]]
-        start, packed = 0, True
-        for part in same_chunks(tx.select("day", "amount", "items")):  # the columns read in place
-            stop = start + part.height
-            if not _pack(cust[start:stop], part["day"].to_numpy(), day_lo, part["amount"].to_numpy(),
-                         money[0], money[1], off, u, part["items"].to_numpy(), count[0], count[1], *bits,
-                         key[start:stop]):
-                packed = False
-                break
-            start = stop
-        if packed:
+
+        def pack(c: np.ndarray, part: pl.DataFrame, cursor: np.ndarray) -> bool:
+            return _pack(c, part["day"].to_numpy(), day_lo, part["amount"].to_numpy(), money[0], money[1],
+                         off, u, part["items"].to_numpy(), count[0], count[1], *bits, cursor, key)
+
+        starts = pack_runs(cust, n_customers, parts, day_lo, widths[1], pack)
+        if starts is not None:
             break
     else:
         return None
-    key.sort()
-    known = int(np.searchsorted(key, np.uint64(n_customers) << np.uint64(sum(widths[1:]))))
+    sort_runs(key, starts)  # each customer's rows were packed into its own run: sort the runs
+    known = int(starts[n_customers])  # the anonymous rows' runs come last
     day, items, keys = outputs(known)
-    _unpack(key, known, day_lo, money[0], money[1], u, count[0], count[1], *bits, keys, day, items)
+    in_halves(lambda rows: _unpack(key, known, day_lo, money[0], money[1], u, count[0], count[1], *bits,
+                                   keys, day, items, rows.start, rows.stop), range(n))
     amount = key.view(np.float64)
     ident = {"cust": keys[:known], "day": day[:known], "amount": amount[:known], "items": items[:known]}
     anon = {"day": day[known:], "amount": amount[known:], "items": items[known:]}
