@@ -82,6 +82,7 @@ def _import_later_stages() -> None:
     """Import the stages after reading (an import error surfaces in the main thread)."""
     try:
         from punchcard import forecast, results, schemes  # noqa: F401
+        from punchcard.site import render  # noqa: F401
     except Exception:  # noqa: BLE001 - the main thread's own import reports it
         pass
 

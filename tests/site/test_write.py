@@ -61,3 +61,16 @@ def test_empty_folder_is_fine(tmp_path):
     out.mkdir()
     atomic_site(out, _fill("x"))
     assert (out / "index.html").read_text() == "x"
+
+
+def test_the_site_package_imports_its_rendering_side_only_when_asked():
+    # a build takes the lock and recovers a killed build's leftovers before reading, and
+    # imports the rendering side (Plotly, Babel: half a second) beside the read
+    import subprocess
+    import sys
+
+    code = ("import sys, punchcard.site as s; before = 'punchcard.site.render' in sys.modules; "
+            "from punchcard.site import render_site, has_site_text; from punchcard.site.render import render_site as r; "
+            "print(before, render_site is r, callable(has_site_text))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "True"]
