@@ -14,7 +14,8 @@ For each shape and size (rows of the export: 10k, 1M, 20M, 100M, or a plain numb
      unique order_id per row, seed 7, 730 days) with 0.15 customers per row of the size
      (20M → 3,000,000 customers → 20,490,799 rows);
 2. writes bench/data/perf-<key>.yaml: bench/perf.yaml pointed at that export;
-3. measures, each as a separate subprocess (wall time, and peak RSS from os.wait4):
+3. measures, each as a separate subprocess (wall time, and peak RSS from os.wait4), each
+   with its input files read into the page cache just before (``warm``):
    - floor:    bench/floor.py — Polars scans the CSV and aggregates revenue, visits,
                first and last date per customer (the least work any tool must do);
    - build:    `punchcard build <program> --force -v --out bench/out/<key>` (-v only
@@ -152,6 +153,22 @@ def measure(cmd: list[str], *, timeout: float | None = None, cwd: Path = ROOT,
         why = f"killed by signal {-rc}" if rc < 0 else f"exit {rc}"
         res["error"] = f"{why}: {tail}"
     return res
+
+
+def warm(paths: list[Path]) -> float:
+    """Read the files through once (into the page cache) and return the seconds it took.
+
+    Every timed step starts with its input in memory, the floor as much as the build: a
+    file the kernel dropped from its cache since the last step (this machine reclaims idle
+    page cache: kdamond) would otherwise charge a disk read to whichever step came first.
+    """
+    t0 = time.perf_counter()
+    buf = bytearray(16 << 20)
+    for path in paths:
+        with open(path, "rb", buffering=0) as f:
+            while f.readinto(buf):
+                pass
+    return round(time.perf_counter() - t0, 3)
 
 
 def last_json(text: str) -> dict | None:
@@ -339,16 +356,19 @@ def drop_case(size: int, shape: str, data: Path, args, logs: Path) -> dict:
         (held / last.name).rename(last)
     if prep.get("error"):
         return {**prep, "error": f"filling the cache failed: {prep['error']}"}
+    warmed = warm(months)
     load = os.getloadavg()[0]
     drop = timed_build(program, out, args, logs / f"{key}-drop", "--cache", str(cache))
-    drop["loadavg_before"] = round(load, 2)
+    drop["loadavg_before"], drop["warm_s"] = round(load, 2), warmed
+    warmed = warm(months)
     load = os.getloadavg()[0]
     cold = timed_build(program, out, args, logs / f"{key}-drop-cold", "--cache", str(cold_cache))
-    cold["loadavg_before"] = round(load, 2)
+    cold["loadavg_before"], cold["warm_s"] = round(load, 2), warmed
     for c in (cache, cold_cache):
         shutil.rmtree(c, ignore_errors=True)
     drop["files"] = len(months)
-    drop["cold"] = {k: cold.get(k) for k in ("wall_s", "peak_rss_mib", "stages", "error", "loadavg_before")}
+    drop["cold"] = {k: cold.get(k) for k in ("wall_s", "peak_rss_mib", "stages", "error", "loadavg_before",
+                                             "warm_s")}
     drop["prep_s"] = prep["wall_s"]
     if cold.get("error"):
         drop["error"] = f"the cold build failed: {cold['error']}"
@@ -361,6 +381,7 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
     res: dict = {}
     for step in steps:
         log = logs / f"{lab}-{step}"
+        warmed = warm([csv]) if step != "drop" else None  # (the drop case warms its monthly files)
         load = os.getloadavg()[0]
         if step == "floor":
             r = measure([PY, str(BENCH / "floor.py"), str(csv), *FLOOR_ARGS[shape]],
@@ -389,6 +410,8 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
         else:
             raise SystemExit(f"unknown step {step!r}")
         r.setdefault("loadavg_before", round(load, 2))
+        if warmed is not None:
+            r["warm_s"] = warmed
         r.pop("stdout", None)
         res[step] = r
         shown = r.get("error") or f"{r['wall_s']:.1f} s, {r['peak_rss_mib']:.0f} MiB"
@@ -491,7 +514,8 @@ def size_table(lab: str, entry: dict) -> list[str]:
                             f"others from the parse cache: **{r['wall_s'] / cold['wall_s']:.0%}** of a "
                             f"cold build of the same files ({_fmt_s(cold['wall_s'])} s, "
                             f"{cold.get('peak_rss_mib') or 0:,.0f} MiB, load avg before "
-                            f"{cold.get('loadavg_before', '?')}: "
+                            f"{cold.get('loadavg_before', '?')}, input read into the page cache "
+                            f"before it in {_fmt_s(cold.get('warm_s'))} s: "
                             + ", ".join(f"{k.split(': ', 1)[-1]} {_fmt_s(v)} s"
                                         for k, v in (cold.get("stages") or {}).items()) + ")")
         inner = r.get("inner") or {}
@@ -512,6 +536,8 @@ def size_table(lab: str, entry: dict) -> list[str]:
         if r.get("note"):
             notes.append(r["note"])
         notes.append(f"load avg before {r.get('loadavg_before', '?')}")
+        if r.get("warm_s") is not None:
+            notes.append(f"input read into the page cache before it in {_fmt_s(r['warm_s'])} s")
         t_ratio = "1.0×" if name == "floor" else _ratio(r["wall_s"], ft)
         m_ratio = "1.0×" if name == "floor" else _ratio(r["peak_rss_mib"], fm)
         lines.append(f"| {name} | {_fmt_s(r['wall_s'])} | {r['peak_rss_mib']:,.0f} | {t_ratio} | "
@@ -610,7 +636,9 @@ def render(results: dict, path: Path) -> None:
         "",
         "Add `100M` to `--sizes` for the 100M targets (a 100M build needs about 7 GiB). On a "
         "shared machine compare only ratios taken in one run: the load average before each "
-        "step is in its notes.",
+        "step is in its notes. Every step starts with its input read into the page cache "
+        "(`warm`: this machine drops idle cached files, which would charge a disk read to "
+        "whichever step came first).",
         "",
         "## Machine",
         "",

@@ -52,10 +52,11 @@ def test_harness_runs_end_to_end(harness: tuple[dict, Path]) -> None:
         r = entry["steps"][step]
         assert not r.get("error"), r
         assert r["wall_s"] > 0 and r["peak_rss_mib"] > 0
+        assert r["warm_s"] >= 0  # its input read into the page cache first
     assert entry["steps"]["pandas"]["inner"]["stamp_card"]["rewards_earned"] > 0  # 2k rows earn some
     md = (tmp / "RESULTS.md").read_text(encoding="utf-8")
     assert "### 2k rows" in md and "| floor |" in md and "| pandas |" in md
-    assert "nproc" in md
+    assert "nproc" in md and "input read into the page cache before it in" in md
 
 
 def test_cached_export_is_reused(harness: tuple[dict, Path]) -> None:
@@ -126,6 +127,7 @@ def test_data_drop_case_runs(tmp_path: Path) -> None:
     drop = json.loads(out.with_suffix(".json").read_text())["sizes"]["2k"]["steps"]["drop"]
     assert not drop.get("error"), drop
     assert drop["files"] == 24 and drop["cold"]["wall_s"] > 0 and drop["wall_s"] > 0
+    assert drop["warm_s"] >= 0 and drop["cold"]["warm_s"] >= 0
     # the monthly files hold every row of the export, each once
     months = sorted((tmp_path / "data" / "perf-2k-months").glob("*.csv"))
     rows = sum(len(m.read_text().splitlines()) - 1 for m in months)
