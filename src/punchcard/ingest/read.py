@@ -27,7 +27,8 @@ the passes over every row after the scan are compiled loops (the ids' length che
 copy of the customer codes and the rows' keys on two threads, half the chunks each:
 ``parse.in_halves``); and the ledger is sorted by
 packing (cust, day, amount, items) into one 64-bit number per row (amounts off the cent
-grid by their place among the grid and the off-grid amounts).
+grid by their place among the grid and the off-grid amounts), written straight into its
+customer's run (a counting sort), each run then sorted on its own.
 """
 
 from __future__ import annotations
