@@ -178,3 +178,34 @@ def test_packed_sort_orders_rows_as_a_full_sort_does(off_grid, chunks, monkeypat
     assert ident["amount"].tobytes() == expected["amount"][:known].to_numpy().tobytes()
     assert (cust == 7).sum() > 48 and (anon["day"] == 19003).sum() > 48  # runs past the insertion sort
     assert len(halves) == 4  # counted, packed, sorted, unpacked: each on two threads
+
+
+def test_packed_sort_leaves_a_span_of_dates_too_long_for_its_runs_to_polars(monkeypatch):
+    # one run per day for the anonymous rows: a span of more than 2**MAX_DAY_BITS days gives None
+    # (assemble then sorts with Polars), here with the limit lowered to 4 bits (16 days)
+    from punchcard.ingest import customers
+
+    frame = pl.DataFrame({"day": np.array([0, 20, 5], dtype=np.int32), "amount": [1.0, 2.0, 3.0],
+                          "items": [1.0, 1.0, 1.0]})
+    cust = np.array([0, 1, 2], dtype=np.int32)
+
+    def outputs(known):
+        return np.empty(3, dtype=np.int32), np.empty(3), np.empty(known, dtype=np.int32)
+
+    monkeypatch.setattr(customers, "MAX_DAY_BITS", 4)
+    assert customers.packed_sort(cust.copy(), 2, frame, np.empty(3, dtype=np.uint64), outputs) is None
+    monkeypatch.setattr(customers, "MAX_DAY_BITS", 5)
+    ident, anon = customers.packed_sort(cust.copy(), 2, frame, np.empty(3, dtype=np.uint64), outputs)
+    assert ident["day"].tolist() == [0, 20] and anon["day"].tolist() == [5]
+
+
+def test_a_ledger_sorted_by_polars_equals_the_packed_one(tmp_path, monkeypatch):
+    # the fallback that packed_sort's None leads to (assemble's Polars sort) gives the same ledger
+    from punchcard.ingest import customers
+
+    path = tmp_path / "accounts.csv"
+    path.write_text(accounts(3000, ",2024-02-01,3.00,3001\n"))  # with one anonymous sale
+    packed = read_ledger(Sales(paths=(path,)), base=tmp_path)
+    monkeypatch.setattr(customers, "MAX_DAY_BITS", 1)
+    same_ledger(read_ledger(Sales(paths=(path,)), base=tmp_path), packed)
+    assert packed.anon.height == 1

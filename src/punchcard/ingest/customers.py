@@ -299,6 +299,11 @@ def _count_runs(cust, day, day_lo, n_customers, counts) -> None:
         counts[c if c < n_customers else n_customers + (day[i] - day_lo)] += 1
 
 
+#: The anonymous rows' runs are one per day of the sales' span rounded up to a power of two;
+#: a span over 2**22 days (11,000 years: dates no export holds) is sorted by Polars instead
+MAX_DAY_BITS = 22
+
+
 def pack_runs(cust: np.ndarray, n_customers: int, parts: list[pl.DataFrame], day_lo: int, day_bits: int,
               pack: Callable[[np.ndarray, pl.DataFrame, np.ndarray], bool]) -> np.ndarray | None:
     """Pack every row sorted by its run, by ``pack(cust, part, cursor)`` (``_pack``: each row
@@ -441,7 +446,7 @@ def packed_sort(cust: np.ndarray, n_customers: int, tx: pl.DataFrame, key: np.nd
             off, u = none
         widths = [n_customers.bit_length(), (day_hi - day_lo).bit_length(),
                   (money[2] - money[1]).bit_length(), (count[2] - count[1]).bit_length()]
-        if sum(widths) > 64:
+        if sum(widths) > 64 or widths[1] > MAX_DAY_BITS:
             return None
         bits = [np.uint64(w) for w in widths[1:]]
 
