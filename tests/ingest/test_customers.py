@@ -135,17 +135,18 @@ def test_in_halves_runs_both_halves_in_order_on_two_threads_or_one(monkeypatch) 
     assert seen == [threading.current_thread().name] * 2
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("chunks", [1, 3])
 @pytest.mark.parametrize("off_grid", [False, True])
-def test_packed_sort_orders_rows_as_a_full_sort_does(off_grid, chunks, monkeypatch):
+def test_packed_sort_orders_rows_as_a_full_sort_does(off_grid, chunks, threads, monkeypatch):
     # the rows are packed straight into their run (a counting sort: one run per customer, then
     # one per day for the anonymous rows, code n_customers), each half of the chunks on its own
     # thread, then each run is sorted: a few rows by insertion, a long run (customer 7's ~2,000
-    # rows, a day with ~60 anonymous rows) by numpy's sort
+    # rows, a day with ~60 anonymous rows) by numpy's sort; the same with one thread allowed
     from punchcard.ingest import customers, parse
     from punchcard.ingest.customers import packed_sort
 
-    monkeypatch.setattr(parse, "workers", lambda: 2)
+    monkeypatch.setattr(parse, "workers", lambda: threads)  # (one thread: the halves one after the other)
     halves = []
     real = customers.in_halves
     monkeypatch.setattr(customers, "in_halves", lambda work, items: halves.append(len(items)) or real(work, items))
@@ -177,7 +178,7 @@ def test_packed_sort_orders_rows_as_a_full_sort_does(off_grid, chunks, monkeypat
         assert anon[col].tolist() == expected[col][known:].to_list()
     assert ident["amount"].tobytes() == expected["amount"][:known].to_numpy().tobytes()
     assert (cust == 7).sum() > 48 and (anon["day"] == 19003).sum() > 48  # runs past the insertion sort
-    assert len(halves) == 4  # counted, packed, sorted, unpacked: each on two threads
+    assert len(halves) == 4  # counted, packed, sorted, unpacked: each in two halves
 
 
 def test_packed_sort_leaves_a_span_of_dates_too_long_for_its_runs_to_polars(monkeypatch):
