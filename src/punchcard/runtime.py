@@ -40,8 +40,8 @@ def limit_malloc_arenas() -> bool:
 
     glibc gives each new thread an arena of its own, up to 8 per core, and an arena keeps the
     memory its arrays freed: with the forecast's simulation on several threads beside the
-    accounting, a data-drop build on 24 monthly files peaked at 2,237 MiB instead of 1,838 MiB
-    with two arenas, in the same time (bench/PROFILE.md). Called once, when punchcard is
+    accounting, the café 20M data drop's cold build (24 monthly files) peaked at 2,165–2,291 MiB,
+    and at 1,805–2,022 MiB with two arenas, in the same time (bench/PROFILE.md, session 6). Called once, when punchcard is
     imported, before any of its threads start; it changes no figure.
     """
     if "MALLOC_ARENA_MAX" in os.environ:
