@@ -1,5 +1,6 @@
 """The CLI is thin wiring: every command has help with an example, and exit codes are 0/1/2."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,55 @@ def test_init_exits_1_with_what_it_found(tmp_path):
     assert "date      NOT FOUND" in result.output and "amount    NOT FOUND" in result.output
     assert "no date and no amount column found" in result.output
     assert "# date: ???" in out.read_text(encoding="utf-8")  # written, with the gap marked
+
+
+def _run_command(code: str, *args: str, cwd=None):
+    """Run ``code`` (which ends by calling ``punchcard.cli.run``, the ``punchcard`` command) with ``args``.
+
+    Its standard streams are buffered (no PYTHONUNBUFFERED), as a CI job's pipes are: what run()
+    does not flush is lost."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300, env=env)
+
+
+def test_the_command_runs_exit_handlers_and_keeps_its_exit_code(tmp_path):
+    # run() leaves with os._exit (no teardown): what atexit holds still runs, output arrives whole
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stdout.write('HANDLER RAN\\n'))  # left in the buffer\n"
+            "from punchcard.cli import run\nrun()\n")
+    ok = _run_command(code, "schema")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.rstrip().endswith("HANDLER RAN")
+    assert '"$schema"' in ok.stdout  # the whole schema, flushed before the exit
+    bad = _run_command(code, "validate", str(tmp_path / "missing.yaml"))
+    assert bad.returncode == 1
+    assert "missing.yaml" in bad.stderr and "HANDLER RAN" in bad.stdout
+    usage = _run_command(code, "build", "--no-such-option")
+    assert usage.returncode == 2 and "HANDLER RAN" in usage.stdout
+
+
+def test_the_command_waits_for_a_running_thread_that_is_not_a_daemon():
+    # a thread still at work (not a daemon) gets the normal exit, which waits for it
+    code = ("import threading, time\n"
+            "def late():\n    time.sleep(0.5)\n    print('THREAD FINISHED', flush=True)\n"
+            "threading.Thread(target=late).start()\n"
+            "from punchcard.cli import run\nrun()\n")
+    result = _run_command(code, "--version")
+    assert result.returncode == 0, result.stderr
+    assert "THREAD FINISHED" in result.stdout
+
+
+def test_the_command_is_run_not_main():
+    # the console script skips the teardown (cli.run); main() still raises SystemExit for callers
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))
+    assert pyproject["project"]["scripts"]["punchcard"] == "punchcard.cli:run"
+    with pytest.raises(SystemExit) as exc:
+        sys.argv, saved = ["punchcard", "--version"], sys.argv
+        try:
+            cli.main()
+        finally:
+            sys.argv = saved
+    assert exc.value.code == 0
