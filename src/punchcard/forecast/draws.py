@@ -193,7 +193,7 @@ def make_draws(base: Base, seed: int, draws: int, *, stream: int = 0, expected_o
     out of the baseline too (revenue 0), so ``base_total`` counts the same customers as
     the jobs (it cancels from their net impact: batch.Outcomes.net). Their baseline spends
     and times are kept (``Draws.memo``, 16 bytes a purchase, for as many of the first draws
-    as fit in simulate.MEMO_BYTES: 192 MiB), since the break-even replays them at many lifts.
+    as fit in simulate.MEMO_BYTES: 384 MiB), since the break-even replays them at many lifts.
     """
     rng = Generator(PCG64([seed, stream]) if stream else PCG64(seed))
     dkeys = rng.integers(0, np.iinfo(np.uint64).max, size=draws, dtype=np.uint64, endpoint=True)

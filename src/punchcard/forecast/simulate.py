@@ -353,8 +353,10 @@ def _draws_spends(keys, lam, pp, nu, t0, join, cut, par, horizon, at, row, memo,
 
 
 #: The most ``draws_baseline_memo`` keeps: the first draws whose purchases fit (the break-even's
-#: search and first settle blocks, which it replays most often); the later ones are drawn again
-MEMO_BYTES = 192 * 2**20
+#: search and first settle blocks, which it replays most often); the later ones are drawn again.
+#: The nine-scheme benchmark's 600 break-even draws buy 18.9M times (288 MiB): all are kept, which
+#: took ~1 CPU-s off its build against 192 MiB (bench/PROFILE.md); the build's peak is its read's
+MEMO_BYTES = 384 * 2**20
 
 
 def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut=np.inf,
