@@ -20,7 +20,7 @@ import pytest
 from punchcard.ingest import Dialect, read_ledger
 from punchcard.ingest import cache as cache_mod
 from punchcard.ingest import parse
-from punchcard.ingest.cache import DEFAULT_FOLDER, SUFFIX, ParseCache
+from punchcard.ingest.cache import DEFAULT_FOLDER, HEAD, SUFFIX, ParseCache
 from punchcard.ingest.sources import Source
 from punchcard.program import Sales, SalesFormat
 from tests.helpers import real_file
@@ -148,6 +148,25 @@ def test_new_changed_removed_and_corrupt_files(tmp_path, parses):
     parses.clear()
     read_ledger(sales, base=tmp_path, cache=pc)
     assert parses == []  # the rebuilt entries are good
+    # an entry is an IPC file and its description (size, CRC-32): a description that is garbage,
+    # one that belongs to other data (a build cut off between the two renames), a missing IPC file
+    entries = sorted(folder.glob("*" + SUFFIX))
+    heads = sorted(folder.glob("*" + SUFFIX + HEAD))
+    assert [h.name for h in heads] == [e.name + HEAD for e in entries]
+    heads[0].write_bytes(b"{not json")
+    heads[1].write_bytes(heads[1].read_bytes().replace(b'"crc32": ', b'"crc32": 1'))
+    parses.clear()
+    same(read_ledger(sales, base=tmp_path, cache=pc), read_ledger(sales, base=tmp_path))
+    assert sorted(parses) == ["2024-01.csv", "2024-03.csv"]
+    entries[0].unlink()
+    parses.clear()
+    same(read_ledger(sales, base=tmp_path, cache=pc), read_ledger(sales, base=tmp_path))
+    assert len(parses) == 1
+    # a removed file's entry goes with its description, and a temporary file left by a cut-off build
+    (folder / (".tmp-left" + SUFFIX)).write_bytes(b"half an entry")
+    read_ledger(Sales(paths=(paths[0], paths[1])), base=tmp_path, cache=pc)
+    assert len(list(folder.glob("*" + SUFFIX))) == 2 and len(list(folder.glob("*" + HEAD))) == 2
+    assert not list(folder.glob(".tmp-*"))
 
 
 def test_another_format_is_another_entry(tmp_path, parses):
