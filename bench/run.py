@@ -379,8 +379,9 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
               pandas_per_row: float | None, shape: str = "cafe") -> dict:
     lab = key_of(size, shape)
     res: dict = {}
-    for step in steps:
-        log = logs / f"{lab}-{step}"
+
+    def one(step: str, log: Path) -> dict | None:
+        """Measure one step (None: skipped, recorded in ``res``)."""
         warmed = warm([csv]) if step != "drop" else None  # (the drop case warms its monthly files)
         load = os.getloadavg()[0]
         if step == "floor":
@@ -398,12 +399,12 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
         elif step == "pandas":
             if size > args.skip_pandas_above:
                 res[step] = {"skipped": f"size above --skip-pandas-above {label(args.skip_pandas_above)}"}
-                continue
+                return None
             if pandas_per_row is not None and pandas_per_row * size > args.pandas_budget:
                 res[step] = {"skipped": f"estimated {pandas_per_row * size / 60:.1f} min "
                                         f"(linear from a smaller size) exceeds the "
                                         f"{args.pandas_budget / 60:.0f} min budget"}
-                continue
+                return None
             r = measure([PY, str(BENCH / "pandas_peer.py"), str(csv), str(program)],
                         timeout=min(args.timeout, 1.5 * args.pandas_budget), log=log)
             r["inner"] = last_json(r["stdout"]) if not r.get("error") else None
@@ -413,10 +414,40 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
         if warmed is not None:
             r["warm_s"] = warmed
         r.pop("stdout", None)
-        res[step] = r
         shown = r.get("error") or f"{r['wall_s']:.1f} s, {r['peak_rss_mib']:.0f} MiB"
         print(f"[{lab}] {step}: {shown}", file=sys.stderr, flush=True)
+        return r
+
+    paired = args.pairs > 1 and "floor" in steps and "build" in steps
+    for step in steps:
+        if paired and step == "build":
+            continue  # measured with the floor
+        if paired and step == "floor":
+            res["floor"], res["build"] = floor_and_build(
+                [(one("floor", logs / f"{lab}-floor-{k + 1}"), one("build", logs / f"{lab}-build-{k + 1}"))
+                 for k in range(args.pairs)])
+            continue
+        r = one(step, logs / f"{lab}-{step}")
+        if r is not None:
+            res[step] = r
     return res
+
+
+def floor_and_build(pairs: list[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """Return the floor and build of the pair whose build/floor ratio is the median of the pairs measured
+    one after the other (floor, build, floor, build, …), each with every pair's times (``pairs``).
+
+    A shared machine's speed drifts by a third from one minute to the next (bench/PROFILE.md):
+    a floor and a build taken side by side share the moment, and the median pair is neither
+    the luckiest nor the unluckiest."""
+    times = [[f.get("wall_s"), b.get("wall_s")] for f, b in pairs]
+    good = [(f, b) for f, b in pairs if not f.get("error") and not b.get("error")]
+    if not good:
+        return pairs[0]
+    good.sort(key=lambda fb: fb[1]["wall_s"] / fb[0]["wall_s"])
+    floor, build = good[(len(good) - 1) // 2]
+    floor["pairs"] = build["pairs"] = times
+    return floor, build
 
 
 # --- report -----------------------------------------------------------------------------
@@ -533,6 +564,10 @@ def size_table(lab: str, entry: dict) -> list[str]:
                          f"{_fmt_s(inner['points']['seconds'])} s")
         if name == "floor":
             notes.append("Polars scan_csv → group_by(customer).agg(revenue, visits, first, last)")
+        if name in ("floor", "build") and len(r.get("pairs") or []) > 1:
+            notes.append(f"the median of {len(r['pairs'])} floor/build pairs measured one after the other "
+                         "(floor s, build s: " + "; ".join(
+                             f"{_fmt_s(f)}, {_fmt_s(b)} = {_ratio(b, f)}" for f, b in r["pairs"]) + ")")
         if r.get("note"):
             notes.append(r["note"])
         notes.append(f"load avg before {r.get('loadavg_before', '?')}")
@@ -627,7 +662,9 @@ def render(results: dict, path: Path) -> None:
         "",
         "Written by `bench/run.py` — every figure of a size comes from one run of it; "
         "rerun to refresh. Each step is a separate subprocess: wall time from the parent, "
-        "peak RSS from `os.wait4` (ru_maxrss of the child).",
+        "peak RSS from `os.wait4` (ru_maxrss of the child). The floor and the build are measured "
+        "in pairs, one after the other (`--pairs`, 3 by default), and the pair whose build/floor "
+        "ratio is the median is reported, with every pair's times in its notes.",
         "",
         "**The one command** (both export shapes, every step including the data-drop case "
         "and the pandas peer; the exports are generated once and cached in `bench/data/`):",
@@ -772,6 +809,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="skip pandas at a size whose linear estimate exceeds this (seconds)")
     ap.add_argument("--steps", default=",".join(DEFAULT_STEPS),
                     help=f"comma-separated subset of {','.join(DEFAULT_STEPS)},forecast")
+    ap.add_argument("--pairs", type=int, default=3,
+                    help="floor and build measured this many times, one after the other; the median pair is reported")
     ap.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     ap.add_argument("--data", type=Path, default=BENCH / "data", help="where exports are cached")
     ap.add_argument("--timeout", type=float, default=2700.0, help="per step, seconds")

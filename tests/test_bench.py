@@ -133,3 +133,34 @@ def test_data_drop_case_runs(tmp_path: Path) -> None:
     rows = sum(len(m.read_text().splitlines()) - 1 for m in months)
     assert rows == len((tmp_path / "data" / "perf-2k.csv").read_text().splitlines()) - 1
     assert "data drop: the rebuild after one new month" in out.read_text()
+
+
+def _bench_run():
+    spec = importlib.util.spec_from_file_location("punchcard_bench_run", BENCH / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_median_floor_and_build_pair_is_reported() -> None:
+    # three pairs with build/floor 3.0, 5.0 and 4.0 (and one that failed): the 4.0 pair, with every time kept
+    pairs = [({"wall_s": 2.0}, {"wall_s": 6.0}), ({"wall_s": 2.0}, {"wall_s": 10.0}),
+             ({"wall_s": 3.0}, {"wall_s": 12.0}), ({"wall_s": 2.5}, {"wall_s": 1.0, "error": "exit 1"})]
+    floor, build = _bench_run().floor_and_build(pairs)
+    assert (floor["wall_s"], build["wall_s"]) == (3.0, 12.0)
+    assert floor["pairs"] == build["pairs"] == [[2.0, 6.0], [2.0, 10.0], [3.0, 12.0], [2.5, 1.0]]
+    assert _bench_run().floor_and_build(pairs[:2])[1]["wall_s"] == 6.0  # of two, the lower ratio
+
+
+def test_floor_and_build_are_measured_in_pairs(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    cmd = [sys.executable, str(BENCH / "run.py"), "--sizes", "2k", "--steps", "floor,build", "--pairs", "2",
+           "--out", str(out), "--data", str(tmp_path / "data"), "--rows-per-customer", "16.4", "--no-warmup",
+           "--timeout", "600"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps = json.loads(out.with_suffix(".json").read_text())["sizes"]["2k"]["steps"]
+    assert len(steps["floor"]["pairs"]) == 2 and steps["floor"]["pairs"] == steps["build"]["pairs"]
+    assert steps["build"]["wall_s"] in [b for _, b in steps["build"]["pairs"]]
+    assert proc.stderr.count("] floor:") == 2 and proc.stderr.count("] build:") == 2
+    assert "the median of 2 floor/build pairs measured one after the other" in out.read_text()
