@@ -244,7 +244,10 @@ class _Group:
             key = repr(shares).encode() + self.acq[j, sl].tobytes()
             if key not in masks:
                 masks[key] = len(jw)
-                pi = np.concatenate([self.pi(base, shares[e - e0])[self.rows[e]] for e in range(e0, e1)])
+                if all(sh == shares[0] for sh in shares):  # one share for every entry (mi: their rows, in order)
+                    pi = self.pi(base, shares[0])[mi]
+                else:
+                    pi = np.concatenate([self.pi(base, shares[e - e0])[self.rows[e]] for e in range(e0, e1)])
                 ww = w * pi if self.expected else np.where(dr.join_u[dm, mi] < base.thin * pi, w, 0.0)
                 if extra.any():  # the arrivals the scheme brings count as many times as its acquisition lift
                     ww = np.where(extra, ww * self.acq[j, sl][mb], ww)
@@ -253,14 +256,15 @@ class _Group:
         brev = dr.base_rev[dm, mi]
         seg_all = self.seg[mi]
         seg_act = seg_all[sim["active"]]
+        # each member's (entry, group) cell, and each active member's: taken once, summed into many times
+        cell_all, cell_act = mb * N_GROUPS + seg_all, mb_act * N_GROUPS + seg_act
 
-        def per_entry(index: np.ndarray, weights: np.ndarray, seg: np.ndarray) -> np.ndarray:
-            """Return the weights summed per (entry, group): n_c × N_GROUPS."""
-            return np.bincount(index * N_GROUPS + seg, weights=weights,
-                               minlength=n_c * N_GROUPS).reshape(n_c, N_GROUPS)
+        def per_entry(cell: np.ndarray, weights: np.ndarray) -> np.ndarray:
+            """Return the weights summed per (entry, group) (``cell``: cell_all or cell_act): n_c × N_GROUPS."""
+            return np.bincount(cell, weights=weights, minlength=n_c * N_GROUPS).reshape(n_c, N_GROUPS)
 
-        sums = [(per_entry(mb, ww * brev, seg_all), per_entry(mb, ww * sim["rev"], seg_all),
-                 per_entry(mb, ww, seg_all)) for ww in jw]
+        sums = [(per_entry(cell_all, ww * brev), per_entry(cell_all, ww * sim["rev"]),
+                 per_entry(cell_all, ww)) for ww in jw]
         jw_act = [ww[active] for ww in jw]
         acc = self.acc
         for j in range(len(self.jobs)):
@@ -301,16 +305,16 @@ class _Group:
                 if k not in done:
                     ww, wa = jw[k], jw_act[k]
                     zero = np.zeros((n_c, N_GROUPS))
-                    cost_e = per_entry(mb_act, wa * cost_a, seg_act) if n_act else zero
-                    gap_e = per_entry(mb_act, wa * gap_a, seg_act) if n_act else zero
-                    liab_e = per_entry(mb_act, wa * liab_a, seg_act) if n_act else zero.copy()
+                    cost_e = per_entry(cell_act, wa * cost_a) if n_act else zero
+                    gap_e = per_entry(cell_act, wa * gap_a) if n_act else zero
+                    liab_e = per_entry(cell_act, wa * liab_a) if n_act else zero.copy()
                     acc_e = None
                     if z_acc is not None:
-                        acc_e = per_entry(mb_act, wa * acc_a, seg_act) if n_act else zero.copy()
+                        acc_e = per_entry(cell_act, wa * acc_a) if n_act else zero.copy()
                         if z_acc.any():  # members who bought nothing still accrue
-                            acc_e += per_entry(mb, np.where(active, 0.0, ww * z_acc[mi]), seg_all)
+                            acc_e += per_entry(cell_all, np.where(active, 0.0, ww * z_acc[mi]))
                     if z_liab.any():  # and may hold rewards issued without a purchase
-                        liab_e += per_entry(mb, np.where(active, 0.0, ww * z_liab[mi]), seg_all)
+                        liab_e += per_entry(cell_all, np.where(active, 0.0, ww * z_liab[mi]))
                     done[k] = (cost_e, acc_e, liab_e, gap_e)
                 cost_e, acc_e, liab_e, gap_e = done[k]
                 acc["cost"][j, sl] = cost_e
