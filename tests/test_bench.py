@@ -121,13 +121,18 @@ def test_vectorised_peer_matches_the_per_customer_replay(harness: tuple[dict, Pa
 def test_data_drop_case_runs(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     cmd = [sys.executable, str(BENCH / "run.py"), "--sizes", "2k", "--steps", "drop", "--out", str(out),
-           "--data", str(tmp_path / "data"), "--rows-per-customer", "16.4", "--no-warmup", "--timeout", "600"]
+           "--data", str(tmp_path / "data"), "--rows-per-customer", "16.4", "--no-warmup", "--timeout", "600",
+           "--pairs", "2"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     drop = json.loads(out.with_suffix(".json").read_text())["sizes"]["2k"]["steps"]["drop"]
     assert not drop.get("error"), drop
     assert drop["files"] == 24 and drop["cold"]["wall_s"] > 0 and drop["wall_s"] > 0
     assert drop["warm_s"] >= 0 and drop["cold"]["warm_s"] >= 0
+    # two (rebuild, cold build) pairs, each rebuild from the same 23-month cache; the median one reported
+    assert len(drop["pairs"]) == 2 and [drop["wall_s"], drop["cold"]["wall_s"]] in drop["pairs"]
+    assert proc.stderr.count("drop:") == 1 and "(rebuild, cold build) pairs" in out.read_text()
+    assert not list((tmp_path / "data").glob("cache-*"))  # the caches and their snapshot are removed
     # the monthly files hold every row of the export, each once
     months = sorted((tmp_path / "data" / "perf-2k-months").glob("*.csv"))
     rows = sum(len(m.read_text().splitlines()) - 1 for m in months)
