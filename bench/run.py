@@ -380,9 +380,7 @@ def drop_case(size: int, shape: str, data: Path, args, logs: Path) -> dict:
         pairs.append((drop, cold))
     for c in (cache, cold_cache, snapshot):
         shutil.rmtree(c, ignore_errors=True)
-    good = sorted((p for p in pairs if not p[0].get("error") and not p[1].get("error")),
-                  key=lambda p: p[0]["wall_s"] / p[1]["wall_s"])
-    drop, cold = good[(len(good) - 1) // 2] if good else pairs[0]
+    drop, cold = median_pair(pairs, lambda d, c: d["wall_s"] / c["wall_s"])
     if len(pairs) > 1:
         drop["pairs"] = [[d.get("wall_s"), c.get("wall_s")] for d, c in pairs]
     drop["files"] = len(months)
@@ -452,6 +450,13 @@ def run_steps(size: int, program: Path, csv: Path, steps: list[str], args, logs:
     return res
 
 
+def median_pair(pairs: list[tuple[dict, dict]], ratio) -> tuple[dict, dict]:
+    """Return the pair (of measured steps) whose ``ratio(first, second)`` is the median among the
+    pairs without an error (the lower middle one of an even count; the first pair when all failed)."""
+    good = sorted((p for p in pairs if not p[0].get("error") and not p[1].get("error")), key=lambda p: ratio(*p))
+    return good[(len(good) - 1) // 2] if good else pairs[0]
+
+
 def floor_and_build(pairs: list[tuple[dict, dict]]) -> tuple[dict, dict]:
     """Return the floor and build of the pair whose build/floor ratio is the median of the pairs measured
     one after the other (floor, build, floor, build, …), each with every pair's times (``pairs``).
@@ -459,13 +464,8 @@ def floor_and_build(pairs: list[tuple[dict, dict]]) -> tuple[dict, dict]:
     A shared machine's speed drifts by a third from one minute to the next (bench/PROFILE.md):
     a floor and a build taken side by side share the moment, and the median pair is neither
     the luckiest nor the unluckiest."""
-    times = [[f.get("wall_s"), b.get("wall_s")] for f, b in pairs]
-    good = [(f, b) for f, b in pairs if not f.get("error") and not b.get("error")]
-    if not good:
-        return pairs[0]
-    good.sort(key=lambda fb: fb[1]["wall_s"] / fb[0]["wall_s"])
-    floor, build = good[(len(good) - 1) // 2]
-    floor["pairs"] = build["pairs"] = times
+    floor, build = median_pair(pairs, lambda f, b: b["wall_s"] / f["wall_s"])
+    floor["pairs"] = build["pairs"] = [[f.get("wall_s"), b.get("wall_s")] for f, b in pairs]
     return floor, build
 
 
