@@ -129,3 +129,22 @@ def test_the_normal_functions_are_scipy_stats_own() -> None:
     x = np.linspace(-12.0, 12.0, 10_001)
     assert np.array_equal(norm.ppf(q), ndtri(q))
     assert np.array_equal(norm.cdf(x), ndtr(x))
+
+
+def test_schemes_with_the_same_lift_share_one_pass_and_the_same_plan(posterior, monkeypatch) -> None:
+    # plans() works out each (weeks, lift)'s moments once: three schemes assumed to lift visits
+    # by 4 % cost one pass per pilot length, and each gets exactly the plan it gets alone
+    lam, p, weight, customers = posterior
+    alone = P.plans(lam, p, weight, {"a": 0.04}, customers)["a"]
+    calls: list[tuple[float, float]] = []
+    real = P.arm_moments
+
+    def counted(lam_, p_, weight_, weeks, lift=0.0):
+        calls.append((weeks, lift))
+        return real(lam_, p_, weight_, weeks, lift)
+
+    monkeypatch.setattr(P, "arm_moments", counted)
+    together = P.plans(lam, p, weight, {"a": 0.04, "b": 0.04, "c": 0.04}, customers)
+    assert together["a"] == together["b"] == together["c"] == alone
+    assert len(calls) == len(set(calls))  # no (weeks, lift) twice
+    assert sum(1 for w, lift in calls if lift == 0.04) == len(P.PILOT_WEEKS)

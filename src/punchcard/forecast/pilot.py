@@ -14,7 +14,9 @@ multiplies λ by 1 + δ, as in the forecast.
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -122,12 +124,16 @@ def customers_needed(mean_c: float, var_c: float, mean_t: float, var_t: float,
 
 
 def min_detectable_lift(lam: np.ndarray, p: np.ndarray, weight: np.ndarray, weeks: float, n_per_arm: float,
-                        alpha: float = ALPHA, power: float = POWER) -> float | None:
-    """Return the smallest visit lift that n customers per arm detect with ``power`` (None above MAX_LIFT)."""
-    mc, vc = arm_moments(lam, p, weight, weeks)
+                        alpha: float = ALPHA, power: float = POWER,
+                        moments: Callable[[float, float], tuple[float, float]] | None = None) -> float | None:
+    """Return the smallest visit lift that n customers per arm detect with ``power`` (None above MAX_LIFT).
+
+    ``moments(weeks, lift)``: ``arm_moments`` of these draws, when the caller keeps them (``plans``)."""
+    moments = moments or (lambda w, lift: arm_moments(lam, p, weight, w, lift))
+    mc, vc = moments(weeks, 0.0)
 
     def gap(lift: float) -> float:
-        mt, vt = arm_moments(lam, p, weight, weeks, lift)
+        mt, vt = moments(weeks, lift)
         need = customers_needed(mc, vc, mt, vt, alpha, power)
         return math.inf if need is None else need - n_per_arm
 
@@ -145,18 +151,25 @@ def plans(lam: np.ndarray, p: np.ndarray, weight: np.ndarray, lifts: dict[str, f
     fit in that base (else the one that needs the fewest customers, with ``feasible`` false). The smallest detectable
     lifts do not depend on the scheme and are worked out once.
     """
-    lam, p = np.asarray(lam)[:MAX_DRAWS], np.asarray(p)[:MAX_DRAWS]
-    weight = np.asarray(weight, dtype=np.float64)
+    lam = np.ascontiguousarray(np.asarray(lam)[:MAX_DRAWS], dtype=np.float64)
+    p = np.ascontiguousarray(np.asarray(p)[:MAX_DRAWS], dtype=np.float64)
+    weight = np.ascontiguousarray(weight, dtype=np.float64)
     available = customers // 2
-    control = {w: arm_moments(lam, p, weight, w) for w in PILOT_WEEKS}
-    mdl = [{"weeks": w, "lift": min_detectable_lift(lam, p, weight, w, available, alpha, power)}
+
+    @functools.lru_cache(maxsize=None)
+    def moments(weeks: float, lift: float) -> tuple[float, float]:
+        # one pass over the draws per (weeks, lift): schemes assumed to lift visits alike share it
+        return arm_moments(lam, p, weight, weeks, lift)
+
+    control = {w: moments(w, 0.0) for w in PILOT_WEEKS}
+    mdl = [{"weeks": w, "lift": min_detectable_lift(lam, p, weight, w, available, alpha, power, moments)}
            for w in MDE_WEEKS]
     out = {}
     for sid, lift in lifts.items():
         needed = []
         for w in PILOT_WEEKS:
             mc, vc = control[w]
-            mt, vt = arm_moments(lam, p, weight, w, lift)
+            mt, vt = moments(w, lift)
             n = customers_needed(mc, vc, mt, vt, alpha, power)
             needed.append({"weeks": w, "customers_per_arm": None if n is None else int(math.ceil(n))})
         fits = [r for r in needed if r["customers_per_arm"] is not None and r["customers_per_arm"] <= available]
