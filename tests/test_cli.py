@@ -79,6 +79,8 @@ def test_threads_do_not_change_the_figures(tmp_path: Path) -> None:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         os.environ.pop("PUNCHCARD_THREADS", None)
     assert outs[0]["schemes"] == outs[1]["schemes"] and outs[0]["model"] == outs[1]["model"]
+    # the pilot plan: inline with one thread, on a thread of its own beside the simulation with two
+    assert outs[0]["pilot"] == outs[1]["pilot"] and outs[0]["decision"] == outs[1]["decision"]
 
 
 # --- help (issue 17, item 8) and init on unseen exports (items 2, 4) ----------------------

@@ -34,7 +34,7 @@ from punchcard.messages import Message, message_dict, nmessage
 from punchcard.ingest import Ledger
 from punchcard.forecast.pilot import MAX_DRAWS, plans
 from punchcard.program import Program, Scheme
-from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED, give_back_memory
+from punchcard.runtime import DAYS_PER_MONTH, DEFAULT_SEED, give_back_memory, workers
 from punchcard.forecast.economics import (
     BREAK_EVEN_DRAWS, CHANCE_DRAWS, deadweight, deadweight_job, from_new_customers, likely_job, segment_rows,
     segments_of, variance_split,
@@ -357,17 +357,21 @@ def run(program: Program, ledger: Ledger, *, seed: int = DEFAULT_SEED, draws: in
 
     old = ~base.is_new  # the run block and the pilot count today's customers
     mean_w = float(np.sum(base.weight[old]) / max(int(np.count_nonzero(old)), 1))
-    # The pilot plan needs only the main draws' first posterior rates: it is worked out on a
-    # thread of its own (its compiled moments release the GIL) beside the schemes' simulation,
-    # which leaves a core idle now and then, instead of alone at the end (the same figures).
-    with ThreadPoolExecutor(1, thread_name_prefix="punchcard-pilot") as pool:
-        pilot_job = pool.submit(plans, dr.lam[:MAX_DRAWS][:, old], dr.p[:MAX_DRAWS][:, old], base.weight[old],
-                                {s.id: float(s.assumptions.visit_lift.likely) for s in program.schemes},
-                                int(block["customers"]))
+    # The pilot plan needs only the main draws' first posterior rates: with more than one
+    # thread it is worked out on a thread of its own (its compiled moments release the GIL)
+    # beside the schemes' simulation, which leaves a core idle now and then, instead of alone
+    # at the end; the same figures either way.
+    plan_pilots = functools.partial(plans, dr.lam[:MAX_DRAWS][:, old], dr.p[:MAX_DRAWS][:, old], base.weight[old],
+                                    {s.id: float(s.assumptions.visit_lift.likely) for s in program.schemes},
+                                    int(block["customers"]))
+    with contextlib.ExitStack() as stack:
+        pool = (stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="punchcard-pilot"))
+                if workers() > 1 else None)
+        pilot_job = pool.submit(plan_pilots) if pool is not None else None
         schemes = forecast_schemes(program, base, list(program.schemes), dr, replay,
                                    dr_be=be_draws if BREAK_EVEN_DRAWS > n_draws else None)
         note("planning the pilot")
-        pilots = pilot_job.result()
+        pilots = pilot_job.result() if pilot_job is not None else plan_pilots()
     return ForecastOutput(model=block, schemes=schemes,
                           run=_run_block(program, seed, n_draws, int(np.count_nonzero(old)), mean_w, None),
                           skipped_reason=None, pilots=pilots)
