@@ -125,3 +125,16 @@ def test_a_tiny_share_never_prints_as_zero():
     assert en.percent(0.0) == "0.0%" and en.lift(0.0) == "0.0%"  # zero is zero
     assert en.percent(0.0005) == f"<{NBSP}0.1%"  # Babel rounds 0.05 % half-even to 0.0 %
     assert en.percent(0.0006) == "0.1%"  # rounds up to the step: shown as it is
+
+
+@pytest.mark.parametrize("locale, currency", [(c[0], c[1]) for c in CASES])
+def test_one_formatter_reused_says_what_a_fresh_one_says(locale, currency):
+    # the formatter makes each (pattern, decimals, sign) once and reuses it: calls of every kind
+    # in a mixed order give the strings a fresh formatter gives for each call alone
+    calls = [("money", 1234.5), ("lift", 0.04), ("money", -1234.5), ("percent", 0.021), ("lift", -0.035),
+             ("number", 1234567.891), ("money", 0.004), ("lift", 0.0004), ("percent", 0.0004),
+             ("lift", -0.0004), ("money", 1234567.8)]
+    reused = Formatter(locale, currency)
+    for kind, x in calls * 2:
+        assert getattr(reused, kind)(x) == getattr(Formatter(locale, currency), kind)(x), (kind, x)
+    assert reused.money(1234567.8, 0) == Formatter(locale, currency).money(1234567.8, 0)

@@ -53,6 +53,7 @@ class Formatter:
         self.locale = parse_locale(locale)
         self.currency = currency.upper()
         self.currency_digits = get_currency_precision(self.currency)
+        self._patterns: dict[tuple[int, int, bool], tuple[NumberPattern, NumberPattern]] = {}
 
     def __repr__(self) -> str:
         return f"Formatter({self.tag!r}, {self.currency!r})"
@@ -60,7 +61,15 @@ class Formatter:
     # -- numbers -------------------------------------------------------------------
 
     def _pattern(self, base: NumberPattern, digits: int, signed: bool = False) -> NumberPattern:
-        """Return a copy of a CLDR pattern with fixed decimals and the locale's signs."""
+        """Return a copy of a CLDR pattern with fixed decimals and the locale's signs (made once
+        per pattern, decimals and sign: a page formats thousands of numbers with a handful)."""
+        key = (id(base), digits, signed)
+        made = self._patterns.get(key)
+        if made is None or made[0] is not base:
+            made = self._patterns[key] = (base, self._make_pattern(base, digits, signed))
+        return made[1]
+
+    def _make_pattern(self, base: NumberPattern, digits: int, signed: bool) -> NumberPattern:
         p = copy.copy(base)
         p.frac_prec = (digits, digits)
         minus = get_minus_sign_symbol(self.locale)
