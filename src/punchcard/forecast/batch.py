@@ -6,6 +6,7 @@ The compiled simulation runs in a helper thread a few batches ahead of the schem
 from __future__ import annotations
 
 import queue
+import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -94,12 +95,37 @@ def _sim_world(world: np.ndarray) -> np.ndarray:
     return world
 
 
-def _sim_key(job: Job) -> bytes:
+class _Worlds:
+    """Each job's world vectors and simulation spec, one (entry, group) per row, worked out once per
+    distinct set of assumption values (a break-even or tornado job repeats one set on every draw)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _of(self, scheme: Scheme, v: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        # the values' exact bits (0.0 and −0.0 apart) and names: equal keys give the same vectors
+        key = (id(scheme), tuple(v), struct.pack(f"{len(v)}d", *v.values()))
+        got = self._memo.get(key)
+        if got is None:
+            worlds = np.array([world_vector(scheme, v, g) for g in range(N_GROUPS)])
+            bias = scheme.assumptions.frequency_bias
+            spec = np.array([np.append(_sim_world(w), bias) for w in worlds])
+            got = self._memo[key] = (worlds, spec)
+        return got
+
+    def worlds(self, job: Job) -> np.ndarray:
+        """Return ``world_vector(job.scheme, v, g)`` for every entry's values v and group g, in that order."""
+        return np.concatenate([self._of(job.scheme, v)[0] for v in job.values])
+
+    def spec(self, job: Job) -> np.ndarray:
+        """Return each (entry, group)'s ``_sim_world`` of its world vector with the frequency bias appended."""
+        return np.concatenate([self._of(job.scheme, v)[1] for v in job.values])
+
+
+def _sim_key(job: Job, worlds: _Worlds | None = None) -> bytes:
     """Return what decides a job's simulated purchases: draws, worlds, bias and whether only new
     customers can join (not enrollment, acquisition or redemption)."""
-    bias = job.scheme.assumptions.frequency_bias
-    spec = np.array([np.append(_sim_world(world_vector(job.scheme, v, g)), bias)
-                     for v in job.values for g in range(N_GROUPS)])
+    spec = (worlds or _Worlds()).spec(job)
     new_only = b"N" if kinds()[job.scheme.kind].new_customers_only else b"A"
     return (np.asarray(job.draw, dtype=np.int64).tobytes() + spec.tobytes() + (b"E" if job.expected else b"S")
             + new_only)
@@ -121,14 +147,13 @@ class _Group:
     members.
     """
 
-    def __init__(self, base: Base, dr: Draws, jobs: list[Job]) -> None:
+    def __init__(self, base: Base, dr: Draws, jobs: list[Job], worlds: _Worlds | None = None) -> None:
         first = jobs[0]
         self.jobs = jobs
         self.draw = np.asarray(first.draw, dtype=np.int64)
         n_e = len(self.draw)
         # one world per (entry, group): member i of entry e lives in world e × N_GROUPS + its group
-        self.worlds = np.array([world_vector(first.scheme, v, g) for v in first.values
-                                for g in range(N_GROUPS)]).reshape(n_e * N_GROUPS, -1)
+        self.worlds = (worlds or _Worlds()).worlds(first).reshape(n_e * N_GROUPS, -1)
         self.bias = first.scheme.assumptions.frequency_bias
         self.new_only = kinds()[first.scheme.kind].new_customers_only
         # each (job, entry)'s enrollment per group, and its acquisition lift
@@ -143,12 +168,18 @@ class _Group:
         # those at the largest π among the jobs (expected jobs: everyone who can join takes
         # part, each thinned one with chance thin, weighted by π)
         self.rows = []
+        brings = np.any(self.acq > 0.0, axis=0)
+        tops: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (the jobs' shares, brings): (top, top > 0)
         for e in range(n_e):
-            top = np.max([self.pi(base, self.share[j][e]) for j in range(len(jobs))], axis=0)
-            if not np.any(self.acq[:, e] > 0.0):
-                top = np.where(self.extra, 0.0, top)  # no scheme of this entry brings anyone
+            key = (tuple(self.share[j][e] for j in range(len(jobs))), bool(brings[e]))
+            if key not in tops:
+                top = np.max([self.pi(base, self.share[j][e]) for j in range(len(jobs))], axis=0)
+                if not brings[e]:
+                    top = np.where(self.extra, 0.0, top)  # no scheme of this entry brings anyone
+                tops[key] = (top, top > 0.0)
+            top, can = tops[key]
             u = dr.join_u[self.draw[e]]
-            self.rows.append(np.flatnonzero((top > 0.0) & (u < base.thin)) if self.expected
+            self.rows.append(np.flatnonzero(can & (u < base.thin)) if self.expected
                              else np.flatnonzero(u < base.thin * top))
         self.schemes: dict[int, Scheme] = {id(j.scheme): j.scheme for j in jobs}
         self.acc = {k: np.zeros((len(jobs), n_e, N_GROUPS))
@@ -381,9 +412,10 @@ def evaluate(base: Base, dr: Draws, jobs: list[Job], replay: Callable,
     after each batch (a progress bar).
     """
     keyed: dict[bytes, list[int]] = {}
+    worlds = _Worlds()
     for j, job in enumerate(jobs):
-        keyed.setdefault(_sim_key(job), []).append(j)
-    groups = [(_Group(base, dr, [jobs[j] for j in idx]), idx) for idx in keyed.values()]
+        keyed.setdefault(_sim_key(job, worlds), []).append(j)
+    groups = [(_Group(base, dr, [jobs[j] for j in idx], worlds), idx) for idx in keyed.values()]
     q: queue.Queue = queue.Queue(maxsize=max(PIPELINE_DEPTH, min(workers(), MAX_SIMULATORS)))
     stop = threading.Event()
 
