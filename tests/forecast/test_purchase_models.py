@@ -404,6 +404,43 @@ def test_row_by_row_log_dropout_once_per_distinct_row_on_threads_is_the_same_bit
         assert np.array_equal(P._dropout_value(*par, x, t_x, T).view(np.int64), plain.view(np.int64))
 
 
+def _unique_reference(idx: tuple, sizes: tuple) -> tuple[tuple, np.ndarray]:
+    """The distinct rows as numpy's unique of one integer key per row gives them (the former code)."""
+    key = np.zeros(len(idx[0]), dtype=np.int64)
+    for c, n in zip(idx, sizes):
+        key = key * n + c
+    u, back = np.unique(key, return_inverse=True)
+    out = []
+    for n in sizes[::-1]:
+        out.append(u % n)
+        u = u // n
+    return tuple(out[::-1]), back
+
+
+def test_distinct_rows_are_numpys_unique_of_their_keys() -> None:
+    # the radix sort gives the very arrays np.unique gives: the same distinct rows in the same
+    # (lexicographic) order and the same position of every row among them, for one to three
+    # columns of int32 or int64 indices, with few or many distinct values (one to four passes)
+    rng = np.random.default_rng(29)
+    cases = [((1,), 1), ((3, 2), 1), ((1, 1, 1), 50), ((2633, 488, 488), 20_000), ((5_000,), 7_000),
+             ((2 ** 20, 2 ** 20), 3_000)]
+    cases += [(tuple(int(rng.integers(1, 60)) for _ in range(int(rng.integers(1, 4)))), int(rng.integers(1, 2_000)))
+              for _ in range(40)]
+    for sizes, n in cases:
+        dtype = np.int32 if n % 2 else np.int64
+        idx = tuple(rng.integers(0, s, n).astype(dtype) for s in sizes)
+        got, want = P._distinct(idx, sizes), _unique_reference(idx, sizes)
+        assert len(got[0]) == len(sizes)
+        assert all(np.array_equal(a, b) for a, b in zip(got[0], want[0])), sizes
+        assert np.array_equal(got[1], want[1]), sizes
+    keys = rng.integers(0, 2 ** 40, 10_000)
+    keys[: 3_000] = keys[5_000:8_000]  # repeated values
+    u, back = P._unique_inverse(keys, 40)
+    want_u, want_back = np.unique(keys, return_inverse=True)
+    assert np.array_equal(u, want_u) and np.array_equal(back, want_back)
+    assert P._distinct((np.zeros(0, dtype=np.int64),), (4,))[1] is None  # no rows: nothing to key
+
+
 def test_pareto_nbd_loglik_is_finite_at_the_bound() -> None:
     # At the fits' bound (s = e^-12, β = e^12: no visible dropout) the closed form's hyp2f1
     # overflowed and the whole base's log-likelihood came out None. Per row the Pareto/NBD's
