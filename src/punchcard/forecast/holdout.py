@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+from numba import njit
 from scipy.special import betaln, gammaln
 from threadpoolctl import threadpool_limits
 
@@ -105,19 +106,49 @@ def prob_count(f: P.PurchaseFit, k: int, t: np.ndarray) -> np.ndarray | None:
 
 
 def stable_order(v: np.ndarray) -> np.ndarray:
-    """Return ``np.argsort(v, kind="stable")`` (ties in the order given) in half its time: numpy's
-    unstable sort (vectorised), then each run of equal values put in index order by one sort of
-    (run, index) keys. (A lexsort on (v, index) takes four times as long.)"""
+    """Return ``np.argsort(v, kind="stable")`` (ties in the order given) for float64 values by a
+    compiled radix sort of their bits (``_radix_order``: a fifth of numpy's time on a whole
+    base); −0.0 is taken for 0.0, as numpy takes it. Other values: numpy's sort."""
     v = np.asarray(v)
-    n = len(v)
-    if n > 2**31 or not np.all(np.isfinite(v)):  # keys would overflow; NaN never equals itself
+    if v.dtype != np.float64 or not np.all(np.isfinite(v)):  # NaN: numpy puts it last
         return np.argsort(v, kind="stable")
-    order = np.argsort(v)
-    run = np.zeros(n, dtype=np.int64)
-    if n:
-        sv = v[order]
-        np.cumsum(sv[1:] != sv[:-1], out=run[1:])
-    return np.sort(run * n + order) % n
+    return _radix_order((v + 0.0).view(np.uint64))  # (−0.0 + 0.0 is 0.0)
+
+
+@njit(cache=True, nogil=True)
+def _radix_order(bits: np.ndarray) -> np.ndarray:
+    """Return the stable order of finite float64 values given by their bits: each value's bits
+    made an unsigned key in the values' order (negatives' bits flipped, positives' sign bit
+    set), then a least-significant-digit radix sort of 16 bits a pass (stable counting sorts,
+    the keys carried along; a pass where every key has the same digit is skipped)."""
+    n = len(bits)
+    sign = np.uint64(1) << np.uint64(63)
+    low = np.uint64(0xFFFF)
+    key = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        b = bits[i]
+        key[i] = ~b if b & sign else b | sign
+    ix = np.arange(n)
+    key2 = np.empty(n, dtype=np.uint64)
+    ix2 = np.empty(n, dtype=np.int64)
+    for p in range(4):
+        shift = np.uint64(16 * p)
+        start = np.zeros(65537, dtype=np.int64)
+        for j in range(n):
+            start[np.int64((key[j] >> shift) & low) + 1] += 1
+        if n == 0 or start[np.int64((key[0] >> shift) & low) + 1] == n:
+            continue  # one digit for all: this pass leaves the order as it is
+        for d in range(65536):
+            start[d + 1] += start[d]
+        for j in range(n):
+            d = np.int64((key[j] >> shift) & low)
+            q = start[d]
+            key2[q] = key[j]
+            ix2[q] = ix[j]
+            start[d] = q + 1
+        key, key2 = key2, key
+        ix, ix2 = ix2, ix
+    return ix
 
 
 def deciles(pred: np.ndarray, actual: np.ndarray) -> list[dict]:
