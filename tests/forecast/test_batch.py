@@ -56,3 +56,32 @@ def test_a_signed_zero_is_not_taken_for_zero() -> None:
     assert w.worlds(a).tobytes() == _one_by_one(a)[0].tobytes()
     assert w.worlds(b).tobytes() == _one_by_one(b)[0].tobytes()
     assert len(w._memo) == 2
+
+
+def test_the_fused_sums_are_bincounts_of_the_products_to_the_bit() -> None:
+    # _member_sums and _active_sums add each cell's terms in the members' order, as np.bincount
+    # does with the products for weights: the same floating-point sums, bit for bit (weights of
+    # very different sizes, zeros and cells that nobody falls in included)
+    rng = np.random.default_rng(17)
+    m, n_cells = 20_000, 36
+    cell = rng.integers(0, n_cells - 3, m)  # the last cells stay empty
+    w = rng.lognormal(0.0, 3.0, m) * (rng.random(m) < 0.8)
+    base_rev = rng.gamma(0.7, 40.0, (5, 900))
+    dm, mi = rng.integers(0, 5, m), rng.integers(0, 900, m)
+    rev = rng.gamma(0.7, 40.0, m)
+
+    def bc(weights: np.ndarray, c: np.ndarray = cell) -> np.ndarray:
+        return np.bincount(c, weights=weights, minlength=n_cells)
+
+    got = B._member_sums(cell, n_cells, w, base_rev, dm, mi, rev)
+    want = (bc(w * base_rev[dm, mi]), bc(w * rev), bc(w))
+    assert all(np.array_equal(g.view(np.int64), h.view(np.int64)) for g, h in zip(got, want))
+    active = rng.random(m) < 0.6
+    k = int(active.sum())
+    cost, gap, liab, accrued = (rng.normal(0.0, 10.0, k) for _ in range(4))
+    wa, ca = w[active], cell[active]
+    for with_accrued in (True, False):
+        got = B._active_sums(cell, n_cells, w, active, cost, gap, liab, accrued, with_accrued)
+        want = [bc(wa * v, ca) for v in (cost, gap, liab)] + [bc(wa * accrued, ca) if with_accrued
+                                                              else np.zeros(n_cells)]
+        assert all(np.array_equal(g.view(np.int64), h.view(np.int64)) for g, h in zip(got, want))

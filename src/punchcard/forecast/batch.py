@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from numba import njit
 
 from punchcard.forecast import simulate as S
 from punchcard.forecast.draws import RANGED, Draws, join_probability
@@ -252,7 +253,7 @@ class _Group:
         n_act = int(np.count_nonzero(active))
         c_act = np.repeat(np.arange(n_act, dtype=np.int32), cnt[active])
         return {"mi": mi, "mb": mb, "dm": dm, "rev": rev_m, "active": active, "mi_act": mi[active],
-                "mb_act": mb[active], "tx": TxArrays(cust=c_act, day=day, amount=amt, items=items, n_customers=n_act)}
+                "tx": TxArrays(cust=c_act, day=day, amount=amt, items=items, n_customers=n_act)}
 
     def account(self, base: Base, dr: Draws, e0: int, e1: int, sim: dict | None, replay: Callable, pool: ThreadPoolExecutor | None = None) -> None:
         """Replay entries e0..e1's purchases through every scheme of the group and add up each job's entries.
@@ -262,7 +263,7 @@ class _Group:
         """
         if sim is None:
             return  # nobody joined: revenue stays the baseline's, no cost
-        mi, mb, dm, active, mb_act, tx = sim["mi"], sim["mb"], sim["dm"], sim["active"], sim["mb_act"], sim["tx"]
+        mi, mb, dm, active, tx = sim["mi"], sim["mb"], sim["dm"], sim["active"], sim["tx"]
         n_c, sl = e1 - e0, slice(e0, e1)
         w = base.weight[mi] / base.thin
         # each job's weight on each simulated member: w where it joins at the job's share, else 0
@@ -284,19 +285,17 @@ class _Group:
                     ww = np.where(extra, ww * self.acq[j, sl][mb], ww)
                 jw.append(ww)
             mask_of.append(masks[key])
-        brev = dr.base_rev[dm, mi]
-        seg_all = self.seg[mi]
-        seg_act = seg_all[sim["active"]]
-        # each member's (entry, group) cell, and each active member's: taken once, summed into many times
-        cell_all, cell_act = mb * N_GROUPS + seg_all, mb_act * N_GROUPS + seg_act
+        # each member's (entry, group) cell: taken once, summed into many times
+        cell_all = mb * N_GROUPS + self.seg[mi]
+        n_cells = n_c * N_GROUPS
 
-        def per_entry(cell: np.ndarray, weights: np.ndarray) -> np.ndarray:
-            """Return the weights summed per (entry, group) (``cell``: cell_all or cell_act): n_c × N_GROUPS."""
-            return np.bincount(cell, weights=weights, minlength=n_c * N_GROUPS).reshape(n_c, N_GROUPS)
+        def per_entry(weights: np.ndarray) -> np.ndarray:
+            """Return the members' weights summed per (entry, group): n_c × N_GROUPS."""
+            return np.bincount(cell_all, weights=weights, minlength=n_cells).reshape(n_c, N_GROUPS)
 
-        sums = [(per_entry(cell_all, ww * brev), per_entry(cell_all, ww * sim["rev"]),
-                 per_entry(cell_all, ww)) for ww in jw]
-        jw_act = [ww[active] for ww in jw]
+        # per mask: Σ w × baseline revenue, Σ w × scheme-world revenue and Σ w, per (entry, group)
+        sums = [tuple(v.reshape(n_c, N_GROUPS) for v in _member_sums(cell_all, n_cells, ww, dr.base_rev, dm, mi,
+                                                                     sim["rev"])) for ww in jw]
         acc = self.acc
         for j in range(len(self.jobs)):
             acc["base"][j, sl], acc["sim"][j, sl], acc["members"][j, sl] = sums[mask_of[j]]
@@ -334,18 +333,20 @@ class _Group:
                     continue
                 k = mask_of[j]
                 if k not in done:
-                    ww, wa = jw[k], jw_act[k]
-                    zero = np.zeros((n_c, N_GROUPS))
-                    cost_e = per_entry(cell_act, wa * cost_a) if n_act else zero
-                    gap_e = per_entry(cell_act, wa * gap_a) if n_act else zero
-                    liab_e = per_entry(cell_act, wa * liab_a) if n_act else zero.copy()
-                    acc_e = None
-                    if z_acc is not None:
-                        acc_e = per_entry(cell_act, wa * acc_a) if n_act else zero.copy()
-                        if z_acc.any():  # members who bought nothing still accrue
-                            acc_e += per_entry(cell_all, np.where(active, 0.0, ww * z_acc[mi]))
+                    ww = jw[k]
+                    if n_act:  # the active members' Σ w × cost, gap, liability (and accrued)
+                        with_acc = z_acc is not None
+                        cost_e, gap_e, liab_e, acc_e = (v.reshape(n_c, N_GROUPS) for v in _active_sums(
+                            cell_all, n_cells, ww, active, cost_a, gap_a, liab_a, acc_a if with_acc else cost_a,
+                            with_acc))
+                    else:
+                        cost_e, gap_e, liab_e, acc_e = (np.zeros((n_c, N_GROUPS)) for _ in range(4))
+                    if z_acc is None:
+                        acc_e = None
+                    elif z_acc.any():  # members who bought nothing still accrue
+                        acc_e += per_entry(np.where(active, 0.0, ww * z_acc[mi]))
                     if z_liab.any():  # and may hold rewards issued without a purchase
-                        liab_e += per_entry(cell_all, np.where(active, 0.0, ww * z_liab[mi]))
+                        liab_e += per_entry(np.where(active, 0.0, ww * z_liab[mi]))
                     done[k] = (cost_e, acc_e, liab_e, gap_e)
                 cost_e, acc_e, liab_e, gap_e = done[k]
                 acc["cost"][j, sl] = cost_e
@@ -369,6 +370,46 @@ class _Group:
                                 seg_base=acc["base"][j], seg_sim=acc["sim"][j], seg_members=acc["members"][j],
                                 seg_reward_cost=cost))
         return out
+
+
+@njit(cache=True, nogil=True)
+def _member_sums(cell: np.ndarray, n_cells: int, w: np.ndarray, base_rev: np.ndarray, dm: np.ndarray,
+                 mi: np.ndarray, rev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return Σ w × baseline revenue (``base_rev[dm, mi]``), Σ w × scheme-world revenue and Σ w per cell.
+
+    One pass for what three ``np.bincount(cell, weights=…)`` of the products give: each sum adds
+    its terms in the members' order, as bincount does, so the bits are the same."""
+    base = np.zeros(n_cells)
+    sim = np.zeros(n_cells)
+    members = np.zeros(n_cells)
+    for i in range(cell.shape[0]):
+        c = cell[i]
+        wi = w[i]
+        base[c] += wi * base_rev[dm[i], mi[i]]
+        sim[c] += wi * rev[i]
+        members[c] += wi
+    return base, sim, members
+
+
+@njit(cache=True, nogil=True)
+def _active_sums(cell: np.ndarray, n_cells: int, w: np.ndarray, active: np.ndarray, cost: np.ndarray,
+                 gap: np.ndarray, liab: np.ndarray, accrued: np.ndarray, with_accrued: bool) -> np.ndarray:
+    """Return Σ w × cost, gap, liability and accrued (0 unless ``with_accrued``) per cell over the
+    active members (4 × n_cells): the j-th active member's values are ``cost[j]`` … In the members'
+    order, as ``np.bincount`` of the products over the active members adds them: the same bits."""
+    out = np.zeros((4, n_cells))
+    j = 0
+    for i in range(cell.shape[0]):
+        if active[i]:
+            c = cell[i]
+            wi = w[i]
+            out[0, c] += wi * cost[j]
+            out[1, c] += wi * gap[j]
+            out[2, c] += wi * liab[j]
+            if with_accrued:
+                out[3, c] += wi * accrued[j]
+            j += 1
+    return out
 
 
 def _map(pool: ThreadPoolExecutor | None, fn: Callable, items: list) -> list:
