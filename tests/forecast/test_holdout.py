@@ -111,11 +111,7 @@ def test_stable_order_is_numpys_stable_argsort() -> None:
     rng = np.random.default_rng(3)
     for v in [rng.integers(0, 5, 10_000).astype(np.float64), rng.random(1_000), np.round(rng.random(20_000), 2),
               np.array([0.0, -0.0, 1.0, 0.0, -0.0]), np.array([2.0, np.nan, 1.0, np.nan, 1.0]), np.array([]),
-              np.array([7.0]), rng.normal(size=50_000), -rng.random(3_000),
-              # every exponent, subnormals and signed zeros (the radix sort's keys are the bits)
-              np.concatenate([rng.normal(size=1_000) * 1e-300, rng.normal(size=1_000) * 1e300, [0.0, -0.0] * 50]),
-              np.array([5e-324, -5e-324, 0.0, -0.0, 1e-310, -1e-310]), np.array([3, 1, 2, 1]),
-              rng.gamma(0.5, 2.0, 200_000) * rng.integers(0, 2, 200_000)]:
+              np.array([7.0]), np.array([3, 1, 2, 1])]:  # (the radix sort's own cases: test_radix.py)
         assert np.array_equal(H.stable_order(v), np.argsort(v, kind="stable"))
 
 

@@ -35,6 +35,7 @@ from numba import njit
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from punchcard.forecast import btyd as M
+from punchcard.forecast.radix import unique_inverse
 from punchcard.runtime import workers
 
 #: The candidates, simplest first: a tie on the holdout check goes to the earlier one.
@@ -191,7 +192,7 @@ def _distinct(idx: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> tuple[tupl
     """Return the distinct rows of index columns (column c's indices below ``sizes[c]``) and each
     row's position among them; the columns as they are and None where one integer cannot key them.
 
-    The rows' keys are sorted by a radix sort (``_unique_inverse``), which gives what
+    The rows' keys are sorted by a radix sort (``radix.unique_inverse``), which gives what
     ``np.unique(key, return_inverse=True)`` gives, in a fraction of its time on a whole base."""
     span = math.prod(max(int(n), 1) for n in sizes)
     if not len(idx[0]) or span >= 2 ** 62:
@@ -200,52 +201,12 @@ def _distinct(idx: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> tuple[tupl
     for c, n in zip(idx, sizes):
         key *= n
         key += c
-    u, back = _unique_inverse(key, max(int(span - 1).bit_length(), 1))
+    u, back = unique_inverse(key, max(int(span - 1).bit_length(), 1))
     out = []
     for n in sizes[::-1]:
         out.append(u % n)
         u = u // n
     return tuple(out[::-1]), back
-
-
-#: ``_unique_inverse`` sorts this many bits of the keys per pass.
-_RADIX_BITS = 11
-
-
-@njit(cache=True, nogil=True)
-def _unique_inverse(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return the sorted distinct values of ``key`` (0 ≤ key < 2**bits) and each one's position
-    among them: ``np.unique(key, return_inverse=True)``, by a least-significant-digit radix sort
-    (stable counting sorts of ``_RADIX_BITS`` bits each, the keys carried along: sequential reads)."""
-    n = len(key)
-    k, ix = key.copy(), np.arange(n)
-    k2, ix2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    mask = (1 << _RADIX_BITS) - 1
-    shift = 0
-    while shift < bits:
-        start = np.zeros(mask + 2, dtype=np.int64)
-        for j in range(n):
-            start[((k[j] >> shift) & mask) + 1] += 1
-        for v in range(mask + 1):
-            start[v + 1] += start[v]
-        for j in range(n):
-            d = (k[j] >> shift) & mask
-            q = start[d]
-            k2[q] = k[j]
-            ix2[q] = ix[j]
-            start[d] = q + 1
-        k, k2 = k2, k
-        ix, ix2 = ix2, ix
-        shift += _RADIX_BITS
-    u = np.empty(n, dtype=np.int64)
-    back = np.empty(n, dtype=np.int64)
-    m = -1
-    for j in range(n):
-        if j == 0 or k[j] != k[j - 1]:
-            m += 1
-            u[m] = k[j]
-        back[ix[j]] = m
-    return u[:m + 1], back
 
 
 #: ``_dropout_value`` splits at least this many rows per thread.
