@@ -242,11 +242,14 @@ def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
     # read them instead of drawing them again. Every figure must be the same bits as drawing
     # them again: lifts up and down (a negative lift thins the baseline's purchases), members
     # living longer than in the baseline (retention lift: purchases past the kept ones are drawn
-    # as before), a spend lift and a stamp card's goal gradient (purchases accepted by chance).
+    # as before, and the kept ones' dropout uniforms, which the baseline proved too large to end
+    # it, are not drawn), members dropping out sooner (a negative retention lift: every dropout
+    # uniform is drawn), a spend lift and a stamp card's goal gradient (purchases accepted by chance).
     from punchcard.forecast import simulate as S
 
     plain = scheme(enrollment=0.4, visit_lift=0.1, retention_lift=0.5, spend_lift=0.05)
     card = _stamp(goal_gradient=0.3, visit_lift=0.05)
+    sooner = scheme(enrollment=0.4, visit_lift=0.1, retention_lift=-0.4)
     p = program(plain, card)
     base, _ = F.prepare(p, cdnow, 3)
     dr = D.make_draws(base, 3, 6, stream=1, expected_only=True)
@@ -271,7 +274,7 @@ def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
     bare = replace(dr, memo=None)
     # the first 3 of the 6 draws kept, the others drawn again
     half = replace(dr, memo=(spends[:row[3]], np.minimum(row, row[3]), np.where(np.arange(6)[:, None] < 3, at, 0)))
-    for s in (plain, card):
+    for s in (plain, card, sooner):
         for x in (-0.3, 0.0, 0.1, 1.0):
             job = economics.break_even_job(s, 6, x)
             kept, drawn, some = (batch.evaluate(base, draws, [job], fake_replay)[0] for draws in (dr, bare, half))

@@ -386,12 +386,14 @@ def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, ar
 
 @njit(cache=True)
 def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day,
-                t0, memo, mpos, mlen):
+                t0, memo, mpos, mlen, order=False):
     """Simulate one member's scheme world from their posterior draw (λ, p, ν); writes transactions
     when ``fill`` and returns (revenue, count). ``t0 >= 0``: a new customer's arrival week, with
     the first purchase there (as in the baseline world, unlifted: the visit that brings them).
     ``memo[mpos:mpos + mlen]``: the gamma draws and times of its first ``mlen`` baseline purchases
-    (``draws_baseline_memo``), read instead of drawn again (the same numbers)."""
+    (``draws_baseline_memo``), read instead of drawn again (the same numbers). ``order``: each row
+    written goes into place by (day, amount), stably (an insertion sort as the rows come: they come
+    by time, so it moves only a day's rows of smaller amounts)."""
     vm, sm, dm, gg, reset, stamp, stamps, counter, min_purchase, head_start, endow = (
         world[0], world[1], world[2], world[3], world[4] > 0.5, world[5] > 0.5, world[6],
         int(world[7]), world[8], world[9], world[10],
@@ -399,6 +401,10 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
     pend = t0 >= 0.0  # a new customer's first purchase, still to come
     if lam <= 0.0 and not pend:
         return 0.0, 0
+    # The baseline's k-th purchase, when it is not the last it made (k < mlen − 1), was not followed
+    # by a dropout: its dropout uniform was at least p. With dm ≤ 1 the scheme world's p × dm is no
+    # larger, so that uniform cannot end this world there either: it is not drawn (the same outcome).
+    no_drop = mlen - 1 if dm <= 1.0 else 0
     p = min(1.0, p * dm)
     # the largest rate multiplier this member can reach bounds the extra stream
     mmax = vm
@@ -470,8 +476,15 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
         if fill:
             if off + n >= o_day.shape[0]:
                 return rev, -1  # out of room: the caller grows the buffers and asks again
-            o_day[off + n] = start_day + int(np.floor(t * 7.0))
-            o_amt[off + n] = amount
+            day = start_day + int(np.floor(t * 7.0))
+            j = off + n
+            if order:
+                while j > off and (o_day[j - 1] > day or (o_day[j - 1] == day and o_amt[j - 1] > amount)):
+                    o_day[j] = o_day[j - 1]
+                    o_amt[j] = o_amt[j - 1]
+                    j -= 1
+            o_day[j] = day
+            o_amt[j] = amount
             o_items[off + n] = items
         rev += amount
         n += 1
@@ -488,7 +501,7 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
                     held = head_start + (held % stamps)
                 else:
                     maxed = True
-        if not first and _u(s_drop, k) < p:
+        if not first and not (is_base and k < no_drop) and _u(s_drop, k) < p:
             break
     return rev, n
 
@@ -532,65 +545,51 @@ def _members(base, lam, p, nu, items, par, horizon, world, start_day, t0):
     return o_cust, o_day, o_amt, o_items, rev
 
 
-@njit(cache=True)
-def _sort_member(o_day, o_amt, s, e):
-    """Order one member's rows by (day, amount), stably (they arrive nearly sorted, by time)."""
-    for j in range(s + 1, e):
-        d = o_day[j]
-        a = o_amt[j]
-        k = j - 1
-        while k >= s and (o_day[k] > d or (o_day[k] == d and o_amt[k] > a)):
-            o_day[k + 1] = o_day[k]
-            o_amt[k + 1] = o_amt[k]
-            k -= 1
-        o_day[k + 1] = d
-        o_amt[k + 1] = a
-
-
 @njit(cache=True, nogil=True)
 def _fill_block(b, base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen):
-    """Simulate block b's members, writing rows from ``cstart[b]`` on; ``stop[b]``: the first member
-    it did not finish (it stops when it runs out of room)."""
-    pos = cstart[b]
+                mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, wpos, t0, memo, mpos, mlen):
+    """Simulate block b's members from ``stop[b]`` on, writing rows from ``wpos[b]`` on (at most to
+    ``cstart[b + 1]``); it stops when it runs out of room, ``stop[b]`` then being the first member it
+    did not finish and ``wpos[b]`` where that member's rows go (so that it can go on from there)."""
+    pos = wpos[b]
     lim = cstart[b + 1]
     dd = o_day[:lim]
     aa = o_amt[:lim]
     ii = o_items[:lim]
-    i = mstart[b]
+    i = stop[b]
     while i < mstart[b + 1]:
         r, c = _member_one(base[i], lam[i], p[i], nu[i], items[i], par, horizon,
                            worlds[world_of[i]], True, pos, dd, aa, ii, start_day, t0[i],
-                           memo, mpos[i], mlen[i])
+                           memo, mpos[i], mlen[i], True)
         if c < 0:
             break
         rev[i] = r
         cnt[i] = c
-        _sort_member(o_day, o_amt, pos, pos + c)
         pos += c
         i += 1
     stop[b] = i
+    wpos[b] = pos
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def _fill_blocks(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                 mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen):
+                 mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, wpos, t0, memo, mpos, mlen):
     """Simulate the blocks still to do, side by side on numba's threads."""
     for b in prange(len(mstart) - 1):
         if todo[b]:
             _fill_block(b, base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                        mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen)
+                        mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, wpos, t0, memo, mpos, mlen)
 
 
 @njit(cache=True, nogil=True)
 def _fill_blocks_here(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                      mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen):
+                      mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, wpos, t0, memo, mpos, mlen):
     """Simulate the blocks still to do one after the other, on the calling thread (no numba threads:
     several Python threads may run it at once)."""
     for b in range(len(mstart) - 1):
         if todo[b]:
             _fill_block(b, base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-                        mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, t0, memo, mpos, mlen)
+                        mstart, cstart, o_day, o_amt, o_items, rev, cnt, stop, wpos, t0, memo, mpos, mlen)
 
 
 @njit(cache=True, nogil=True)
@@ -676,29 +675,33 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
     caps = (size * (max(capacity, 1) / max(m, 1))).astype(np.int64) + 64
     rev = np.zeros(m)
     cnt = np.zeros(m, dtype=np.int64)
-    stop = np.zeros(nb, dtype=np.int64)
     todo = np.ones(nb, dtype=np.bool_)
     cstart = np.concatenate(([0], np.cumsum(caps)))
+    stop = mstart[:-1].copy()  # each block's next member
+    wpos = cstart[:-1].copy()  # and where its rows go
     o_day = np.empty(cstart[-1], dtype=np.int32)
     o_amt = np.empty(cstart[-1])
     o_items = np.empty(cstart[-1])
     while True:
         fill(base, lam, p, nu, items, par, horizon, worlds, world_of, start_day,
-             mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, t0, spends, mpos, mlen)
+             mstart, cstart, todo, o_day, o_amt, o_items, rev, cnt, stop, wpos, t0, spends, mpos, mlen)
         failed = todo & (stop < mstart[1:])
         if not failed.any():
             break
-        used = np.add.reduceat(cnt, mstart[:-1])
+        # the blocks that ran out of room get twice as much and go on from their first member not
+        # finished: every block's rows so far move to the larger buffers
+        used = wpos - cstart[:-1]
         caps = np.where(failed, 2 * caps + 64, caps)
         new_start = np.concatenate(([0], np.cumsum(caps)))
         n_day, n_amt, n_items = (np.empty(new_start[-1], dtype=np.int32), np.empty(new_start[-1]),
                                  np.empty(new_start[-1]))
-        for b in np.flatnonzero(~failed):  # keep the finished blocks, run the others again
+        for b in range(nb):
             src, dst, k = cstart[b], new_start[b], used[b]
             n_day[dst:dst + k] = o_day[src:src + k]
             n_amt[dst:dst + k] = o_amt[src:src + k]
             n_items[dst:dst + k] = o_items[src:src + k]
         o_day, o_amt, o_items, cstart, todo = n_day, n_amt, n_items, new_start, failed
+        wpos = cstart[:-1] + used
     off = np.concatenate(([0], np.cumsum(cnt)))
     total = int(off[-1])
     if nb == 1:  # one block: its rows are already in place
