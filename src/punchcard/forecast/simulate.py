@@ -386,14 +386,14 @@ def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, ar
 
 @njit(cache=True)
 def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, o_amt, o_items, start_day,
-                t0, memo, mpos, mlen, order=False):
+                t0, memo, mpos, mlen):
     """Simulate one member's scheme world from their posterior draw (λ, p, ν); writes transactions
     when ``fill`` and returns (revenue, count). ``t0 >= 0``: a new customer's arrival week, with
     the first purchase there (as in the baseline world, unlifted: the visit that brings them).
     ``memo[mpos:mpos + mlen]``: the gamma draws and times of its first ``mlen`` baseline purchases
-    (``draws_baseline_memo``), read instead of drawn again (the same numbers). ``order``: each row
-    written goes into place by (day, amount), stably (an insertion sort as the rows come: they come
-    by time, so it moves only a day's rows of smaller amounts)."""
+    (``draws_baseline_memo``), read instead of drawn again (the same numbers). Each row written
+    goes into place by (day, amount), stably: an insertion sort as the rows come (they come by
+    time, so it moves only a day's rows of larger amounts)."""
     vm, sm, dm, gg, reset, stamp, stamps, counter, min_purchase, head_start, endow = (
         world[0], world[1], world[2], world[3], world[4] > 0.5, world[5] > 0.5, world[6],
         int(world[7]), world[8], world[9], world[10],
@@ -478,11 +478,10 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
                 return rev, -1  # out of room: the caller grows the buffers and asks again
             day = start_day + int(np.floor(t * 7.0))
             j = off + n
-            if order:
-                while j > off and (o_day[j - 1] > day or (o_day[j - 1] == day and o_amt[j - 1] > amount)):
-                    o_day[j] = o_day[j - 1]
-                    o_amt[j] = o_amt[j - 1]
-                    j -= 1
+            while j > off and (o_day[j - 1] > day or (o_day[j - 1] == day and o_amt[j - 1] > amount)):
+                o_day[j] = o_day[j - 1]
+                o_amt[j] = o_amt[j - 1]
+                j -= 1
             o_day[j] = day
             o_amt[j] = amount
             o_items[off + n] = items
@@ -507,7 +506,8 @@ def _member_one(base, lam, p, nu, items, par, horizon, world, fill, off, o_day, 
 
 
 def members(base, lam, p, nu, items, par, horizon, world, start_day, t0=None):
-    """Return the members' scheme-world transactions (cust index, day, amount, items) and revenue per member.
+    """Return the members' scheme-world transactions (cust index, day, amount, items; each member's
+    rows by day and amount) and revenue per member.
 
     ``t0``: each member's arrival week (−1 or None: a customer of today)."""
     t0 = np.full(len(base), -1.0) if t0 is None else np.asarray(t0, dtype=np.float64)
@@ -560,7 +560,7 @@ def _fill_block(b, base, lam, p, nu, items, par, horizon, worlds, world_of, star
     while i < mstart[b + 1]:
         r, c = _member_one(base[i], lam[i], p[i], nu[i], items[i], par, horizon,
                            worlds[world_of[i]], True, pos, dd, aa, ii, start_day, t0[i],
-                           memo, mpos[i], mlen[i], True)
+                           memo, mpos[i], mlen[i])
         if c < 0:
             break
         rev[i] = r
