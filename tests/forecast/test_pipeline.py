@@ -202,7 +202,7 @@ def test_batched_simulation_matches_one_draw_at_a_time(cdnow) -> None:
         order = np.lexsort((amt, day, c))
         ref.append((c[order] + d * n, day[order], amt[order], items[order], rev))
     want = [np.concatenate([r[k] for r in ref]) for k in range(5)]
-    for capacity in (1, 10**6):  # too little room: blocks are run again with more
+    for capacity in (1, 10**6):  # too little room: blocks go on from where they stopped, with more
         for parallel in (True, False):  # on numba's threads, or on this thread alone
             got = S.members_batch(dr.keys[mb, mi], *cols, base.par, base.horizon_weeks, vectors, mb,
                                   base.start_day, capacity, parallel=parallel)

@@ -649,9 +649,9 @@ def members_batch(base, lam, p, nu, items, par, horizon, worlds, world_of, start
 
     Returns the transactions (member index, day, amount, items) sorted by (member, day,
     amount), each member's revenue and the row offsets (m + 1 entries). ``capacity`` is a
-    guess at the number of transactions (a block that outgrows its share is run again with
-    more room). Every member's numbers depend only on its own base key, so the batch gives
-    what one call per draw gives, whatever the number of threads.
+    guess at the number of transactions (a block that outgrows its share goes on from its first
+    unfinished member with more room). Every member's numbers depend only on its own base key,
+    so the batch gives what one call per draw gives, whatever the number of threads.
 
     ``memo``: (spends, start, count) per member — the baseline's gamma draws kept by
     ``draws_baseline_memo`` — which are read instead of drawn again; the result is the same.
