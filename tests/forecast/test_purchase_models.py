@@ -385,15 +385,17 @@ def test_large_base_log_dropout_by_daily_sums_equals_row_by_row() -> None:
 
 
 def test_row_by_row_log_dropout_once_per_distinct_row_on_threads_is_the_same_bits(monkeypatch) -> None:
-    # fewer rows than 8 per (x, day): row by row (_dropout), once per distinct (x, t_x, T), the
-    # distinct rows in slices on threads — every row's log D the same bits as one plain pass
+    # fewer rows than P._GRID_ROWS per (x, day): row by row (_dropout), once per distinct
+    # (x, t_x, T), the distinct rows in slices on threads — every row's log D the same bits as
+    # one plain pass
     rng = np.random.default_rng(11)
-    n = 5_000
-    T = rng.integers(1, 400, n) / 7.0
-    x = np.minimum(rng.poisson(1.0, n), 30).astype(np.float64)
+    n = 2_000
+    T = rng.integers(1, 800, n) / 7.0
+    x = np.minimum(rng.poisson(2.0, n), 30).astype(np.float64)
     t_x = np.where(x > 0, np.floor(rng.random(n) * T * 7.0) / 7.0, 0.0)
     tab = P.tabulate(x, t_x, T)
     (xk, xi), (tk, ti), (Tk, Ti) = tab.rows.cols
+    assert n < P._GRID_ROWS * len(np.unique(x)) * max(len(tk), len(Tk))  # (the row-by-row path)
     (ui, uti, uTi), back = P._distinct((xi, ti, Ti), (len(xk), len(tk), len(Tk)))
     assert len(ui) < n and np.array_equal(xk[ui][back], x) and np.array_equal(tk[uti][back], t_x)
     assert np.array_equal(Tk[uTi][back], T)
@@ -402,6 +404,28 @@ def test_row_by_row_log_dropout_once_per_distinct_row_on_threads_is_the_same_bit
         plain = P._dropout(*par, x, t_x, T, P._GL_Q, P._GL_W, False)[0]
         assert np.array_equal(P._log_dropout(par, xk, xi, tk, ti, Tk, Ti).view(np.int64), plain.view(np.int64))
         assert np.array_equal(P._dropout_value(*par, x, t_x, T).view(np.int64), plain.view(np.int64))
+
+
+@pytest.mark.parametrize("n, table", [(1_000, False), (4_000, True)])
+def test_log_dropout_reads_the_daily_table_from_one_row_per_two_cells(monkeypatch, n, table) -> None:
+    # 1,000 or 4,000 customers with x in 0..9 (10 distinct values) over 731 days (7,310 cells): the
+    # table from 3,655 rows on (its integrals are over the days of each x: len(used) × 730 of them)
+    rng = np.random.default_rng(3)
+    T = np.concatenate([[730.0], rng.integers(1, 731, n - 1)]) / 7.0
+    x = np.concatenate([np.arange(10.0), rng.integers(0, 10, n - 10)])
+    t_x = np.where(x > 0, np.floor(rng.random(n) * T * 7.0) / 7.0, 0.0)
+    tab = P.tabulate(x, t_x, T)
+    (xk, xi), (tk, ti), (Tk, Ti) = tab.rows.cols
+    assert len(np.unique(x)) == 10 and max(len(tk), len(Tk)) == 731
+    sizes = []
+    real = P._dropout_value
+    monkeypatch.setattr(P, "_dropout_value", lambda *a: sizes.append(len(a[4])) or real(*a))
+    par = (0.55, 10.6, 0.61, 11.7)
+    got = P._log_dropout(par, xk, xi, tk, ti, Tk, Ti)
+    assert sizes == ([10 * 730] if table else [len(np.unique(np.column_stack([x, t_x, T]), axis=0))])
+    plain = P._dropout(*par, x, t_x, T, P._GL_Q, P._GL_W, False)[0]
+    assert np.array_equal(np.isfinite(got), np.isfinite(plain))
+    assert np.max(np.abs(got - plain)[np.isfinite(plain)]) < 1e-11
 
 
 def _unique_reference(idx: tuple, sizes: tuple) -> tuple[tuple, np.ndarray]:

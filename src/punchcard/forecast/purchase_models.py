@@ -228,12 +228,20 @@ def _dropout_value(r: float, alpha: float, s: float, beta: float, x: np.ndarray,
         return np.concatenate([head] + [j.result()[0] for j in rest])
 
 
+#: ``_log_dropout`` reads D from the daily table where the rows are at least this many per (x, day)
+#: cell. Measured on samples of the café 20M base (CPU s of one call; 50,000 to 1,151,432 customers,
+#: 248 to 394 distinct x over 731 days): row by row 1.0–1.3 µs a distinct row (0.04 s at 50,000
+#: customers, 0.93 s at 1.15M), the table 0.3–0.5 µs a cell (0.09–0.13 s); the table is the
+#: cheaper from about one customer per two cells (bench/PROFILE.md, session 12).
+_GRID_ROWS = 0.5
+
+
 def _log_dropout(par, xk: np.ndarray, xi: np.ndarray, tk: np.ndarray, ti: np.ndarray, tk_T: np.ndarray,
                  Ti: np.ndarray, x_used: np.ndarray | None = None) -> np.ndarray:
     """Return log D per row of indexed columns (x = xk[xi], t_x = tk[ti], T = tk_T[Ti]).
 
     Row by row (``_dropout``) — or, for a large base on the day grid (t_x and T whole days
-    / 7, ``btyd._grid``) with many rows per (x, day), from a table: per distinct x the
+    / 7, ``btyd._grid``) with at least ``_GRID_ROWS`` rows per (x, day), from a table: per distinct x the
     integral over each day, summed from the last day back in logs, so that D(t_x, T) is
     the difference of two suffix sums (rounding ~1e-13 of D: a suffix from t_x is at most
     the history's length in days times D's first day). ``x_used``: the xk indices present.
@@ -242,7 +250,7 @@ def _log_dropout(par, xk: np.ndarray, xi: np.ndarray, tk: np.ndarray, ti: np.nda
     days = max(len(tk), len(tk_T))
     on_grid = all(len(v) and np.array_equal(v, np.arange(len(v)) / 7.0) for v in (tk, tk_T))
     used = np.flatnonzero(np.bincount(xi, minlength=len(xk))) if x_used is None else x_used
-    if not on_grid or len(xi) < 8 * len(used) * days:
+    if not on_grid or len(xi) < _GRID_ROWS * len(used) * days:
         # once per distinct row: customers share (x, t_x, T) (the same bits as row by row)
         (ui, uti, uTi), back = _distinct((xi, ti, Ti), (len(xk), len(tk), len(tk_T)))
         logd = _dropout_value(r, alpha, s, beta, xk[ui], tk[uti], tk_T[uTi])
