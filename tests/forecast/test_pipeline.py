@@ -237,7 +237,7 @@ def test_the_fits_are_timed_as_a_stage_of_their_own(cdnow, capsys) -> None:
     assert f"  {prog.id}: fitting the purchase and spend models: " in err
 
 
-def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
+def test_the_kept_baseline_spends_give_the_same_bits(cdnow, monkeypatch) -> None:
     # The break-even's draws keep the baseline's gamma draws (Draws.memo) and the scheme worlds
     # read them instead of drawing them again. Every figure must be the same bits as drawing
     # them again: lifts up and down (a negative lift thins the baseline's purchases), members
@@ -259,13 +259,29 @@ def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
             base.par, base.horizon_weeks, np.full(len(base.x), -1.0), np.full(len(base.x), -1.0))
     for a, b in zip(S.draws_baseline(*args), S.draws_baseline_memo(*args)[:7]):
         assert np.array_equal(a, b)
-    # ... also when only the first draws fit in the memory it may take (the others are drawn again)
+    # ... also when only the first draws' rooms fit in the memory it may take (the others are drawn again)
     full = S.draws_baseline_memo(*args)[7]
-    first = int(full[2][0, -1])  # draw 0's purchases
-    small = S.draws_baseline_memo(*args, max_bytes=16 * first)
-    assert np.array_equal(small[7][0], full[0][:first]) and not small[7][2][1].any()
+    first, room = int(full[2][0, -1]), int(full[1][1])  # draw 0's purchases, and the room of each draw
+    assert full[1].tolist() == [0, room, 2 * room] and len(full[0]) == 2 * room and first <= room
+    small = S.draws_baseline_memo(*args, max_bytes=16 * (2 * room - 1))
+    assert np.array_equal(small[7][0][:first], full[0][:first]) and len(small[7][0]) == room
+    assert np.array_equal(small[7][2][0], full[2][0]) and not small[7][2][1].any()
     for a, b in zip(S.draws_baseline(*args), small[:7]):
         assert np.array_equal(a, b)
+    # ... and when a draw outgrows its room: its customers from the first that did not fit keep nothing
+    monkeypatch.setattr(S, "MEMO_ROOM", 0.5)
+    tight = S.draws_baseline_memo(*args)
+    for a, b in zip(S.draws_baseline(*args), tight[:7]):
+        assert np.array_equal(a, b)
+    t_spends, t_row, t_at = tight[7]
+    for d in range(2):
+        kept_n = int(t_at[d, -1])
+        assert 0 < kept_n < int(full[2][d, -1]) and kept_n <= t_row[d + 1] - t_row[d]
+        stop = int(np.searchsorted(t_at[d], kept_n, side="left"))  # the customers before it keep theirs ...
+        assert np.array_equal(t_at[d, :stop + 1], full[2][d, :stop + 1])
+        assert np.array_equal(t_spends[t_row[d]:t_row[d] + kept_n], full[0][full[1][d]:full[1][d] + kept_n])
+        assert np.all(t_at[d, stop:] == kept_n)  # ... the others none
+    monkeypatch.undo()
     # the kept spends are the baseline's: each customer's revenue is its spends ÷ ν, added in order
     d, i = 2, int(np.argmax(at[2, 1:] - at[2, :-1]))
     z, t = spends[row[d] + at[d, i]:row[d] + at[d, i + 1]].T
@@ -274,13 +290,19 @@ def test_the_kept_baseline_spends_give_the_same_bits(cdnow) -> None:
     bare = replace(dr, memo=None)
     # the first 3 of the 6 draws kept, the others drawn again
     half = replace(dr, memo=(spends[:row[3]], np.minimum(row, row[3]), np.where(np.arange(6)[:, None] < 3, at, 0)))
+    # each draw's customers kept up to the middle one, the others drawn again (a draw out of room)
+    mid = at.shape[1] // 2
+    cut_at = np.minimum(at, at[:, mid:mid + 1])
+    some_kept = replace(dr, memo=(spends, row, cut_at))
     for s in (plain, card, sooner):
         for x in (-0.3, 0.0, 0.1, 1.0):
             job = economics.break_even_job(s, 6, x)
-            kept, drawn, some = (batch.evaluate(base, draws, [job], fake_replay)[0] for draws in (dr, bare, half))
+            kept, drawn, some, part = (batch.evaluate(base, draws, [job], fake_replay)[0]
+                                       for draws in (dr, bare, half, some_kept))
             for name in ("revenue", "reward_cost", "liability", "members"):
                 assert np.array_equal(getattr(kept, name), getattr(drawn, name)), (s.id, x, name)
                 assert np.array_equal(getattr(some, name), getattr(drawn, name)), (s.id, x, name)
+                assert np.array_equal(getattr(part, name), getattr(drawn, name)), (s.id, x, name)
     # ... and the scheme worlds do read them: doubled kept spends change the revenue
     doubled = replace(dr, memo=(spends * np.array([2.0, 1.0]), row, at))
     job = economics.break_even_job(plain, 6, 0.1)

@@ -217,23 +217,36 @@ def _baseline_count(base, lam, p, horizon, t0=-1.0):
 
 
 @njit(cache=True)
-def _baseline_spends(base, lam, nu, par, horizon, t0, m, out, pos):
-    """Write the gamma draw and the time (weeks) of ``_baseline_one``'s first m repeat purchases to
-    ``out[pos:pos + m]`` (columns 0 and 1) and return its revenue, added up in the same order (the same bits)."""
+def _baseline_kept(base, lam, p, nu, par, horizon, t0, out, pos, end):
+    """Return ``_baseline_one``'s revenue (the same bits: the same draws, added up in the same order)
+    and how many repeat purchases it wrote to ``out[pos:end]``: each one's gamma draw and time
+    (weeks), columns 0 and 1; −1 where they do not all fit (then none is kept, and the rows
+    from ``pos`` on are free again)."""
     rev = 0.0
+    t = 0.0
     if t0 >= 0.0:
         if t0 >= horizon:
-            return 0.0
+            return 0.0, 0
         rev += _first_spend(base, par, nu)
-    t = t0 if t0 >= 0.0 else 0.0
-    g_gap, g_spend = _stream(base, ST_GAP), _stream(base, ST_SPEND)
-    for k in range(m):
+        t = t0
+    if lam <= 0.0:
+        return rev, 0
+    k = 0
+    g_gap, g_spend, g_drop = _stream(base, ST_GAP), _stream(base, ST_SPEND), _stream(base, ST_DROP)
+    while True:
         t += -np.log(_u(g_gap, k)) / lam
+        if t >= horizon:
+            break
         z, _ = _gamma(par[4], _at(g_spend, k))
-        out[pos + k, 0] = z
-        out[pos + k, 1] = t
+        if pos + k < end:
+            out[pos + k, 0] = z
+            out[pos + k, 1] = t
         rev += z / nu
-    return rev
+        if _u(g_drop, k) < p:
+            k += 1
+            break
+        k += 1
+    return rev, (k if pos + k <= end else -1)
 
 
 @njit(cache=True)
@@ -336,27 +349,51 @@ def _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, 
 
 
 @njit(cache=True, parallel=True)
-def _draws_spends(keys, lam, pp, nu, t0, join, cut, par, horizon, at, row, memo, kept):
-    """Fill the first ``kept`` draws' baseline spends and times into ``memo`` and return every draw's
-    baseline revenues (the other draws' as ``draws_baseline`` finds them)."""
-    nd, n = keys.shape
-    rev = np.zeros((nd, n))
-    for d in prange(nd):
+def _draws_kept(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut, memo, room, kept):
+    """``draws_baseline``'s numbers (the same bits), the first ``kept`` draws' purchases written as they
+    are drawn: draw d's from ``memo`` row d × ``room`` on, ``at[d, i]`` rows into it for customer i.
+    A draw whose purchases outgrow its room keeps no more from the customer that did not fit."""
+    nd = len(draw_keys)
+    n = len(cust_hash)
+    keys = np.empty((nd, n), dtype=np.uint64)
+    join = np.empty((nd, n))
+    rev = np.empty((nd, n))
+    lam = np.empty((nd, n))
+    pp = np.empty((nd, n))
+    nu = np.empty((nd, n))
+    t0 = np.empty((nd, n))
+    at = np.zeros((nd, n + 1), dtype=np.int32)
+    for d in prange(nd):  # every (draw, customer) is independent: threads give the same numbers
+        start = d * room
+        end = start + room if d < kept else start
+        pos = start
         for i in range(n):
-            if join[d, i] < cut:
-                if d < kept:
-                    rev[d, i] = _baseline_spends(keys[d, i], lam[d, i], nu[d, i], par, horizon, t0[d, i],
-                                                 at[d, i + 1] - at[d, i], memo, row[d] + at[d, i])
+            k, join[d, i], t0[d, i], lam[d, i], pp[d, i], nu[d, i], on = _draw_inputs(
+                draw_keys[d], cust_hash[i], palive[i], x[i], T[i], mv[i], par, arr_lo[i], arr_hi[i], cut)
+            keys[d, i] = k
+            if on:
+                r, m = _baseline_kept(k, lam[d, i], pp[d, i], nu[d, i], par, horizon, t0[d, i], memo, pos, end)
+                rev[d, i] = r
+                if m < 0:
+                    end = pos  # out of room: the rest of this draw is drawn again where it is needed
                 else:
-                    rev[d, i], _ = _baseline_one(keys[d, i], lam[d, i], pp[d, i], nu[d, i], par, horizon, t0[d, i])
-    return rev
+                    pos += m
+            else:
+                rev[d, i] = 0.0
+            at[d, i + 1] = pos - start
+    return keys, join, rev, lam, pp, nu, t0, at
 
 
-#: The most ``draws_baseline_memo`` keeps: the first draws whose purchases fit (the break-even's
+#: The most ``draws_baseline_memo`` keeps: the first draws whose rooms fit (the break-even's
 #: search and first settle blocks, which it replays most often); the later ones are drawn again.
-#: The nine-scheme benchmark's 600 break-even draws buy 18.9M times (288 MiB): all are kept, which
-#: took ~1 CPU-s off its build against 192 MiB (bench/PROFILE.md); the build's peak is its read's
+#: The nine-scheme benchmark's 600 break-even draws buy 18.9M times (288 MiB, in rooms of 1.15
+#: times the most of the first eight draws: about 340 MiB): all are kept, which took ~1 CPU-s off
+#: its build against 192 MiB (bench/PROFILE.md); the build's peak is its read's
 MEMO_BYTES = 384 * 2**20
+#: Each draw's room in the memo: this times the most purchases among the first MEMO_PILOT draws
+#: (the benchmark's draws differ by about 1 % in their purchases, 18.9M in 600 draws)
+MEMO_ROOM = 1.15
+MEMO_PILOT = 8
 
 
 def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut=np.inf,
@@ -367,20 +404,20 @@ def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, ar
 
     A scheme world buys the baseline's purchases (and extra ones): its k-th baseline purchase comes at
     the same time and spends the same gamma draw, which ``members_batch`` then reads here instead of
-    drawing them again (the simulation's most expensive numbers). Two passes: the purchases are
-    counted first (gaps and dropouts, no spends). Only the first draws whose purchases fit in
-    ``max_bytes`` (MEMO_BYTES) are kept; the others' counts are 0 (nothing kept: drawn again).
+    drawing them again (the simulation's most expensive numbers). One pass writes them as they are
+    drawn, each draw into a room of its own: ``MEMO_ROOM`` times the most purchases among the first
+    ``MEMO_PILOT`` draws (counted first: their gaps and dropouts alone). Only the first draws whose
+    rooms fit in ``max_bytes`` (MEMO_BYTES) keep theirs; the others' counts are 0, as are those of
+    a draw's customers from the first that outgrew its room (nothing kept: drawn again).
     """
-    keys, join, lam, pp, nu, t0, at = _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon,
-                                                    arr_lo, arr_hi, cut)
-    row = np.zeros(len(draw_keys) + 1, dtype=np.int64)
-    np.cumsum(at[:, -1], out=row[1:])
-    cap = (MEMO_BYTES if max_bytes is None else max_bytes) // 16
-    kept = int(np.searchsorted(row, cap, side="right")) - 1  # draws 0..kept-1 fit
-    at[kept:] = 0
-    row[kept + 1:] = row[kept]
-    memo = np.empty((int(row[kept]), 2))
-    rev = _draws_spends(keys, lam, pp, nu, t0, join, cut, par, horizon, at, row, memo, kept)
+    pilot = _draws_counts(draw_keys[:MEMO_PILOT], cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi,
+                          cut)[6][:, -1]
+    room = int(MEMO_ROOM * int(pilot.max(initial=0))) + 64
+    kept = min(len(draw_keys), ((MEMO_BYTES if max_bytes is None else max_bytes) // 16) // room)
+    memo = np.empty((kept * room, 2))
+    keys, join, rev, lam, pp, nu, t0, at = _draws_kept(draw_keys, cust_hash, palive, x, T, mv, par, horizon,
+                                                        arr_lo, arr_hi, cut, memo, room, kept)
+    row = np.minimum(np.arange(len(draw_keys) + 1, dtype=np.int64), kept) * room
     return keys, join, rev, lam, pp, nu, t0, (memo, row, at)
 
 
