@@ -328,24 +328,16 @@ def _draw_inputs(draw_key, cust_hash, palive, x, T, mv, par, lo, hi, cut):
 
 
 @njit(cache=True, parallel=True)
-def _draws_counts(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut):
-    """``draws_baseline``'s inputs of every (draw, customer), and how many repeat purchases its baseline makes."""
-    nd = len(draw_keys)
-    n = len(cust_hash)
-    keys = np.empty((nd, n), dtype=np.uint64)
-    join = np.empty((nd, n))
-    lam = np.empty((nd, n))
-    pp = np.empty((nd, n))
-    nu = np.empty((nd, n))
-    t0 = np.empty((nd, n))
-    at = np.zeros((nd, n + 1), dtype=np.int32)
-    for d in prange(nd):
-        for i in range(n):
-            k, join[d, i], t0[d, i], lam[d, i], pp[d, i], nu[d, i], on = _draw_inputs(
-                draw_keys[d], cust_hash[i], palive[i], x[i], T[i], mv[i], par, arr_lo[i], arr_hi[i], cut)
-            keys[d, i] = k
-            at[d, i + 1] = at[d, i] + (_baseline_count(k, lam[d, i], pp[d, i], horizon, t0[d, i]) if on else 0)
-    return keys, join, lam, pp, nu, t0, at
+def _draws_purchases(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut):
+    """Return how many repeat purchases each draw's baseline makes (their gaps and dropouts alone)."""
+    out = np.zeros(len(draw_keys), dtype=np.int64)
+    for d in prange(len(draw_keys)):
+        for i in range(len(cust_hash)):
+            k, _, t0, lam, p, _, on = _draw_inputs(draw_keys[d], cust_hash[i], palive[i], x[i], T[i], mv[i], par,
+                                                   arr_lo[i], arr_hi[i], cut)
+            if on:
+                out[d] += _baseline_count(k, lam, p, horizon, t0)
+    return out
 
 
 @njit(cache=True, parallel=True)
@@ -410,8 +402,7 @@ def draws_baseline_memo(draw_keys, cust_hash, palive, x, T, mv, par, horizon, ar
     rooms fit in ``max_bytes`` (MEMO_BYTES) keep theirs; the others' counts are 0, as are those of
     a draw's customers from the first that outgrew its room (nothing kept: drawn again).
     """
-    pilot = _draws_counts(draw_keys[:MEMO_PILOT], cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi,
-                          cut)[6][:, -1]
+    pilot = _draws_purchases(draw_keys[:MEMO_PILOT], cust_hash, palive, x, T, mv, par, horizon, arr_lo, arr_hi, cut)
     room = int(MEMO_ROOM * int(pilot.max(initial=0))) + 64
     kept = min(len(draw_keys), ((MEMO_BYTES if max_bytes is None else max_bytes) // 16) // room)
     memo = np.empty((kept * room, 2))
