@@ -383,7 +383,7 @@ def _draws_kept(draw_keys, cust_hash, palive, x, T, mv, par, horizon, arr_lo, ar
 #: its build against 192 MiB (bench/PROFILE.md); the build's peak is its read's
 MEMO_BYTES = 384 * 2**20
 #: Each draw's room in the memo: this times the most purchases among the first MEMO_PILOT draws
-#: (the benchmark's draws differ by about 1 % in their purchases, 18.9M in 600 draws)
+#: (the benchmark's 600 draws buy 31,446 times on average, sd 2.8 %, at most 33,860: rooms of 37,222)
 MEMO_ROOM = 1.15
 MEMO_PILOT = 8
 
